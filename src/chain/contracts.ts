@@ -1,0 +1,16 @@
+/** Typed read bindings for the deployed consortium contracts (viem `getContract`, ABIs `as const`). */
+import { getContract } from 'viem';
+import type { ChainConnection } from './clients.js';
+import { auditAnchorAbi, consentAbi, registryAbi } from './generated/index.js';
+import type { DeploymentManifest } from './manifest.js';
+
+export function consortiumContracts(conn: ChainConnection, m: DeploymentManifest) {
+  const client = conn.publicClient;
+  return {
+    registry: getContract({ address: m.contracts.Registry, abi: registryAbi, client }),
+    consent: getContract({ address: m.contracts.Consent, abi: consentAbi, client }),
+    auditAnchor: getContract({ address: m.contracts.AuditAnchor, abi: auditAnchorAbi, client }),
+  };
+}
+
+export type ConsortiumContracts = ReturnType<typeof consortiumContracts>;

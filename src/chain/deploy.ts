@@ -1,0 +1,108 @@
+/**
+ * Idempotent deployment of the consortium contracts. If a manifest exists and every contract in it
+ * has code on this chain, nothing is sent and the manifest is returned; otherwise the contracts
+ * are deployed and the manifest written atomically (only after all of them are mined).
+ */
+import type { Abi, Address, Hex } from 'viem';
+import { ChainError } from './chainError.js';
+import type { ChainConnection, ChainWallet } from './clients.js';
+import {
+  auditAnchorAbi,
+  auditAnchorBytecode,
+  consentAbi,
+  consentBytecode,
+  registryAbi,
+  registryBytecode,
+} from './generated/index.js';
+import { CONTRACT_NAMES, type DeploymentManifest, readManifest, writeManifest } from './manifest.js';
+
+/** A genesis (or candidate) member as the Registry takes it. */
+export interface MemberInput {
+  account: Address;
+  roles: number;
+  /** X25519 public key, 32 bytes hex. */
+  encryptionKey: Hex;
+  name: string;
+  endpoint: string;
+}
+
+export interface DeployOptions {
+  genesis: readonly MemberInput[];
+  /** Percent of active members needed to admit or remove one (1..100). Default 51 (a majority). */
+  quorumPercent?: number;
+  /** Where the manifest lives; makes the deployment idempotent. */
+  manifestFile: string;
+}
+
+export interface DeployResult {
+  manifest: DeploymentManifest;
+  /** False when an existing deployment was found and reused. */
+  deployed: boolean;
+}
+
+export async function deployContracts(
+  conn: ChainConnection,
+  deployer: ChainWallet,
+  opts: DeployOptions,
+): Promise<DeployResult> {
+  const existing = readManifest(opts.manifestFile);
+  if (existing) {
+    if (existing.chainId !== conn.chain.id) {
+      throw new ChainError(
+        'manifest-chain-mismatch',
+        `${opts.manifestFile} is for chain ${existing.chainId} but the RPC serves chain ${conn.chain.id}`,
+      );
+    }
+    const missing: string[] = [];
+    for (const name of CONTRACT_NAMES) {
+      const code = await conn.publicClient.getCode({ address: existing.contracts[name] });
+      if (!code || code === '0x') missing.push(name);
+    }
+    if (missing.length === 0) return { manifest: existing, deployed: false };
+    throw new ChainError(
+      'deployment-missing',
+      `the chain has no code for ${missing.join(', ')} listed in ${opts.manifestFile}; the chain state was lost or reset`,
+      { details: ['move the manifest aside to deploy afresh, or point at the chain it was made for'] },
+    );
+  }
+  const quorumPercent = opts.quorumPercent ?? 51;
+  const registry = await deployOne(conn, deployer, 'Registry', registryAbi, registryBytecode, [
+    opts.genesis.map((m) => ({ ...m })),
+    quorumPercent,
+  ]);
+  const consent = await deployOne(conn, deployer, 'Consent', consentAbi, consentBytecode, [registry.address]);
+  const anchor = await deployOne(conn, deployer, 'AuditAnchor', auditAnchorAbi, auditAnchorBytecode, [
+    registry.address,
+  ]);
+  const manifest: DeploymentManifest = {
+    version: 1,
+    chainId: conn.chain.id,
+    deploymentBlock: registry.block,
+    quorumPercent,
+    contracts: { Registry: registry.address, Consent: consent.address, AuditAnchor: anchor.address },
+  };
+  writeManifest(opts.manifestFile, manifest);
+  return { manifest, deployed: true };
+}
+
+async function deployOne(
+  conn: ChainConnection,
+  wallet: ChainWallet,
+  name: string,
+  abi: Abi,
+  bytecode: Hex,
+  args: readonly unknown[],
+): Promise<{ address: Address; block: number }> {
+  try {
+    const gasPrice = await conn.publicClient.getGasPrice();
+    const hash = await wallet.deployContract({ abi, bytecode, args, gasPrice } as never);
+    const receipt = await conn.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 });
+    if (receipt.status !== 'success' || !receipt.contractAddress) {
+      throw new ChainError('deploy-reverted', `deploying ${name} reverted`);
+    }
+    return { address: receipt.contractAddress, block: Number(receipt.blockNumber) };
+  } catch (err) {
+    if (err instanceof ChainError) throw err;
+    throw new ChainError('deploy-failed', `deploying ${name} failed: ${(err as Error).message}`, { cause: err });
+  }
+}
