@@ -141,17 +141,24 @@ export class Outbox {
   }
 
   private async runFlush(): Promise<OutboxEntry[]> {
-    await this.signQueued();
-    return this.sendSigned();
+    const failed = await this.signQueued();
+    return [...failed, ...(await this.sendSigned())];
   }
 
   /**
    * Step 1 of a flush: dry-run and sign every queued entry, storing raw bytes and hash durably.
-   * Public so crash recovery can be tested between the steps.
+   * Returns the entries the contract refused (marked failed). Public so crash recovery can be
+   * tested between the steps.
    */
-  async signQueued(): Promise<void> {
+  async signQueued(): Promise<OutboxEntry[]> {
     const rows = this.db.prepare(`SELECT * FROM outbox WHERE status = 'queued' ORDER BY id`).all() as Row[];
-    for (const row of rows) await this.sign(row);
+    const failed: OutboxEntry[] = [];
+    for (const row of rows) {
+      await this.sign(row);
+      const after = this.row(row.id);
+      if (after.status === 'failed') failed.push(toEntry(after));
+    }
+    return failed;
   }
 
   /** Step 2 of a flush: (re)broadcast every signed entry and record its receipt. */
@@ -190,10 +197,8 @@ export class Outbox {
       n: number | null;
     };
     const nonce = Math.max(chainNonce, (localMax.n ?? -1) + 1);
-    const [gas, gasPrice] = await Promise.all([
-      pc.estimateGas({ account, to: row.address, data: row.data }),
-      pc.getGasPrice(),
-    ]);
+    const gasPrice = await pc.getGasPrice();
+    const gas = await pc.estimateGas({ account, to: row.address, data: row.data, gasPrice });
     const raw = await this.wallet.signTransaction({
       account,
       chain: this.conn.chain,

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { connectChain } from './clients.js';
+import { consortiumContracts } from './contracts.js';
+import { signGrant } from './consentSignatures.js';
+import { deployContracts } from './deploy.js';
+import { launchEmbeddedChain } from './embeddedChain.js';
+import { consentAbi } from './generated/index.js';
+import { newTestMember } from './testChain.js';
+import { writeAndWait } from './transact.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'medchain-restart-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('kill -9 of the embedded chain keeps blocks, transactions, consent and events', async () => {
+  const chainDir = path.join(dir, 'chain');
+  const manifestFile = path.join(dir, 'deployment.json');
+  const first = await launchEmbeddedChain({ dataDir: chainDir });
+  const conn = await connectChain(first.rpcUrl);
+  const member = newTestMember(conn, 'City Hospital');
+  const { manifest, deployed } = await deployContracts(conn, member.wallet, { genesis: [member.input], manifestFile });
+  assert.equal(deployed, true);
+  const patient = privateKeyToAccount(generatePrivateKey());
+  const ts = (await conn.publicClient.getBlock()).timestamp;
+  const g = {
+    patient: patient.address,
+    grantee: member.input.account,
+    categories: 2,
+    purposes: 1,
+    validFrom: ts,
+    expiry: ts + 86_400n,
+    nonce: 0n,
+    deadline: ts + 600n,
+  };
+  const { hash, receipt } = await writeAndWait(conn, member.wallet, {
+    address: manifest.contracts.Consent,
+    abi: consentAbi,
+    functionName: 'grantWithSig',
+    args: [g, await signGrant(patient, manifest, g)],
+  });
+  // Wait until anvil has dumped a state that includes the grant (interval: 1 s).
+  const grantedAt = Date.now();
+  const dumpedAt = () => statSync(first.stateFile, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  while (dumpedAt() <= grantedAt) await sleep(100);
+  await first.kill();
+
+  const second = await launchEmbeddedChain({ dataDir: chainDir });
+  try {
+    const conn2 = await connectChain(second.rpcUrl, { expectedChainId: manifest.chainId });
+    const again = await deployContracts(conn2, member.wallet, { genesis: [member.input], manifestFile });
+    assert.equal(again.deployed, false, 'deployment is idempotent across restarts');
+    assert.ok((await conn2.publicClient.getBlockNumber()) >= receipt.blockNumber);
+    const c = consortiumContracts(conn2, manifest);
+    assert.equal(await c.consent.read.isPermitted([patient.address, member.input.account, 2, 1, ts + 10n]), true);
+    const tx = await conn2.publicClient.getTransactionReceipt({ hash });
+    assert.equal(tx.status, 'success');
+    const events = await conn2.publicClient.getContractEvents({
+      address: manifest.contracts.Consent,
+      abi: consentAbi,
+      eventName: 'ConsentGranted',
+      fromBlock: BigInt(manifest.deploymentBlock),
+    });
+    assert.equal(events.length, 1);
+    assert.equal(events[0]?.args.patient, patient.address);
+  } finally {
+    await second.stop();
+  }
+});
