@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startTestChain } from '../chain/testChain.js';
+import { runCli } from './main.js';
+
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/medchain.mjs');
+const dir = mkdtempSync(path.join(tmpdir(), 'medchain-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+/** Start `medchain up` as its own process and wait for its "ready" line. */
+function up(dataDir: string): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn(process.execPath, [bin, 'up', '--dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`medchain up did not get ready:\n${output}`)), 60_000);
+    child.stdout?.on('data', () => {
+      if (output.includes('Press Ctrl-C to stop')) {
+        clearTimeout(timer);
+        resolve({ child, output: () => output });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`medchain up exited with ${code}:\n${output}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.kill('SIGINT');
+  });
+}
+
+describe('medchain CLI', () => {
+  test('--help lists the commands', async () => {
+    const r = await cli('--help');
+    assert.equal(r.code, 0);
+    for (const c of ['up', 'deploy', 'keygen', 'status']) assert.match(r.out, new RegExp(`^  ${c} `, 'm'));
+  });
+
+  test('unknown commands and missing options exit 2 with a one-line message', async () => {
+    const r = await cli('frobnicate');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /unknown command 'frobnicate'/);
+    assert.equal((await cli('deploy')).code, 2);
+  });
+
+  test('up deploys the consortium, survives Ctrl-C, and resumes the same network without redeploying', async () => {
+    const data = path.join(dir, 'net');
+    const first = await up(data);
+    assert.match(first.output(), /contracts {2}deployed/);
+    const network = JSON.parse(readFileSync(path.join(data, 'network.json'), 'utf8'));
+    assert.equal(network.members.length, 5);
+    const status = await cli('status', '--dir', data);
+    assert.equal(status.code, 0, status.err);
+    assert.match(status.out, /members: 5 active, 3 votes to admit or remove/);
+    assert.match(status.out, /active {2}Main Street Pharmacy/);
+    assert.equal(await stop(first.child), 0);
+    assert.match(first.output(), /stopped/);
+    assert.equal(statSync(path.join(data, 'members/city-hospital/identity.json')).mode & 0o777, 0o600);
+
+    const second = await up(data);
+    assert.match(second.output(), /contracts {2}resumed/);
+    assert.match(second.output(), /Acme Health Insurance already a member/);
+    const again = JSON.parse(readFileSync(path.join(data, 'network.json'), 'utf8'));
+    assert.deepEqual(again.chain.contracts, network.chain.contracts);
+    assert.deepEqual(
+      again.members.map((m: { address: string }) => m.address),
+      network.members.map((m: { address: string }) => m.address),
+    );
+    assert.equal((await cli('status', '--dir', data)).code, 0);
+    assert.equal(await stop(second.child), 0);
+  });
+
+  test('status without a running network says what is wrong', async () => {
+    const r = await cli('status', '--dir', path.join(dir, 'nowhere'));
+    assert.equal(r.code, 1);
+    assert.match(r.err, /^medchain: .*network\.json does not exist$/);
+  });
+
+  test('keygen + deploy deploy to any JSON-RPC chain, idempotently; bad genesis files are refused', async () => {
+    const t = await startTestChain({ memberCount: 1 });
+    try {
+      const key = path.join(dir, 'hospital.json');
+      const kg = await cli('keygen', '--out', key);
+      assert.equal(kg.code, 0, kg.err);
+      assert.match(kg.out, /^address 0x[0-9a-fA-F]{40}$/m);
+      assert.equal((await cli('keygen', '--out', key)).code, 1, 'never overwrites a key');
+      const genesis = path.join(dir, 'genesis.json');
+      writeFileSync(genesis, JSON.stringify([{ name: 'City Hospital', roles: ['HOSPITAL'], endpoint: 'https://h', keyFile: 'hospital.json' }]));
+      const manifest = path.join(dir, 'deployment.json');
+      const args = ['deploy', '--rpc-url', t.chain.rpcUrl, '--key-file', key, '--genesis', genesis, '--manifest', manifest];
+      const d1 = await cli(...args);
+      assert.equal(d1.code, 0, d1.err);
+      assert.match(d1.out, /^deployed on chain 31337/);
+      const d2 = await cli(...args);
+      assert.match(d2.out, /^already deployed/);
+
+      const bad = path.join(dir, 'bad-genesis.json');
+      const cases: [string, RegExp][] = [
+        ['not json', /not valid JSON/],
+        ['[]', /non-empty JSON array/],
+        [JSON.stringify([{ name: 'X', roles: ['SPACESHIP'], endpoint: 'e', keyFile: 'hospital.json' }]), /unknown role "SPACESHIP"/],
+        [JSON.stringify([{ roles: ['LAB'], endpoint: 'e', keyFile: 'hospital.json' }]), /name is required/],
+        [JSON.stringify([{ name: 'X', roles: ['LAB'], endpoint: 'e', keyFile: 'missing.json' }]), /cannot read the key file/],
+      ];
+      for (const [text, msg] of cases) {
+        writeFileSync(bad, text);
+        const r = await cli('deploy', '--rpc-url', t.chain.rpcUrl, '--key-file', key, '--genesis', bad, '--manifest', path.join(dir, 'm2.json'));
+        assert.equal(r.code, 1, text);
+        assert.match(r.err, msg);
+        assert.equal(r.err.split('\n').length, 1, 'one line, no stack trace');
+      }
+      const q = await cli('deploy', '--rpc-url', t.chain.rpcUrl, '--key-file', key, '--genesis', genesis, '--quorum', '0');
+      assert.match(q.err, /--quorum must be an integer percent/);
+      const unreachable = await cli('deploy', '--rpc-url', 'http://127.0.0.1:1', '--key-file', key, '--genesis', genesis, '--manifest', path.join(dir, 'm3.json'));
+      assert.equal(unreachable.code, 1);
+      assert.match(unreachable.err, /cannot reach the chain at http:\/\/127\.0\.0\.1:1/);
+    } finally {
+      await t.close();
+    }
+  });
+});
