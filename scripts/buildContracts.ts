@@ -5,7 +5,7 @@
  *   npm run build:contracts            write the generated files
  *   npm run build:contracts -- --check fail (exit 1) if the committed files are stale
  */
-import { readFileSync, readdirSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +37,9 @@ interface SolcOutput {
 
 function compile(): SolcOutput {
   const sources: Record<string, { content: string }> = {};
-  for (const f of readdirSync(contractsDir).filter((f) => f.endsWith('.sol')).sort()) {
+  for (const f of readdirSync(contractsDir)
+    .filter((f) => f.endsWith('.sol'))
+    .sort()) {
     sources[f] = { content: readFileSync(path.join(contractsDir, f), 'utf8') };
   }
   const input = {

@@ -71,7 +71,10 @@ describe('AuditAnchor', () => {
     const a = t.members[0] as TestMember;
     await rejects(anchor(a, 100n, `0x${'00'.repeat(32)}`), 'AuditAnchorEmptyRoot');
     const fresh = t.outsider();
-    await assert.rejects(t.contracts.auditAnchor.read.headAt([fresh.input.account, 0n]), /AuditAnchorIndexOutOfRange/);
+    await assert.rejects(
+      t.contracts.auditAnchor.read.headAt([fresh.input.account, 0n]),
+      /AuditAnchorIndexOutOfRange/,
+    );
     const none = await t.contracts.auditAnchor.read.latestHead([fresh.input.account]);
     assert.equal(none.treeSize, 0n);
   });

@@ -26,7 +26,10 @@ export interface ChainConnection {
 export type ChainWallet = WalletClient<Transport, Chain, Account>;
 
 /** Connect to `rpcUrl`, read its chain id, and return a public client bound to that chain. */
-export async function connectChain(rpcUrl: string, opts: { expectedChainId?: number } = {}): Promise<ChainConnection> {
+export async function connectChain(
+  rpcUrl: string,
+  opts: { expectedChainId?: number } = {},
+): Promise<ChainConnection> {
   const probe = createPublicClient({ transport: http(rpcUrl, { retryCount: 2, timeout: 10_000 }) });
   let id: number;
   try {
@@ -35,7 +38,10 @@ export async function connectChain(rpcUrl: string, opts: { expectedChainId?: num
     throw new ChainError('chain-unreachable', `cannot reach the chain at ${rpcUrl}`, { cause });
   }
   if (opts.expectedChainId !== undefined && id !== opts.expectedChainId) {
-    throw new ChainError('chain-mismatch', `chain at ${rpcUrl} has id ${id}, expected ${opts.expectedChainId}`);
+    throw new ChainError(
+      'chain-mismatch',
+      `chain at ${rpcUrl} has id ${id}, expected ${opts.expectedChainId}`,
+    );
   }
   const chain = defineChain({
     id,

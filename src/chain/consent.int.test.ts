@@ -104,7 +104,12 @@ describe('Consent', () => {
     const patient = privateKeyToAccount(generatePrivateKey());
     const g = await grantReq(patient);
     await relayGrant(g, await signGrant(patient, t.manifest, g));
-    const r: RevokeRequest = { patient: patient.address, grantee: grantee.input.account, nonce: 1n, deadline: g.deadline };
+    const r: RevokeRequest = {
+      patient: patient.address,
+      grantee: grantee.input.account,
+      nonce: 1n,
+      deadline: g.deadline,
+    };
     const res = await relayRevoke(r, await signRevoke(patient, t.manifest, r));
     assert.equal(res.result, true);
     assert.equal(await permitted(patient), false);
@@ -123,7 +128,12 @@ describe('Consent', () => {
     const g = await grantReq(patient);
     const sig = await signGrant(patient, t.manifest, g);
     await relayGrant(g, sig);
-    const r: RevokeRequest = { patient: patient.address, grantee: grantee.input.account, nonce: 1n, deadline: g.deadline };
+    const r: RevokeRequest = {
+      patient: patient.address,
+      grantee: grantee.input.account,
+      nonce: 1n,
+      deadline: g.deadline,
+    };
     await relayRevoke(r, await signRevoke(patient, t.manifest, r));
     await rejects(relayGrant(g, sig), 'ConsentNonceReplayed');
     assert.equal(await permitted(patient), false);
@@ -157,7 +167,12 @@ describe('Consent', () => {
     const g = await grantReq(patient);
     await relayGrant(g, await signGrant(patient, t.manifest, g));
     const mallory = privateKeyToAccount(generatePrivateKey());
-    const r: RevokeRequest = { patient: patient.address, grantee: grantee.input.account, nonce: 1n, deadline: g.deadline };
+    const r: RevokeRequest = {
+      patient: patient.address,
+      grantee: grantee.input.account,
+      nonce: 1n,
+      deadline: g.deadline,
+    };
     await rejects(relayRevoke(r, await signRevoke(mallory, t.manifest, r)), 'ConsentInvalidSigner');
     assert.equal(await permitted(patient), true);
   });
@@ -166,10 +181,18 @@ describe('Consent', () => {
     const patient = privateKeyToAccount(generatePrivateKey());
     const g = await grantReq(patient);
     await relayGrant(g, await signGrant(patient, t.manifest, g));
-    const r: RevokeRequest = { patient: patient.address, grantee: grantee.input.account, nonce: 1n, deadline: g.deadline };
+    const r: RevokeRequest = {
+      patient: patient.address,
+      grantee: grantee.input.account,
+      nonce: 1n,
+      deadline: g.deadline,
+    };
     const sig = await signRevoke(patient, t.manifest, r);
     const expired = { ...r, deadline: (await now()) - 1n };
-    await rejects(relayRevoke(expired, await signRevoke(patient, t.manifest, expired)), 'ConsentSignatureExpired');
+    await rejects(
+      relayRevoke(expired, await signRevoke(patient, t.manifest, expired)),
+      'ConsentSignatureExpired',
+    );
     const ahead = { ...r, nonce: 3n };
     await rejects(relayRevoke(ahead, await signRevoke(patient, t.manifest, ahead)), 'ConsentNonceOutOfOrder');
     await relayRevoke(r, sig);
@@ -179,9 +202,20 @@ describe('Consent', () => {
   test('only active members may relay', async () => {
     const patient = privateKeyToAccount(generatePrivateKey());
     const g = await grantReq(patient);
-    await rejects(relayGrant(g, await signGrant(patient, t.manifest, g), t.outsider()), 'ConsentRelayerNotMember');
-    const r: RevokeRequest = { patient: patient.address, grantee: grantee.input.account, nonce: 0n, deadline: g.deadline };
-    await rejects(relayRevoke(r, await signRevoke(patient, t.manifest, r), t.outsider()), 'ConsentRelayerNotMember');
+    await rejects(
+      relayGrant(g, await signGrant(patient, t.manifest, g), t.outsider()),
+      'ConsentRelayerNotMember',
+    );
+    const r: RevokeRequest = {
+      patient: patient.address,
+      grantee: grantee.input.account,
+      nonce: 0n,
+      deadline: g.deadline,
+    };
+    await rejects(
+      relayRevoke(r, await signRevoke(patient, t.manifest, r), t.outsider()),
+      'ConsentRelayerNotMember',
+    );
   });
 
   test('grants to non-members, empty or unknown scopes, and empty windows are refused', async () => {
@@ -211,7 +245,13 @@ describe('Consent', () => {
         functionName,
         args: args as never,
       });
-    await call('grant', [grantee.input.account, categoriesToMask(['labs']), purposesToMask(['treatment']), ts - 10n, ts + HOUR]);
+    await call('grant', [
+      grantee.input.account,
+      categoriesToMask(['labs']),
+      purposesToMask(['treatment']),
+      ts - 10n,
+      ts + HOUR,
+    ]);
     assert.equal(await permitted(patient), true);
     assert.equal(await t.contracts.consent.read.nonces([patient.address]), 1n);
     await call('revoke', [grantee.input.account]);

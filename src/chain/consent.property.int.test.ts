@@ -3,8 +3,8 @@ import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import type { Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { signGrant, signRevoke } from './consentSignatures.js';
 import { type GrantTerms, grantPermits } from './consentModel.js';
+import { signGrant, signRevoke } from './consentSignatures.js';
 import { consentAbi } from './generated/index.js';
 import { startTestChain, type TestChain, type TestMember } from './testChain.js';
 import { writeAndWait } from './transact.js';
@@ -64,58 +64,71 @@ test('isPermitted agrees with the reference model over random grants, revokes an
   const grantees: Address[] = t.members.map((m) => m.input.account);
   const deadline = (await t.conn.publicClient.getBlock()).timestamp + 86_400n;
   await fc.assert(
-    fc.asyncProperty(fc.array(fc.tuple(opArb, fc.array(queryArb, { minLength: 1, maxLength: 3 })), { maxLength: 10 }), async (steps) => {
-      const patient = privateKeyToAccount(generatePrivateKey());
-      const model = new Map<number, GrantTerms>();
-      let clock = BASE;
-      let nonce = 0n;
-      for (const [op, queries] of steps) {
-        if (op.kind === 'advance') {
-          clock += BigInt(op.seconds);
-        } else if (op.kind === 'grant') {
-          const terms: GrantTerms = {
-            categories: op.categories,
-            purposes: op.purposes,
-            validFrom: clock + BigInt(op.from),
-            expiry: clock + BigInt(op.from + op.length),
-          };
-          const g = { patient: patient.address, grantee: grantees[op.grantee] as Address, ...terms, nonce, deadline };
-          await writeAndWait(t.conn, relayer.wallet, {
-            address: t.manifest.contracts.Consent,
-            abi: consentAbi,
-            functionName: 'grantWithSig',
-            args: [g, await signGrant(patient, t.manifest, g)],
-          });
-          model.set(op.grantee, terms);
-          nonce++;
-        } else {
-          const r = { patient: patient.address, grantee: grantees[op.grantee] as Address, nonce, deadline };
-          await writeAndWait(t.conn, relayer.wallet, {
-            address: t.manifest.contracts.Consent,
-            abi: consentAbi,
-            functionName: 'revokeWithSig',
-            args: [r, await signRevoke(patient, t.manifest, r)],
-          });
-          model.delete(op.grantee);
-          nonce++;
+    fc.asyncProperty(
+      fc.array(fc.tuple(opArb, fc.array(queryArb, { minLength: 1, maxLength: 3 })), { maxLength: 10 }),
+      async (steps) => {
+        const patient = privateKeyToAccount(generatePrivateKey());
+        const model = new Map<number, GrantTerms>();
+        let clock = BASE;
+        let nonce = 0n;
+        for (const [op, queries] of steps) {
+          if (op.kind === 'advance') {
+            clock += BigInt(op.seconds);
+          } else if (op.kind === 'grant') {
+            const terms: GrantTerms = {
+              categories: op.categories,
+              purposes: op.purposes,
+              validFrom: clock + BigInt(op.from),
+              expiry: clock + BigInt(op.from + op.length),
+            };
+            const g = {
+              patient: patient.address,
+              grantee: grantees[op.grantee] as Address,
+              ...terms,
+              nonce,
+              deadline,
+            };
+            await writeAndWait(t.conn, relayer.wallet, {
+              address: t.manifest.contracts.Consent,
+              abi: consentAbi,
+              functionName: 'grantWithSig',
+              args: [g, await signGrant(patient, t.manifest, g)],
+            });
+            model.set(op.grantee, terms);
+            nonce++;
+          } else {
+            const r = { patient: patient.address, grantee: grantees[op.grantee] as Address, nonce, deadline };
+            await writeAndWait(t.conn, relayer.wallet, {
+              address: t.manifest.contracts.Consent,
+              abi: consentAbi,
+              functionName: 'revokeWithSig',
+              args: [r, await signRevoke(patient, t.manifest, r)],
+            });
+            model.delete(op.grantee);
+            nonce++;
+          }
+          for (const q of queries) {
+            const g = model.get(q.grantee);
+            const at = queryTime(clock, q.dt, q.boundary, g);
+            const category = pickBit(q.category, g?.categories, q.inScope);
+            const purpose = pickBit(q.purpose, g?.purposes, q.inScope);
+            const onChain = await t.contracts.consent.read.isPermitted([
+              patient.address,
+              grantees[q.grantee] as Address,
+              category,
+              purpose,
+              at,
+            ]);
+            const expected = grantPermits(g, true, category, purpose, at);
+            assert.equal(
+              onChain,
+              expected,
+              `grantee ${q.grantee} category ${category} purpose ${purpose} at ${at}`,
+            );
+          }
         }
-        for (const q of queries) {
-          const g = model.get(q.grantee);
-          const at = queryTime(clock, q.dt, q.boundary, g);
-          const category = pickBit(q.category, g?.categories, q.inScope);
-          const purpose = pickBit(q.purpose, g?.purposes, q.inScope);
-          const onChain = await t.contracts.consent.read.isPermitted([
-            patient.address,
-            grantees[q.grantee] as Address,
-            category,
-            purpose,
-            at,
-          ]);
-          const expected = grantPermits(g, true, category, purpose, at);
-          assert.equal(onChain, expected, `grantee ${q.grantee} category ${category} purpose ${purpose} at ${at}`);
-        }
-      }
-    }),
+      },
+    ),
     { numRuns: 30 },
   );
 });

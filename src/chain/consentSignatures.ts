@@ -61,11 +61,29 @@ export function consentDomain(m: Pick<DeploymentManifest, 'chainId' | 'contracts
 }
 
 /** Sign a grant as the patient (EIP-712 `Grant`). */
-export function signGrant(patient: LocalAccount, manifest: Pick<DeploymentManifest, 'chainId' | 'contracts'>, g: GrantRequest): Promise<Hex> {
-  return patient.signTypedData({ domain: consentDomain(manifest), types: grantTypes, primaryType: 'Grant', message: g });
+export function signGrant(
+  patient: LocalAccount,
+  manifest: Pick<DeploymentManifest, 'chainId' | 'contracts'>,
+  g: GrantRequest,
+): Promise<Hex> {
+  return patient.signTypedData({
+    domain: consentDomain(manifest),
+    types: grantTypes,
+    primaryType: 'Grant',
+    message: g,
+  });
 }
 
 /** Sign a revoke as the patient (EIP-712 `Revoke`). */
-export function signRevoke(patient: LocalAccount, manifest: Pick<DeploymentManifest, 'chainId' | 'contracts'>, r: RevokeRequest): Promise<Hex> {
-  return patient.signTypedData({ domain: consentDomain(manifest), types: revokeTypes, primaryType: 'Revoke', message: r });
+export function signRevoke(
+  patient: LocalAccount,
+  manifest: Pick<DeploymentManifest, 'chainId' | 'contracts'>,
+  r: RevokeRequest,
+): Promise<Hex> {
+  return patient.signTypedData({
+    domain: consentDomain(manifest),
+    types: revokeTypes,
+    primaryType: 'Revoke',
+    message: r,
+  });
 }

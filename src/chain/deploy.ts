@@ -103,6 +103,8 @@ async function deployOne(
     return { address: receipt.contractAddress, block: Number(receipt.blockNumber) };
   } catch (err) {
     if (err instanceof ChainError) throw err;
-    throw new ChainError('deploy-failed', `deploying ${name} failed: ${(err as Error).message}`, { cause: err });
+    throw new ChainError('deploy-failed', `deploying ${name} failed: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }

@@ -6,8 +6,8 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { connectChain } from './clients.js';
-import { consortiumContracts } from './contracts.js';
 import { signGrant } from './consentSignatures.js';
+import { consortiumContracts } from './contracts.js';
 import { deployContracts } from './deploy.js';
 import { launchEmbeddedChain } from './embeddedChain.js';
 import { consentAbi } from './generated/index.js';
@@ -23,7 +23,10 @@ test('kill -9 of the embedded chain keeps blocks, transactions, consent and even
   const first = await launchEmbeddedChain({ dataDir: chainDir });
   const conn = await connectChain(first.rpcUrl);
   const member = newTestMember(conn, 'City Hospital');
-  const { manifest, deployed } = await deployContracts(conn, member.wallet, { genesis: [member.input], manifestFile });
+  const { manifest, deployed } = await deployContracts(conn, member.wallet, {
+    genesis: [member.input],
+    manifestFile,
+  });
   assert.equal(deployed, true);
   const patient = privateKeyToAccount(generatePrivateKey());
   const ts = (await conn.publicClient.getBlock()).timestamp;
@@ -56,7 +59,10 @@ test('kill -9 of the embedded chain keeps blocks, transactions, consent and even
     assert.equal(again.deployed, false, 'deployment is idempotent across restarts');
     assert.ok((await conn2.publicClient.getBlockNumber()) >= receipt.blockNumber);
     const c = consortiumContracts(conn2, manifest);
-    assert.equal(await c.consent.read.isPermitted([patient.address, member.input.account, 2, 1, ts + 10n]), true);
+    assert.equal(
+      await c.consent.read.isPermitted([patient.address, member.input.account, 2, 1, ts + 10n]),
+      true,
+    );
     const tx = await conn2.publicClient.getTransactionReceipt({ hash });
     assert.equal(tx.status, 'success');
     const events = await conn2.publicClient.getContractEvents({

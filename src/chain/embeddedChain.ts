@@ -48,9 +48,13 @@ export function anvilBinaryPath(): string {
     const dir = path.dirname(require.resolve(`${pkg}/package.json`));
     return path.join(dir, 'bin', process.platform === 'win32' ? 'anvil.exe' : 'anvil');
   } catch (cause) {
-    throw new ChainError('anvil-missing', `anvil is not installed for ${process.platform}/${arch}; run npm install`, {
-      cause,
-    });
+    throw new ChainError(
+      'anvil-missing',
+      `anvil is not installed for ${process.platform}/${arch}; run npm install`,
+      {
+        cause,
+      },
+    );
   }
 }
 
@@ -107,7 +111,11 @@ function waitForListening(child: ChildProcess, timeoutMs: number): Promise<strin
     let output = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new ChainError('chain-start-timeout', `anvil did not start within ${timeoutMs} ms`, { details: [tail(output)] }));
+      reject(
+        new ChainError('chain-start-timeout', `anvil did not start within ${timeoutMs} ms`, {
+          details: [tail(output)],
+        }),
+      );
     }, timeoutMs);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
@@ -127,7 +135,11 @@ function waitForListening(child: ChildProcess, timeoutMs: number): Promise<strin
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new ChainError('chain-start-failed', `anvil exited with code ${code} before listening`, { details: [tail(output)] }));
+      reject(
+        new ChainError('chain-start-failed', `anvil exited with code ${code} before listening`, {
+          details: [tail(output)],
+        }),
+      );
     });
     child.once('error', (cause) => {
       clearTimeout(timer);

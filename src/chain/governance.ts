@@ -21,7 +21,12 @@ export async function admitMember(
   candidate: MemberInput,
 ): Promise<boolean> {
   const read = <T>(functionName: string, args: readonly unknown[] = []) =>
-    conn.publicClient.readContract({ address: registry, abi: registryAbi, functionName, args } as never) as Promise<T>;
+    conn.publicClient.readContract({
+      address: registry,
+      abi: registryAbi,
+      functionName,
+      args,
+    } as never) as Promise<T>;
   if (await read<boolean>('isActiveMember', [candidate.account])) return false;
   const [first] = voters;
   if (!first) throw new ChainError('no-voters', 'admitting a member needs at least one voting member');
@@ -30,26 +35,38 @@ export async function admitMember(
   const count = await read<bigint>('proposalCount');
   const nowTs = (await conn.publicClient.getBlock()).timestamp;
   for (let id = count - 1n; id >= 0n && proposalId === undefined; id--) {
-    const [p] = await read<[{ kind: number; executed: boolean; deadline: bigint; candidate: MemberInput }, bigint]>(
-      'getProposal',
-      [id],
-    );
+    const [p] = await read<
+      [{ kind: number; executed: boolean; deadline: bigint; candidate: MemberInput }, bigint]
+    >('getProposal', [id]);
     if (p.kind === 0 && !p.executed && p.deadline >= nowTs && p.candidate.account === candidate.account) {
       proposalId = id;
     }
   }
   if (proposalId === undefined) {
-    await writeAndWait(conn, first, { address: registry, abi: registryAbi, functionName: 'proposeAdmission', args: [candidate] });
+    await writeAndWait(conn, first, {
+      address: registry,
+      abi: registryAbi,
+      functionName: 'proposeAdmission',
+      args: [candidate],
+    });
     proposalId = (await read<bigint>('proposalCount')) - 1n;
   }
   for (const voter of voters) {
     if (await read<boolean>('isActiveMember', [candidate.account])) return true;
     const [p] = await read<[{ proposer: Address }, bigint]>('getProposal', [proposalId]);
     try {
-      await writeAndWait(conn, voter, { address: registry, abi: registryAbi, functionName: 'vote', args: [proposalId] });
+      await writeAndWait(conn, voter, {
+        address: registry,
+        abi: registryAbi,
+        functionName: 'vote',
+        args: [proposalId],
+      });
     } catch (err) {
       // The proposer and members who already voted are skipped.
-      if (!(err instanceof ChainError && err.code === 'RegistryAlreadyVoted') && p.proposer !== voter.account.address) {
+      if (
+        !(err instanceof ChainError && err.code === 'RegistryAlreadyVoted') &&
+        p.proposer !== voter.account.address
+      ) {
         throw err;
       }
     }

@@ -25,7 +25,8 @@ export function parseManifest(value: unknown, source = 'manifest'): DeploymentMa
   const bad = (what: string) => new InvalidInputError(`${source}: ${what}`);
   if (typeof v !== 'object' || v === null) throw bad('not a JSON object');
   if (v.version !== 1) throw bad(`unsupported version ${String(v.version)}`);
-  if (!Number.isSafeInteger(v.chainId) || (v.chainId as number) <= 0) throw bad('chainId must be a positive integer');
+  if (!Number.isSafeInteger(v.chainId) || (v.chainId as number) <= 0)
+    throw bad('chainId must be a positive integer');
   if (!Number.isSafeInteger(v.deploymentBlock) || (v.deploymentBlock as number) < 0) {
     throw bad('deploymentBlock must be a non-negative integer');
   }

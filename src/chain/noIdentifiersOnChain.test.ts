@@ -31,7 +31,8 @@ function offending(abi: Abi): string[] {
       const name = `${where}.${p.name ?? '?'}`;
       const base = p.type.replace(/\[\d*\]$/, '');
       if ('components' in p && p.components) walk(name, p.components);
-      if (!ALLOWED.test(base) && !ALLOWED_BYTES_INPUTS.has(name) && !EIP712_METADATA.has(name)) bad.push(`${name}: ${p.type}`);
+      if (!ALLOWED.test(base) && !ALLOWED_BYTES_INPUTS.has(name) && !EIP712_METADATA.has(name))
+        bad.push(`${name}: ${p.type}`);
     }
   };
   for (const item of abi) {
@@ -53,7 +54,12 @@ describe('no identifier on chain', () => {
   test('the check itself catches a free-text field', () => {
     const tampered = [
       ...consentAbi,
-      { type: 'event', name: 'Leak', inputs: [{ name: 'patientName', type: 'string', indexed: false }], anonymous: false },
+      {
+        type: 'event',
+        name: 'Leak',
+        inputs: [{ name: 'patientName', type: 'string', indexed: false }],
+        anonymous: false,
+      },
     ] as Abi;
     assert.deepEqual(offending(tampered), ['Leak.patientName: string']);
   });

@@ -99,7 +99,11 @@ export class Outbox {
 
   /** Durably record a transaction to send. Returns the entry (the existing one if the key was seen). */
   enqueue(req: OutboxRequest): OutboxEntry {
-    const data = encodeFunctionData({ abi: ABIS[req.contract], functionName: req.functionName, args: req.args } as never);
+    const data = encodeFunctionData({
+      abi: ABIS[req.contract],
+      functionName: req.functionName,
+      args: req.args,
+    } as never);
     const t = this.now();
     this.db
       .prepare(
@@ -124,7 +128,9 @@ export class Outbox {
 
   /** Most recent entries, newest first. */
   recent(limit = 50): OutboxEntry[] {
-    return (this.db.prepare('SELECT * FROM outbox ORDER BY id DESC LIMIT ?').all(limit) as Row[]).map(toEntry);
+    return (this.db.prepare('SELECT * FROM outbox ORDER BY id DESC LIMIT ?').all(limit) as Row[]).map(
+      toEntry,
+    );
   }
 
   /**
@@ -163,7 +169,9 @@ export class Outbox {
 
   /** Step 2 of a flush: (re)broadcast every signed entry and record its receipt. */
   async sendSigned(): Promise<OutboxEntry[]> {
-    const rows = this.db.prepare(`SELECT * FROM outbox WHERE status = 'signed' ORDER BY nonce`).all() as Row[];
+    const rows = this.db
+      .prepare(`SELECT * FROM outbox WHERE status = 'signed' ORDER BY nonce`)
+      .all() as Row[];
     const done: OutboxEntry[] = [];
     for (const row of rows) {
       await this.broadcastAndConfirm(row);
@@ -179,7 +187,9 @@ export class Outbox {
   private update(id: number, fields: Partial<Row>): void {
     const cols = Object.keys(fields);
     const sets = [...cols.map((c) => `${c} = @${c}`), 'updated_at = @updated_at'].join(', ');
-    this.db.prepare(`UPDATE outbox SET ${sets} WHERE id = @id`).run({ ...fields, updated_at: this.now(), id });
+    this.db
+      .prepare(`UPDATE outbox SET ${sets} WHERE id = @id`)
+      .run({ ...fields, updated_at: this.now(), id });
   }
 
   /** Dry-run, then sign with an explicit nonce and store the raw bytes before anything is sent. */
@@ -189,7 +199,11 @@ export class Outbox {
     try {
       await pc.call({ account, to: row.address, data: row.data });
     } catch (err) {
-      this.update(row.id, { status: 'failed', error: describeRevert(err, ABIS[row.contract]), attempts: row.attempts + 1 });
+      this.update(row.id, {
+        status: 'failed',
+        error: describeRevert(err, ABIS[row.contract]),
+        attempts: row.attempts + 1,
+      });
       return;
     }
     const chainNonce = await pc.getTransactionCount({ address: account.address, blockTag: 'pending' });
@@ -210,7 +224,13 @@ export class Outbox {
       type: 'legacy',
     });
     const txHash = keccak256(raw);
-    this.update(row.id, { status: 'signed', nonce, raw_tx: raw, tx_hash: txHash, attempts: row.attempts + 1 });
+    this.update(row.id, {
+      status: 'signed',
+      nonce,
+      raw_tx: raw,
+      tx_hash: txHash,
+      attempts: row.attempts + 1,
+    });
   }
 
   private async broadcastAndConfirm(row: Row): Promise<void> {
@@ -233,7 +253,11 @@ export class Outbox {
     try {
       const receipt =
         known ??
-        (await pc.waitForTransactionReceipt({ hash, timeout: this.opts.receiptTimeoutMs ?? 30_000, pollingInterval: 50 }));
+        (await pc.waitForTransactionReceipt({
+          hash,
+          timeout: this.opts.receiptTimeoutMs ?? 30_000,
+          pollingInterval: 50,
+        }));
       this.update(row.id, {
         status: receipt.status === 'success' ? 'confirmed' : 'failed',
         block: Number(receipt.blockNumber),
@@ -267,7 +291,9 @@ function toEntry(r: Row): OutboxEntry {
 function describeRevert(err: unknown, abi: Abi): string {
   if (err instanceof BaseError) {
     const raw = err.walk((e) => e instanceof RawContractError) as RawContractError | null;
-    const data = raw?.data ?? (err.walk((e) => typeof (e as { data?: unknown }).data === 'string') as { data?: Hex } | null)?.data;
+    const data =
+      raw?.data ??
+      (err.walk((e) => typeof (e as { data?: unknown }).data === 'string') as { data?: Hex } | null)?.data;
     if (typeof data === 'string' && data.length >= 10) {
       try {
         const d = decodeErrorResult({ abi, data });

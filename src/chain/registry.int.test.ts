@@ -80,7 +80,10 @@ describe('Registry governance', () => {
     await rejects(reg(m(0), 'vote', [999n]), 'RegistryUnknownProposal');
     await rejects(reg(m(0), 'proposeAdmission', [m(1).input]), 'RegistryAlreadyMember');
     await rejects(reg(m(0), 'proposeAdmission', [{ ...outsider.input, roles: 0 }]), 'RegistryInvalidRoles');
-    await rejects(reg(m(0), 'proposeAdmission', [{ ...outsider.input, roles: 0x100 }]), 'RegistryInvalidRoles');
+    await rejects(
+      reg(m(0), 'proposeAdmission', [{ ...outsider.input, roles: 0x100 }]),
+      'RegistryInvalidRoles',
+    );
     await rejects(
       reg(m(0), 'proposeAdmission', [{ ...outsider.input, encryptionKey: `0x${'00'.repeat(32)}` }]),
       'RegistryInvalidMember',
@@ -127,7 +130,8 @@ describe('Registry governance', () => {
       functionName: 'grantWithSig',
       args: [g, await signGrant(patient, t.manifest, g)],
     });
-    const permitted = () => t.contracts.consent.read.isPermitted([patient.address, victim.input.account, 2, 1, ts + 10n]);
+    const permitted = () =>
+      t.contracts.consent.read.isPermitted([patient.address, victim.input.account, 2, 1, ts + 10n]);
     assert.equal(await permitted(), true);
 
     const n = await t.contracts.registry.read.activeMemberCount();

@@ -41,7 +41,8 @@ export const PURPOSES = ['treatment', 'payment', 'operations', 'research'] as co
 export type Purpose = (typeof PURPOSES)[number];
 
 function toMask<T extends string>(kind: string, all: readonly T[], names: readonly string[]): number {
-  if (names.length === 0) throw new InvalidInputError(`name at least one ${kind} (one of: ${all.join(', ')})`);
+  if (names.length === 0)
+    throw new InvalidInputError(`name at least one ${kind} (one of: ${all.join(', ')})`);
   let mask = 0;
   for (const n of names) {
     const i = all.indexOf(n as T);

@@ -48,12 +48,16 @@ export function newTestMember(conn: ChainConnection, name: string, roles = 1): T
   };
 }
 
-export async function startTestChain(opts: { memberCount?: number; quorumPercent?: number } = {}): Promise<TestChain> {
+export async function startTestChain(
+  opts: { memberCount?: number; quorumPercent?: number } = {},
+): Promise<TestChain> {
   const dir = mkdtempSync(path.join(tmpdir(), 'medchain-test-'));
   const chain = await launchEmbeddedChain({ dataDir: path.join(dir, 'chain') });
   try {
     const conn = await connectChain(chain.rpcUrl);
-    const members = Array.from({ length: opts.memberCount ?? 3 }, (_, i) => newTestMember(conn, `Member ${i}`));
+    const members = Array.from({ length: opts.memberCount ?? 3 }, (_, i) =>
+      newTestMember(conn, `Member ${i}`),
+    );
     const deployer = members[0] as TestMember;
     const { manifest } = await deployContracts(conn, deployer.wallet, {
       genesis: members.map((m) => m.input),

@@ -2,7 +2,14 @@
  * Send one contract transaction and wait for its receipt, with the contract's custom error
  * surfaced as a ChainError code. Simulates first so a revert is reported before anything is signed.
  */
-import type { Abi, Address, ContractFunctionArgs, ContractFunctionName, Hash, TransactionReceipt } from 'viem';
+import type {
+  Abi,
+  Address,
+  ContractFunctionArgs,
+  ContractFunctionName,
+  Hash,
+  TransactionReceipt,
+} from 'viem';
 import { ChainError, revertReason } from './chainError.js';
 import type { ChainConnection, ChainWallet } from './clients.js';
 

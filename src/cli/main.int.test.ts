@@ -104,9 +104,24 @@ describe('medchain CLI', () => {
       assert.match(kg.out, /^address 0x[0-9a-fA-F]{40}$/m);
       assert.equal((await cli('keygen', '--out', key)).code, 1, 'never overwrites a key');
       const genesis = path.join(dir, 'genesis.json');
-      writeFileSync(genesis, JSON.stringify([{ name: 'City Hospital', roles: ['HOSPITAL'], endpoint: 'https://h', keyFile: 'hospital.json' }]));
+      writeFileSync(
+        genesis,
+        JSON.stringify([
+          { name: 'City Hospital', roles: ['HOSPITAL'], endpoint: 'https://h', keyFile: 'hospital.json' },
+        ]),
+      );
       const manifest = path.join(dir, 'deployment.json');
-      const args = ['deploy', '--rpc-url', t.chain.rpcUrl, '--key-file', key, '--genesis', genesis, '--manifest', manifest];
+      const args = [
+        'deploy',
+        '--rpc-url',
+        t.chain.rpcUrl,
+        '--key-file',
+        key,
+        '--genesis',
+        genesis,
+        '--manifest',
+        manifest,
+      ];
       const d1 = await cli(...args);
       assert.equal(d1.code, 0, d1.err);
       assert.match(d1.out, /^deployed on chain 31337/);
@@ -117,20 +132,56 @@ describe('medchain CLI', () => {
       const cases: [string, RegExp][] = [
         ['not json', /not valid JSON/],
         ['[]', /non-empty JSON array/],
-        [JSON.stringify([{ name: 'X', roles: ['SPACESHIP'], endpoint: 'e', keyFile: 'hospital.json' }]), /unknown role "SPACESHIP"/],
+        [
+          JSON.stringify([{ name: 'X', roles: ['SPACESHIP'], endpoint: 'e', keyFile: 'hospital.json' }]),
+          /unknown role "SPACESHIP"/,
+        ],
         [JSON.stringify([{ roles: ['LAB'], endpoint: 'e', keyFile: 'hospital.json' }]), /name is required/],
-        [JSON.stringify([{ name: 'X', roles: ['LAB'], endpoint: 'e', keyFile: 'missing.json' }]), /cannot read the key file/],
+        [
+          JSON.stringify([{ name: 'X', roles: ['LAB'], endpoint: 'e', keyFile: 'missing.json' }]),
+          /cannot read the key file/,
+        ],
       ];
       for (const [text, msg] of cases) {
         writeFileSync(bad, text);
-        const r = await cli('deploy', '--rpc-url', t.chain.rpcUrl, '--key-file', key, '--genesis', bad, '--manifest', path.join(dir, 'm2.json'));
+        const r = await cli(
+          'deploy',
+          '--rpc-url',
+          t.chain.rpcUrl,
+          '--key-file',
+          key,
+          '--genesis',
+          bad,
+          '--manifest',
+          path.join(dir, 'm2.json'),
+        );
         assert.equal(r.code, 1, text);
         assert.match(r.err, msg);
         assert.equal(r.err.split('\n').length, 1, 'one line, no stack trace');
       }
-      const q = await cli('deploy', '--rpc-url', t.chain.rpcUrl, '--key-file', key, '--genesis', genesis, '--quorum', '0');
+      const q = await cli(
+        'deploy',
+        '--rpc-url',
+        t.chain.rpcUrl,
+        '--key-file',
+        key,
+        '--genesis',
+        genesis,
+        '--quorum',
+        '0',
+      );
       assert.match(q.err, /--quorum must be an integer percent/);
-      const unreachable = await cli('deploy', '--rpc-url', 'http://127.0.0.1:1', '--key-file', key, '--genesis', genesis, '--manifest', path.join(dir, 'm3.json'));
+      const unreachable = await cli(
+        'deploy',
+        '--rpc-url',
+        'http://127.0.0.1:1',
+        '--key-file',
+        key,
+        '--genesis',
+        genesis,
+        '--manifest',
+        path.join(dir, 'm3.json'),
+      );
       assert.equal(unreachable.code, 1);
       assert.match(unreachable.err, /cannot reach the chain at http:\/\/127\.0\.0\.1:1/);
     } finally {

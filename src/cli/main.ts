@@ -37,13 +37,17 @@ function readJson(file: string): unknown {
 /** Parse a genesis file: a JSON array of {account?, keyFile?, roles: string[], name, endpoint, encryptionKey?}. */
 function readGenesis(file: string): MemberInput[] {
   const v = readJson(file);
-  if (!Array.isArray(v) || v.length === 0) throw new InvalidInputError(`${file}: expected a non-empty JSON array of members`);
+  if (!Array.isArray(v) || v.length === 0)
+    throw new InvalidInputError(`${file}: expected a non-empty JSON array of members`);
   return v.map((m: Record<string, unknown>, i) => {
     const where = `${file}[${i}]`;
-    if (typeof m.name !== 'string' || m.name.length === 0) throw new InvalidInputError(`${where}: name is required`);
+    if (typeof m.name !== 'string' || m.name.length === 0)
+      throw new InvalidInputError(`${where}: name is required`);
     if (typeof m.endpoint !== 'string') throw new InvalidInputError(`${where}: endpoint is required`);
-    if (!Array.isArray(m.roles)) throw new InvalidInputError(`${where}: roles must be an array such as ["HOSPITAL"]`);
-    if (typeof m.keyFile !== 'string') throw new InvalidInputError(`${where}: keyFile (the member's identity file) is required`);
+    if (!Array.isArray(m.roles))
+      throw new InvalidInputError(`${where}: roles must be an array such as ["HOSPITAL"]`);
+    if (typeof m.keyFile !== 'string')
+      throw new InvalidInputError(`${where}: keyFile (the member's identity file) is required`);
     const id = loadIdentity(path.resolve(path.dirname(file), m.keyFile));
     return {
       account: id.address,
@@ -57,7 +61,9 @@ function readGenesis(file: string): MemberInput[] {
 
 export function buildCli(io: CliIo = defaultIo): Command {
   const program = new Command('medchain')
-    .description('Health record security for a consortium: encrypted records, patient consent, anchored audit logs.')
+    .description(
+      'Health record security for a consortium: encrypted records, patient consent, anchored audit logs.',
+    )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
 
@@ -69,8 +75,14 @@ export function buildCli(io: CliIo = defaultIo): Command {
       const started = Date.now();
       let step = 0;
       const net = await startLocalNetwork(opts.dir, (s) => io.out(`[${++step}] ${s}`));
-      io.out(`chain      ${net.chain.rpcUrl} (chain id ${net.manifest.chainId}, state in ${net.chain.stateFile})`);
-      io.out(`contracts  ${net.deployed ? 'deployed' : 'resumed'}: ${Object.entries(net.manifest.contracts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      io.out(
+        `chain      ${net.chain.rpcUrl} (chain id ${net.manifest.chainId}, state in ${net.chain.stateFile})`,
+      );
+      io.out(
+        `contracts  ${net.deployed ? 'deployed' : 'resumed'}: ${Object.entries(net.manifest.contracts)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
       for (const m of net.members) io.out(`member     ${m.spec.name.padEnd(24)} ${m.identity.address}`);
       io.out(`network    ${path.join(net.dir, 'network.json')}`);
       io.out(`ready in ${Date.now() - started} ms. Press Ctrl-C to stop.`);
@@ -86,10 +98,11 @@ export function buildCli(io: CliIo = defaultIo): Command {
 
   program
     .command('keygen')
-    .description("create a member identity file (chain key and X25519 key, mode 0600); prints the address")
+    .description('create a member identity file (chain key and X25519 key, mode 0600); prints the address')
     .requiredOption('--out <file>', 'where to write the identity')
     .action((opts: { out: string }) => {
-      if (existsSync(opts.out)) throw new InvalidInputError(`${opts.out} exists; refusing to overwrite a key`);
+      if (existsSync(opts.out))
+        throw new InvalidInputError(`${opts.out} exists; refusing to overwrite a key`);
       const { identity } = loadOrCreateIdentity(opts.out);
       io.out(`address ${identity.address}`);
       io.out(`encryption key ${identity.encryptionPublicKey}`);
@@ -103,22 +116,32 @@ export function buildCli(io: CliIo = defaultIo): Command {
     .requiredOption('--genesis <file>', 'JSON array of founding members')
     .option('--quorum <percent>', 'percent of members needed to admit or remove one', '51')
     .option('--manifest <file>', 'where to write the deployment manifest', './deployment.json')
-    .action(async (opts: { rpcUrl: string; keyFile: string; genesis: string; quorum: string; manifest: string }) => {
-      const quorum = Number(opts.quorum);
-      if (!Number.isInteger(quorum) || quorum < 1 || quorum > 100) {
-        throw new InvalidInputError('--quorum must be an integer percent from 1 to 100');
-      }
-      const genesis = readGenesis(opts.genesis);
-      const id = loadIdentity(opts.keyFile);
-      const conn = await connectChain(opts.rpcUrl);
-      const r = await deployContracts(conn, walletFor(conn, id.chainKey), {
-        genesis,
-        quorumPercent: quorum,
-        manifestFile: opts.manifest,
-      });
-      io.out(`${r.deployed ? 'deployed' : 'already deployed'} on chain ${r.manifest.chainId}; manifest ${opts.manifest}`);
-      for (const [k, v] of Object.entries(r.manifest.contracts)) io.out(`${k.padEnd(12)} ${v}`);
-    });
+    .action(
+      async (opts: {
+        rpcUrl: string;
+        keyFile: string;
+        genesis: string;
+        quorum: string;
+        manifest: string;
+      }) => {
+        const quorum = Number(opts.quorum);
+        if (!Number.isInteger(quorum) || quorum < 1 || quorum > 100) {
+          throw new InvalidInputError('--quorum must be an integer percent from 1 to 100');
+        }
+        const genesis = readGenesis(opts.genesis);
+        const id = loadIdentity(opts.keyFile);
+        const conn = await connectChain(opts.rpcUrl);
+        const r = await deployContracts(conn, walletFor(conn, id.chainKey), {
+          genesis,
+          quorumPercent: quorum,
+          manifestFile: opts.manifest,
+        });
+        io.out(
+          `${r.deployed ? 'deployed' : 'already deployed'} on chain ${r.manifest.chainId}; manifest ${opts.manifest}`,
+        );
+        for (const [k, v] of Object.entries(r.manifest.contracts)) io.out(`${k.padEnd(12)} ${v}`);
+      },
+    );
 
   program
     .command('status')
@@ -133,8 +156,12 @@ export function buildCli(io: CliIo = defaultIo): Command {
       const conn = await connectChain(net.chain.rpcUrl, { expectedChainId: manifest.chainId });
       const c = consortiumContracts(conn, manifest);
       const accounts = await c.registry.read.memberAccounts();
-      io.out(`chain ${manifest.chainId} at ${net.chain.rpcUrl}, block ${await conn.publicClient.getBlockNumber()}`);
-      io.out(`members: ${await c.registry.read.activeMemberCount()} active, ${await c.registry.read.requiredVotes()} votes to admit or remove`);
+      io.out(
+        `chain ${manifest.chainId} at ${net.chain.rpcUrl}, block ${await conn.publicClient.getBlockNumber()}`,
+      );
+      io.out(
+        `members: ${await c.registry.read.activeMemberCount()} active, ${await c.registry.read.requiredVotes()} votes to admit or remove`,
+      );
       for (const a of accounts) {
         const m = await c.registry.read.getMember([a]);
         const head = await c.auditAnchor.read.latestHead([a]);
@@ -155,7 +182,9 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? 0 : 2;
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0
+        ? 0
+        : 2;
     }
     io.err(`medchain: ${errorMessage(err)}`);
     return 1;

@@ -31,5 +31,9 @@ const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex
 
 /** A node:crypto KeyObject for a raw X25519 private key. */
 export function x25519PrivateKeyObject(privateKey: Uint8Array) {
-  return createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, privateKey]), format: 'der', type: 'pkcs8' });
+  return createPrivateKey({
+    key: Buffer.concat([PKCS8_X25519_PREFIX, privateKey]),
+    format: 'der',
+    type: 'pkcs8',
+  });
 }

@@ -71,7 +71,9 @@ export async function startLocalNetwork(dir: string, progress: Progress = () => 
     const voters = founders.map((m) => walletFor(conn, m.identity.chainKey));
     for (const m of members.filter((x) => !x.spec.genesis)) {
       const admitted = await admitMember(conn, manifest.contracts.Registry, voters, input(m));
-      progress(`governance: ${m.spec.name} ${admitted ? 'voted in by the founding members' : 'already a member'}`);
+      progress(
+        `governance: ${m.spec.name} ${admitted ? 'voted in by the founding members' : 'already a member'}`,
+      );
     }
     writeNetworkFile(root, chain.rpcUrl, manifest, members);
     return { dir: root, chain, conn, manifest, members, deployed, stop: () => chain.stop() };
@@ -86,7 +88,12 @@ export interface NetworkFile {
   members: { name: string; slug: string; roles: string[]; address: Address; url: string }[];
 }
 
-function writeNetworkFile(root: string, rpcUrl: string, m: DeploymentManifest, members: NetworkMember[]): void {
+function writeNetworkFile(
+  root: string,
+  rpcUrl: string,
+  m: DeploymentManifest,
+  members: NetworkMember[],
+): void {
   const file: NetworkFile = {
     chain: { rpcUrl, chainId: m.chainId, deploymentBlock: m.deploymentBlock, contracts: m.contracts },
     members: members.map((x) => ({

@@ -22,9 +22,13 @@ export function openDatabase(file: string, migrations: readonly string[]): Db {
   try {
     db = new Database(file);
   } catch (cause) {
-    throw new StoreError('store-open-failed', `cannot open the database ${file}: ${(cause as Error).message}`, {
-      cause,
-    });
+    throw new StoreError(
+      'store-open-failed',
+      `cannot open the database ${file}: ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    );
   }
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');

@@ -1,0 +1,4 @@
+/** `npm run bench`: every benchmark, each writing bench/results/<name>.json and a readable table. */
+import { main as gas } from './gas.js';
+
+await gas();
