@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { consortiumContracts } from '../chain/contracts.js';
 import { startTestChain } from '../chain/testChain.js';
 import { runCli } from './main.js';
 
@@ -108,6 +109,14 @@ describe('medchain CLI', () => {
         genesis,
         JSON.stringify([
           { name: 'City Hospital', roles: ['HOSPITAL'], endpoint: 'https://h', keyFile: 'hospital.json' },
+          // Another founder shares only its public halves.
+          {
+            name: 'Valley Clinic',
+            roles: ['CLINIC'],
+            endpoint: 'https://c',
+            account: t.members[0]?.input.account,
+            encryptionKey: t.members[0]?.input.encryptionKey,
+          },
         ]),
       );
       const manifest = path.join(dir, 'deployment.json');
@@ -125,6 +134,13 @@ describe('medchain CLI', () => {
       const d1 = await cli(...args);
       assert.equal(d1.code, 0, d1.err);
       assert.match(d1.out, /^deployed on chain 31337/);
+      const m = JSON.parse(readFileSync(manifest, 'utf8'));
+      const c = consortiumContracts(t.conn, m);
+      assert.equal(await c.registry.read.activeMemberCount(), 2n);
+      assert.equal(
+        await c.registry.read.isActiveMember([t.members[0]?.input.account as `0x${string}`]),
+        true,
+      );
       const d2 = await cli(...args);
       assert.match(d2.out, /^already deployed/);
 
@@ -140,6 +156,34 @@ describe('medchain CLI', () => {
         [
           JSON.stringify([{ name: 'X', roles: ['LAB'], endpoint: 'e', keyFile: 'missing.json' }]),
           /cannot read the key file/,
+        ],
+        [
+          JSON.stringify([{ name: 'X', roles: ['LAB'], endpoint: 'e' }]),
+          /either account \+ encryptionKey, or keyFile/,
+        ],
+        [
+          JSON.stringify([
+            {
+              name: 'X',
+              roles: ['LAB'],
+              endpoint: 'e',
+              account: '0x12',
+              encryptionKey: `0x${'1'.repeat(64)}`,
+            },
+          ]),
+          /account must be an address/,
+        ],
+        [
+          JSON.stringify([
+            {
+              name: 'X',
+              roles: ['LAB'],
+              endpoint: 'e',
+              account: '0x4D1Ad100619f59d961c0CFD53D3cAcF34B1892cD',
+              encryptionKey: '0x12',
+            },
+          ]),
+          /encryptionKey must be a 32-byte/,
         ],
       ];
       for (const [text, msg] of cases) {

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { isAddress, isHex } from 'viem';
 import { connectChain, walletFor } from '../chain/clients.js';
 import { consortiumContracts } from '../chain/contracts.js';
 import { deployContracts, type MemberInput } from '../chain/deploy.js';
@@ -34,7 +35,10 @@ function readJson(file: string): unknown {
   }
 }
 
-/** Parse a genesis file: a JSON array of {account?, keyFile?, roles: string[], name, endpoint, encryptionKey?}. */
+/**
+ * Parse a genesis file: a JSON array of {name, roles: string[], endpoint} plus either
+ * {account, encryptionKey} (public halves) or {keyFile} (an identity file made by `medchain keygen`).
+ */
 function readGenesis(file: string): MemberInput[] {
   const v = readJson(file);
   if (!Array.isArray(v) || v.length === 0)
@@ -46,12 +50,31 @@ function readGenesis(file: string): MemberInput[] {
     if (typeof m.endpoint !== 'string') throw new InvalidInputError(`${where}: endpoint is required`);
     if (!Array.isArray(m.roles))
       throw new InvalidInputError(`${where}: roles must be an array such as ["HOSPITAL"]`);
-    if (typeof m.keyFile !== 'string')
-      throw new InvalidInputError(`${where}: keyFile (the member's identity file) is required`);
+    const roles = rolesToMask(m.roles as string[]);
+    if (typeof m.account === 'string' || typeof m.encryptionKey === 'string') {
+      // Public halves only: what other founding members share with the deployer.
+      if (typeof m.account !== 'string' || !isAddress(m.account))
+        throw new InvalidInputError(`${where}: account must be an address`);
+      if (typeof m.encryptionKey !== 'string' || !isHex(m.encryptionKey) || m.encryptionKey.length !== 66) {
+        throw new InvalidInputError(`${where}: encryptionKey must be a 32-byte hex X25519 public key`);
+      }
+      return {
+        account: m.account,
+        roles,
+        encryptionKey: m.encryptionKey,
+        name: m.name,
+        endpoint: m.endpoint,
+      };
+    }
+    if (typeof m.keyFile !== 'string') {
+      throw new InvalidInputError(
+        `${where}: give either account + encryptionKey, or keyFile (an identity file)`,
+      );
+    }
     const id = loadIdentity(path.resolve(path.dirname(file), m.keyFile));
     return {
       account: id.address,
-      roles: rolesToMask(m.roles as string[]),
+      roles,
       encryptionKey: id.encryptionPublicKey,
       name: m.name,
       endpoint: m.endpoint,
