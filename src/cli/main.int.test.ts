@@ -11,6 +11,7 @@ import { runCli } from './main.js';
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/medchain.mjs');
 const dir = mkdtempSync(path.join(tmpdir(), 'medchain-cli-'));
+process.env.MEDCHAIN_PASSPHRASE = 'cli test passphrase';
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -53,7 +54,8 @@ describe('medchain CLI', () => {
   test('--help lists the commands', async () => {
     const r = await cli('--help');
     assert.equal(r.code, 0);
-    for (const c of ['up', 'deploy', 'keygen', 'status']) assert.match(r.out, new RegExp(`^  ${c} `, 'm'));
+    for (const c of ['up', 'deploy', 'keygen', 'status', 'node', 'user', 'import'])
+      assert.match(r.out, new RegExp(`^  ${c} `, 'm'));
   });
 
   test('unknown commands and missing options exit 2 with a one-line message', async () => {
@@ -69,13 +71,31 @@ describe('medchain CLI', () => {
     assert.match(first.output(), /contracts {2}deployed/);
     const network = JSON.parse(readFileSync(path.join(data, 'network.json'), 'utf8'));
     assert.equal(network.members.length, 5);
+    assert.equal(network.demoUsers.length, 25, 'five users per member');
+    // Every member node answers on its own port, over a real socket, and its demo users sign in.
+    for (const m of network.members) {
+      assert.match(m.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      const meta = await fetch(`${m.url}/fhir/metadata`);
+      assert.equal(meta.status, 200);
+    }
+    const clinician = network.demoUsers.find(
+      (u: { member: string; role: string }) => u.member === 'Central Lab' && u.role === 'clinician',
+    );
+    const lab = network.members.find((m: { name: string }) => m.name === 'Central Lab');
+    const login = await fetch(`${lab.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: clinician.username, password: clinician.password }),
+    });
+    assert.equal(login.status, 200);
     const status = await cli('status', '--dir', data);
     assert.equal(status.code, 0, status.err);
     assert.match(status.out, /members: 5 active, 3 votes to admit or remove/);
     assert.match(status.out, /active {2}Main Street Pharmacy/);
     assert.equal(await stop(first.child), 0);
     assert.match(first.output(), /stopped/);
-    assert.equal(statSync(path.join(data, 'members/city-hospital/identity.json')).mode & 0o777, 0o600);
+    assert.equal(statSync(path.join(data, 'members/city-hospital/keys.json')).mode & 0o777, 0o600);
+    assert.equal(statSync(path.join(data, 'network.json')).mode & 0o777, 0o600);
 
     const second = await up(data);
     assert.match(second.output(), /contracts {2}resumed/);
@@ -86,8 +106,21 @@ describe('medchain CLI', () => {
       again.members.map((m: { address: string }) => m.address),
       network.members.map((m: { address: string }) => m.address),
     );
-    assert.equal((await cli('status', '--dir', data)).code, 0);
+    assert.deepEqual(again.demoUsers, network.demoUsers, 'users are not reseeded');
+    const lab2 = again.members.find((m: { name: string }) => m.name === 'Central Lab');
+    const relogin = await fetch(`${lab2.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: clinician.username, password: clinician.password }),
+    });
+    assert.equal(relogin.status, 200, 'the same users sign in after a restart');
+    const st = await cli('status', '--dir', data);
+    assert.equal(st.code, 0);
+    assert.ok(st.out.includes(lab2.url), 'each member published its node endpoint in the Registry');
     assert.equal(await stop(second.child), 0);
+    for (const m of again.members) {
+      await assert.rejects(fetch(`${m.url}/fhir/metadata`), 'member nodes stop with up');
+    }
   });
 
   test('status without a running network says what is wrong', async () => {
@@ -155,7 +188,7 @@ describe('medchain CLI', () => {
         [JSON.stringify([{ roles: ['LAB'], endpoint: 'e', keyFile: 'hospital.json' }]), /name is required/],
         [
           JSON.stringify([{ name: 'X', roles: ['LAB'], endpoint: 'e', keyFile: 'missing.json' }]),
-          /cannot read the key file/,
+          /no key file at .*missing\.json/,
         ],
         [
           JSON.stringify([{ name: 'X', roles: ['LAB'], endpoint: 'e' }]),

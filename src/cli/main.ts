@@ -2,19 +2,23 @@
  * The `medchain` command. Every failure prints one line ("medchain: <what to do>") and exits
  * non-zero; no stack traces for bad input.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { isAddress, isHex } from 'viem';
+import { isUserRole, USER_ROLES } from '../access/roles.js';
 import { connectChain, walletFor } from '../chain/clients.js';
 import { consortiumContracts } from '../chain/contracts.js';
 import { deployContracts, type MemberInput } from '../chain/deploy.js';
 import { parseManifest } from '../chain/manifest.js';
 import { maskToRoles, rolesToMask } from '../chain/scopes.js';
+import { hashPassword } from '../crypto/password.js';
 import { errorMessage, InvalidInputError } from '../errors.js';
-import type { NetworkFile } from '../node/localNetwork.js';
-import { startLocalNetwork } from '../node/localNetwork.js';
-import { loadIdentity, loadOrCreateIdentity } from '../node/memberIdentity.js';
+import { importPath } from '../node/importer.js';
+import { DEMO_PASSPHRASE, type NetworkFile, startLocalNetwork } from '../node/localNetwork.js';
+import { createIdentity, loadIdentity, readPublicIdentity } from '../node/memberIdentity.js';
+import { openMemberNode, serveMemberNode } from '../node/memberNode.js';
 
 export interface CliIo {
   out: (line: string) => void;
@@ -71,7 +75,7 @@ function readGenesis(file: string): MemberInput[] {
         `${where}: give either account + encryptionKey, or keyFile (an identity file)`,
       );
     }
-    const id = loadIdentity(path.resolve(path.dirname(file), m.keyFile));
+    const id = readPublicIdentity(path.resolve(path.dirname(file), m.keyFile));
     return {
       account: id.address,
       roles,
@@ -79,6 +83,28 @@ function readGenesis(file: string): MemberInput[] {
       name: m.name,
       endpoint: m.endpoint,
     };
+  });
+}
+
+/** The passphrase of a key file: --passphrase-file, else $MEDCHAIN_PASSPHRASE. */
+function passphraseFrom(opts: { passphraseFile?: string }): string {
+  if (opts.passphraseFile) {
+    if (!existsSync(opts.passphraseFile))
+      throw new InvalidInputError(`${opts.passphraseFile} does not exist`);
+    return readFileSync(opts.passphraseFile, 'utf8').replace(/\r?\n$/, '');
+  }
+  const env = process.env.MEDCHAIN_PASSPHRASE;
+  if (env) return env;
+  throw new InvalidInputError(
+    'give the key file passphrase: set MEDCHAIN_PASSPHRASE or pass --passphrase-file <file>',
+  );
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const onSignal = () => resolve();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
   });
 }
 
@@ -106,27 +132,32 @@ export function buildCli(io: CliIo = defaultIo): Command {
           .map(([k, v]) => `${k} ${v}`)
           .join(', ')}`,
       );
-      for (const m of net.members) io.out(`member     ${m.spec.name.padEnd(24)} ${m.identity.address}`);
-      io.out(`network    ${path.join(net.dir, 'network.json')}`);
+      for (const m of net.members)
+        io.out(`member     ${m.spec.name.padEnd(24)} ${m.identity.address} ${m.node?.url}/fhir`);
+      io.out(`network    ${path.join(net.dir, 'network.json')} (demo users and passwords are listed there)`);
+      if (!process.env.MEDCHAIN_PASSPHRASE) {
+        io.out(
+          `keys       demo passphrase "${DEMO_PASSPHRASE}" protects the member key files; set MEDCHAIN_PASSPHRASE for anything real`,
+        );
+      }
       io.out(`ready in ${Date.now() - started} ms. Press Ctrl-C to stop.`);
-      await new Promise<void>((resolve) => {
-        const onSignal = () => resolve();
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-      });
-      io.out('stopping: saving chain state');
+      await waitForSignal();
+      io.out('stopping: member nodes, then the chain (saving its state)');
       await net.stop();
       io.out('stopped');
     });
 
   program
     .command('keygen')
-    .description('create a member identity file (chain key and X25519 key, mode 0600); prints the address')
-    .requiredOption('--out <file>', 'where to write the identity')
-    .action((opts: { out: string }) => {
+    .description(
+      'create a member key file (chain key, X25519 key, index key; passphrase-protected, mode 0600)',
+    )
+    .requiredOption('--out <file>', 'where to write the key file (e.g. <memberDir>/keys.json)')
+    .option('--passphrase-file <file>', 'file holding the passphrase (default: $MEDCHAIN_PASSPHRASE)')
+    .action((opts: { out: string; passphraseFile?: string }) => {
       if (existsSync(opts.out))
         throw new InvalidInputError(`${opts.out} exists; refusing to overwrite a key`);
-      const { identity } = loadOrCreateIdentity(opts.out);
+      const identity = createIdentity(opts.out, passphraseFrom(opts));
       io.out(`address ${identity.address}`);
       io.out(`encryption key ${identity.encryptionPublicKey}`);
     });
@@ -135,7 +166,8 @@ export function buildCli(io: CliIo = defaultIo): Command {
     .command('deploy')
     .description('deploy the consortium contracts to any EVM JSON-RPC (e.g. Hyperledger Besu); idempotent')
     .requiredOption('--rpc-url <url>', 'JSON-RPC endpoint')
-    .requiredOption('--key-file <file>', "the deploying member's identity file")
+    .requiredOption('--key-file <file>', "the deploying member's key file")
+    .option('--passphrase-file <file>', 'file holding its passphrase (default: $MEDCHAIN_PASSPHRASE)')
     .requiredOption('--genesis <file>', 'JSON array of founding members')
     .option('--quorum <percent>', 'percent of members needed to admit or remove one', '51')
     .option('--manifest <file>', 'where to write the deployment manifest', './deployment.json')
@@ -146,13 +178,14 @@ export function buildCli(io: CliIo = defaultIo): Command {
         genesis: string;
         quorum: string;
         manifest: string;
+        passphraseFile?: string;
       }) => {
         const quorum = Number(opts.quorum);
         if (!Number.isInteger(quorum) || quorum < 1 || quorum > 100) {
           throw new InvalidInputError('--quorum must be an integer percent from 1 to 100');
         }
         const genesis = readGenesis(opts.genesis);
-        const id = loadIdentity(opts.keyFile);
+        const id = loadIdentity(opts.keyFile, passphraseFrom(opts));
         const conn = await connectChain(opts.rpcUrl);
         const r = await deployContracts(conn, walletFor(conn, id.chainKey), {
           genesis,
@@ -165,6 +198,93 @@ export function buildCli(io: CliIo = defaultIo): Command {
         for (const [k, v] of Object.entries(r.manifest.contracts)) io.out(`${k.padEnd(12)} ${v}`);
       },
     );
+
+  program
+    .command('node')
+    .description("run one member's node: its encrypted store and FHIR API (Ctrl-C stops)")
+    .requiredOption('--dir <dir>', 'member directory (holds keys.json and node.db)')
+    .option('--port <port>', 'port on 127.0.0.1 (0 = any free port)', '0')
+    .option(
+      '--passphrase-file <file>',
+      'file holding the key file passphrase (default: $MEDCHAIN_PASSPHRASE)',
+    )
+    .action(async (opts: { dir: string; port: string; passphraseFile?: string }) => {
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new InvalidInputError('--port must be 0..65535');
+      const node = openMemberNode(opts.dir, passphraseFrom(opts));
+      const running = await serveMemberNode(node, { port });
+      io.out(`member ${node.identity.address} listening on ${running.url}`);
+      await waitForSignal();
+      await running.close();
+      node.close();
+    });
+
+  const user = program.command('user').description("manage a member node's users");
+  user
+    .command('add')
+    .description(
+      `add a user (roles: ${USER_ROLES.join(', ')}); prints a generated password unless one is given`,
+    )
+    .requiredOption('--dir <dir>', 'member directory')
+    .requiredOption('--username <name>', 'sign-in name')
+    .requiredOption('--role <role>', USER_ROLES.join(' | '))
+    .option('--password-file <file>', 'file holding the password (at least 12 characters)')
+    .option(
+      '--passphrase-file <file>',
+      'file holding the key file passphrase (default: $MEDCHAIN_PASSPHRASE)',
+    )
+    .action(
+      async (opts: {
+        dir: string;
+        username: string;
+        role: string;
+        passwordFile?: string;
+        passphraseFile?: string;
+      }) => {
+        if (!isUserRole(opts.role))
+          throw new InvalidInputError(
+            `unknown role "${opts.role}" (expected one of: ${USER_ROLES.join(', ')})`,
+          );
+        let password: string;
+        if (opts.passwordFile) {
+          if (!existsSync(opts.passwordFile))
+            throw new InvalidInputError(`${opts.passwordFile} does not exist`);
+          password = readFileSync(opts.passwordFile, 'utf8').replace(/\r?\n$/, '');
+        } else password = randomBytes(15).toString('base64url');
+        const node = openMemberNode(opts.dir, passphraseFrom(opts));
+        try {
+          const u = node.users.add(opts.username, opts.role, await hashPassword(password));
+          io.out(`added ${u.username} (${u.role}), user id ${u.id}`);
+          if (!opts.passwordFile) io.out(`password ${password}`);
+        } finally {
+          node.close();
+        }
+      },
+    );
+
+  program
+    .command('import <path>')
+    .description('import FHIR resources from a Bundle or resource JSON file, or a folder of them')
+    .requiredOption('--dir <dir>', 'member directory')
+    .option(
+      '--passphrase-file <file>',
+      'file holding the key file passphrase (default: $MEDCHAIN_PASSPHRASE)',
+    )
+    .action(async (file: string, opts: { dir: string; passphraseFile?: string }) => {
+      const node = openMemberNode(opts.dir, passphraseFrom(opts));
+      try {
+        const bar = progressBar(io);
+        const report = await importPath(node.records, file, bar);
+        bar.finish();
+        io.out(`imported ${report.imported}, rejected ${report.rejected.length}`);
+        for (const r of report.rejected) io.out(`rejected ${r.source}: ${r.reason}`);
+        if (report.rejected.length > 0 && report.imported === 0)
+          throw new InvalidInputError('nothing was imported');
+      } finally {
+        node.close();
+      }
+    });
 
   program
     .command('status')
@@ -189,12 +309,35 @@ export function buildCli(io: CliIo = defaultIo): Command {
         const m = await c.registry.read.getMember([a]);
         const head = await c.auditAnchor.read.latestHead([a]);
         io.out(
-          `${m.active ? 'active ' : 'removed'} ${m.name.padEnd(24)} ${a} ${maskToRoles(m.roles).join(',').padEnd(10)} log head: ${head.treeSize === 0n ? 'none anchored' : `size ${head.treeSize} at block ${head.blockNumber}`}`,
+          `${m.active ? 'active ' : 'removed'} ${m.name.padEnd(24)} ${a} ${maskToRoles(m.roles).join(',').padEnd(10)} ${m.endpoint} log head: ${head.treeSize === 0n ? 'none anchored' : `size ${head.treeSize} at block ${head.blockNumber}`}`,
         );
       }
     });
 
   return program;
+}
+
+/** A progress bar on stderr: redraws in place on a terminal, prints every 10% otherwise. */
+function progressBar(io: CliIo) {
+  const tty = process.stderr.isTTY === true && io === defaultIo;
+  let lastDecile = -1;
+  let shown = false;
+  const fn = (done: number, total: number) => {
+    const frac = total === 0 ? 1 : done / total;
+    const width = 30;
+    const line = `[${'#'.repeat(Math.round(frac * width)).padEnd(width, '.')}] ${done}/${total} resources`;
+    if (tty) {
+      process.stderr.write(`\r${line}`);
+      shown = true;
+    } else if (Math.floor(frac * 10) > lastDecile) {
+      lastDecile = Math.floor(frac * 10);
+      io.err(line);
+    }
+  };
+  fn.finish = () => {
+    if (shown) process.stderr.write('\n');
+  };
+  return fn;
 }
 
 /** Run the CLI; resolves to the process exit code. */

@@ -1,29 +1,48 @@
 /**
- * `medchain up`: the embedded chain, the consortium contracts and the five demo members, in one
- * data directory. Running it again resumes the same chain and deployment; it never redeploys over
- * an existing one.
+ * `medchain up`: the embedded chain, the consortium contracts and the five demo members, each
+ * member node in its own process with its own keys, store and port. Running it again resumes the
+ * same chain, deployment, stores and users; it never redeploys or reseeds over existing data.
  *
  * Layout of the data directory:
  *   chain/anvil-state.json        the embedded chain (anvil --state)
  *   deployment.json               contract addresses (src/chain/manifest.ts)
- *   members/<slug>/identity.json  each member's chain and encryption keys (mode 0600)
- *   network.json                  what clients need: chain, contracts, members
+ *   members/<slug>/keys.json      each member's keys (passphrase-protected, mode 0600)
+ *   members/<slug>/node.db        each member's encrypted store
+ *   network.json                  what clients need: chain, contracts, members, demo users
  */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Address } from 'viem';
+import { USER_ROLES, type UserRole } from '../access/roles.js';
 import { type ChainConnection, connectChain, walletFor } from '../chain/clients.js';
+import { consortiumContracts } from '../chain/contracts.js';
 import { deployContracts, type MemberInput } from '../chain/deploy.js';
 import { type EmbeddedChain, launchEmbeddedChain } from '../chain/embeddedChain.js';
+import { registryAbi } from '../chain/generated/index.js';
 import { admitMember } from '../chain/governance.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { rolesToMask } from '../chain/scopes.js';
+import { writeAndWait } from '../chain/transact.js';
+import { hashPassword } from '../crypto/password.js';
 import { writeFileAtomic } from '../util/atomicFile.js';
 import { DEMO_MEMBERS, type MemberSpec } from './demoNetwork.js';
 import { loadOrCreateIdentity, type MemberIdentity } from './memberIdentity.js';
+import { keyFileOf, openMemberNode } from './memberNode.js';
+import { type NodeProcess, spawnNodeProcess } from './nodeProcess.js';
 
 export interface NetworkMember {
   spec: MemberSpec;
+  dir: string;
   identity: MemberIdentity;
+  node?: NodeProcess;
+}
+
+export interface DemoUser {
+  member: string;
+  username: string;
+  password: string;
+  role: UserRole;
 }
 
 export interface LocalNetwork {
@@ -32,6 +51,7 @@ export interface LocalNetwork {
   conn: ChainConnection;
   manifest: DeploymentManifest;
   members: NetworkMember[];
+  users: DemoUser[];
   /** True when this run deployed the contracts (first run); false when it resumed. */
   deployed: boolean;
   stop(): Promise<void>;
@@ -39,70 +59,134 @@ export interface LocalNetwork {
 
 export type Progress = (step: string) => void;
 
-/** The endpoint a member's node will serve on. Nodes arrive with the FHIR API (issue #3). */
-const endpointOf = (spec: MemberSpec) => `http://127.0.0.1/${spec.slug}`;
+/** The passphrase protecting the demo members' key files (MEDCHAIN_PASSPHRASE overrides it). */
+export const DEMO_PASSPHRASE = 'medchain-local-demo';
+
+export interface NetworkFile {
+  chain: { rpcUrl: string; chainId: number; deploymentBlock: number; contracts: Record<string, Address> };
+  members: { name: string; slug: string; roles: string[]; address: Address; url: string }[];
+  /** Local demo only: sign-in details of the seeded users. */
+  demoUsers: DemoUser[];
+}
+
+/** Create the demo users of a member once; later runs keep the stored ones. */
+async function ensureDemoUsers(
+  m: NetworkMember,
+  passphrase: string,
+  previous: DemoUser[],
+): Promise<DemoUser[]> {
+  const node = openMemberNode(m.dir, passphrase);
+  try {
+    const out: DemoUser[] = [];
+    for (const role of USER_ROLES) {
+      const username = role;
+      const known = previous.find((u) => u.member === m.spec.name && u.username === username);
+      if (node.users.byUsername(username)) {
+        if (known) out.push(known);
+        continue;
+      }
+      const password = randomBytes(12).toString('base64url');
+      node.users.add(username, role, await hashPassword(password));
+      out.push({ member: m.spec.name, username, password, role });
+    }
+    return out;
+  } finally {
+    node.close();
+  }
+}
 
 export async function startLocalNetwork(dir: string, progress: Progress = () => {}): Promise<LocalNetwork> {
   const root = path.resolve(dir);
-  progress('keys: loading or creating member identities');
-  const members = DEMO_MEMBERS.map((spec) => ({
-    spec,
-    identity: loadOrCreateIdentity(path.join(root, 'members', spec.slug, 'identity.json')).identity,
-  }));
+  const passphrase = process.env.MEDCHAIN_PASSPHRASE ?? DEMO_PASSPHRASE;
+  progress('keys: opening or creating member key files');
+  const members: NetworkMember[] = DEMO_MEMBERS.map((spec) => {
+    const memberDir = path.join(root, 'members', spec.slug);
+    return {
+      spec,
+      dir: memberDir,
+      identity: loadOrCreateIdentity(keyFileOf(memberDir), passphrase).identity,
+    };
+  });
+  const networkFile = path.join(root, 'network.json');
+  const previous: NetworkFile | undefined = existsSync(networkFile)
+    ? JSON.parse(readFileSync(networkFile, 'utf8'))
+    : undefined;
+
   progress('chain: starting the embedded chain (anvil)');
   const chain = await launchEmbeddedChain({ dataDir: path.join(root, 'chain') });
+  const stopAll = async () => {
+    await Promise.all(members.map((m) => m.node?.stop()));
+    await chain.stop();
+  };
   try {
     const conn = await connectChain(chain.rpcUrl);
-    const input = (m: NetworkMember): MemberInput => ({
+    const input = (m: NetworkMember, endpoint: string): MemberInput => ({
       account: m.identity.address,
       roles: rolesToMask(m.spec.roles),
       encryptionKey: m.identity.encryptionPublicKey,
       name: m.spec.name,
-      endpoint: endpointOf(m.spec),
+      endpoint,
     });
     const founders = members.filter((m) => m.spec.genesis);
     const deployer = founders[0] as NetworkMember;
     progress('contracts: deploying Registry, Consent, AuditAnchor (or reusing the deployment)');
     const { manifest, deployed } = await deployContracts(conn, walletFor(conn, deployer.identity.chainKey), {
-      genesis: founders.map(input),
+      genesis: founders.map((m) => input(m, 'http://127.0.0.1')),
       quorumPercent: 51,
       manifestFile: path.join(root, 'deployment.json'),
     });
     const voters = founders.map((m) => walletFor(conn, m.identity.chainKey));
     for (const m of members.filter((x) => !x.spec.genesis)) {
-      const admitted = await admitMember(conn, manifest.contracts.Registry, voters, input(m));
+      const admitted = await admitMember(
+        conn,
+        manifest.contracts.Registry,
+        voters,
+        input(m, 'http://127.0.0.1'),
+      );
       progress(
         `governance: ${m.spec.name} ${admitted ? 'voted in by the founding members' : 'already a member'}`,
       );
     }
-    writeNetworkFile(root, chain.rpcUrl, manifest, members);
-    return { dir: root, chain, conn, manifest, members, deployed, stop: () => chain.stop() };
+
+    const users: DemoUser[] = [];
+    for (const m of members) users.push(...(await ensureDemoUsers(m, passphrase, previous?.demoUsers ?? [])));
+
+    const contracts = consortiumContracts(conn, manifest);
+    for (const m of members) {
+      progress(`node: starting ${m.spec.name}`);
+      m.node = await spawnNodeProcess(m.dir, passphrase);
+      // Each member publishes its own node endpoint in the Registry.
+      const rec = await contracts.registry.read.getMember([m.identity.address]);
+      if (rec.endpoint !== m.node.url) {
+        await writeAndWait(conn, walletFor(conn, m.identity.chainKey), {
+          address: manifest.contracts.Registry,
+          abi: registryAbi,
+          functionName: 'updateEndpoint',
+          args: [m.node.url],
+        });
+      }
+    }
+    const file: NetworkFile = {
+      chain: {
+        rpcUrl: chain.rpcUrl,
+        chainId: manifest.chainId,
+        deploymentBlock: manifest.deploymentBlock,
+        contracts: manifest.contracts,
+      },
+      members: members.map((x) => ({
+        name: x.spec.name,
+        slug: x.spec.slug,
+        roles: x.spec.roles,
+        address: x.identity.address,
+        url: x.node?.url ?? '',
+      })),
+      demoUsers: users,
+    };
+    // Demo passwords in clear: local demonstration only (mode 0600).
+    writeFileAtomic(networkFile, `${JSON.stringify(file, null, 2)}\n`, 0o600);
+    return { dir: root, chain, conn, manifest, members, users, deployed, stop: stopAll };
   } catch (err) {
-    await chain.stop();
+    await stopAll();
     throw err;
   }
-}
-
-export interface NetworkFile {
-  chain: { rpcUrl: string; chainId: number; deploymentBlock: number; contracts: Record<string, Address> };
-  members: { name: string; slug: string; roles: string[]; address: Address; url: string }[];
-}
-
-function writeNetworkFile(
-  root: string,
-  rpcUrl: string,
-  m: DeploymentManifest,
-  members: NetworkMember[],
-): void {
-  const file: NetworkFile = {
-    chain: { rpcUrl, chainId: m.chainId, deploymentBlock: m.deploymentBlock, contracts: m.contracts },
-    members: members.map((x) => ({
-      name: x.spec.name,
-      slug: x.spec.slug,
-      roles: x.spec.roles,
-      address: x.identity.address,
-      url: endpointOf(x.spec),
-    })),
-  };
-  writeFileAtomic(path.join(root, 'network.json'), `${JSON.stringify(file, null, 2)}\n`);
 }

@@ -1,27 +1,34 @@
 /**
- * A member organization's keys: its chain account (secp256k1) and its X25519 encryption key pair.
- *
- * Stored as JSON in a file of mode 0600 in the member's data directory. NOTE: in this release the
- * file is protected by file permissions only; encryption under a passphrase-derived key is the
- * next step (issue #3), and until then the file must be treated like a private key.
+ * A member organization's keys: its chain account (secp256k1), its X25519 encryption key pair and
+ * its blind-index HMAC key. Stored in a passphrase-protected key file (src/crypto/keystore.ts,
+ * mode 0600); the address and encryption public key are also kept in clear in that file so they can
+ * be shared without the passphrase.
  */
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
-import { type Address, type Hex, isHex, toHex } from 'viem';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { type Address, type Hex, isAddress, isHex, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { CryptoError } from '../crypto/cryptoError.js';
+import { readKeystore, readKeystorePublic, writeKeystore } from '../crypto/keystore.js';
 import { generateX25519, x25519PublicKey } from '../crypto/x25519.js';
-import { InvalidInputError } from '../errors.js';
-import { writeFileAtomic } from '../util/atomicFile.js';
 
 export interface MemberIdentity {
   chainKey: Hex;
   address: Address;
   encryptionPrivateKey: Hex;
   encryptionPublicKey: Hex;
+  indexKey: Hex;
 }
 
-/** Load the identity in `file`, or create one there (mode 0600) when it does not exist. */
-export function loadOrCreateIdentity(file: string): { identity: MemberIdentity; created: boolean } {
-  if (existsSync(file)) return { identity: loadIdentity(file), created: false };
+export interface PublicIdentity {
+  address: Address;
+  encryptionPublicKey: Hex;
+}
+
+/** Create a new identity in `file` (refuses to overwrite one). */
+export function createIdentity(file: string, passphrase: string): MemberIdentity {
+  if (existsSync(file))
+    throw new CryptoError('keystore-exists', `${file} exists; refusing to overwrite a key`);
   const chainKey = generatePrivateKey();
   const enc = generateX25519();
   const identity: MemberIdentity = {
@@ -29,31 +36,48 @@ export function loadOrCreateIdentity(file: string): { identity: MemberIdentity; 
     address: privateKeyToAccount(chainKey).address,
     encryptionPrivateKey: toHex(enc.privateKey),
     encryptionPublicKey: toHex(enc.publicKey),
+    indexKey: toHex(randomBytes(32)),
   };
-  writeFileAtomic(file, `${JSON.stringify({ version: 1, ...identity }, null, 2)}\n`, 0o600);
-  chmodSync(file, 0o600);
-  return { identity, created: true };
+  writeKeystore(
+    file,
+    passphrase,
+    { chainKey, encryptionPrivateKey: identity.encryptionPrivateKey, indexKey: identity.indexKey },
+    { address: identity.address, encryptionPublicKey: identity.encryptionPublicKey },
+  );
+  return identity;
 }
 
-export function loadIdentity(file: string): MemberIdentity {
-  let v: Record<string, unknown>;
-  try {
-    v = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (cause) {
-    throw new InvalidInputError(`cannot read the key file ${file}: ${(cause as Error).message}`, { cause });
-  }
-  const key = v.chainKey;
-  const encPriv = v.encryptionPrivateKey;
-  if (typeof key !== 'string' || !isHex(key) || key.length !== 66) {
-    throw new InvalidInputError(`${file}: chainKey must be a 32-byte hex private key`);
-  }
-  if (typeof encPriv !== 'string' || !isHex(encPriv) || encPriv.length !== 66) {
-    throw new InvalidInputError(`${file}: encryptionPrivateKey must be 32 bytes of hex`);
+/** Load the identity in `file`, or create one there when it does not exist. */
+export function loadOrCreateIdentity(
+  file: string,
+  passphrase: string,
+): { identity: MemberIdentity; created: boolean } {
+  if (existsSync(file)) return { identity: loadIdentity(file, passphrase), created: false };
+  return { identity: createIdentity(file, passphrase), created: true };
+}
+
+const is32 = (v: unknown): v is Hex => typeof v === 'string' && isHex(v) && v.length === 66;
+
+/** Decrypt the identity; CryptoError('wrong-passphrase') when the passphrase does not open it. */
+export function loadIdentity(file: string, passphrase: string): MemberIdentity {
+  const s = readKeystore(file, passphrase);
+  if (!is32(s.chainKey) || !is32(s.encryptionPrivateKey) || !is32(s.indexKey)) {
+    throw new CryptoError('keystore-corrupt', `${file} does not hold a medchain member identity`);
   }
   return {
-    chainKey: key,
-    address: privateKeyToAccount(key).address,
-    encryptionPrivateKey: encPriv,
-    encryptionPublicKey: toHex(x25519PublicKey(Buffer.from(encPriv.slice(2), 'hex'))),
+    chainKey: s.chainKey,
+    address: privateKeyToAccount(s.chainKey).address,
+    encryptionPrivateKey: s.encryptionPrivateKey,
+    encryptionPublicKey: toHex(x25519PublicKey(Buffer.from(s.encryptionPrivateKey.slice(2), 'hex'))),
+    indexKey: s.indexKey,
   };
+}
+
+/** The public halves of an identity file (no passphrase needed). */
+export function readPublicIdentity(file: string): PublicIdentity {
+  const p = readKeystorePublic(file);
+  if (typeof p.address !== 'string' || !isAddress(p.address) || !is32(p.encryptionPublicKey)) {
+    throw new CryptoError('keystore-corrupt', `${file} does not hold a medchain member identity`);
+  }
+  return { address: p.address, encryptionPublicKey: p.encryptionPublicKey };
 }

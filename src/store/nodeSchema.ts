@@ -22,4 +22,66 @@ export const NODE_MIGRATIONS: readonly string[] = [
      updated_at  INTEGER NOT NULL
    );
    CREATE INDEX outbox_open ON outbox (status) WHERE status IN ('queued', 'signed');`,
+  // 2: encrypted FHIR records (src/store/recordStore.ts), blind search index, users (src/store/userStore.ts)
+  `CREATE TABLE resource_versions (
+     resource_type   TEXT NOT NULL,
+     id              TEXT NOT NULL,
+     version         INTEGER NOT NULL,
+     last_updated    TEXT NOT NULL,
+     last_updated_ms INTEGER NOT NULL,
+     patient_ref     TEXT NOT NULL,
+     deleted         INTEGER NOT NULL DEFAULT 0,
+     nonce           BLOB,
+     ciphertext      BLOB,
+     ciphertext_hash TEXT NOT NULL,
+     PRIMARY KEY (resource_type, id, version)
+   ) WITHOUT ROWID;
+   CREATE TABLE resource_heads (
+     resource_type   TEXT NOT NULL,
+     id              TEXT NOT NULL,
+     version         INTEGER NOT NULL,
+     deleted         INTEGER NOT NULL,
+     patient_ref     TEXT NOT NULL,
+     last_updated_ms INTEGER NOT NULL,
+     PRIMARY KEY (resource_type, id)
+   ) WITHOUT ROWID;
+   CREATE INDEX resource_heads_updated ON resource_heads (resource_type, deleted, last_updated_ms);
+   CREATE TABLE key_wraps (
+     resource_type TEXT NOT NULL,
+     id            TEXT NOT NULL,
+     version       INTEGER NOT NULL,
+     recipient     TEXT NOT NULL,
+     enc           BLOB NOT NULL,
+     wrapped       BLOB NOT NULL,
+     PRIMARY KEY (resource_type, id, version, recipient)
+   ) WITHOUT ROWID;
+   CREATE TABLE search_tokens (
+     resource_type TEXT NOT NULL,
+     id            TEXT NOT NULL,
+     param         TEXT NOT NULL,
+     token         TEXT NOT NULL,
+     PRIMARY KEY (resource_type, param, token, id)
+   ) WITHOUT ROWID;
+   CREATE INDEX search_tokens_by_id ON search_tokens (resource_type, id);
+   CREATE TABLE search_dates (
+     resource_type TEXT NOT NULL,
+     id            TEXT NOT NULL,
+     param         TEXT NOT NULL,
+     lo            INTEGER NOT NULL,
+     hi            INTEGER NOT NULL
+   );
+   CREATE INDEX search_dates_by_param ON search_dates (resource_type, param, lo);
+   CREATE INDEX search_dates_by_id ON search_dates (resource_type, id);
+   CREATE TABLE patient_keys (
+     patient_ref    TEXT PRIMARY KEY,
+     encryption_key BLOB NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE users (
+     id            TEXT PRIMARY KEY,
+     username      TEXT NOT NULL UNIQUE,
+     role          TEXT NOT NULL,
+     password_hash TEXT NOT NULL,
+     created_at    INTEGER NOT NULL,
+     disabled      INTEGER NOT NULL DEFAULT 0
+   );`,
 ];

@@ -1,0 +1,30 @@
+/**
+ * User roles at a member node and what each may do with which resource types. Minimum necessary:
+ * billing sees only what claims need; administrators manage users and erase records but do not
+ * read clinical content.
+ */
+import type { ResourceType } from '../fhir/resourceTypes.js';
+import { RESOURCE_TYPES } from '../fhir/resourceTypes.js';
+
+export const USER_ROLES = ['clinician', 'emergency-clinician', 'nurse', 'billing', 'admin'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+export const isUserRole = (r: string): r is UserRole => (USER_ROLES as readonly string[]).includes(r);
+
+export type Action = 'read' | 'write' | 'delete';
+
+const ALL: readonly ResourceType[] = RESOURCE_TYPES;
+const NURSE_WRITES: readonly ResourceType[] = ['Observation', 'Immunization', 'AllergyIntolerance'];
+const BILLING_READS: readonly ResourceType[] = ['Patient', 'Encounter', 'Condition', 'Procedure'];
+
+const RULES: Record<UserRole, Record<Action, readonly ResourceType[]>> = {
+  clinician: { read: ALL, write: ALL, delete: [] },
+  'emergency-clinician': { read: ALL, write: ALL, delete: [] },
+  nurse: { read: ALL, write: NURSE_WRITES, delete: [] },
+  billing: { read: BILLING_READS, write: [], delete: [] },
+  // Erasure (crypto-shredding) is a privacy-office action, not a clinical one.
+  admin: { read: [], write: [], delete: ALL },
+};
+
+export function mayAccess(role: UserRole, action: Action, type: ResourceType): boolean {
+  return RULES[role][action].includes(type);
+}

@@ -1,0 +1,84 @@
+/**
+ * What a resource contributes to the search index, as plaintext values: the caller blinds the
+ * token values (src/crypto/blindIndex.ts) before anything is stored. Dates become ranges.
+ */
+import { evalFhirPath } from '@medplum/core';
+import type { Resource } from '@medplum/fhirtypes';
+import { type DateRange, MAX_MS, MIN_MS, parseFhirDate } from './dates.js';
+import { PATIENT_ADDRESS_SYSTEM, type ResourceType, SEARCH_PARAMS } from './resourceTypes.js';
+
+export interface IndexValues {
+  /** (param, value) pairs for equality search; values in FHIR token form ("system|code", "code", "|code"). */
+  tokens: { param: string; value: string }[];
+  dates: { param: string; range: DateRange }[];
+  /** "Patient/<id>" this resource belongs to, or undefined. */
+  patient: string | undefined;
+}
+
+interface Codingish {
+  system?: string;
+  code?: string;
+  value?: string;
+  coding?: Codingish[];
+}
+
+/** Token forms of one coding or identifier: "system|code" and "code" (or "|code" without a system). */
+export function tokenForms(system: string | undefined, code: string | undefined): string[] {
+  if (!code) return [];
+  const c = system === PATIENT_ADDRESS_SYSTEM ? code.toLowerCase() : code;
+  return system ? [`${system}|${c}`, c] : [`|${c}`, c];
+}
+
+function tokensOf(v: unknown): string[] {
+  if (typeof v === 'string') return [v];
+  if (typeof v !== 'object' || v === null) return [];
+  const c = v as Codingish;
+  if (Array.isArray(c.coding)) return c.coding.flatMap((x) => tokenForms(x.system, x.code));
+  if (c.value !== undefined) return tokenForms(c.system, c.value);
+  return tokenForms(c.system, c.code);
+}
+
+function rangeOf(v: unknown): DateRange | undefined {
+  if (typeof v === 'string') return parseFhirDate(v);
+  if (typeof v === 'object' && v !== null) {
+    const p = v as { start?: string; end?: string };
+    if (p.start === undefined && p.end === undefined) return undefined;
+    const lo = p.start ? parseFhirDate(p.start)?.lo : MIN_MS;
+    const hi = p.end ? parseFhirDate(p.end)?.hi : MAX_MS;
+    if (lo === undefined || hi === undefined) return undefined;
+    return { lo, hi };
+  }
+  return undefined;
+}
+
+/** The reference string of the patient a resource points at through `path`, when it is a Patient. */
+export function patientReference(resource: Resource, path: string): string | undefined {
+  for (const v of evalFhirPath(path, resource)) {
+    const ref = (v as { reference?: string })?.reference;
+    if (typeof ref === 'string' && /^Patient\/[A-Za-z0-9\-.]{1,64}$/.test(ref)) return ref;
+  }
+  return undefined;
+}
+
+export function indexValues(type: ResourceType, resource: Resource & { id: string }): IndexValues {
+  const out: IndexValues = { tokens: [], dates: [], patient: undefined };
+  for (const [param, def] of Object.entries(SEARCH_PARAMS[type])) {
+    if (def.kind === 'reference') {
+      const ref = patientReference(resource, def.path);
+      if (ref) {
+        out.tokens.push({ param, value: ref });
+        if (param === 'patient') out.patient = ref;
+      }
+      continue;
+    }
+    for (const v of evalFhirPath(def.path, resource)) {
+      if (def.kind === 'token') for (const t of tokensOf(v)) out.tokens.push({ param, value: t });
+      else {
+        const r = rangeOf(v);
+        if (r) out.dates.push({ param, range: r });
+      }
+    }
+  }
+  if (type === 'Patient') out.patient = `Patient/${resource.id}`;
+  return out;
+}

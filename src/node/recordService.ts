@@ -1,0 +1,301 @@
+/**
+ * The member node's FHIR record service: validate -> encrypt with a fresh data key -> wrap the key
+ * for the custodian (this member) and the patient -> blind-index -> store; and the reverse for
+ * reads. All writes of one call commit in one SQLite transaction.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { Bundle, BundleEntry, Patient, Resource } from '@medplum/fhirtypes';
+import { isAddress } from 'viem';
+import { blindToken } from '../crypto/blindIndex.js';
+import { bindingBytes, openRecord, type RecordBinding, sealRecord } from '../crypto/envelope.js';
+import { unwrapKey, wrapKey } from '../crypto/keyWrap.js';
+import { indexValues, tokenForms } from '../fhir/indexValues.js';
+import { badRequest, conflict, gone, notFound, preconditionFailed } from '../fhir/outcomes.js';
+import { PATIENT_ADDRESS_SYSTEM, type ResourceType } from '../fhir/resourceTypes.js';
+import type { SearchQuery } from '../fhir/search.js';
+import { patientEncryptionKey, validateIncoming } from '../fhir/validate.js';
+import {
+  type BlindClause,
+  type PreparedVersion,
+  type RecordStore,
+  VersionConflictError,
+  type VersionRow,
+} from '../store/recordStore.js';
+
+export interface MemberKeys {
+  encryptionPrivateKey: Uint8Array;
+  encryptionPublicKey: Uint8Array;
+  /** HMAC key of the blind index. */
+  indexKey: Uint8Array;
+}
+
+export type StoredResource = Resource & { resourceType: ResourceType; id: string };
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** "W/\"3\"" or "3" -> 3; undefined when absent; FhirError 412 when unparseable. */
+export function parseIfMatch(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(?:W\/)?"?(\d+)"?$/.exec(value.trim());
+  if (!m) throw preconditionFailed(`If-Match must be an ETag such as W/"1", got ${value.slice(0, 40)}`);
+  return Number(m[1]);
+}
+
+export class RecordService {
+  private readonly custodian: string;
+
+  constructor(
+    private readonly store: RecordStore,
+    private readonly keys: MemberKeys,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.custodian = hex(keys.encryptionPublicKey);
+  }
+
+  private token(type: string, param: string, value: string): string {
+    return blindToken(this.keys.indexKey, `${type}.${param}`, value);
+  }
+
+  /**
+   * Prepare (validate, encrypt, wrap, index) a new version of `input`. `expectedPrevious` is the
+   * head version the write is based on; the commit fails if the record moved on meanwhile.
+   */
+  async prepare(
+    input: unknown,
+    opts: { type?: ResourceType; id?: string; ifMatch?: number } = {},
+  ): Promise<{ prepared: PreparedVersion; resource: StoredResource }> {
+    const valid = validateIncoming(input, opts.type);
+    const type = valid.resourceType;
+    const id = opts.id ?? randomUUID();
+    if (opts.id !== undefined && valid.id !== undefined && valid.id !== opts.id) {
+      throw badRequest(`the resource id "${valid.id}" does not match the URL id "${opts.id}"`);
+    }
+    const head = this.store.head(type, id);
+    if (opts.ifMatch !== undefined && (head?.version ?? 0) !== opts.ifMatch) {
+      throw preconditionFailed(
+        `${type}/${id} is at version ${head?.version ?? 'none'}, not ${opts.ifMatch} (If-Match)`,
+      );
+    }
+    const version = (head?.version ?? 0) + 1;
+    const at = this.now();
+    const resource = {
+      ...valid,
+      id,
+      meta: { ...(valid.meta ?? {}), versionId: String(version), lastUpdated: at.toISOString() },
+    } as StoredResource;
+    const idx = indexValues(type, resource);
+    const binding: RecordBinding = { resourceType: type, id, version, patient: idx.patient ?? '' };
+    const sealed = sealRecord(Buffer.from(JSON.stringify(resource), 'utf8'), binding);
+    const aad = bindingBytes(binding);
+    const patientKey = type === 'Patient' ? patientEncryptionKey(resource as Patient) : undefined;
+    const recipientKeys = [this.keys.encryptionPublicKey];
+    const pk = patientKey ?? (idx.patient ? this.store.patientKey(idx.patient) : undefined);
+    if (pk) recipientKeys.push(pk);
+    const wraps = await Promise.all(
+      recipientKeys.map(async (k) => ({ recipient: hex(k), ...(await wrapKey(k, sealed.dataKey, aad)) })),
+    );
+    sealed.dataKey.fill(0);
+    const prepared: PreparedVersion = {
+      row: {
+        resourceType: type,
+        id,
+        version,
+        lastUpdated: at.toISOString(),
+        lastUpdatedMs: at.getTime(),
+        patientRef: idx.patient ?? '',
+        deleted: false,
+        nonce: sealed.nonce,
+        ciphertext: sealed.ciphertext,
+        ciphertextHash: sha256(sealed.ciphertext),
+      },
+      wraps,
+      tokens: idx.tokens.map((t) => ({ param: t.param, token: this.token(type, t.param, t.value) })),
+      dates: idx.dates.map((d) => ({ param: d.param, lo: d.range.lo, hi: d.range.hi })),
+      expectedPrevious: head?.version ?? 0,
+      ...(patientKey ? { patientKey } : {}),
+    };
+    return { prepared, resource };
+  }
+
+  /** Prepare a delete (crypto-shred) of an existing, live record. */
+  prepareDelete(type: ResourceType, id: string): PreparedVersion {
+    const head = this.store.head(type, id);
+    if (!head) throw notFound(`${type}/${id} does not exist`);
+    if (head.deleted) throw gone(`${type}/${id} was deleted`);
+    const at = this.now();
+    return {
+      row: {
+        resourceType: type,
+        id,
+        version: head.version + 1,
+        lastUpdated: at.toISOString(),
+        lastUpdatedMs: at.getTime(),
+        patientRef: head.patientRef,
+        deleted: true,
+        nonce: null,
+        ciphertext: null,
+        ciphertextHash: sha256(new Uint8Array()),
+      },
+      wraps: [],
+      tokens: [],
+      dates: [],
+      expectedPrevious: head.version,
+    };
+  }
+
+  /** Commit prepared versions atomically; a concurrent change is a 409. */
+  commit(versions: readonly PreparedVersion[]): void {
+    try {
+      this.store.commit(versions);
+    } catch (err) {
+      if (err instanceof VersionConflictError)
+        throw conflict(`${err.message}; it changed while this request ran, retry`);
+      throw err;
+    }
+    if (versions.some((v) => v.row.deleted)) this.store.checkpoint();
+  }
+
+  async create(input: unknown, type?: ResourceType): Promise<StoredResource> {
+    const { prepared, resource } = await this.prepare(input, type ? { type } : {});
+    this.commit([prepared]);
+    return resource;
+  }
+
+  async update(
+    type: ResourceType,
+    id: string,
+    input: unknown,
+    ifMatch?: number,
+  ): Promise<{ resource: StoredResource; created: boolean }> {
+    const { prepared, resource } = await this.prepare(input, {
+      type,
+      id,
+      ...(ifMatch !== undefined ? { ifMatch } : {}),
+    });
+    this.commit([prepared]);
+    return { resource, created: prepared.expectedPrevious === 0 };
+  }
+
+  delete(type: ResourceType, id: string): void {
+    this.commit([this.prepareDelete(type, id)]);
+  }
+
+  private async decrypt(row: VersionRow): Promise<StoredResource> {
+    const label = `${row.resourceType}/${row.id}/_history/${row.version}`;
+    if (row.deleted || !row.ciphertext || !row.nonce) throw gone(`${label} was deleted`);
+    const wrap = this.store.wrap(row.resourceType, row.id, row.version, this.custodian);
+    if (!wrap) throw gone(`${label}: no key for this member (erased)`);
+    const binding: RecordBinding = {
+      resourceType: row.resourceType,
+      id: row.id,
+      version: row.version,
+      patient: row.patientRef,
+    };
+    const aad = bindingBytes(binding);
+    const dataKey = await unwrapKey(this.keys.encryptionPrivateKey, wrap, aad);
+    try {
+      return JSON.parse(
+        Buffer.from(openRecord(dataKey, row.nonce, row.ciphertext, binding)).toString('utf8'),
+      );
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
+  async read(type: ResourceType, id: string): Promise<StoredResource> {
+    const head = this.store.head(type, id);
+    if (!head) throw notFound(`${type}/${id} does not exist`);
+    if (head.deleted) throw gone(`${type}/${id} was deleted`);
+    return this.decrypt(this.store.version(type, id, head.version) as VersionRow);
+  }
+
+  async vread(type: ResourceType, id: string, version: number): Promise<StoredResource> {
+    const row = this.store.version(type, id, version);
+    if (!row) throw notFound(`${type}/${id}/_history/${version} does not exist`);
+    return this.decrypt(row);
+  }
+
+  /** All versions, newest first; deleted ones as entries with a DELETE request and no resource. */
+  async history(type: ResourceType, id: string): Promise<BundleEntry[]> {
+    const rows = this.store.history(type, id);
+    if (rows.length === 0) throw notFound(`${type}/${id} does not exist`);
+    const out: BundleEntry[] = [];
+    for (const r of rows) {
+      const url = `${type}/${id}/_history/${r.version}`;
+      if (r.deleted || !r.ciphertext) {
+        out.push({
+          fullUrl: url,
+          request: { method: r.deleted ? 'DELETE' : 'PUT', url: `${type}/${id}` },
+          response: { status: '410 Gone', lastModified: r.lastUpdated },
+        });
+      } else {
+        out.push({
+          fullUrl: url,
+          resource: await this.decrypt(r),
+          request: {
+            method: r.version === 1 ? 'POST' : 'PUT',
+            url: r.version === 1 ? type : `${type}/${id}`,
+          },
+          response: {
+            status: r.version === 1 ? '201 Created' : '200 OK',
+            lastModified: r.lastUpdated,
+            etag: `W/"${r.version}"`,
+          },
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Patient ids linked to the chain address `address` (identifier urn:medchain:patient). */
+  patientIdsForAddress(address: string): string[] {
+    const token = this.token('Patient', 'identifier', `${PATIENT_ADDRESS_SYSTEM}|${address.toLowerCase()}`);
+    return this.store.search('Patient', [{ kind: 'tokens', param: 'identifier', tokens: [token] }], 1000, 0)
+      .ids;
+  }
+
+  /** Blind the clauses of a parsed search and run it; resources are decrypted for the caller. */
+  async search(q: SearchQuery): Promise<{ resources: StoredResource[]; total: number }> {
+    const type = q.resourceType;
+    const clauses: BlindClause[] = [];
+    for (const c of q.clauses) {
+      if (c.kind === 'id') clauses.push({ kind: 'ids', ids: c.values });
+      else if (c.kind === 'lastUpdated')
+        clauses.push({ kind: 'lastUpdated', op: c.op, lo: c.range.lo, hi: c.range.hi });
+      else if (c.kind === 'date')
+        clauses.push({ kind: 'date', param: c.param, op: c.op, lo: c.range.lo, hi: c.range.hi });
+      else if (c.kind === 'reference') {
+        const refs = c.values.flatMap((v) => {
+          if (isAddress(v, { strict: false }))
+            return this.patientIdsForAddress(v).map((id) => `Patient/${id}`);
+          return [v.startsWith('Patient/') ? v : `Patient/${v}`];
+        });
+        clauses.push({
+          kind: 'tokens',
+          param: c.param,
+          tokens: refs.map((r) => this.token(type, c.param, r)),
+        });
+      } else {
+        const forms = c.values.map((v) => {
+          const bar = v.indexOf('|');
+          if (bar < 0) return v;
+          const system = v.slice(0, bar);
+          const code = v.slice(bar + 1);
+          return system === '' ? `|${code}` : (tokenForms(system, code)[0] as string);
+        });
+        clauses.push({
+          kind: 'tokens',
+          param: c.param,
+          tokens: forms.map((f) => this.token(type, c.param, f)),
+        });
+      }
+    }
+    const { ids, total } = this.store.search(type, clauses, q.count, q.offset);
+    const resources: StoredResource[] = [];
+    for (const id of ids) resources.push(await this.read(type, id));
+    return { resources, total };
+  }
+}
+
+export type { Bundle };

@@ -1,0 +1,66 @@
+/**
+ * Test support: a member node in a fresh temporary directory with one user per role, and its API
+ * built in process (for Fastify inject). Used by tests of src/api and src/node.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { USER_ROLES, type UserRole } from '../access/roles.js';
+import { LoginThrottle, SessionStore } from '../access/sessions.js';
+import { buildApi } from '../api/server.js';
+import { hashPassword } from '../crypto/password.js';
+import { createIdentity } from './memberIdentity.js';
+import { keyFileOf, type MemberNode, openMemberNode } from './memberNode.js';
+
+export const TEST_PASSPHRASE = 'test passphrase 123';
+export const passwordOf = (role: UserRole) => `password-of-${role}`;
+
+export interface TestNode {
+  dir: string;
+  node: MemberNode;
+  app: FastifyInstance;
+  /** A bearer token for a user of `role`. */
+  token(role: UserRole): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startTestNode(
+  opts: { bodyLimit?: number; roles?: readonly UserRole[] } = {},
+): Promise<TestNode> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'medchain-node-'));
+  createIdentity(keyFileOf(dir), TEST_PASSPHRASE);
+  const node = openMemberNode(dir, TEST_PASSPHRASE);
+  for (const role of opts.roles ?? USER_ROLES)
+    node.users.add(role, role, await hashPassword(passwordOf(role)));
+  const app = buildApi({
+    records: node.records,
+    users: node.users,
+    sessions: new SessionStore(),
+    throttle: new LoginThrottle(),
+    ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}),
+  });
+  const tokens = new Map<UserRole, string>();
+  return {
+    dir,
+    node,
+    app,
+    token: async (role) => {
+      const known = tokens.get(role);
+      if (known) return known;
+      const r = await app.inject({
+        method: 'POST',
+        url: '/auth/login',
+        payload: { username: role, password: passwordOf(role) },
+      });
+      const t = r.json().access_token as string;
+      tokens.set(role, t);
+      return t;
+    },
+    close: async () => {
+      await app.close();
+      node.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

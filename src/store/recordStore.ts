@@ -1,0 +1,273 @@
+/**
+ * The encrypted record store: versions (ciphertext + hash), key wraps, the blind search index and
+ * patient public keys. It only ever sees ciphertext, wrapped keys, HMAC tokens and date ranges;
+ * encryption happens above it (src/node/recordService.ts).
+ */
+import type { Db } from './database.js';
+import { StoreError } from './database.js';
+
+export interface VersionRow {
+  resourceType: string;
+  id: string;
+  version: number;
+  lastUpdated: string;
+  lastUpdatedMs: number;
+  patientRef: string;
+  deleted: boolean;
+  nonce: Uint8Array | null;
+  ciphertext: Uint8Array | null;
+  ciphertextHash: string;
+}
+
+export interface WrapRow {
+  /** Hex X25519 public key of the recipient. */
+  recipient: string;
+  enc: Uint8Array;
+  wrapped: Uint8Array;
+}
+
+/** One version ready to be written, with everything it brings. */
+export interface PreparedVersion {
+  row: VersionRow;
+  wraps: WrapRow[];
+  tokens: { param: string; token: string }[];
+  dates: { param: string; lo: number; hi: number }[];
+  patientKey?: Uint8Array;
+  /** The head version this write was prepared against (0 = the record must not exist yet). */
+  expectedPrevious: number;
+}
+
+/** The record changed between preparing and committing a write. */
+export class VersionConflictError extends StoreError {
+  constructor(
+    readonly resourceType: string,
+    readonly id: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super('version-conflict', `${resourceType}/${id} is at version ${actual}, not ${expected}`);
+  }
+}
+
+export type BlindClause =
+  | { kind: 'tokens'; param: string; tokens: string[] }
+  | { kind: 'date'; param: string; op: 'eq' | 'gt' | 'lt' | 'ge' | 'le'; lo: number; hi: number }
+  | { kind: 'ids'; ids: string[] }
+  | { kind: 'lastUpdated'; op: 'eq' | 'gt' | 'lt' | 'ge' | 'le'; lo: number; hi: number };
+
+interface RawVersion {
+  resource_type: string;
+  id: string;
+  version: number;
+  last_updated: string;
+  last_updated_ms: number;
+  patient_ref: string;
+  deleted: number;
+  nonce: Buffer | null;
+  ciphertext: Buffer | null;
+  ciphertext_hash: string;
+}
+
+const toVersion = (r: RawVersion): VersionRow => ({
+  resourceType: r.resource_type,
+  id: r.id,
+  version: r.version,
+  lastUpdated: r.last_updated,
+  lastUpdatedMs: r.last_updated_ms,
+  patientRef: r.patient_ref,
+  deleted: r.deleted === 1,
+  nonce: r.nonce,
+  ciphertext: r.ciphertext,
+  ciphertextHash: r.ciphertext_hash,
+});
+
+/** SQL for one date clause over a stored range [lo, hi) (FHIR prefix semantics, see src/fhir/dates.ts). */
+function dateSql(op: string, loCol: string, hiCol: string): string {
+  switch (op) {
+    case 'eq':
+      return `${loCol} >= @lo AND ${hiCol} <= @hi`;
+    case 'ge':
+      return `${hiCol} > @lo`;
+    case 'gt':
+      return `${hiCol} > @hi`;
+    case 'le':
+      return `${loCol} < @hi`;
+    default:
+      return `${loCol} < @lo`;
+  }
+}
+
+export class RecordStore {
+  constructor(private readonly db: Db) {}
+
+  head(type: string, id: string): { version: number; deleted: boolean; patientRef: string } | undefined {
+    const r = this.db
+      .prepare('SELECT version, deleted, patient_ref FROM resource_heads WHERE resource_type = ? AND id = ?')
+      .get(type, id) as { version: number; deleted: number; patient_ref: string } | undefined;
+    return r && { version: r.version, deleted: r.deleted === 1, patientRef: r.patient_ref };
+  }
+
+  version(type: string, id: string, version: number): VersionRow | undefined {
+    const r = this.db
+      .prepare('SELECT * FROM resource_versions WHERE resource_type = ? AND id = ? AND version = ?')
+      .get(type, id, version) as RawVersion | undefined;
+    return r && toVersion(r);
+  }
+
+  history(type: string, id: string): VersionRow[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM resource_versions WHERE resource_type = ? AND id = ? ORDER BY version DESC')
+        .all(type, id) as RawVersion[]
+    ).map(toVersion);
+  }
+
+  wrap(type: string, id: string, version: number, recipient: string): WrapRow | undefined {
+    const r = this.db
+      .prepare(
+        'SELECT recipient, enc, wrapped FROM key_wraps WHERE resource_type = ? AND id = ? AND version = ? AND recipient = ?',
+      )
+      .get(type, id, version, recipient) as { recipient: string; enc: Buffer; wrapped: Buffer } | undefined;
+    return r;
+  }
+
+  patientKey(patientRef: string): Uint8Array | undefined {
+    const r = this.db
+      .prepare('SELECT encryption_key FROM patient_keys WHERE patient_ref = ?')
+      .get(patientRef) as { encryption_key: Buffer } | undefined;
+    return r?.encryption_key;
+  }
+
+  /**
+   * Write every prepared version in one transaction (all or nothing). A deleted version
+   * crypto-shreds the record: every wrap, nonce and ciphertext of every version and its index
+   * rows are destroyed (secure_delete zeroes the freed pages); hashes stay.
+   */
+  commit(versions: readonly PreparedVersion[]): void {
+    const db = this.db;
+    const insertVersion = db.prepare(
+      `INSERT INTO resource_versions (resource_type, id, version, last_updated, last_updated_ms, patient_ref, deleted, nonce, ciphertext, ciphertext_hash)
+       VALUES (@resourceType, @id, @version, @lastUpdated, @lastUpdatedMs, @patientRef, @deleted, @nonce, @ciphertext, @ciphertextHash)`,
+    );
+    const upsertHead = db.prepare(
+      `INSERT INTO resource_heads (resource_type, id, version, deleted, patient_ref, last_updated_ms)
+       VALUES (@resourceType, @id, @version, @deleted, @patientRef, @lastUpdatedMs)
+       ON CONFLICT (resource_type, id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
+         patient_ref = excluded.patient_ref, last_updated_ms = excluded.last_updated_ms`,
+    );
+    const insertWrap = db.prepare(
+      'INSERT INTO key_wraps (resource_type, id, version, recipient, enc, wrapped) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    const clearTokens = db.prepare('DELETE FROM search_tokens WHERE resource_type = ? AND id = ?');
+    const clearDates = db.prepare('DELETE FROM search_dates WHERE resource_type = ? AND id = ?');
+    const insertToken = db.prepare(
+      'INSERT OR IGNORE INTO search_tokens (resource_type, id, param, token) VALUES (?, ?, ?, ?)',
+    );
+    const insertDate = db.prepare(
+      'INSERT INTO search_dates (resource_type, id, param, lo, hi) VALUES (?, ?, ?, ?, ?)',
+    );
+    const upsertKey = db.prepare(
+      'INSERT INTO patient_keys (patient_ref, encryption_key) VALUES (?, ?) ON CONFLICT (patient_ref) DO UPDATE SET encryption_key = excluded.encryption_key',
+    );
+    const shredWraps = db.prepare('DELETE FROM key_wraps WHERE resource_type = ? AND id = ?');
+    const shredContent = db.prepare(
+      'UPDATE resource_versions SET nonce = NULL, ciphertext = NULL WHERE resource_type = ? AND id = ?',
+    );
+    db.transaction(() => {
+      for (const p of versions) {
+        const { row } = p;
+        const current = this.head(row.resourceType, row.id)?.version ?? 0;
+        if (current !== p.expectedPrevious) {
+          throw new VersionConflictError(row.resourceType, row.id, p.expectedPrevious, current);
+        }
+        insertVersion.run({ ...row, deleted: row.deleted ? 1 : 0 });
+        upsertHead.run({ ...row, deleted: row.deleted ? 1 : 0 });
+        clearTokens.run(row.resourceType, row.id);
+        clearDates.run(row.resourceType, row.id);
+        if (row.deleted) {
+          shredWraps.run(row.resourceType, row.id);
+          shredContent.run(row.resourceType, row.id);
+          if (row.resourceType === 'Patient')
+            db.prepare('DELETE FROM patient_keys WHERE patient_ref = ?').run(`Patient/${row.id}`);
+          continue;
+        }
+        for (const w of p.wraps)
+          insertWrap.run(row.resourceType, row.id, row.version, w.recipient, w.enc, w.wrapped);
+        for (const t of p.tokens) insertToken.run(row.resourceType, row.id, t.param, t.token);
+        for (const d of p.dates) insertDate.run(row.resourceType, row.id, d.param, d.lo, d.hi);
+        if (p.patientKey) upsertKey.run(row.patientRef, p.patientKey);
+      }
+    })();
+  }
+
+  /** Move WAL content into the database file and truncate the WAL (after shredding). */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  /** Ids of live records of `type` matching every clause, newest first, with the total count. */
+  search(
+    type: string,
+    clauses: readonly BlindClause[],
+    count: number,
+    offset: number,
+  ): { ids: string[]; total: number } {
+    if (
+      clauses.some(
+        (c) => (c.kind === 'tokens' && c.tokens.length === 0) || (c.kind === 'ids' && c.ids.length === 0),
+      )
+    ) {
+      return { ids: [], total: 0 };
+    }
+    const where = ['h.resource_type = @type', 'h.deleted = 0'];
+    const params: Record<string, unknown> = { type };
+    clauses.forEach((c, i) => {
+      const p = (name: string) => `@c${i}_${name}`;
+      if (c.kind === 'tokens') {
+        const list = c.tokens.map((t, j) => {
+          params[`c${i}_t${j}`] = t;
+          return p(`t${j}`);
+        });
+        params[`c${i}_param`] = c.param;
+        where.push(
+          `EXISTS (SELECT 1 FROM search_tokens t WHERE t.resource_type = h.resource_type AND t.param = ${p('param')} AND t.token IN (${list.join(', ')}) AND t.id = h.id)`,
+        );
+      } else if (c.kind === 'ids') {
+        const list = c.ids.map((id, j) => {
+          params[`c${i}_i${j}`] = id;
+          return p(`i${j}`);
+        });
+        where.push(`h.id IN (${list.join(', ')})`);
+      } else if (c.kind === 'date') {
+        params[`c${i}_param`] = c.param;
+        params[`c${i}_lo`] = c.lo;
+        params[`c${i}_hi`] = c.hi;
+        const cond = dateSql(c.op, 'd.lo', 'd.hi').replaceAll('@lo', p('lo')).replaceAll('@hi', p('hi'));
+        where.push(
+          `EXISTS (SELECT 1 FROM search_dates d WHERE d.resource_type = h.resource_type AND d.id = h.id AND d.param = ${p('param')} AND ${cond})`,
+        );
+      } else {
+        params[`c${i}_lo`] = c.lo;
+        params[`c${i}_hi`] = c.hi;
+        const cond = dateSql(c.op, 'h.last_updated_ms', '(h.last_updated_ms + 1)')
+          .replaceAll('@lo', p('lo'))
+          .replaceAll('@hi', p('hi'));
+        where.push(`(${cond})`);
+      }
+    });
+    const sqlWhere = where.join(' AND ');
+    const total = (
+      this.db.prepare(`SELECT count(*) AS n FROM resource_heads h WHERE ${sqlWhere}`).get(params) as {
+        n: number;
+      }
+    ).n;
+    const ids = (
+      this.db
+        .prepare(
+          `SELECT h.id FROM resource_heads h WHERE ${sqlWhere} ORDER BY h.last_updated_ms DESC, h.id LIMIT @count OFFSET @offset`,
+        )
+        .all({ ...params, count, offset }) as { id: string }[]
+    ).map((r) => r.id);
+    return { ids, total };
+  }
+}
