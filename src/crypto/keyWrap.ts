@@ -42,20 +42,29 @@ export async function unwrapKey(
   wrap: KeyWrap,
   aad: Uint8Array,
 ): Promise<Uint8Array> {
+  return (await unwrapperFor(recipientPrivate))(wrap, aad);
+}
+
+/**
+ * An unwrap function bound to one private key, imported once (a node unwraps many data keys with
+ * the same private key; importing it each time costs about 0.4 ms).
+ */
+export async function unwrapperFor(
+  recipientPrivate: Uint8Array,
+): Promise<(wrap: KeyWrap, aad: Uint8Array) => Promise<Uint8Array>> {
   assertBytes(recipientPrivate, 32, 'recipient private key');
-  assertBytes(wrap.enc, 32, 'encapsulated key');
   const s = hpkeSuite();
-  try {
-    const recipientKey = await s.kem.deserializePrivateKey(recipientPrivate);
-    const pt = await s.open({ recipientKey, enc: wrap.enc, info: INFO }, wrap.wrapped, aad);
-    return new Uint8Array(pt);
-  } catch (cause) {
-    throw new CryptoError(
-      'unwrap-failed',
-      'the data key does not unwrap with this key (not a recipient, or the wrap was altered or moved)',
-      {
-        cause,
-      },
-    );
-  }
+  const recipientKey = await s.kem.deserializePrivateKey(recipientPrivate);
+  return async (wrap, aad) => {
+    assertBytes(wrap.enc, 32, 'encapsulated key');
+    try {
+      return new Uint8Array(await s.open({ recipientKey, enc: wrap.enc, info: INFO }, wrap.wrapped, aad));
+    } catch (cause) {
+      throw new CryptoError(
+        'unwrap-failed',
+        'the data key does not unwrap with this key (not a recipient, or the wrap was altered or moved)',
+        { cause },
+      );
+    }
+  };
 }

@@ -8,7 +8,7 @@ import type { Bundle, BundleEntry, Patient, Resource } from '@medplum/fhirtypes'
 import { isAddress } from 'viem';
 import { blindToken } from '../crypto/blindIndex.js';
 import { bindingBytes, openRecord, type RecordBinding, sealRecord } from '../crypto/envelope.js';
-import { unwrapKey, wrapKey } from '../crypto/keyWrap.js';
+import { type KeyWrap, unwrapperFor, wrapKey } from '../crypto/keyWrap.js';
 import { indexValues, tokenForms } from '../fhir/indexValues.js';
 import { badRequest, conflict, gone, notFound, preconditionFailed } from '../fhir/outcomes.js';
 import { PATIENT_ADDRESS_SYSTEM, type ResourceType } from '../fhir/resourceTypes.js';
@@ -44,6 +44,7 @@ export function parseIfMatch(value: string | undefined): number | undefined {
 
 export class RecordService {
   private readonly custodian: string;
+  private unwrapper: Promise<(wrap: KeyWrap, aad: Uint8Array) => Promise<Uint8Array>> | undefined;
 
   constructor(
     private readonly store: RecordStore,
@@ -193,7 +194,9 @@ export class RecordService {
       patient: row.patientRef,
     };
     const aad = bindingBytes(binding);
-    const dataKey = await unwrapKey(this.keys.encryptionPrivateKey, wrap, aad);
+    this.unwrapper ??= unwrapperFor(this.keys.encryptionPrivateKey);
+    const unwrap = await this.unwrapper;
+    const dataKey = await unwrap(wrap, aad);
     try {
       return JSON.parse(
         Buffer.from(openRecord(dataKey, row.nonce, row.ciphertext, binding)).toString('utf8'),
@@ -292,8 +295,8 @@ export class RecordService {
       }
     }
     const { ids, total } = this.store.search(type, clauses, q.count, q.offset);
-    const resources: StoredResource[] = [];
-    for (const id of ids) resources.push(await this.read(type, id));
+    // Decrypt the page concurrently: HPKE work runs on the WebCrypto thread pool.
+    const resources = await Promise.all(ids.map((id) => this.read(type, id)));
     return { resources, total };
   }
 }
