@@ -38,7 +38,8 @@ describe('RFC 6962/9162 known-answer vectors (test/vectors/rfc6962-merkle.json)'
   test('leaf hashes and the roots of the empty tree and trees of 1 to 8 leaves', () => {
     assert.equal(hex(EMPTY_ROOT), V.roots[0]);
     assert.equal(hex(new MerkleTree().root()), V.roots[0]);
-    for (const [i, l] of (V.leaves as string[]).entries()) assert.equal(hex(leafHash(unhex(l))), V.leafHashes[i]);
+    for (const [i, l] of (V.leaves as string[]).entries())
+      assert.equal(hex(leafHash(unhex(l))), V.leafHashes[i]);
     const t = tree(8);
     for (let n = 0; n <= 8; n++) {
       assert.equal(hex(t.root(n)), V.roots[n], `size ${n}`);
