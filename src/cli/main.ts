@@ -275,7 +275,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
       const node = openMemberNode(opts.dir, passphraseFrom(opts));
       try {
         const bar = progressBar(io);
-        const report = await importPath(node.records, file, bar);
+        const report = await importPath(node.gate, file, bar);
         bar.finish();
         io.out(`imported ${report.imported}, rejected ${report.rejected.length}`);
         for (const r of report.rejected) io.out(`rejected ${r.source}: ${r.reason}`);

@@ -113,11 +113,18 @@ async function prepareOne(
   return { prepared, resource, status: prepared.expectedPrevious === 0 ? '201 Created' : '200 OK' };
 }
 
+/** How a bundle's writes are committed and its reads served (the gatekeeper logs both). */
+export interface BundleHooks {
+  commit(versions: readonly PreparedVersion[]): void;
+  read(type: ResourceType, id: string): Promise<StoredResource>;
+}
+
 /** Run a transaction or batch Bundle; returns the response Bundle. */
 export async function processBundle(
   svc: RecordService,
   bundle: unknown,
   authorize: BundleAuthorizer,
+  hooks: BundleHooks = { commit: (v) => svc.commit(v), read: (t, id) => svc.read(t, id) },
 ): Promise<Bundle> {
   if (typeof bundle !== 'object' || bundle === null || (bundle as Bundle).resourceType !== 'Bundle') {
     throw badRequest('POST /fhir takes a Bundle of type transaction or batch');
@@ -151,12 +158,12 @@ export async function processBundle(
         throw err;
       }
     }
-    svc.commit(results.flatMap((r) => (r.prepared ? [r.prepared] : [])));
+    hooks.commit(results.flatMap((r) => (r.prepared ? [r.prepared] : [])));
     const entry: BundleEntry[] = [];
     for (const [i, r] of results.entries()) {
       const p = planned[i] as Planned;
       if (p.method === 'GET') {
-        const res = await svc.read(p.type, p.id);
+        const res = await hooks.read(p.type, p.id);
         entry.push({ resource: res, response: response('200 OK', res) });
       } else
         entry.push({
@@ -177,12 +184,12 @@ export async function processBundle(
       const { planned, ids } = plan({ resourceType: 'Bundle', type: 'batch', entry: [e] }, authorize);
       const p = planned[0] as Planned;
       if (p.method === 'GET') {
-        const res = await svc.read(p.type, p.id);
+        const res = await hooks.read(p.type, p.id);
         out.push({ resource: res, response: response('200 OK', res) });
         continue;
       }
       const r = await prepareOne(svc, p, ids);
-      if (r.prepared) svc.commit([r.prepared]);
+      if (r.prepared) hooks.commit([r.prepared]);
       out.push({ ...(r.resource ? { resource: r.resource } : {}), response: response(r.status, r.resource) });
     } catch (err) {
       if (!(err instanceof FhirError)) throw err;

@@ -6,10 +6,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
+import type { Actor, Gatekeeper } from '../access/gatekeeper.js';
 import { InvalidInputError } from '../errors.js';
 import { FhirError } from '../fhir/outcomes.js';
-import { processBundle } from './bundleProcessor.js';
-import type { RecordService } from './recordService.js';
+import type { ResourceType } from '../fhir/resourceTypes.js';
 
 export interface ImportReport {
   imported: number;
@@ -65,8 +65,12 @@ function countResources(doc: unknown): number {
   return b?.resourceType === 'Bundle' ? (b.entry?.length ?? 0) : 1;
 }
 
+/** The log actor of a local import (an operator at the node, not an API user). */
+export const IMPORT_ACTOR: Actor = { id: 'operator:import', role: 'operator', purpose: 'operations' };
+
+/** Import through the gatekeeper, so every imported record is logged like any other write. */
 export async function importPath(
-  records: RecordService,
+  gate: Gatekeeper,
   p: string,
   progress: ImportProgress = () => {},
 ): Promise<ImportReport> {
@@ -74,13 +78,12 @@ export async function importPath(
   const total = docs.reduce((n, d) => n + countResources(d.doc), 0);
   const report: ImportReport = { imported: 0, rejected: [] };
   let done = 0;
-  const allowAll = () => {};
   for (const { file, doc } of docs) {
     const name = path.basename(file);
     const b = doc as Bundle;
     if (b?.resourceType === 'Bundle' && b.type === 'transaction') {
       try {
-        const res = await processBundle(records, b, allowAll);
+        const res = await gate.bundle(IMPORT_ACTOR, b);
         report.imported += res.entry?.length ?? 0;
       } catch (err) {
         report.rejected.push({ source: `${name} (transaction, nothing imported)`, reason: reasonOf(err) });
@@ -97,11 +100,11 @@ export async function importPath(
       try {
         const resource = entry.resource as { resourceType?: string; id?: string } | undefined;
         if (b?.resourceType === 'Bundle' && b.type === 'batch') {
-          const res = await processBundle(
-            records,
-            { resourceType: 'Bundle', type: 'batch', entry: [entry] },
-            allowAll,
-          );
+          const res = await gate.bundle(IMPORT_ACTOR, {
+            resourceType: 'Bundle',
+            type: 'batch',
+            entry: [entry],
+          });
           const r = res.entry?.[0]?.response;
           if (r?.outcome)
             throw new FhirError(
@@ -110,9 +113,9 @@ export async function importPath(
               r.outcome.issue?.[0]?.details?.text ?? 'rejected',
             );
         } else if (resource?.id && typeof resource.resourceType === 'string') {
-          await records.update(resource.resourceType as never, resource.id, resource);
+          await gate.update(IMPORT_ACTOR, resource.resourceType as ResourceType, resource.id, resource);
         } else {
-          await records.create(resource);
+          await gate.create(IMPORT_ACTOR, (resource?.resourceType ?? '') as ResourceType, resource);
         }
         report.imported++;
       } catch (err) {

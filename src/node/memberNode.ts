@@ -1,19 +1,30 @@
 /**
  * One member organization's node: its key file and SQLite store in one directory, the record
- * service on top, and the HTTP API. This is the composition root for a node.
+ * service, the transparency log and the gatekeeper on top, and the HTTP API. This is the
+ * composition root for a node.
  *
  *   <dir>/keys.json   the member identity (passphrase-protected, mode 0600)
  *   <dir>/node.db     the store (WAL; node.db-wal, node.db-shm beside it)
  */
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { privateKeyToAccount } from 'viem/accounts';
+import { Gatekeeper } from '../access/gatekeeper.js';
 import { LoginThrottle, SessionStore } from '../access/sessions.js';
 import { buildApi } from '../api/server.js';
+import { type ChainConnection, connectChain, walletFor } from '../chain/clients.js';
+import { consortiumContracts } from '../chain/contracts.js';
+import type { DeploymentManifest } from '../chain/manifest.js';
+import { Outbox } from '../chain/outbox.js';
 import { loadFhirDefinitions } from '../fhir/definitions.js';
+import { LogPublisher } from '../log/logPublisher.js';
+import { TransparencyLog } from '../log/transparencyLog.js';
+import { type ChainHead, type VerifyProgress, type VerifyReport, verifyStore } from '../log/verifier.js';
 import { type Db, openDatabase } from '../store/database.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 import { RecordStore } from '../store/recordStore.js';
 import { UserStore } from '../store/userStore.js';
+import { Anchorer, type AnchorerOptions } from './anchorer.js';
 import { loadIdentity, type MemberIdentity } from './memberIdentity.js';
 import { RecordService } from './recordService.js';
 
@@ -23,6 +34,10 @@ export interface MemberNode {
   db: Db;
   records: RecordService;
   users: UserStore;
+  log: TransparencyLog;
+  publisher: LogPublisher;
+  gate: Gatekeeper;
+  manifest: DeploymentManifest | undefined;
   close(): void;
 }
 
@@ -32,7 +47,11 @@ export const dbFileOf = (dir: string) => path.join(dir, 'node.db');
 const bytes = (h: string) => new Uint8Array(Buffer.from(h.slice(2), 'hex'));
 
 /** Open a member's store with its keys. Throws CryptoError('wrong-passphrase') for a wrong passphrase. */
-export function openMemberNode(dir: string, passphrase: string): MemberNode {
+export function openMemberNode(
+  dir: string,
+  passphrase: string,
+  opts: { manifest?: DeploymentManifest } = {},
+): MemberNode {
   const identity = loadIdentity(keyFileOf(dir), passphrase);
   loadFhirDefinitions();
   const db = openDatabase(dbFileOf(dir), NODE_MIGRATIONS);
@@ -41,31 +60,99 @@ export function openMemberNode(dir: string, passphrase: string): MemberNode {
     encryptionPublicKey: bytes(identity.encryptionPublicKey),
     indexKey: bytes(identity.indexKey),
   });
-  return { dir, identity, db, records, users: new UserStore(db), close: () => db.close() };
+  const log = new TransparencyLog(db, identity.address);
+  const publisher = new LogPublisher(
+    log,
+    db,
+    privateKeyToAccount(identity.chainKey),
+    opts.manifest
+      ? { chainId: opts.manifest.chainId, verifyingContract: opts.manifest.contracts.AuditAnchor }
+      : {},
+  );
+  const gate = new Gatekeeper(records, log, bytes(identity.indexKey));
+  return {
+    dir,
+    identity,
+    db,
+    records,
+    users: new UserStore(db),
+    log,
+    publisher,
+    gate,
+    manifest: opts.manifest,
+    close: () => db.close(),
+  };
+}
+
+/** The heads this member anchored on chain, oldest first. */
+export async function chainHeads(
+  conn: ChainConnection,
+  manifest: DeploymentManifest,
+  member: `0x${string}`,
+): Promise<ChainHead[]> {
+  const c = consortiumContracts(conn, manifest);
+  const n = Number(await c.auditAnchor.read.headCount([member]));
+  const heads: ChainHead[] = [];
+  for (let i = 0; i < n; i++) {
+    const h = await c.auditAnchor.read.headAt([member, BigInt(i)]);
+    heads.push({ treeSize: Number(h.treeSize), rootHash: h.rootHash });
+  }
+  return heads;
+}
+
+/** Verify the node's store and log, against the chain's anchored heads when a chain is given. */
+export async function verifyMemberNode(
+  node: Pick<MemberNode, 'db' | 'identity'>,
+  chain: { conn: ChainConnection; manifest: DeploymentManifest } | undefined,
+  progress?: VerifyProgress,
+): Promise<VerifyReport> {
+  const heads = chain ? await chainHeads(chain.conn, chain.manifest, node.identity.address) : [];
+  return verifyStore(node.db, heads, progress);
 }
 
 export interface RunningNode {
   url: string;
   app: FastifyInstance;
+  anchorer: Anchorer | undefined;
   close(): Promise<void>;
 }
 
-/** Serve the node's API on 127.0.0.1 (port 0 = any free port). */
-export async function serveMemberNode(
-  node: MemberNode,
-  opts: { port?: number; host?: string } = {},
-): Promise<RunningNode> {
+export interface ServeOptions {
+  port?: number;
+  host?: string;
+  /** The chain to anchor on; without it the log is kept and served but not anchored. */
+  rpcUrl?: string;
+  anchor?: AnchorerOptions;
+}
+
+/** Serve the node's API on 127.0.0.1 (port 0 = any free port), anchoring its log when a chain is given. */
+export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {}): Promise<RunningNode> {
+  let anchorer: Anchorer | undefined;
+  let conn: ChainConnection | undefined;
+  if (opts.rpcUrl && node.manifest) {
+    conn = await connectChain(opts.rpcUrl, { expectedChainId: node.manifest.chainId });
+    const outbox = new Outbox(node.db, conn, walletFor(conn, node.identity.chainKey));
+    anchorer = new Anchorer(node.publisher, outbox, conn, node.manifest, opts.anchor);
+    await anchorer.sync();
+    anchorer.start();
+  }
+  const chain = conn && node.manifest ? { conn, manifest: node.manifest } : undefined;
   const app = buildApi({
+    gate: node.gate,
     records: node.records,
+    publisher: node.publisher,
     users: node.users,
     sessions: new SessionStore(),
     throttle: new LoginThrottle(),
+    verify: () => verifyMemberNode(node, chain),
   });
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
   return {
     url: address,
     app,
+    anchorer,
     close: async () => {
+      await anchorer?.stop();
       await app.close();
     },
   };

@@ -5,7 +5,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, Patient, Resource } from '@medplum/fhirtypes';
-import { isAddress } from 'viem';
+import { type Address, getAddress, isAddress } from 'viem';
 import { blindToken } from '../crypto/blindIndex.js';
 import { bindingBytes, openRecord, type RecordBinding, sealRecord } from '../crypto/envelope.js';
 import { type KeyWrap, unwrapperFor, wrapKey } from '../crypto/keyWrap.js';
@@ -90,6 +90,12 @@ export class RecordService {
     const sealed = sealRecord(Buffer.from(JSON.stringify(resource), 'utf8'), binding);
     const aad = bindingBytes(binding);
     const patientKey = type === 'Patient' ? patientEncryptionKey(resource as Patient) : undefined;
+    const patientAddress =
+      type === 'Patient'
+        ? (resource as Patient).identifier
+            ?.find((i) => i.system === PATIENT_ADDRESS_SYSTEM)
+            ?.value?.toLowerCase()
+        : undefined;
     const recipientKeys = [this.keys.encryptionPublicKey];
     const pk = patientKey ?? (idx.patient ? this.store.patientKey(idx.patient) : undefined);
     if (pk) recipientKeys.push(pk);
@@ -115,6 +121,7 @@ export class RecordService {
       dates: idx.dates.map((d) => ({ param: d.param, lo: d.range.lo, hi: d.range.hi })),
       expectedPrevious: head?.version ?? 0,
       ...(patientKey ? { patientKey } : {}),
+      ...(patientAddress ? { patientAddress } : {}),
     };
     return { prepared, resource };
   }
@@ -145,8 +152,11 @@ export class RecordService {
     };
   }
 
-  /** Commit prepared versions atomically; a concurrent change is a 409. */
-  commit(versions: readonly PreparedVersion[]): void {
+  /**
+   * Write prepared versions atomically; a concurrent change is a 409. May run inside an enclosing
+   * transaction (the log's `commitWith`); call `finish` after the enclosing commit.
+   */
+  write(versions: readonly PreparedVersion[]): void {
     try {
       this.store.commit(versions);
     } catch (err) {
@@ -154,7 +164,32 @@ export class RecordService {
         throw conflict(`${err.message}; it changed while this request ran, retry`);
       throw err;
     }
+  }
+
+  /** After an erasure commits: checkpoint and truncate the WAL so no old page survives there. */
+  finish(versions: readonly PreparedVersion[]): void {
     if (versions.some((v) => v.row.deleted)) this.store.checkpoint();
+  }
+
+  /** Write and finish, without logging (tests and tools; the API goes through the gatekeeper). */
+  commit(versions: readonly PreparedVersion[]): void {
+    this.write(versions);
+    this.finish(versions);
+  }
+
+  /** The chain address of the patient `patientRef`, looking first at versions about to be written. */
+  patientAddressOf(patientRef: string, pending: readonly PreparedVersion[] = []): Address | null {
+    if (!patientRef) return null;
+    const p = pending.find(
+      (v) => v.row.resourceType === 'Patient' && `Patient/${v.row.id}` === patientRef && v.patientAddress,
+    );
+    const a = p?.patientAddress ?? this.store.patientAddress(patientRef);
+    return a ? getAddress(a) : null;
+  }
+
+  /** The head of a record (for attributing denied attempts), if it exists. */
+  head(type: ResourceType, id: string) {
+    return this.store.head(type, id);
   }
 
   async create(input: unknown, type?: ResourceType): Promise<StoredResource> {
@@ -207,16 +242,30 @@ export class RecordService {
   }
 
   async read(type: ResourceType, id: string): Promise<StoredResource> {
+    return (await this.readRow(type, id)).resource;
+  }
+
+  /** The current version, decrypted, with its stored row (version, ciphertext hash, patient). */
+  async readRow(type: ResourceType, id: string): Promise<{ resource: StoredResource; row: VersionRow }> {
     const head = this.store.head(type, id);
     if (!head) throw notFound(`${type}/${id} does not exist`);
     if (head.deleted) throw gone(`${type}/${id} was deleted`);
-    return this.decrypt(this.store.version(type, id, head.version) as VersionRow);
+    const row = this.store.version(type, id, head.version) as VersionRow;
+    return { resource: await this.decrypt(row), row };
   }
 
   async vread(type: ResourceType, id: string, version: number): Promise<StoredResource> {
+    return (await this.vreadRow(type, id, version)).resource;
+  }
+
+  async vreadRow(
+    type: ResourceType,
+    id: string,
+    version: number,
+  ): Promise<{ resource: StoredResource; row: VersionRow }> {
     const row = this.store.version(type, id, version);
     if (!row) throw notFound(`${type}/${id}/_history/${version} does not exist`);
-    return this.decrypt(row);
+    return { resource: await this.decrypt(row), row };
   }
 
   /** All versions, newest first; deleted ones as entries with a DELETE request and no resource. */
@@ -260,6 +309,14 @@ export class RecordService {
 
   /** Blind the clauses of a parsed search and run it; resources are decrypted for the caller. */
   async search(q: SearchQuery): Promise<{ resources: StoredResource[]; total: number }> {
+    const { results, total } = await this.searchRows(q);
+    return { resources: results.map((r) => r.resource), total };
+  }
+
+  /** Search, returning each match with its stored row. */
+  async searchRows(
+    q: SearchQuery,
+  ): Promise<{ results: { resource: StoredResource; row: VersionRow }[]; total: number }> {
     const type = q.resourceType;
     const clauses: BlindClause[] = [];
     for (const c of q.clauses) {
@@ -296,8 +353,8 @@ export class RecordService {
     }
     const { ids, total } = this.store.search(type, clauses, q.count, q.offset);
     // Decrypt the page concurrently: HPKE work runs on the WebCrypto thread pool.
-    const resources = await Promise.all(ids.map((id) => this.read(type, id)));
-    return { resources, total };
+    const results = await Promise.all(ids.map((id) => this.readRow(type, id)));
+    return { results, total };
   }
 }
 

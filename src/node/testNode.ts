@@ -10,6 +10,7 @@ import { USER_ROLES, type UserRole } from '../access/roles.js';
 import { LoginThrottle, SessionStore } from '../access/sessions.js';
 import { buildApi } from '../api/server.js';
 import { hashPassword } from '../crypto/password.js';
+import { verifyStore } from '../log/verifier.js';
 import { createIdentity } from './memberIdentity.js';
 import { keyFileOf, type MemberNode, openMemberNode } from './memberNode.js';
 
@@ -34,10 +35,13 @@ export async function startTestNode(
   for (const role of opts.roles ?? USER_ROLES)
     node.users.add(role, role, await hashPassword(passwordOf(role)));
   const app = buildApi({
+    gate: node.gate,
     records: node.records,
+    publisher: node.publisher,
     users: node.users,
     sessions: new SessionStore(),
     throttle: new LoginThrottle(),
+    verify: async () => verifyStore(node.db, []),
     ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}),
   });
   const tokens = new Map<UserRole, string>();

@@ -84,4 +84,28 @@ export const NODE_MIGRATIONS: readonly string[] = [
      created_at    INTEGER NOT NULL,
      disabled      INTEGER NOT NULL DEFAULT 0
    );`,
+  // 3: the transparency log (src/log/transparencyLog.ts) and patient address links
+  `CREATE TABLE log_entries (
+     idx       INTEGER PRIMARY KEY,
+     entry     BLOB NOT NULL,
+     leaf_hash BLOB NOT NULL,
+     patient   TEXT,
+     action    TEXT NOT NULL,
+     outcome   TEXT NOT NULL,
+     time_ms   INTEGER NOT NULL
+   );
+   CREATE INDEX log_entries_patient ON log_entries (patient, idx);
+   CREATE INDEX log_entries_action ON log_entries (action, idx);
+   CREATE TABLE log_anchors (
+     tree_size INTEGER PRIMARY KEY,
+     root_hash TEXT NOT NULL,
+     timestamp INTEGER NOT NULL,
+     tx_hash   TEXT,
+     block     INTEGER
+   );
+   CREATE TABLE patient_addresses (
+     patient_ref TEXT PRIMARY KEY,
+     address     TEXT NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX patient_addresses_by_address ON patient_addresses (address);`,
 ];

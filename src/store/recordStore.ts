@@ -33,6 +33,8 @@ export interface PreparedVersion {
   tokens: { param: string; token: string }[];
   dates: { param: string; lo: number; hi: number }[];
   patientKey?: Uint8Array;
+  /** For a Patient linked to a chain address (identifier urn:medchain:patient): that address. */
+  patientAddress?: string;
   /** The head version this write was prepared against (0 = the record must not exist yet). */
   expectedPrevious: number;
 }
@@ -169,6 +171,9 @@ export class RecordStore {
     const upsertKey = db.prepare(
       'INSERT INTO patient_keys (patient_ref, encryption_key) VALUES (?, ?) ON CONFLICT (patient_ref) DO UPDATE SET encryption_key = excluded.encryption_key',
     );
+    const upsertAddress = db.prepare(
+      'INSERT INTO patient_addresses (patient_ref, address) VALUES (?, ?) ON CONFLICT (patient_ref) DO UPDATE SET address = excluded.address',
+    );
     const shredWraps = db.prepare('DELETE FROM key_wraps WHERE resource_type = ? AND id = ?');
     const shredContent = db.prepare(
       'UPDATE resource_versions SET nonce = NULL, ciphertext = NULL WHERE resource_type = ? AND id = ?',
@@ -196,8 +201,17 @@ export class RecordStore {
         for (const t of p.tokens) insertToken.run(row.resourceType, row.id, t.param, t.token);
         for (const d of p.dates) insertDate.run(row.resourceType, row.id, d.param, d.lo, d.hi);
         if (p.patientKey) upsertKey.run(row.patientRef, p.patientKey);
+        if (p.patientAddress) upsertAddress.run(row.patientRef, p.patientAddress.toLowerCase());
       }
     })();
+  }
+
+  /** The chain address linked to a patient reference, if any. */
+  patientAddress(patientRef: string): string | undefined {
+    const r = this.db
+      .prepare('SELECT address FROM patient_addresses WHERE patient_ref = ?')
+      .get(patientRef) as { address: string } | undefined;
+    return r?.address;
   }
 
   /** Move WAL content into the database file and truncate the WAL (after shredding). */

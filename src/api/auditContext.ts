@@ -1,0 +1,55 @@
+/**
+ * What a request is an attempt to do, derived from its method and path before anything else runs,
+ * so that a refused or failed attempt (even an unauthenticated one) can be logged with its action
+ * and target.
+ */
+import type { AttemptTarget } from '../access/gatekeeper.js';
+import { isResourceType } from '../fhir/resourceTypes.js';
+import { FHIR_ID } from '../fhir/validate.js';
+import type { LogAction } from '../log/entry.js';
+
+export interface AuditContext {
+  action: LogAction;
+  target: AttemptTarget | null;
+}
+
+export function auditContext(method: string, url: string): AuditContext | undefined {
+  const path = url.split('?')[0] ?? '';
+  const parts = path.split('/').filter((p) => p.length > 0);
+  if (parts[0] === 'patients' || path === '/verify' || path === '/fhir/AuditEvent')
+    return { action: 'audit-read', target: null };
+  if (parts[0] !== 'fhir' || parts[1] === 'metadata') return undefined;
+  const [, type, id, hist, vid] = parts;
+  if (type === undefined) return { action: 'create', target: { resourceType: 'Bundle' } };
+  const t = isResourceType(type) ? type : undefined;
+  const safeId = id !== undefined && FHIR_ID.test(id) ? id : undefined;
+  const target = (extra: Partial<AttemptTarget> = {}): AttemptTarget | null =>
+    t ? { resourceType: t, ...(safeId ? { id: safeId } : {}), ...extra } : null;
+  if (id === undefined) return { action: method === 'POST' ? 'create' : 'search', target: target() };
+  if (hist === '_history') {
+    if (vid === undefined) return { action: 'history', target: target() };
+    const v = /^\d{1,9}$/.test(vid) ? Number(vid) : undefined;
+    return { action: 'vread', target: target(v !== undefined ? { version: v } : {}) };
+  }
+  if (method === 'PUT') return { action: 'update', target: target() };
+  if (method === 'DELETE') return { action: 'delete', target: target() };
+  return { action: 'read', target: target() };
+}
+
+/** The log reason code of an HTTP status. */
+export function reasonOf(status: number): string {
+  const codes: Record<number, string> = {
+    400: 'bad-request',
+    401: 'unauthenticated',
+    403: 'role',
+    404: 'not-found',
+    409: 'conflict',
+    410: 'gone',
+    412: 'precondition',
+    413: 'too-large',
+    415: 'bad-media-type',
+    422: 'invalid',
+    429: 'throttled',
+  };
+  return codes[status] ?? 'error';
+}

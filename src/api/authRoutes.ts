@@ -1,0 +1,45 @@
+/** POST /auth/login: OAuth2-shaped token response; failed and throttled sign-ins are logged. */
+import type { FastifyInstance } from 'fastify';
+import type { Gatekeeper } from '../access/gatekeeper.js';
+import type { LoginThrottle, SessionStore } from '../access/sessions.js';
+import { verifyPassword } from '../crypto/password.js';
+import { badRequest, tooMany, unauthorized } from '../fhir/outcomes.js';
+import type { UserStore } from '../store/userStore.js';
+
+/** A hash to verify against when the username is unknown, so timing does not reveal which users exist. */
+const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+
+export function authRoutes(
+  app: FastifyInstance,
+  deps: { gate: Gatekeeper; users: UserStore; sessions: SessionStore; throttle: LoginThrottle },
+): void {
+  app.post('/auth/login', async (request, reply) => {
+    const body = request.body as { username?: unknown; password?: unknown } | undefined;
+    if (
+      typeof body?.username !== 'string' ||
+      typeof body?.password !== 'string' ||
+      body.username.length > 64
+    ) {
+      throw badRequest('send {"username": "...", "password": "..."}');
+    }
+    const user = deps.users.byUsername(body.username);
+    const actorId = user?.id ?? deps.gate.pseudonym(body.username);
+    const keys = [`user:${body.username}`, `addr:${request.ip}`];
+    const wait = deps.throttle.retryAfter(keys);
+    if (wait > 0) {
+      await deps.gate.login(actorId, false, 'throttled');
+      throw tooMany(`too many failed sign-ins; try again in ${wait} s`, wait);
+    }
+    const ok = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_HASH);
+    if (!user || !ok || user.disabled) {
+      deps.throttle.fail(keys);
+      await deps.gate.login(actorId, false, user?.disabled ? 'disabled' : 'bad-credentials');
+      throw unauthorized('wrong username or password');
+    }
+    deps.throttle.succeed(keys);
+    await deps.gate.login(user.id, true, 'ok');
+    const { token, expiresIn } = deps.sessions.issue(user.id, user.role);
+    reply.header('cache-control', 'no-store');
+    return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: user.role };
+  });
+}

@@ -1,0 +1,58 @@
+/** Small helpers shared by the route modules. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Actor } from '../access/gatekeeper.js';
+import { defaultPurpose } from '../access/gatekeeper.js';
+import { badRequest, notFound, unauthorized } from '../fhir/outcomes.js';
+import { isResourceType, type ResourceType } from '../fhir/resourceTypes.js';
+import { FHIR_ID } from '../fhir/validate.js';
+import type { LogPurpose } from '../log/entry.js';
+import type { StoredResource } from '../node/recordService.js';
+
+export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+export function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  return reply.code(status).type(FHIR_JSON).send(body);
+}
+
+export function sendResource(reply: FastifyReply, status: number, r: StoredResource): FastifyReply {
+  const v = r.meta?.versionId;
+  reply.header('etag', `W/"${v}"`);
+  if (r.meta?.lastUpdated) reply.header('last-modified', new Date(r.meta.lastUpdated).toUTCString());
+  if (status === 201) reply.header('location', `/fhir/${r.resourceType}/${r.id}/_history/${v}`);
+  return send(reply, status, r);
+}
+
+export function typeParam(raw: string): ResourceType {
+  if (!isResourceType(raw)) throw notFound(`resource type "${raw.slice(0, 40)}" is not supported here`);
+  return raw;
+}
+
+export function idParam(raw: string): string {
+  if (!FHIR_ID.test(raw)) throw badRequest(`"${raw.slice(0, 40)}" is not a valid FHIR id`);
+  return raw;
+}
+
+const CHOOSABLE: readonly LogPurpose[] = ['treatment', 'payment', 'operations', 'research'];
+
+/** The signed-in user as a log actor; purpose from X-Purpose-Of-Use or the role's default. */
+export function actorOf(request: FastifyRequest): Actor {
+  const s = request.session;
+  if (!s) throw unauthorized();
+  const h = request.headers['x-purpose-of-use'];
+  if (h !== undefined) {
+    if (typeof h !== 'string' || !CHOOSABLE.includes(h as LogPurpose)) {
+      throw badRequest(`X-Purpose-Of-Use must be one of ${CHOOSABLE.join(', ')}`);
+    }
+    return { id: s.userId, role: s.role, purpose: h as LogPurpose };
+  }
+  return { id: s.userId, role: s.role, purpose: defaultPurpose(s.role) };
+}
+
+/** Parse a non-negative integer query parameter. */
+export function intQuery(raw: unknown, name: string, opts: { min?: number; max?: number } = {}): number {
+  if (typeof raw !== 'string' || !/^\d{1,15}$/.test(raw)) throw badRequest(`${name} must be a whole number`);
+  const n = Number(raw);
+  if (opts.min !== undefined && n < opts.min) throw badRequest(`${name} must be at least ${opts.min}`);
+  if (opts.max !== undefined && n > opts.max) throw badRequest(`${name} must be at most ${opts.max}`);
+  return n;
+}

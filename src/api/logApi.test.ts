@@ -1,0 +1,263 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import type { Bundle, Patient } from '@medplum/fhirtypes';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { patientAuthHeader } from '../access/patientAuth.js';
+import { decodeEntry, type LogEntry } from '../log/entry.js';
+import { leafHash, verifyConsistency, verifyInclusion } from '../log/merkle.js';
+import { verifyTreeHead } from '../log/treeHead.js';
+import { startTestNode, type TestNode } from '../node/testNode.js';
+
+let t: TestNode;
+before(async () => {
+  t = await startTestNode();
+  // Sign everyone in first, so that sign-in entries do not interleave with the ones under test.
+  for (const role of ['clinician', 'nurse', 'billing', 'admin', 'emergency-clinician'] as const)
+    await t.token(role);
+});
+after(() => t.close());
+
+const PATIENT = privateKeyToAccount(generatePrivateKey());
+const unhex = (h: string) => new Uint8Array(Buffer.from(h.slice(2), 'hex'));
+
+async function call(
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  url: string,
+  role?: Parameters<TestNode['token']>[0],
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  const h: Record<string, string> = { ...headers };
+  if (role) h.authorization = `Bearer ${await t.token(role)}`;
+  if (body !== undefined) h['content-type'] = 'application/fhir+json';
+  const r = await t.app.inject({
+    method,
+    url,
+    headers: h,
+    ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
+  });
+  return { status: r.statusCode, json: () => r.json(), body: r.body, headers: r.headers };
+}
+
+/** Entries appended since `from`, decoded. */
+function entriesSince(from: number): LogEntry[] {
+  return t.node.log.entries(from, t.node.log.size).map((e) => decodeEntry(e.leaf));
+}
+
+describe('log before serve', () => {
+  let patientId: string;
+  let obsId: string;
+  const marker = `Qz${randomBytes(5).toString('hex')}`;
+  before(async () => {
+    patientId = (
+      await call('POST', '/fhir/Patient', 'clinician', {
+        resourceType: 'Patient',
+        name: [{ family: marker }],
+        identifier: [{ system: 'urn:medchain:patient', value: PATIENT.address }],
+      } satisfies Patient)
+    ).json().id;
+    obsId = (
+      await call('POST', '/fhir/Observation', 'clinician', {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'hb' },
+        subject: { reference: `Patient/${patientId}` },
+      })
+    ).json().id;
+  });
+
+  test('writes and reads are logged with the actor pseudonym, patient address and ciphertext hash', async () => {
+    const from = t.node.log.size;
+    const r = await call('GET', `/fhir/Observation/${obsId}`, 'nurse');
+    assert.equal(r.status, 200);
+    const [e] = entriesSince(from);
+    assert.equal(e?.action, 'read');
+    assert.equal(e?.outcome, 'permit');
+    assert.equal(e?.patient, PATIENT.address);
+    assert.equal(e?.purpose, 'treatment');
+    assert.match(e?.actor ?? '', /^[0-9a-f-]{36}$/);
+    const row = t.node.db
+      .prepare('SELECT ciphertext_hash FROM resource_versions WHERE id = ?')
+      .get(obsId) as { ciphertext_hash: string };
+    assert.equal(e?.target?.ciphertextHash, `0x${row.ciphertext_hash}`);
+    const creates = t.node.log
+      .entries(0, t.node.log.size)
+      .map((x) => decodeEntry(x.leaf))
+      .filter((x) => x.action === 'create');
+    assert.ok(creates.some((c) => c.target?.id === obsId && c.patient === PATIENT.address));
+  });
+
+  test('a search logs one entry per returned record, with only a hash of the query', async () => {
+    const from = t.node.log.size;
+    const r = await call('GET', `/fhir/Observation?patient=${PATIENT.address}`, 'clinician');
+    assert.equal(r.json().total, 1);
+    const es = entriesSince(from);
+    assert.equal(es.length, 1);
+    assert.equal(es[0]?.action, 'search');
+    assert.match(es[0]?.queryHash ?? '', /^0x[0-9a-f]{64}$/);
+  });
+
+  test('denied and failed attempts are logged too: role, not found, unauthenticated, bad input, failed sign-in', async () => {
+    const from = t.node.log.size;
+    assert.equal((await call('GET', `/fhir/Observation/${obsId}`, 'billing')).status, 403);
+    assert.equal((await call('GET', '/fhir/Observation/nope', 'clinician')).status, 404);
+    assert.equal((await call('GET', `/fhir/Observation/${obsId}`)).status, 401);
+    assert.equal((await call('GET', '/fhir/Observation?foo=1', 'clinician')).status, 400);
+    assert.equal(
+      (await call('POST', '/auth/login', undefined, { username: 'dr.nobody', password: 'wrong password' }))
+        .status,
+      401,
+    );
+    const es = entriesSince(from);
+    const summary = es.map((e) => `${e.action}:${e.outcome}:${e.reason}`);
+    assert.deepEqual(summary, [
+      'read:deny:role',
+      'read:deny:not-found',
+      'read:deny:unauthenticated',
+      'search:deny:bad-request',
+      'login-failed:deny:bad-credentials',
+    ]);
+    assert.equal(es[0]?.patient, PATIENT.address, 'a refused read still counts against the patient');
+    assert.equal(es[2]?.actor, 'anonymous');
+    assert.match(
+      es[4]?.actor ?? '',
+      /^anon:[0-9a-f]{24}$/,
+      'an unknown sign-in name is logged as a pseudonym',
+    );
+  });
+
+  test('entries hold no names: the patient name and user names appear in no entry', () => {
+    const all = Buffer.concat(t.node.log.entries(0, t.node.log.size).map((e) => Buffer.from(e.leaf)));
+    for (const needle of [marker, 'dr.nobody', 'clinician', 'nurse'])
+      assert.equal(all.includes(needle), false, needle);
+  });
+
+  test('if the log cannot be written, reads answer 503 and serve nothing; writes store nothing', async () => {
+    const count = (t.node.db.prepare('SELECT count(*) AS n FROM resource_versions').get() as { n: number }).n;
+    t.node.db.pragma('query_only = ON');
+    try {
+      const r = await call('GET', `/fhir/Patient/${patientId}`, 'clinician');
+      assert.equal(r.status, 503);
+      assert.equal(r.json().resourceType, 'OperationOutcome');
+      assert.match(r.json().issue[0].details.text, /access log cannot be written/);
+      assert.equal(r.body.includes(marker), false, 'no content left the node');
+      const s = await call('GET', `/fhir/Patient?_id=${patientId}`, 'clinician');
+      assert.equal(s.status, 503);
+      assert.equal(s.body.includes(marker), false);
+      const w = await call('POST', '/fhir/Patient', 'clinician', {
+        resourceType: 'Patient',
+        name: [{ family: 'NotStored' }],
+      });
+      assert.equal(w.status, 503);
+      const d = await call('GET', `/fhir/Observation/${obsId}`, 'billing');
+      assert.equal(d.status, 503, 'even a denial that cannot be logged is a 503');
+    } finally {
+      t.node.db.pragma('query_only = OFF');
+    }
+    assert.equal(
+      (t.node.db.prepare('SELECT count(*) AS n FROM resource_versions').get() as { n: number }).n,
+      count,
+    );
+    assert.equal((await call('GET', `/fhir/Patient/${patientId}`, 'clinician')).status, 200);
+  });
+});
+
+describe('log API', () => {
+  test('all log routes need sign-in', async () => {
+    for (const url of [
+      '/log/head',
+      '/log/entries?start=0&end=1',
+      '/log/proof/inclusion?index=0&treeSize=1',
+      '/log/proof/consistency?first=1&second=1',
+    ]) {
+      assert.equal((await call('GET', url)).status, 401, url);
+    }
+  });
+
+  test('head is signed by the member; entries, inclusion and consistency proofs verify', async () => {
+    const head = (await call('GET', '/log/head', 'nurse')).json();
+    assert.equal(head.treeSize, t.node.log.size);
+    assert.equal(head.anchored, null);
+    assert.ok(await verifyTreeHead(t.node.identity.address, {}, head), 'signature by the member key');
+    assert.equal(await verifyTreeHead(PATIENT.address, {}, head), false);
+    const n = head.treeSize;
+    const entries = (await call('GET', `/log/entries?start=0&end=${n}`, 'nurse')).json().entries as {
+      index: number;
+      leaf: string;
+    }[];
+    assert.equal(entries.length, n);
+    const i = Math.floor(n / 2);
+    const leaf = leafHash(Buffer.from(entries[i]?.leaf as string, 'base64'));
+    const inc = (await call('GET', `/log/proof/inclusion?index=${i}&treeSize=${n}`, 'nurse')).json();
+    assert.ok(verifyInclusion(leaf, i, n, inc.path.map(unhex), unhex(head.rootHash)));
+    const first = Math.max(1, n - 3);
+    const older = t.node.log.root(first);
+    const con = (await call('GET', `/log/proof/consistency?first=${first}&second=${n}`, 'nurse')).json();
+    assert.ok(verifyConsistency(first, n, older, unhex(head.rootHash), con.path.map(unhex)));
+  });
+
+  test('bad ranges are refused', async () => {
+    const n = t.node.log.size;
+    const cases = [
+      `/log/entries?start=5&end=5`,
+      `/log/entries?start=0&end=${n + 1}`,
+      '/log/entries?start=0&end=1001',
+      '/log/entries?start=-1&end=2',
+      `/log/proof/inclusion?index=${n}&treeSize=${n}`,
+      `/log/proof/inclusion?index=0&treeSize=${n + 1}`,
+      '/log/proof/consistency?first=0&second=2',
+      '/log/proof/consistency?first=3&second=2',
+      '/log/proof/inclusion?index=abc&treeSize=2',
+    ];
+    for (const url of cases) assert.equal((await call('GET', url, 'nurse')).status, 400, url);
+  });
+
+  test('AuditEvent renders a patient’s entries (IHE BALP shape) for admins and clinicians only', async () => {
+    const r = await call('GET', `/fhir/AuditEvent?patient=${PATIENT.address}`, 'admin');
+    assert.equal(r.status, 200, r.body);
+    const b = r.json() as Bundle;
+    assert.ok((b.total ?? 0) >= 3);
+    const ev = b.entry?.find((e) => (e.resource as { outcome?: string })?.outcome === '4')
+      ?.resource as unknown as Record<string, unknown>;
+    assert.ok(ev, 'denied attempts are listed');
+    assert.deepEqual((ev.type as { code: string }).code, 'rest');
+    assert.equal(((ev.agent as { requestor: boolean }[])[0] as { requestor: boolean }).requestor, true);
+    assert.equal((await call('GET', `/fhir/AuditEvent?patient=${PATIENT.address}`, 'billing')).status, 403);
+    assert.equal((await call('GET', '/fhir/AuditEvent', 'admin')).status, 400);
+  });
+
+  test('disclosures: the patient (by signature) or an admin, nobody else', async () => {
+    const url = `/patients/${PATIENT.address}/disclosures`;
+    const asPatient = await call('GET', url, undefined, undefined, {
+      authorization: await patientAuthHeader(PATIENT, t.node.identity.address),
+    });
+    assert.equal(asPatient.status, 200, asPatient.body);
+    const d = asPatient.json();
+    assert.equal(d.patient, PATIENT.address);
+    assert.equal(d.anchored, null, 'no chain here, so nothing is anchored yet');
+    assert.ok(d.unanchored.length >= 3);
+    const other = privateKeyToAccount(generatePrivateKey());
+    const wrong = await call('GET', url, undefined, undefined, {
+      authorization: await patientAuthHeader(other, t.node.identity.address),
+    });
+    assert.equal(wrong.status, 403);
+    const stale = await call('GET', url, undefined, undefined, {
+      authorization: await patientAuthHeader(PATIENT, t.node.identity.address, Date.now() - 3_600_000),
+    });
+    assert.equal(stale.status, 401);
+    const elsewhere = await call('GET', url, undefined, undefined, {
+      authorization: await patientAuthHeader(PATIENT, other.address),
+    });
+    assert.equal(elsewhere.status, 401, 'a signature for another member does not work here');
+    assert.equal((await call('GET', url, 'admin')).status, 200);
+    assert.equal((await call('GET', url, 'clinician')).status, 403);
+  });
+
+  test('GET /verify is for admins and reports a clean store', async () => {
+    const r = await call('GET', '/verify', 'admin');
+    assert.equal(r.status, 200);
+    assert.equal(r.json().ok, true, r.body);
+    assert.equal((await call('GET', '/verify', 'clinician')).status, 403);
+  });
+});

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { getAddress, type Hex } from 'viem';
+import { decodeEntry, encodeEntry, LOG_ACTIONS, LOG_PURPOSES, type LogEntry } from './entry.js';
+
+const addr = fc
+  .uint8Array({ minLength: 20, maxLength: 20 })
+  .map((b) => getAddress(`0x${Buffer.from(b).toString('hex')}`));
+const hash = fc
+  .uint8Array({ minLength: 32, maxLength: 32 })
+  .map((b) => `0x${Buffer.from(b).toString('hex')}` as Hex);
+const token = (max: number) => fc.stringMatching(new RegExp(`^[A-Za-z0-9:._@-]{1,${max}}$`));
+
+const entryArb: fc.Arbitrary<LogEntry> = fc.record(
+  {
+    index: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    time: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+    member: addr,
+    actor: token(64),
+    patient: fc.option(addr, { nil: null }),
+    action: fc.constantFrom(...LOG_ACTIONS),
+    target: fc.option(
+      fc.record(
+        {
+          resourceType: fc.stringMatching(/^[A-Za-z]{0,30}$/),
+          id: fc.stringMatching(/^[A-Za-z0-9\-.]{0,64}$/),
+          version: fc.integer({ min: 0, max: 0xffffffff }),
+          ciphertextHash: fc.option(hash, { nil: null }),
+        },
+        { noNullPrototype: true },
+      ),
+      { nil: null },
+    ),
+    purpose: fc.constantFrom(...LOG_PURPOSES),
+    outcome: fc.constantFrom('permit' as const, 'deny' as const),
+    reason: fc.stringMatching(/^[a-z0-9-]{1,64}$/),
+    queryHash: fc.option(hash, { nil: null }),
+  },
+  { noNullPrototype: true },
+);
+
+const sample: LogEntry = {
+  index: 7,
+  time: 1_764_000_000_000,
+  member: getAddress('0x4d1ad100619f59d961c0cfd53d3cacf34b1892cd'),
+  actor: '3f1c2e9a-0d55-4a8e-9d4e-0c2b7e0a9b11',
+  patient: getAddress('0x080965e646b518a3ede437d12a425639b5c5befc'),
+  action: 'read',
+  target: { resourceType: 'Observation', id: 'abc', version: 2, ciphertextHash: `0x${'ab'.repeat(32)}` },
+  purpose: 'treatment',
+  outcome: 'permit',
+  reason: 'ok',
+  queryHash: null,
+};
+
+describe('log entry encoding', () => {
+  test('round trip for random entries; the encoding is injective', () => {
+    fc.assert(
+      fc.property(entryArb, (e) => {
+        assert.deepEqual(decodeEntry(encodeEntry(e)), e);
+      }),
+      { numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(entryArb, entryArb, (a, b) => {
+        fc.pre(JSON.stringify(a) !== JSON.stringify(b));
+        assert.notDeepEqual(Buffer.from(encodeEntry(a)), Buffer.from(encodeEntry(b)));
+      }),
+    );
+  });
+
+  test('decoding is strict: truncation, trailing bytes, unknown codes and bad flags are refused', () => {
+    const bytes = encodeEntry(sample);
+    for (let n = 0; n < bytes.length; n++)
+      assert.throws(() => decodeEntry(bytes.subarray(0, n)), /log entry/);
+    assert.throws(() => decodeEntry(Uint8Array.from([...bytes, 0])), /trailing bytes/);
+    const v = Uint8Array.from(bytes);
+    v[0] = 2;
+    assert.throws(() => decodeEntry(v), /unknown format version/);
+    // Corrupt each byte: either it decodes to a different entry or it is refused; never the same.
+    for (let i = 0; i < bytes.length; i++) {
+      const c = Uint8Array.from(bytes);
+      c[i] = (c[i] as number) ^ 0x41;
+      try {
+        assert.notDeepEqual(decodeEntry(c), sample);
+      } catch (e) {
+        assert.match(String(e), /log entry/);
+      }
+    }
+  });
+
+  test('names and free text cannot be put in an entry', () => {
+    assert.throws(() => encodeEntry({ ...sample, actor: 'Jane Smith' }), /actor must be a pseudonymous id/);
+    assert.throws(
+      () => encodeEntry({ ...sample, reason: 'Patient Jane Smith asked' }),
+      /reason must be a code/,
+    );
+    assert.throws(
+      () => encodeEntry({ ...sample, target: { ...sample.target, id: 'Jane Smith' } as never }),
+      /target.id/,
+    );
+    assert.throws(() => encodeEntry({ ...sample, patient: 'Jane' as never }), /patient must be an address/);
+  });
+});

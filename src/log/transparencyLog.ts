@@ -1,0 +1,206 @@
+/**
+ * A member's transparency log: entries stored durably in the node's SQLite store (WAL,
+ * synchronous=FULL), their leaf hashes in an in-memory RFC 9162 tree for roots and proofs.
+ *
+ * Two ways in:
+ *  - `append` (group commit): appends queued in the same turn of the event loop share one SQLite
+ *    transaction, so durability costs one fsync per batch, not per entry.
+ *  - `commitWith`: entries written in the same transaction as other work (a record write and its
+ *    log entry are one atomic change).
+ * The promise of `append` resolves only after the entry is committed; callers serve data after it.
+ */
+import type { Address } from 'viem';
+import { getAddress } from 'viem';
+import { MedchainError } from '../errors.js';
+import type { Db } from '../store/database.js';
+import { encodeEntry, type LogEntry } from './entry.js';
+import { type Hash, leafHash, MerkleTree } from './merkle.js';
+
+export type LogInput = Omit<LogEntry, 'index' | 'time' | 'member'>;
+
+export interface LogRecord {
+  index: number;
+  entry: LogEntry;
+  leafHash: Hash;
+}
+
+/** The log could not be written: nothing may be served (503). */
+export class LogUnavailableError extends MedchainError {
+  constructor(cause: unknown) {
+    super(
+      'log-unavailable',
+      'the access log cannot be written right now, so nothing is served; try again shortly',
+      { cause },
+    );
+  }
+}
+
+export class TransparencyLog {
+  private readonly tree = new MerkleTree();
+  private queue: { input: LogInput; resolve: (r: LogRecord) => void; reject: (e: unknown) => void }[] = [];
+  private scheduled = false;
+  readonly member: Address;
+  /** Counters for tests and benchmarks: SQLite transactions committed, entries written. */
+  readonly stats = { commits: 0, entries: 0 };
+
+  constructor(
+    private readonly db: Db,
+    member: Address,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.member = getAddress(member);
+    const rows = db.prepare('SELECT idx, leaf_hash FROM log_entries ORDER BY idx').iterate() as Iterable<{
+      idx: number;
+      leaf_hash: Buffer;
+    }>;
+    for (const r of rows) {
+      // The verifier reports gaps and tampering; here we only refuse to extend a broken sequence.
+      if (r.idx !== this.tree.size) {
+        throw new MedchainError(
+          'log-corrupt',
+          `the log has a gap at index ${this.tree.size}; run medchain verify`,
+        );
+      }
+      this.tree.append(new Uint8Array(r.leaf_hash));
+    }
+  }
+
+  get size(): number {
+    return this.tree.size;
+  }
+
+  root(size = this.size): Hash {
+    return this.tree.root(size);
+  }
+
+  inclusionProof(index: number, size = this.size): Hash[] {
+    return this.tree.inclusionProof(index, size);
+  }
+
+  consistencyProof(first: number, second = this.size): Hash[] {
+    return this.tree.consistencyProof(first, second);
+  }
+
+  leafHash(index: number): Hash {
+    return this.tree.leaf(index);
+  }
+
+  /** Append one entry; resolves once it is durably committed (group commit). */
+  append(input: LogInput): Promise<LogRecord> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ input, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Append several entries in one commit. */
+  appendAll(inputs: readonly LogInput[]): Promise<LogRecord[]> {
+    return Promise.all(inputs.map((i) => this.append(i)));
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    try {
+      const { records } = this.commitWith(
+        batch.map((b) => b.input),
+        () => undefined,
+      );
+      batch.forEach((b, i) => b.resolve(records[i] as LogRecord));
+    } catch (err) {
+      const e = err instanceof LogUnavailableError ? err : new LogUnavailableError(err);
+      for (const b of batch) b.reject(e);
+    }
+  }
+
+  /**
+   * Run `work` and write `inputs` in one SQLite transaction; if either fails nothing is written
+   * and the error is thrown (a storage failure as LogUnavailableError).
+   */
+  commitWith<T>(inputs: readonly LogInput[], work: () => T): { result: T; records: LogRecord[] } {
+    const start = this.size;
+    const time = this.now();
+    const records: LogRecord[] = inputs.map((input, i) => {
+      const entry: LogEntry = { ...input, index: start + i, time, member: this.member };
+      const bytes = encodeEntry(entry);
+      return { index: start + i, entry, leafHash: leafHash(bytes), bytes } as LogRecord & {
+        bytes: Uint8Array;
+      };
+    });
+    const insert = this.db.prepare(
+      'INSERT INTO log_entries (idx, entry, leaf_hash, patient, action, outcome, time_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    let result: T;
+    let workFailed = false;
+    try {
+      result = this.db.transaction(() => {
+        let r: T;
+        try {
+          r = work();
+        } catch (err) {
+          workFailed = true;
+          throw err;
+        }
+        for (const rec of records as (LogRecord & { bytes: Uint8Array })[]) {
+          insert.run(
+            rec.index,
+            rec.bytes,
+            rec.leafHash,
+            rec.entry.patient?.toLowerCase() ?? null,
+            rec.entry.action,
+            rec.entry.outcome,
+            rec.entry.time,
+          );
+        }
+        return r;
+      })();
+    } catch (err) {
+      if (workFailed) throw err;
+      throw new LogUnavailableError(err);
+    }
+    for (const rec of records) this.tree.append(rec.leafHash);
+    this.stats.commits++;
+    this.stats.entries += records.length;
+    return {
+      result,
+      records: records.map(({ index, entry, leafHash: h }) => ({ index, entry, leafHash: h })),
+    };
+  }
+
+  /** Stored entry bytes for [start, end). */
+  entries(start: number, end: number): { index: number; leaf: Uint8Array }[] {
+    return (
+      this.db
+        .prepare('SELECT idx, entry FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx')
+        .all(start, end) as {
+        idx: number;
+        entry: Buffer;
+      }[]
+    ).map((r) => ({ index: r.idx, leaf: new Uint8Array(r.entry) }));
+  }
+
+  /** Entries naming `patient` with index < `size`, oldest first. */
+  entriesForPatient(patient: Address, size = this.size): { index: number; leaf: Uint8Array }[] {
+    return (
+      this.db
+        .prepare('SELECT idx, entry FROM log_entries WHERE patient = ? AND idx < ? ORDER BY idx')
+        .all(patient.toLowerCase(), size) as { idx: number; entry: Buffer }[]
+    ).map((r) => ({ index: r.idx, leaf: new Uint8Array(r.entry) }));
+  }
+
+  /** Number of entries per action and outcome (e.g. break-glass use). */
+  counts(): { action: string; outcome: string; n: number }[] {
+    return this.db
+      .prepare('SELECT action, outcome, count(*) AS n FROM log_entries GROUP BY action, outcome')
+      .all() as {
+      action: string;
+      outcome: string;
+      n: number;
+    }[];
+  }
+}
