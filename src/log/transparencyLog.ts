@@ -111,7 +111,7 @@ export class TransparencyLog {
         batch.map((b) => b.input),
         () => undefined,
       );
-      batch.forEach((b, i) => b.resolve(records[i] as LogRecord));
+      for (const [i, b] of batch.entries()) b.resolve(records[i] as LogRecord);
     } catch (err) {
       const e = err instanceof LogUnavailableError ? err : new LogUnavailableError(err);
       for (const b of batch) b.reject(e);
