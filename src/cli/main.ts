@@ -11,14 +11,23 @@ import { isUserRole, USER_ROLES } from '../access/roles.js';
 import { connectChain, walletFor } from '../chain/clients.js';
 import { consortiumContracts } from '../chain/contracts.js';
 import { deployContracts, type MemberInput } from '../chain/deploy.js';
-import { parseManifest } from '../chain/manifest.js';
+import { type DeploymentManifest, parseManifest, readManifest } from '../chain/manifest.js';
 import { maskToRoles, rolesToMask } from '../chain/scopes.js';
 import { hashPassword } from '../crypto/password.js';
 import { errorMessage, InvalidInputError } from '../errors.js';
+import { verifyDisclosures } from '../log/disclosures.js';
 import { importPath } from '../node/importer.js';
 import { DEMO_PASSPHRASE, type NetworkFile, startLocalNetwork } from '../node/localNetwork.js';
 import { createIdentity, loadIdentity, readPublicIdentity } from '../node/memberIdentity.js';
-import { openMemberNode, serveMemberNode } from '../node/memberNode.js';
+import {
+  dbFileOf,
+  keyFileOf,
+  openMemberNode,
+  serveMemberNode,
+  verifyMemberNode,
+} from '../node/memberNode.js';
+import { openDatabase } from '../store/database.js';
+import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 
 export interface CliIo {
   out: (line: string) => void;
@@ -201,23 +210,105 @@ export function buildCli(io: CliIo = defaultIo): Command {
 
   program
     .command('node')
-    .description("run one member's node: its encrypted store and FHIR API (Ctrl-C stops)")
+    .description(
+      "run one member's node: encrypted store, FHIR API, transparency log anchored on chain (Ctrl-C stops)",
+    )
     .requiredOption('--dir <dir>', 'member directory (holds keys.json and node.db)')
     .option('--port <port>', 'port on 127.0.0.1 (0 = any free port)', '0')
+    .option('--rpc-url <url>', 'chain JSON-RPC endpoint (with --manifest: anchor the log there)')
+    .option('--manifest <file>', 'deployment manifest (deployment.json)')
+    .option('--anchor-interval <ms>', 'anchor at least this often when the log grew', '1000')
     .option(
       '--passphrase-file <file>',
       'file holding the key file passphrase (default: $MEDCHAIN_PASSPHRASE)',
     )
-    .action(async (opts: { dir: string; port: string; passphraseFile?: string }) => {
-      const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535)
-        throw new InvalidInputError('--port must be 0..65535');
-      const node = openMemberNode(opts.dir, passphraseFrom(opts));
-      const running = await serveMemberNode(node, { port });
-      io.out(`member ${node.identity.address} listening on ${running.url}`);
-      await waitForSignal();
-      await running.close();
-      node.close();
+    .action(
+      async (opts: {
+        dir: string;
+        port: string;
+        rpcUrl?: string;
+        manifest?: string;
+        anchorInterval: string;
+        passphraseFile?: string;
+      }) => {
+        const port = Number(opts.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw new InvalidInputError('--port must be 0..65535');
+        const interval = Number(opts.anchorInterval);
+        if (!Number.isInteger(interval) || interval < 10)
+          throw new InvalidInputError('--anchor-interval must be at least 10 ms');
+        if (Boolean(opts.rpcUrl) !== Boolean(opts.manifest))
+          throw new InvalidInputError('give both --rpc-url and --manifest, or neither');
+        const manifest = opts.manifest ? readManifestFile(opts.manifest) : undefined;
+        const node = openMemberNode(opts.dir, passphraseFrom(opts), manifest ? { manifest } : {});
+        const running = await serveMemberNode(node, {
+          port,
+          ...(opts.rpcUrl ? { rpcUrl: opts.rpcUrl } : {}),
+          anchor: { intervalMs: interval },
+        });
+        io.out(`member ${node.identity.address} listening on ${running.url}`);
+        if (!running.anchorer)
+          io.out('log anchoring is off (no --rpc-url/--manifest): heads are signed but not anchored');
+        await waitForSignal();
+        await running.close();
+        node.close();
+      },
+    );
+
+  program
+    .command('verify')
+    .description("check a member's records against its log, and its log against the heads anchored on chain")
+    .requiredOption('--dir <dir>', 'member directory')
+    .option('--rpc-url <url>', 'chain JSON-RPC endpoint (with --manifest)')
+    .option('--manifest <file>', 'deployment manifest (deployment.json)')
+    .action(async (opts: { dir: string; rpcUrl?: string; manifest?: string }) => {
+      if (Boolean(opts.rpcUrl) !== Boolean(opts.manifest))
+        throw new InvalidInputError('give both --rpc-url and --manifest, or neither');
+      const identity = readPublicIdentity(keyFileOf(opts.dir));
+      if (!existsSync(dbFileOf(opts.dir)))
+        throw new InvalidInputError(`${dbFileOf(opts.dir)} does not exist`);
+      const db = openDatabase(dbFileOf(opts.dir), NODE_MIGRATIONS);
+      try {
+        let chain:
+          | { conn: Awaited<ReturnType<typeof connectChain>>; manifest: DeploymentManifest }
+          | undefined;
+        if (opts.rpcUrl && opts.manifest) {
+          const manifest = readManifestFile(opts.manifest);
+          chain = { conn: await connectChain(opts.rpcUrl, { expectedChainId: manifest.chainId }), manifest };
+        } else {
+          io.out('no chain given: checking records against the log only, not the log against anchored heads');
+        }
+        let lastPct = -1;
+        const report = await verifyMemberNode({ db, identity }, chain, (phase, done, total) => {
+          const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
+          if (pct >= lastPct + 25 || done === total) {
+            lastPct = pct;
+            io.err(`verifying ${phase}: ${done}/${total}`);
+          }
+        });
+        for (const p of report.problems) io.out(`problem ${p.kind}: ${p.where}: ${p.detail}`);
+        const c = report.checked;
+        io.out(
+          `${report.ok ? 'ok' : 'FAILED'}: ${c.entries} log entries, ${c.recordVersions} record versions, ${c.anchoredHeads} anchored heads checked; ${report.problems.length} problem(s)`,
+        );
+        if (!report.ok) throw new VerifyFailed();
+      } finally {
+        db.close();
+      }
+    });
+
+  program
+    .command('verify-disclosures <file>')
+    .description(
+      "check a patient's disclosures file (GET /patients/<address>/disclosures) offline against the chain",
+    )
+    .requiredOption('--rpc-url <url>', 'chain JSON-RPC endpoint')
+    .action(async (file: string, opts: { rpcUrl: string }) => {
+      const doc = readJson(file);
+      const conn = await connectChain(opts.rpcUrl);
+      const r = await verifyDisclosures(conn, doc);
+      for (const line of r.lines) io.out(line);
+      if (!r.ok) throw new VerifyFailed();
     });
 
   const user = program.command('user').description("manage a member node's users");
@@ -340,6 +431,15 @@ function progressBar(io: CliIo) {
   return fn;
 }
 
+/** Verification found problems (already printed): exit 1 without another message. */
+class VerifyFailed extends Error {}
+
+function readManifestFile(file: string): DeploymentManifest {
+  const m = readManifest(file);
+  if (!m) throw new InvalidInputError(`${file} does not exist`);
+  return m;
+}
+
 /** Run the CLI; resolves to the process exit code. */
 export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   const program = buildCli(io);
@@ -352,7 +452,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
         ? 0
         : 2;
     }
-    io.err(`medchain: ${errorMessage(err)}`);
+    if (!(err instanceof VerifyFailed)) io.err(`medchain: ${errorMessage(err)}`);
     return 1;
   }
 }

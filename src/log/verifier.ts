@@ -66,6 +66,7 @@ export function verifyStore(
   const tree = new MerkleTree();
   const entries: (LogEntry | undefined)[] = [];
   const claimed: number[] = [];
+  const gaps = new Set<number>();
   rows.forEach((r, position) => {
     if (position % 1000 === 0) progress('log entries', position, rows.length);
     const leaf = leafHash(r.entry);
@@ -88,8 +89,15 @@ export function verifyStore(
     }
     entries.push(e);
     claimed.push(e?.index ?? -1);
-    if (r.idx !== position)
-      add('log-entry-deleted', `log position ${position}`, `the stored sequence jumps to index ${r.idx}`);
+    const expected = position === 0 ? 0 : (rows[position - 1]?.idx ?? 0) + 1;
+    if (r.idx !== expected) {
+      add(
+        'log-entry-deleted',
+        `log entry ${expected}`,
+        `entries ${expected} to ${r.idx - 1} are missing from the stored sequence`,
+      );
+      for (let k = expected; k < r.idx; k++) gaps.add(k);
+    }
   });
   progress('log entries', rows.length, rows.length);
   const seen = new Map<number, number>();

@@ -91,7 +91,7 @@ export class Anchorer {
 
   /** Record every HeadAnchored event of this member not yet seen. */
   async sync(): Promise<void> {
-    const latest = await this.conn.publicClient.getBlockNumber();
+    const latest = await this.conn.publicClient.getBlockNumber({ cacheTime: 0 });
     if (latest <= this.syncedBlock) return;
     const events = await this.conn.publicClient.getContractEvents({
       address: this.manifest.contracts.AuditAnchor,

@@ -154,7 +154,10 @@ export async function startLocalNetwork(dir: string, progress: Progress = () => 
     const contracts = consortiumContracts(conn, manifest);
     for (const m of members) {
       progress(`node: starting ${m.spec.name}`);
-      m.node = await spawnNodeProcess(m.dir, passphrase);
+      m.node = await spawnNodeProcess(m.dir, passphrase, {
+        rpcUrl: chain.rpcUrl,
+        manifestFile: path.join(root, 'deployment.json'),
+      });
       // Each member publishes its own node endpoint in the Registry.
       const rec = await contracts.registry.read.getMember([m.identity.address]);
       if (rec.endpoint !== m.node.url) {

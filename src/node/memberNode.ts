@@ -102,7 +102,7 @@ export async function chainHeads(
 
 /** Verify the node's store and log, against the chain's anchored heads when a chain is given. */
 export async function verifyMemberNode(
-  node: Pick<MemberNode, 'db' | 'identity'>,
+  node: { db: Db; identity: { address: `0x${string}` } },
   chain: { conn: ChainConnection; manifest: DeploymentManifest } | undefined,
   progress?: VerifyProgress,
 ): Promise<VerifyReport> {

@@ -18,9 +18,11 @@ const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bi
 export function spawnNodeProcess(
   memberDir: string,
   passphrase: string,
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; rpcUrl?: string; manifestFile?: string } = {},
 ): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [BIN, 'node', '--dir', memberDir, '--port', '0'], {
+  const chainArgs =
+    opts.rpcUrl && opts.manifestFile ? ['--rpc-url', opts.rpcUrl, '--manifest', opts.manifestFile] : [];
+  const child = spawn(process.execPath, [BIN, 'node', '--dir', memberDir, '--port', '0', ...chainArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, MEDCHAIN_PASSPHRASE: passphrase },
   });

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { after, beforeEach, describe, test } from 'node:test';
+import type { Hex } from 'viem';
+import type { Actor } from '../access/gatekeeper.js';
+import { startTestNode, type TestNode } from '../node/testNode.js';
+import { decodeEntry, encodeEntry } from './entry.js';
+import { leafHash } from './merkle.js';
+import { type ChainHead, type ProblemKind, verifyStore } from './verifier.js';
+
+const ACTOR: Actor = { id: 'u-1', role: 'clinician', purpose: 'treatment' };
+let t: TestNode | undefined;
+let heads: ChainHead[];
+let ids: string[];
+after(() => t?.close());
+
+/** A node with records, reads and two "anchored" heads (taken from the log as it was). */
+beforeEach(async () => {
+  await t?.close();
+  t = await startTestNode({ roles: [] });
+  const g = t.node.gate;
+  ids = [];
+  for (let i = 0; i < 4; i++)
+    ids.push((await g.create(ACTOR, 'Patient', { resourceType: 'Patient', gender: 'other' })).id);
+  const hex = (b: Uint8Array): Hex => `0x${Buffer.from(b).toString('hex')}`;
+  heads = [{ treeSize: t.node.log.size, rootHash: hex(t.node.log.root()) }];
+  await g.update(ACTOR, 'Patient', ids[0] as string, {
+    resourceType: 'Patient',
+    id: ids[0],
+    gender: 'female',
+  });
+  for (const id of ids) await g.read(ACTOR, 'Patient', id);
+  heads.push({ treeSize: t.node.log.size, rootHash: hex(t.node.log.root()) });
+});
+
+const kinds = (r: ReturnType<typeof verifyStore>) => [...new Set(r.problems.map((p) => p.kind))].sort();
+const node = () => (t as TestNode).node;
+
+describe('verify', () => {
+  test('a clean store verifies', () => {
+    const r = verifyStore(node().db, heads);
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.ok, true);
+    assert.equal(r.checked.anchoredHeads, 2);
+    assert.equal(r.checked.recordVersions, 5);
+  });
+
+  const cases: [string, () => void, ProblemKind[], RegExp][] = [
+    [
+      'a record ciphertext modified',
+      () =>
+        node()
+          .db.prepare(
+            'UPDATE resource_versions SET ciphertext = randomblob(length(ciphertext)) WHERE id = ? AND version = 1',
+          )
+          .run(ids[2]),
+      ['record-modified'],
+      /Patient\/.*\/_history\/1/,
+    ],
+    [
+      'a record version deleted outside the API',
+      () => node().db.prepare('DELETE FROM resource_versions WHERE id = ? AND version = 2').run(ids[0]),
+      ['record-deleted'],
+      /_history\/2/,
+    ],
+    [
+      'a record inserted without logging',
+      () =>
+        node()
+          .db.prepare(
+            "INSERT INTO resource_versions SELECT resource_type, 'forged', version, last_updated, last_updated_ms, patient_ref, deleted, nonce, ciphertext, ciphertext_hash FROM resource_versions WHERE id = ?",
+          )
+          .run(ids[1]),
+      ['record-unlogged'],
+      /Patient\/forged/,
+    ],
+    [
+      'a log entry edited (bytes and leaf hash rewritten, as an insider would)',
+      () => {
+        const row = node().db.prepare('SELECT entry FROM log_entries WHERE idx = 1').get() as {
+          entry: Buffer;
+        };
+        const e = decodeEntry(row.entry);
+        const forged = encodeEntry({ ...e, actor: 'someone-else' });
+        node()
+          .db.prepare('UPDATE log_entries SET entry = ?, leaf_hash = ? WHERE idx = 1')
+          .run(forged, leafHash(forged));
+      },
+      ['log-rewritten'],
+      /anchored head size 4.*between index 0 and 3/,
+    ],
+    [
+      'a log entry edited carelessly (leaf hash left as it was)',
+      () => node().db.prepare("UPDATE log_entries SET entry = entry || x'00' WHERE idx = 6").run(),
+      ['log-entry-modified', 'log-rewritten', 'anchors-inconsistent'],
+      /position 6/,
+    ],
+    [
+      'a log entry deleted',
+      () => node().db.prepare('DELETE FROM log_entries WHERE idx = 5').run(),
+      ['log-entry-deleted', 'log-truncated'],
+      /log entry 5: entries 5 to 5 are missing/,
+    ],
+    [
+      'two log entries swapped',
+      () => {
+        node().db.exec(
+          'UPDATE log_entries SET idx = -1 WHERE idx = 6; UPDATE log_entries SET idx = 6 WHERE idx = 7; UPDATE log_entries SET idx = 7 WHERE idx = -1;',
+        );
+      },
+      ['log-entries-reordered', 'log-rewritten', 'anchors-inconsistent'],
+      /positions 6, 7/,
+    ],
+    [
+      'a log entry inserted (a copy of another)',
+      () => {
+        node().db.exec(
+          'UPDATE log_entries SET idx = idx + 1000 WHERE idx >= 3; UPDATE log_entries SET idx = idx - 999 WHERE idx >= 1003;',
+        );
+        node().db.exec(
+          'INSERT INTO log_entries SELECT 3, entry, leaf_hash, patient, action, outcome, time_ms FROM log_entries WHERE idx = 2;',
+        );
+      },
+      ['log-entry-inserted', 'log-rewritten', 'anchors-inconsistent'],
+      /claims index 2/,
+    ],
+    [
+      'the end of the log cut off after it was anchored',
+      () => node().db.prepare('DELETE FROM log_entries WHERE idx >= 7').run(),
+      ['log-truncated'],
+      /only 7 entries/,
+    ],
+  ];
+
+  for (const [name, tamper, expected, where] of cases) {
+    test(`finds: ${name}`, () => {
+      tamper();
+      const r = verifyStore(node().db, heads);
+      assert.equal(r.ok, false);
+      assert.deepEqual(kinds(r), [...expected].sort(), JSON.stringify(r.problems, null, 1));
+      assert.ok(
+        r.problems.some((p) => where.test(`${p.where}: ${p.detail}`)),
+        JSON.stringify(r.problems, null, 1),
+      );
+    });
+  }
+
+  test('inconsistent anchored heads are reported', () => {
+    const bad: ChainHead[] = [{ treeSize: 4, rootHash: `0x${'11'.repeat(32)}` }, heads[1] as ChainHead];
+    assert.deepEqual(kinds(verifyStore(node().db, bad)), ['anchors-inconsistent', 'log-rewritten']);
+  });
+
+  test('progress is reported for long logs', () => {
+    const seen: string[] = [];
+    verifyStore(node().db, heads, (phase, done, total) => seen.push(`${phase} ${done}/${total}`));
+    assert.ok(seen.includes(`log entries ${node().log.size}/${node().log.size}`));
+    assert.ok(seen.includes('records 5/5'));
+  });
+});
