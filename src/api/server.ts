@@ -7,6 +7,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Actor, defaultPurpose, type Gatekeeper } from '../access/gatekeeper.js';
+import { verifyMemberAuth } from '../access/memberAuth.js';
 import { verifyPatientAuth } from '../access/patientAuth.js';
 import type { LoginThrottle, Session, SessionStore } from '../access/sessions.js';
 import { errorOutcome, FhirError, outcome, unauthorized } from '../fhir/outcomes.js';
@@ -38,6 +39,8 @@ export interface ApiDeps {
   sessions: SessionStore;
   throttle: LoginThrottle;
   verify?: () => Promise<VerifyReport>;
+  /** Whether an address is an active consortium member (Registry); enables member-signed /log requests. */
+  isMember?: (address: `0x${string}`) => Promise<boolean>;
   software?: { name: string; version: string };
   /** Largest accepted request body in bytes (default 4 MiB). */
   bodyLimit?: number;
@@ -128,6 +131,12 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       const address = await verifyPatientAuth(h, deps.gate.log.member);
       if (!address) throw unauthorized('the patient signature is invalid or expired; sign a fresh request');
       request.patientAddress = address;
+      return;
+    }
+    if (path.startsWith('/log/') && h?.startsWith('MedchainMember ') && deps.isMember) {
+      const caller = await verifyMemberAuth(h, deps.gate.log.member, request.method, path);
+      if (!caller || !(await deps.isMember(caller)))
+        throw unauthorized('the member signature is invalid, expired, or not from an active member');
       return;
     }
     if (!h?.startsWith('Bearer ')) throw unauthorized();

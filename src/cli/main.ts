@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { isAddress, isHex } from 'viem';
+import { getAddress, isAddress, isHex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { memberAuthHeader } from '../access/memberAuth.js';
 import { isUserRole, USER_ROLES } from '../access/roles.js';
 import { connectChain, walletFor } from '../chain/clients.js';
 import { consortiumContracts } from '../chain/contracts.js';
@@ -16,10 +18,12 @@ import { maskToRoles, rolesToMask } from '../chain/scopes.js';
 import { hashPassword } from '../crypto/password.js';
 import { errorMessage, InvalidInputError } from '../errors.js';
 import { verifyDisclosures } from '../log/disclosures.js';
+import { httpPeerLog, monitorPeer } from '../log/monitor.js';
 import { importPath } from '../node/importer.js';
 import { DEMO_PASSPHRASE, type NetworkFile, startLocalNetwork } from '../node/localNetwork.js';
 import { createIdentity, loadIdentity, readPublicIdentity } from '../node/memberIdentity.js';
 import {
+  chainHeads,
   dbFileOf,
   keyFileOf,
   openMemberNode,
@@ -296,6 +300,52 @@ export function buildCli(io: CliIo = defaultIo): Command {
         db.close();
       }
     });
+
+  program
+    .command('monitor')
+    .description(
+      "check another member's log against the heads it anchored on chain (detects a log rewritten after anchoring)",
+    )
+    .requiredOption('--dir <dir>', 'your member directory (its key signs the requests)')
+    .requiredOption('--peer <url>', "the other member's node URL")
+    .requiredOption('--member <address>', "the other member's chain address")
+    .requiredOption('--rpc-url <url>', 'chain JSON-RPC endpoint')
+    .requiredOption('--manifest <file>', 'deployment manifest (deployment.json)')
+    .option(
+      '--passphrase-file <file>',
+      'file holding your key file passphrase (default: $MEDCHAIN_PASSPHRASE)',
+    )
+    .action(
+      async (opts: {
+        dir: string;
+        peer: string;
+        member: string;
+        rpcUrl: string;
+        manifest: string;
+        passphraseFile?: string;
+      }) => {
+        if (!isAddress(opts.member)) throw new InvalidInputError('--member must be a chain address');
+        const member = getAddress(opts.member);
+        const me = privateKeyToAccount(loadIdentity(keyFileOf(opts.dir), passphraseFrom(opts)).chainKey);
+        const manifest = readManifestFile(opts.manifest);
+        const conn = await connectChain(opts.rpcUrl, { expectedChainId: manifest.chainId });
+        const heads = await chainHeads(conn, manifest, member);
+        const peer = httpPeerLog(opts.peer.replace(/\/$/, ''), (method, p) =>
+          memberAuthHeader(me, member, method, p),
+        );
+        const r = await monitorPeer(
+          member,
+          { chainId: manifest.chainId, verifyingContract: manifest.contracts.AuditAnchor },
+          heads,
+          peer,
+        );
+        for (const p of r.problems) io.out(`problem: ${p}`);
+        io.out(
+          `${r.ok ? 'ok' : 'FAILED'}: ${heads.length} anchored heads, current head ${r.head ? `size ${r.head.treeSize}` : 'unknown'}, ${r.checked} consistency proofs checked`,
+        );
+        if (!r.ok) throw new VerifyFailed();
+      },
+    );
 
   program
     .command('verify-disclosures <file>')

@@ -145,6 +145,12 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
     sessions: new SessionStore(),
     throttle: new LoginThrottle(),
     verify: () => verifyMemberNode(node, chain),
+    ...(chain
+      ? {
+          isMember: (a: `0x${string}`) =>
+            consortiumContracts(chain.conn, chain.manifest).registry.read.isActiveMember([a]),
+        }
+      : {}),
   });
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
   return {
