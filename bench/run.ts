@@ -1,6 +1,8 @@
 /** `npm run bench`: every benchmark, each writing bench/results/<name>.json and a readable table. */
 import { main as gas } from './gas.js';
+import { main as log } from './log.js';
 import { main as records } from './records.js';
 
 await gas();
 await records();
+await log();
