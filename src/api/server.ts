@@ -14,6 +14,7 @@ import { errorOutcome, FhirError, outcome, unauthorized } from '../fhir/outcomes
 import type { LogPublisher } from '../log/logPublisher.js';
 import { LogUnavailableError } from '../log/transparencyLog.js';
 import type { VerifyReport } from '../log/verifier.js';
+import type { RelayResult } from '../node/consentRelay.js';
 import type { RecordService } from '../node/recordService.js';
 import type { UserStore } from '../store/userStore.js';
 import { type AuditContext, auditContext, reasonOf } from './auditContext.js';
@@ -39,6 +40,8 @@ export interface ApiDeps {
   sessions: SessionStore;
   throttle: LoginThrottle;
   verify?: () => Promise<VerifyReport>;
+  /** Relay a patient-signed consent grant or revoke to the chain (needs a chain). */
+  relayConsent?: (body: unknown) => Promise<RelayResult>;
   /** Whether an address is an active consortium member (Registry); enables member-signed /log requests. */
   isMember?: (address: `0x${string}`) => Promise<boolean>;
   software?: { name: string; version: string };
@@ -125,7 +128,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.addHook('onRequest', async (request) => {
     const path = request.url.split('?')[0] ?? '';
     request.audit = auditContext(request.method, request.url) ?? null;
-    if (path === '/auth/login' || path === '/fhir/metadata') return;
+    // Open routes: sign-in, the capability statement, and consent relay (the patient's signature is the authority).
+    if (path === '/auth/login' || path === '/fhir/metadata' || path === '/consent/relay') return;
     const h = request.headers.authorization;
     if (path.startsWith('/patients/') && h?.startsWith('MedchainPatient ')) {
       const address = await verifyPatientAuth(h, deps.gate.log.member);
@@ -146,6 +150,15 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   authRoutes(app, deps);
+  app.post('/consent/relay', async (request) => {
+    if (!deps.relayConsent)
+      throw new FhirError(
+        503,
+        'not-supported',
+        'this node is not connected to the chain; relay through another member',
+      );
+    return deps.relayConsent(request.body);
+  });
   fhirRoutes(app, deps.gate, deps.software ?? { name: 'medchain', version: '0.1.0' });
   logRoutes(app, deps);
   return app;

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,8 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { consortiumContracts } from '../chain/contracts.js';
 import { startTestChain } from '../chain/testChain.js';
 import { runCli } from './main.js';
+import { startUp, stopUp } from './testNetwork.js';
 
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/medchain.mjs');
+const _bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/medchain.mjs');
 const dir = mkdtempSync(path.join(tmpdir(), 'medchain-cli-'));
 process.env.MEDCHAIN_PASSPHRASE = 'cli test passphrase';
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,34 +21,8 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-/** Start `medchain up` as its own process and wait for its "ready" line. */
-function up(dataDir: string): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, [bin, 'up', '--dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (c: Buffer) => {
-    output += c.toString();
-  });
-  child.stderr?.on('data', (c: Buffer) => {
-    output += c.toString();
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`medchain up did not get ready:\n${output}`)), 60_000);
-    child.stdout?.on('data', () => {
-      if (output.includes('Press Ctrl-C to stop')) {
-        clearTimeout(timer);
-        resolve({ child, output: () => output });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`medchain up exited with ${code}:\n${output}`)));
-  });
-}
-
-function stop(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    child.once('exit', (code) => resolve(code));
-    child.kill('SIGINT');
-  });
-}
+const up = (d: string) => startUp(d);
+const stop = stopUp;
 
 describe('medchain CLI', () => {
   test('--help lists the commands', async () => {

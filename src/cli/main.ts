@@ -13,7 +13,7 @@ import { isUserRole, USER_ROLES } from '../access/roles.js';
 import { connectChain, walletFor } from '../chain/clients.js';
 import { consortiumContracts } from '../chain/contracts.js';
 import { deployContracts, type MemberInput } from '../chain/deploy.js';
-import { type DeploymentManifest, parseManifest, readManifest } from '../chain/manifest.js';
+import { type DeploymentManifest, parseManifest } from '../chain/manifest.js';
 import { maskToRoles, rolesToMask } from '../chain/scopes.js';
 import { hashPassword } from '../crypto/password.js';
 import { errorMessage, InvalidInputError } from '../errors.js';
@@ -32,25 +32,16 @@ import {
 } from '../node/memberNode.js';
 import { openDatabase } from '../store/database.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
-
-export interface CliIo {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
-
-const defaultIo: CliIo = {
-  out: (l) => process.stdout.write(`${l}\n`),
-  err: (l) => process.stderr.write(`${l}\n`),
-};
-
-function readJson(file: string): unknown {
-  if (!existsSync(file)) throw new InvalidInputError(`${file} does not exist`);
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (cause) {
-    throw new InvalidInputError(`${file} is not valid JSON`, { cause });
-  }
-}
+import {
+  type CliIo,
+  defaultIo,
+  passphraseFrom,
+  readJson,
+  readManifestFile,
+  VerifyFailed,
+  waitForSignal,
+} from './cliSupport.js';
+import { registerConsentCommands } from './consentCommands.js';
 
 /**
  * Parse a genesis file: a JSON array of {name, roles: string[], endpoint} plus either
@@ -96,28 +87,6 @@ function readGenesis(file: string): MemberInput[] {
       name: m.name,
       endpoint: m.endpoint,
     };
-  });
-}
-
-/** The passphrase of a key file: --passphrase-file, else $MEDCHAIN_PASSPHRASE. */
-function passphraseFrom(opts: { passphraseFile?: string }): string {
-  if (opts.passphraseFile) {
-    if (!existsSync(opts.passphraseFile))
-      throw new InvalidInputError(`${opts.passphraseFile} does not exist`);
-    return readFileSync(opts.passphraseFile, 'utf8').replace(/\r?\n$/, '');
-  }
-  const env = process.env.MEDCHAIN_PASSPHRASE;
-  if (env) return env;
-  throw new InvalidInputError(
-    'give the key file passphrase: set MEDCHAIN_PASSPHRASE or pass --passphrase-file <file>',
-  );
-}
-
-function waitForSignal(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const onSignal = () => resolve();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
   });
 }
 
@@ -427,6 +396,8 @@ export function buildCli(io: CliIo = defaultIo): Command {
       }
     });
 
+  registerConsentCommands(program, io);
+
   program
     .command('status')
     .description('show the consortium members and their latest anchored log heads (network must be running)')
@@ -481,15 +452,6 @@ function progressBar(io: CliIo) {
   return fn;
 }
 
-/** Verification found problems (already printed): exit 1 without another message. */
-class VerifyFailed extends Error {}
-
-function readManifestFile(file: string): DeploymentManifest {
-  const m = readManifest(file);
-  if (!m) throw new InvalidInputError(`${file} does not exist`);
-  return m;
-}
-
 /** Run the CLI; resolves to the process exit code. */
 export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   const program = buildCli(io);
@@ -506,3 +468,5 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     return 1;
   }
 }
+
+export type { CliIo };

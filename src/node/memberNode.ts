@@ -25,6 +25,7 @@ import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 import { RecordStore } from '../store/recordStore.js';
 import { UserStore } from '../store/userStore.js';
 import { Anchorer, type AnchorerOptions } from './anchorer.js';
+import { relayConsent } from './consentRelay.js';
 import { loadIdentity, type MemberIdentity } from './memberIdentity.js';
 import { RecordService } from './recordService.js';
 
@@ -129,9 +130,10 @@ export interface ServeOptions {
 export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {}): Promise<RunningNode> {
   let anchorer: Anchorer | undefined;
   let conn: ChainConnection | undefined;
+  let outbox: Outbox | undefined;
   if (opts.rpcUrl && node.manifest) {
     conn = await connectChain(opts.rpcUrl, { expectedChainId: node.manifest.chainId });
-    const outbox = new Outbox(node.db, conn, walletFor(conn, node.identity.chainKey));
+    outbox = new Outbox(node.db, conn, walletFor(conn, node.identity.chainKey));
     anchorer = new Anchorer(node.publisher, outbox, conn, node.manifest, opts.anchor);
     await anchorer.sync();
     anchorer.start();
@@ -145,6 +147,12 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
     sessions: new SessionStore(),
     throttle: new LoginThrottle(),
     verify: () => verifyMemberNode(node, chain),
+    ...(outbox && node.manifest
+      ? {
+          relayConsent: (body: unknown) =>
+            relayConsent(outbox as Outbox, node.manifest as DeploymentManifest, node.log, body),
+        }
+      : {}),
     ...(chain
       ? {
           isMember: (a: `0x${string}`) =>

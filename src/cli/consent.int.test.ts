@@ -1,0 +1,217 @@
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { decodeEntry } from '../log/entry.js';
+import { runCli } from './main.js';
+import { startUp, stopUp } from './testNetwork.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'medchain-consent-'));
+const data = path.join(dir, 'data');
+const network = path.join(data, 'network.json');
+const keyfile = path.join(dir, 'alice.json');
+let up: ChildProcess;
+
+async function cli(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+before(async () => {
+  process.env.MEDCHAIN_PASSPHRASE = 'patient and demo passphrase';
+  up = (await startUp(data)).child;
+});
+after(async () => {
+  await stopUp(up);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('patient consent from the command line', () => {
+  let address: string;
+  test('patient new makes a key file and prints the address and encryption key', async () => {
+    const r = await cli('patient', 'new', '--out', keyfile);
+    assert.equal(r.code, 0, r.err);
+    address = /^address (0x[0-9a-fA-F]{40})$/m.exec(r.out)?.[1] as string;
+    assert.ok(address);
+    assert.match(r.out, /^encryption key [A-Za-z0-9+/]{43}= \(base64/m);
+    assert.equal((await cli('patient', 'new', '--out', keyfile)).code, 1, 'never overwrites');
+  });
+
+  test('grant, list, revoke: signed locally, relayed by a member, in force at once', async () => {
+    const g = await cli(
+      'consent',
+      'grant',
+      '--patient',
+      keyfile,
+      '--to',
+      'Central Lab',
+      '--categories',
+      'labs,medications',
+      '--purpose',
+      'treatment',
+      '--expires',
+      '2099-01-01',
+      '--network',
+      network,
+    );
+    assert.equal(g.code, 0, g.err);
+    assert.match(
+      g.out,
+      /^granted labs, medications for treatment to Central Lab until 2099-01-01T00:00:00.000Z$/m,
+    );
+    assert.match(g.out, /relayed by City Hospital/);
+    const l = await cli('consent', 'list', '--patient', address, '--network', network);
+    assert.match(l.out, /^Central Lab: labs, medications for treatment, .* \(in force\)$/m);
+    const l2 = await cli('consent', 'list', '--patient', keyfile, '--network', network);
+    assert.equal(l2.out, l.out, 'the key file names the same patient without a passphrase');
+    const v = await cli(
+      'consent',
+      'revoke',
+      '--patient',
+      keyfile,
+      '--to',
+      'central lab',
+      '--via',
+      'Valley Clinic',
+      '--network',
+      network,
+    );
+    assert.equal(v.code, 0, v.err);
+    assert.match(v.out, /^revoked Central Lab's access; on chain in block \d+/m);
+    assert.equal(
+      (await cli('consent', 'list', '--patient', address, '--network', network)).out,
+      `no consent recorded for ${address}`,
+    );
+  });
+
+  test('the relaying member logged each consent change against the patient', async () => {
+    const net = JSON.parse(readFileSync(network, 'utf8'));
+    const hospital = net.members.find((m: { name: string }) => m.name === 'City Hospital');
+    const admin = net.demoUsers.find(
+      (u: { member: string; role: string }) => u.member === 'City Hospital' && u.role === 'admin',
+    );
+    const login = await fetch(`${hospital.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: admin.username, password: admin.password }),
+    });
+    const { access_token } = (await login.json()) as { access_token: string };
+    const head = (await (
+      await fetch(`${hospital.url}/log/head`, { headers: { authorization: `Bearer ${access_token}` } })
+    ).json()) as { treeSize: number };
+    const { entries } = (await (
+      await fetch(`${hospital.url}/log/entries?start=0&end=${head.treeSize}`, {
+        headers: { authorization: `Bearer ${access_token}` },
+      })
+    ).json()) as { entries: { leaf: string }[] };
+    const grants = entries
+      .map((e) => decodeEntry(Buffer.from(e.leaf, 'base64')))
+      .filter((e) => e.action === 'consent-grant');
+    assert.equal(grants.length, 1);
+    assert.equal(grants[0]?.patient?.toLowerCase(), address.toLowerCase());
+    assert.equal(grants[0]?.outcome, 'permit');
+  });
+
+  test('bad requests are refused with one line', async () => {
+    const base = [
+      'consent',
+      'grant',
+      '--patient',
+      keyfile,
+      '--network',
+      network,
+      '--purpose',
+      'treatment',
+      '--expires',
+      '2099-01-01',
+    ];
+    const cases: [string[], RegExp][] = [
+      [
+        [...base, '--to', 'Moon Base', '--categories', 'labs'],
+        /no member "Moon Base"; members: City Hospital/,
+      ],
+      [[...base, '--to', 'Central Lab', '--categories', 'lab'], /unknown category "lab"/],
+      [
+        [
+          'consent',
+          'grant',
+          '--patient',
+          keyfile,
+          '--network',
+          network,
+          '--to',
+          'Central Lab',
+          '--categories',
+          'labs',
+          '--purpose',
+          'emergency',
+          '--expires',
+          '2099-01-01',
+        ],
+        /unknown purpose "emergency"/,
+      ],
+      [
+        [
+          'consent',
+          'grant',
+          '--patient',
+          keyfile,
+          '--network',
+          network,
+          '--to',
+          'Central Lab',
+          '--categories',
+          'labs',
+          '--purpose',
+          'treatment',
+          '--expires',
+          '2001-01-01',
+        ],
+        /--expires must be in the future/,
+      ],
+      [
+        [
+          'consent',
+          'grant',
+          '--patient',
+          keyfile,
+          '--network',
+          network,
+          '--to',
+          'Central Lab',
+          '--categories',
+          'labs',
+          '--purpose',
+          'treatment',
+          '--expires',
+          'soon',
+        ],
+        /--expires must be a date/,
+      ],
+      [['consent', 'list', '--patient', 'nobody', '--network', network], /no key file at nobody/],
+      [
+        ['consent', 'list', '--patient', address, '--network', path.join(dir, 'missing.json')],
+        /missing\.json does not exist/,
+      ],
+    ];
+    for (const [argv, msg] of cases) {
+      const r = await cli(...argv);
+      assert.equal(r.code, 1, argv.join(' '));
+      assert.match(r.err, msg);
+      assert.equal(r.err.split('\n').length, 1);
+    }
+    process.env.MEDCHAIN_PASSPHRASE = 'not the patient passphrase';
+    try {
+      assert.match(
+        (await cli(...base, '--to', 'Central Lab', '--categories', 'labs')).err,
+        /wrong passphrase/,
+      );
+    } finally {
+      process.env.MEDCHAIN_PASSPHRASE = 'patient and demo passphrase';
+    }
+  });
+});

@@ -1,0 +1,44 @@
+/** Test support: `medchain up` as its own process, waiting for its ready line. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/medchain.mjs');
+
+export function startUp(
+  dataDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn(process.execPath, [bin, 'up', '--dir', dataDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`medchain up did not get ready:\n${output}`)), 90_000);
+    child.stdout?.on('data', () => {
+      if (output.includes('Press Ctrl-C to stop')) {
+        clearTimeout(timer);
+        resolve({ child, output: () => output });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`medchain up exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+export function stopUp(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.kill('SIGINT');
+  });
+}
