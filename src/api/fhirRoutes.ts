@@ -2,12 +2,15 @@
 import { createHash } from 'node:crypto';
 import type { Bundle, BundleLink } from '@medplum/fhirtypes';
 import type { FastifyInstance } from 'fastify';
+import { type Address, getAddress, type Hex, isAddress } from 'viem';
 import type { Gatekeeper } from '../access/gatekeeper.js';
 import { capabilityStatement } from '../fhir/capability.js';
-import { badRequest, okOutcome, outcome } from '../fhir/outcomes.js';
-import { parseSearch } from '../fhir/search.js';
-import { parseIfMatch } from '../node/recordService.js';
+import { badRequest, forbidden, okOutcome, outcome } from '../fhir/outcomes.js';
+import { parseSearch, type SearchQuery } from '../fhir/search.js';
+import { type RemoteOutcome, reasonHash } from '../node/federation.js';
+import { parseIfMatch, type StoredResource } from '../node/recordService.js';
 import { actorOf, idParam, send, sendResource, typeParam } from './http.js';
+import type { ApiDeps } from './server.js';
 
 /** SHA-256 of the search query with its parameters sorted: what the log keeps of a search. */
 function queryHash(type: string, query: Record<string, string | string[]>): `0x${string}` {
@@ -19,10 +22,17 @@ function queryHash(type: string, query: Record<string, string | string[]>): `0x$
     .digest('hex')}`;
 }
 
+/** The single chain address a search is scoped to (patient= or subject=), if any: what other members are asked about. */
+function federatedPatient(q: SearchQuery): Address | undefined {
+  const values = q.clauses.flatMap((c) => (c.kind === 'reference' ? c.values : []));
+  return values.length === 1 && isAddress(values[0] as string) ? getAddress(values[0] as string) : undefined;
+}
+
 export function fhirRoutes(
   app: FastifyInstance,
   gate: Gatekeeper,
   software: { name: string; version: string },
+  federated?: ApiDeps['federatedSearch'],
 ): void {
   app.get('/fhir/metadata', async (_request, reply) => send(reply, 200, capabilityStatement(software)));
 
@@ -35,7 +45,48 @@ export function fhirRoutes(
     const actor = actorOf(request);
     const query = request.query as Record<string, string | string[]>;
     const q = parseSearch(type, query);
-    const { resources, total } = await gate.search(actor, q, queryHash(type, query));
+    const bg = request.headers['x-break-glass-reason'];
+    let breakGlass: Hex | null = null;
+    if (bg !== undefined) {
+      if (actor.role !== 'emergency-clinician')
+        throw forbidden('only the emergency-clinician role may break the glass');
+      if (typeof bg !== 'string' || bg.trim().length < 10 || bg.length > 500) {
+        throw badRequest(
+          'X-Break-Glass-Reason must say why, in 10 to 500 characters; it is logged and reported to the patient',
+        );
+      }
+      breakGlass = reasonHash(bg.trim());
+    }
+    const local = await gate.search(actor, q, queryHash(type, query));
+    const address = federatedPatient(q);
+    let remote: StoredResource[] = [];
+    let outcomes: RemoteOutcome[] = [];
+    if (federated && address && q.offset === 0) {
+      const purpose = breakGlass ? 'emergency' : actor.purpose;
+      if (purpose === 'none')
+        throw badRequest('state a purpose of use (X-Purpose-Of-Use) to read other members’ records');
+      ({ resources: remote, outcomes } = await federated(
+        { id: actor.id },
+        { patient: address, resourceType: type, purpose, breakGlass },
+      ));
+      if (
+        local.resources.length === 0 &&
+        remote.length === 0 &&
+        outcomes.some((o) => o.status === 'denied')
+      ) {
+        request.audit = null; // the refusals are logged already, with their reasons
+        throw forbidden(
+          `the patient has not consented to ${outcomes
+            .filter((o) => o.status === 'denied')
+            .map((o) => o.member)
+            .join(
+              ', ',
+            )} sharing these records with you for ${purpose}; ask the patient for consent, or break the glass in an emergency`,
+        );
+      }
+    }
+    const resources = [...local.resources, ...remote];
+    const total = local.total + remote.length;
     const base = `${request.protocol}://${request.host}/fhir/${type}`;
     const link = (relation: string, offset: number): BundleLink => {
       const p = new URLSearchParams(query as Record<string, string>);
@@ -53,7 +104,9 @@ export function fhirRoutes(
       link: links,
       entry: [
         ...resources.map((r) => ({
-          fullUrl: `${request.protocol}://${request.host}/fhir/${r.resourceType}/${r.id}`,
+          ...(r.meta?.source
+            ? {}
+            : { fullUrl: `${request.protocol}://${request.host}/fhir/${r.resourceType}/${r.id}` }),
           resource: r,
           search: { mode: 'match' as const },
         })),
@@ -65,6 +118,16 @@ export function fhirRoutes(
               },
             ]
           : []),
+        ...outcomes
+          .filter((o) => o.status !== 'ok')
+          .map((o) => ({
+            resource: outcome(
+              'warning',
+              o.status === 'denied' ? 'forbidden' : 'transient',
+              `${o.member}: ${o.message}`,
+            ),
+            search: { mode: 'outcome' as const },
+          })),
       ],
     };
     return send(reply, 200, bundle);

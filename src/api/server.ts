@@ -15,7 +15,8 @@ import type { LogPublisher } from '../log/logPublisher.js';
 import { LogUnavailableError } from '../log/transparencyLog.js';
 import type { VerifyReport } from '../log/verifier.js';
 import type { RelayResult } from '../node/consentRelay.js';
-import type { RecordService } from '../node/recordService.js';
+import type { FederatedAnswer, FederatedQuery, RemoteOutcome } from '../node/federation.js';
+import type { RecordService, StoredResource } from '../node/recordService.js';
 import type { UserStore } from '../store/userStore.js';
 import { type AuditContext, auditContext, reasonOf } from './auditContext.js';
 import { authRoutes } from './authRoutes.js';
@@ -29,6 +30,8 @@ declare module 'fastify' {
     /** Set when the request carries a valid patient signature (disclosures). */
     patientAddress: `0x${string}` | null;
     audit: AuditContext | null;
+    /** Set when the request carries a valid signature of an active member. */
+    memberCaller: `0x${string}` | null;
   }
 }
 
@@ -42,6 +45,13 @@ export interface ApiDeps {
   verify?: () => Promise<VerifyReport>;
   /** Relay a patient-signed consent grant or revoke to the chain (needs a chain). */
   relayConsent?: (body: unknown) => Promise<RelayResult>;
+  /** Custodian side of cross-member reads (needs a chain). */
+  answerFederated?: (caller: `0x${string}`, body: unknown) => Promise<FederatedAnswer>;
+  /** Requester side of cross-member reads (needs a chain). */
+  federatedSearch?: (
+    actor: { id: string },
+    q: FederatedQuery,
+  ) => Promise<{ resources: StoredResource[]; outcomes: RemoteOutcome[] }>;
   /** Whether an address is an active consortium member (Registry); enables member-signed /log requests. */
   isMember?: (address: `0x${string}`) => Promise<boolean>;
   software?: { name: string; version: string };
@@ -79,6 +89,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.decorateRequest('session', null);
   app.decorateRequest('patientAddress', null);
   app.decorateRequest('audit', null);
+  app.decorateRequest('memberCaller', null);
   app.removeContentTypeParser('text/plain');
   // FHIR JSON uses Fastify's JSON parser (secure-json-parse), refusing __proto__/constructor keys.
   app.addContentTypeParser(
@@ -137,10 +148,16 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       request.patientAddress = address;
       return;
     }
-    if (path.startsWith('/log/') && h?.startsWith('MedchainMember ') && deps.isMember) {
+    if (
+      (path.startsWith('/log/') || path.startsWith('/federation/')) &&
+      h?.startsWith('MedchainMember ') &&
+      deps.isMember
+    ) {
       const caller = await verifyMemberAuth(h, deps.gate.log.member, request.method, path);
-      if (!caller || !(await deps.isMember(caller)))
+      if (!caller || !(await deps.isMember(caller))) {
         throw unauthorized('the member signature is invalid, expired, or not from an active member');
+      }
+      request.memberCaller = caller;
       return;
     }
     if (!h?.startsWith('Bearer ')) throw unauthorized();
@@ -159,7 +176,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       );
     return deps.relayConsent(request.body);
   });
-  fhirRoutes(app, deps.gate, deps.software ?? { name: 'medchain', version: '0.1.0' });
+  app.post('/federation/search', async (request) => {
+    const caller = request.memberCaller;
+    if (!caller || !deps.answerFederated)
+      throw unauthorized('cross-member requests must be signed by an active member');
+    return deps.answerFederated(caller, request.body);
+  });
+  fhirRoutes(app, deps.gate, deps.software ?? { name: 'medchain', version: '0.1.0' }, deps.federatedSearch);
   logRoutes(app, deps);
   return app;
 }

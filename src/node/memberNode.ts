@@ -26,6 +26,8 @@ import { RecordStore } from '../store/recordStore.js';
 import { UserStore } from '../store/userStore.js';
 import { Anchorer, type AnchorerOptions } from './anchorer.js';
 import { relayConsent } from './consentRelay.js';
+import { chainConsortium } from './consortium.js';
+import { answerFederated, type FederatedQuery, federatedSearch, parseFederatedQuery } from './federation.js';
 import { loadIdentity, type MemberIdentity } from './memberIdentity.js';
 import { RecordService } from './recordService.js';
 
@@ -111,6 +113,21 @@ export async function verifyMemberNode(
   return verifyStore(node.db, heads, progress);
 }
 
+/** The chain-backed parts of the API: member checks and cross-member reads. */
+function federationDeps(node: MemberNode, chain: { conn: ChainConnection; manifest: DeploymentManifest }) {
+  const consortium = chainConsortium(chain.conn, chain.manifest);
+  const signer = privateKeyToAccount(node.identity.chainKey);
+  const ctx = { records: node.records, log: node.log, consortium };
+  return {
+    isMember: (a: `0x${string}`) =>
+      consortiumContracts(chain.conn, chain.manifest).registry.read.isActiveMember([a]),
+    answerFederated: (caller: `0x${string}`, body: unknown) =>
+      answerFederated(ctx, caller, parseFederatedQuery(body)),
+    federatedSearch: (actor: { id: string }, q: FederatedQuery) =>
+      federatedSearch({ ...ctx, signer }, actor, q),
+  };
+}
+
 export interface RunningNode {
   url: string;
   app: FastifyInstance;
@@ -153,12 +170,7 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
             relayConsent(outbox as Outbox, node.manifest as DeploymentManifest, node.log, body),
         }
       : {}),
-    ...(chain
-      ? {
-          isMember: (a: `0x${string}`) =>
-            consortiumContracts(chain.conn, chain.manifest).registry.read.isActiveMember([a]),
-        }
-      : {}),
+    ...(chain ? federationDeps(node, chain) : {}),
   });
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
   return {

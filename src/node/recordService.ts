@@ -7,6 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, Patient, Resource } from '@medplum/fhirtypes';
 import { type Address, getAddress, isAddress } from 'viem';
 import { blindToken } from '../crypto/blindIndex.js';
+import { CryptoError } from '../crypto/cryptoError.js';
 import { bindingBytes, openRecord, type RecordBinding, sealRecord } from '../crypto/envelope.js';
 import { type KeyWrap, unwrapperFor, wrapKey } from '../crypto/keyWrap.js';
 import { indexValues, tokenForms } from '../fhir/indexValues.js';
@@ -298,6 +299,53 @@ export class RecordService {
       }
     }
     return out;
+  }
+
+  /** A wrap of the data key of `row` for another recipient (re-wrapped by this custodian). */
+  async wrapFor(row: VersionRow, recipient: Uint8Array): Promise<KeyWrap> {
+    const wrap = this.store.wrap(row.resourceType, row.id, row.version, this.custodian);
+    if (!wrap || row.deleted) throw gone(`${row.resourceType}/${row.id}/_history/${row.version} was erased`);
+    const aad = bindingBytes({
+      resourceType: row.resourceType,
+      id: row.id,
+      version: row.version,
+      patient: row.patientRef,
+    });
+    this.unwrapper ??= unwrapperFor(this.keys.encryptionPrivateKey);
+    const unwrap = await this.unwrapper;
+    const dataKey = await unwrap(wrap, aad);
+    try {
+      return await wrapKey(recipient, dataKey, aad);
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
+  /**
+   * Decrypt a record another member sent, wrapped to this member: checks the ciphertext against its
+   * claimed hash, then unwraps with this member's key and opens it with the record's binding.
+   */
+  async openForeign(r: {
+    binding: RecordBinding;
+    nonce: Uint8Array;
+    ciphertext: Uint8Array;
+    ciphertextHash: string;
+    wrap: KeyWrap;
+  }): Promise<StoredResource> {
+    if (sha256(r.ciphertext) !== r.ciphertextHash) {
+      throw new CryptoError(
+        'decrypt-failed',
+        `${r.binding.resourceType}/${r.binding.id}: the ciphertext does not match its hash`,
+      );
+    }
+    this.unwrapper ??= unwrapperFor(this.keys.encryptionPrivateKey);
+    const unwrap = await this.unwrapper;
+    const dataKey = await unwrap(r.wrap, bindingBytes(r.binding));
+    try {
+      return JSON.parse(Buffer.from(openRecord(dataKey, r.nonce, r.ciphertext, r.binding)).toString('utf8'));
+    } finally {
+      dataKey.fill(0);
+    }
   }
 
   /** Patient ids linked to the chain address `address` (identifier urn:medchain:patient). */

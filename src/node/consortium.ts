@@ -1,0 +1,50 @@
+/**
+ * A member node's view of the consortium on chain: who the members are, their endpoints and
+ * encryption keys, and what the patients consented to. Reads only; standard eth_call.
+ */
+import { type Address, getAddress } from 'viem';
+import type { ChainConnection } from '../chain/clients.js';
+import { consortiumContracts } from '../chain/contracts.js';
+import type { DeploymentManifest } from '../chain/manifest.js';
+import { type Category, categoryBit, type Purpose, purposeBit } from '../chain/scopes.js';
+
+export interface MemberInfo {
+  address: Address;
+  name: string;
+  endpoint: string;
+  encryptionKey: Uint8Array;
+  active: boolean;
+}
+
+export interface ConsortiumView {
+  member(address: Address): Promise<MemberInfo>;
+  activeMembers(): Promise<MemberInfo[]>;
+  isPermitted(
+    patient: Address,
+    grantee: Address,
+    category: Category,
+    purpose: Purpose,
+    atSeconds: bigint,
+  ): Promise<boolean>;
+}
+
+export function chainConsortium(conn: ChainConnection, manifest: DeploymentManifest): ConsortiumView {
+  const c = consortiumContracts(conn, manifest);
+  const member = async (address: Address): Promise<MemberInfo> => {
+    const m = await c.registry.read.getMember([address]);
+    return {
+      address: getAddress(address),
+      name: m.name,
+      endpoint: m.endpoint,
+      encryptionKey: new Uint8Array(Buffer.from(m.encryptionKey.slice(2), 'hex')),
+      active: m.active,
+    };
+  };
+  return {
+    member,
+    activeMembers: async () =>
+      (await Promise.all((await c.registry.read.memberAccounts()).map(member))).filter((m) => m.active),
+    isPermitted: (patient, grantee, category, purpose, at) =>
+      c.consent.read.isPermitted([patient, grantee, categoryBit(category), purposeBit(purpose), at]),
+  };
+}

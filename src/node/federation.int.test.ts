@@ -1,0 +1,277 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Bundle } from '@medplum/fhirtypes';
+import type { Hex } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import type { Actor } from '../access/gatekeeper.js';
+import { walletFor } from '../chain/clients.js';
+import { type GrantRequest, signGrant, signRevoke } from '../chain/consentSignatures.js';
+import { consortiumContracts } from '../chain/contracts.js';
+import { deployContracts } from '../chain/deploy.js';
+import { consentAbi, registryAbi } from '../chain/generated/index.js';
+import type { DeploymentManifest } from '../chain/manifest.js';
+import { categoriesToMask, purposesToMask } from '../chain/scopes.js';
+import { startTestChain, type TestChain } from '../chain/testChain.js';
+import { writeAndWait } from '../chain/transact.js';
+import { hashPassword } from '../crypto/password.js';
+import { decodeEntry, type LogEntry } from '../log/entry.js';
+import { createIdentity, type MemberIdentity } from './memberIdentity.js';
+import {
+  keyFileOf,
+  type MemberNode,
+  openMemberNode,
+  type RunningNode,
+  serveMemberNode,
+} from './memberNode.js';
+
+const PASS = 'federation test passphrase';
+const OPERATOR: Actor = { id: 'operator:test', role: 'operator', purpose: 'operations' };
+const PATIENT = privateKeyToAccount(generatePrivateKey());
+type Name = 'clinic' | 'lab' | 'pharmacy';
+const NAMES: Name[] = ['clinic', 'lab', 'pharmacy'];
+
+let t: TestChain;
+let manifest: DeploymentManifest;
+const ids = {} as Record<Name, MemberIdentity>;
+const nodes = {} as Record<Name, { node: MemberNode; running: RunningNode }>;
+const tokens = new Map<string, string>();
+
+async function token(name: Name, user: string): Promise<string> {
+  const k = `${name}/${user}`;
+  if (!tokens.has(k)) {
+    const r = await fetch(`${nodes[name].running.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: user, password: `${user} password 123` }),
+    });
+    tokens.set(k, ((await r.json()) as { access_token: string }).access_token);
+  }
+  return tokens.get(k) as string;
+}
+
+async function search(user: string, type: string, headers: Record<string, string> = {}) {
+  const r = await fetch(`${nodes.clinic.running.url}/fhir/${type}?patient=${PATIENT.address}`, {
+    headers: { authorization: `Bearer ${await token('clinic', user)}`, ...headers },
+  });
+  return {
+    status: r.status,
+    body: (await r.json()) as Bundle & { issue?: { details?: { text?: string } }[] },
+  };
+}
+
+const nonce = () => consortiumContracts(t.conn, manifest).consent.read.nonces([PATIENT.address]);
+async function grant(categories: string[], purposes: string[], from = -60, seconds = 3600) {
+  const now = BigInt(Math.floor(Date.now() / 1000));
+  const g: GrantRequest = {
+    patient: PATIENT.address,
+    grantee: ids.clinic.address,
+    categories: categoriesToMask(categories),
+    purposes: purposesToMask(purposes),
+    validFrom: now + BigInt(from),
+    expiry: now + BigInt(seconds),
+    nonce: await nonce(),
+    deadline: now + 600n,
+  };
+  await writeAndWait(t.conn, walletFor(t.conn, ids.lab.chainKey), {
+    address: manifest.contracts.Consent,
+    abi: consentAbi,
+    functionName: 'grantWithSig',
+    args: [g, await signGrant(PATIENT, manifest, g)],
+  });
+}
+async function revoke() {
+  const r = {
+    patient: PATIENT.address,
+    grantee: ids.clinic.address,
+    nonce: await nonce(),
+    deadline: BigInt(Math.floor(Date.now() / 1000) + 600),
+  };
+  await writeAndWait(t.conn, walletFor(t.conn, ids.lab.chainKey), {
+    address: manifest.contracts.Consent,
+    abi: consentAbi,
+    functionName: 'revokeWithSig',
+    args: [r, await signRevoke(PATIENT, manifest, r)],
+  });
+}
+
+/** Entries of `name`'s log appended since `from`. */
+const since = (name: Name, from: number): LogEntry[] =>
+  nodes[name].node.log.entries(from, nodes[name].node.log.size).map((e) => decodeEntry(e.leaf));
+const sizes = () => Object.fromEntries(NAMES.map((n) => [n, nodes[n].node.log.size])) as Record<Name, number>;
+
+before(async () => {
+  t = await startTestChain({ memberCount: 1 });
+  for (const n of NAMES) ids[n] = createIdentity(keyFileOf(path.join(t.dir, n)), PASS);
+  manifest = (
+    await deployContracts(t.conn, walletFor(t.conn, ids.clinic.chainKey), {
+      genesis: NAMES.map((n) => ({
+        account: ids[n].address,
+        roles: 1,
+        encryptionKey: ids[n].encryptionPublicKey,
+        name: n,
+        endpoint: 'http://127.0.0.1',
+      })),
+      manifestFile: path.join(t.dir, 'consortium.json'),
+    })
+  ).manifest;
+  for (const n of NAMES) {
+    const node = openMemberNode(path.join(t.dir, n), PASS, { manifest });
+    for (const role of ['clinician', 'emergency-clinician'] as const)
+      node.users.add(role, role, await hashPassword(`${role} password 123`));
+    const running = await serveMemberNode(node, { rpcUrl: t.chain.rpcUrl, anchor: { intervalMs: 60_000 } });
+    nodes[n] = { node, running };
+    await writeAndWait(t.conn, walletFor(t.conn, ids[n].chainKey), {
+      address: manifest.contracts.Registry,
+      abi: registryAbi,
+      functionName: 'updateEndpoint',
+      args: [running.url],
+    });
+  }
+  // The lab holds the patient's lab result, a mental-health condition and a medication.
+  const g = nodes.lab.node.gate;
+  const p = await g.create(OPERATOR, 'Patient', {
+    resourceType: 'Patient',
+    identifier: [{ system: 'urn:medchain:patient', value: PATIENT.address }],
+  });
+  const subject = { reference: `Patient/${p.id}` };
+  await g.create(OPERATOR, 'Observation', {
+    resourceType: 'Observation',
+    status: 'final',
+    category: [
+      {
+        coding: [
+          { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' },
+        ],
+      },
+    ],
+    code: { coding: [{ system: 'http://loinc.org', code: '718-7', display: 'Hemoglobin' }] },
+    valueQuantity: { value: 13.2, unit: 'g/dL' },
+    subject,
+  });
+  await g.create(OPERATOR, 'Condition', {
+    resourceType: 'Condition',
+    meta: { security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'PSY' }] },
+    code: { text: 'depression' },
+    subject,
+  });
+});
+after(async () => {
+  for (const n of NAMES) {
+    await nodes[n]?.running.close();
+    nodes[n]?.node.close();
+  }
+  await t.close();
+});
+
+describe('cross-member reads under patient consent', () => {
+  test('without consent: 403 at the clinic, and a deny entry at both ends', async () => {
+    const s0 = sizes();
+    const r = await search('clinician', 'Observation');
+    assert.equal(r.status, 403, JSON.stringify(r.body));
+    assert.match(r.body.issue?.[0]?.details?.text ?? '', /has not consented to lab/);
+    const atLab = since('lab', s0.lab);
+    assert.deepEqual(
+      atLab.map((e) => `${e.action}:${e.outcome}:${e.reason}`),
+      ['search:deny:no-consent-labs'],
+    );
+    assert.equal(atLab[0]?.actor, `member:${ids.clinic.address}`);
+    assert.equal(atLab[0]?.patient, PATIENT.address);
+    assert.ok(
+      since('clinic', s0.clinic).some((e) => e.outcome === 'deny' && e.reason === 'remote-no-consent'),
+    );
+  });
+
+  test('granted: the clinician reads the lab result held at the lab, logged at both ends', async () => {
+    await grant(['labs'], ['treatment']);
+    const s0 = sizes();
+    const r = await search('clinician', 'Observation');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const obs = r.body.entry?.find((e) => e.search?.mode === 'match')?.resource as {
+      valueQuantity: { value: number };
+      meta: { source: string };
+    };
+    assert.equal(obs.valueQuantity.value, 13.2);
+    assert.equal(obs.meta.source, `urn:medchain:member:${ids.lab.address}`);
+    assert.deepEqual(
+      since('lab', s0.lab).map((e) => `${e.action}:${e.outcome}:${e.reason}`),
+      ['search:permit:consent'],
+    );
+    assert.ok(
+      since('clinic', s0.clinic).some(
+        (e) => e.outcome === 'permit' && e.reason === 'received' && e.patient === PATIENT.address,
+      ),
+    );
+    assert.equal(
+      since('pharmacy', s0.pharmacy).length,
+      0,
+      'a member with nothing for the patient logs nothing',
+    );
+  });
+
+  test('the grant covers exactly its scope: a sensitive category not named, and another purpose, are denied', async () => {
+    const s0 = sizes();
+    assert.equal((await search('clinician', 'Condition')).status, 403, 'mental health was not named');
+    assert.equal(
+      (await search('clinician', 'Observation', { 'x-purpose-of-use': 'research' })).status,
+      403,
+      'wrong purpose',
+    );
+    assert.deepEqual(
+      since('lab', s0.lab).map((e) => `${e.outcome}:${e.reason}`),
+      ['deny:no-consent-mental-health', 'deny:no-consent-labs'],
+    );
+  });
+
+  test('revoked: the next read is denied', async () => {
+    await revoke();
+    assert.equal((await search('clinician', 'Observation')).status, 403);
+  });
+
+  test('break-glass: an emergency clinician with a reason reads anyway; it is flagged at both ends', async () => {
+    assert.equal(
+      (await search('clinician', 'Observation', { 'x-break-glass-reason': 'unconscious in the ER' })).status,
+      403,
+      'only the emergency role',
+    );
+    assert.equal(
+      (await search('emergency-clinician', 'Observation', { 'x-break-glass-reason': 'short' })).status,
+      400,
+    );
+    const s0 = sizes();
+    const r = await search('emergency-clinician', 'Observation', {
+      'x-break-glass-reason': 'patient unconscious in the ER, suspected bleeding',
+    });
+    assert.equal(r.status, 200);
+    const atLab = since('lab', s0.lab);
+    assert.deepEqual(
+      atLab.map((e) => `${e.action}:${e.outcome}:${e.purpose}`),
+      ['break-glass:permit:emergency'],
+    );
+    assert.match(atLab[0]?.queryHash ?? '', /^0x[0-9a-f]{64}$/, 'the reason is kept only as a hash');
+    assert.ok(since('clinic', s0.clinic).some((e) => e.action === 'break-glass' && e.outcome === 'permit'));
+    const counts = nodes.lab.node.log.counts().filter((c) => c.action === 'break-glass');
+    assert.deepEqual(
+      counts,
+      [{ action: 'break-glass', outcome: 'permit', n: 1 }],
+      'break-glass use is counted per member',
+    );
+  });
+
+  test('an offline custodian is reported, not hidden', async () => {
+    await grant(['labs'], ['treatment']);
+    await nodes.lab.running.close();
+    const r = await search('clinician', 'Observation');
+    assert.equal(r.status, 200);
+    const warn = r.body.entry?.find((e) => e.search?.mode === 'outcome')?.resource as {
+      issue: { details: { text: string } }[];
+    };
+    assert.ok(warn, JSON.stringify(r.body));
+    assert.match(
+      warn.issue[0]?.details.text ?? '',
+      /^lab: lab did not answer; its records are not included$/,
+    );
+    nodes.lab.running = await serveMemberNode(nodes.lab.node, {});
+    void (null as unknown as Hex);
+  });
+});
