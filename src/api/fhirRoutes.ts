@@ -65,9 +65,14 @@ export function fhirRoutes(
       const purpose = breakGlass ? 'emergency' : actor.purpose;
       if (purpose === 'none')
         throw badRequest('state a purpose of use (X-Purpose-Of-Use) to read other members’ records');
+      const params = Object.fromEntries(
+        Object.entries(query)
+          .filter(([k]) => !['patient', 'subject', '_count', '_offset', '_format'].includes(k))
+          .map(([k, v]) => [k, Array.isArray(v) ? v : [v]]),
+      );
       ({ resources: remote, outcomes } = await federated(
         { id: actor.id },
-        { patient: address, resourceType: type, purpose, breakGlass },
+        { patient: address, resourceType: type, params, purpose, breakGlass },
       ));
       if (
         local.resources.length === 0 &&

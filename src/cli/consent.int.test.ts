@@ -116,6 +116,60 @@ describe('patient consent from the command line', () => {
     assert.equal(grants[0]?.outcome, 'permit');
   });
 
+  test('the demo story: a seeded patient grants labs to Valley Clinic, whose clinician then sees the results held at Central Lab', async () => {
+    const net = JSON.parse(readFileSync(network, 'utf8'));
+    const p = net.patients[0];
+    const clinic = net.members.find((m: { name: string }) => m.name === 'Valley Clinic');
+    const lab = net.members.find((m: { name: string }) => m.name === 'Central Lab');
+    const user = net.demoUsers.find(
+      (u: { member: string; role: string }) => u.member === 'Valley Clinic' && u.role === 'clinician',
+    );
+    const login = await fetch(`${clinic.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: user.username, password: user.password }),
+    });
+    const { access_token } = (await login.json()) as { access_token: string };
+    const labs = () =>
+      fetch(`${clinic.url}/fhir/Observation?patient=${p.address}&code=http://loinc.org|718-7`, {
+        headers: { authorization: `Bearer ${access_token}` },
+      });
+    const denied = await labs();
+    assert.equal(
+      denied.status,
+      403,
+      'the clinic has no hemoglobin of its own, and Central Lab needs consent',
+    );
+    assert.match(
+      ((await denied.json()) as { issue: { details: { text: string } }[] }).issue[0]?.details.text ?? '',
+      /has not consented to Central Lab/,
+    );
+    const g = await cli(
+      'consent',
+      'grant',
+      '--patient',
+      p.keyFile,
+      '--to',
+      'Valley Clinic',
+      '--categories',
+      'labs',
+      '--purpose',
+      'treatment',
+      '--expires',
+      '2099-01-01',
+      '--network',
+      network,
+    );
+    assert.equal(g.code, 0, g.err);
+    const after = (await (await labs()).json()) as {
+      entry: { resource: { resourceType: string; meta?: { source?: string } } }[];
+    };
+    const fromLab = after.entry.filter(
+      (e) => e.resource.meta?.source === `urn:medchain:member:${lab.address}`,
+    );
+    assert.equal(fromLab.length, 2, 'two hemoglobin results from Central Lab');
+  });
+
   test('bad requests are refused with one line', async () => {
     const base = [
       'consent',

@@ -46,6 +46,8 @@ describe('medchain CLI', () => {
     const network = JSON.parse(readFileSync(path.join(data, 'network.json'), 'utf8'));
     assert.equal(network.members.length, 5);
     assert.equal(network.demoUsers.length, 25, 'five users per member');
+    assert.equal(network.patients.length, 20, 'twenty synthetic patients');
+    assert.ok(statSync(network.patients[0].keyFile).isFile(), 'each patient has a key file');
     // Every member node answers on its own port, over a real socket, and its demo users sign in.
     for (const m of network.members) {
       assert.match(m.url, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -81,6 +83,8 @@ describe('medchain CLI', () => {
       network.members.map((m: { address: string }) => m.address),
     );
     assert.deepEqual(again.demoUsers, network.demoUsers, 'users are not reseeded');
+    assert.deepEqual(again.patients, network.patients, 'patients are not reseeded');
+    assert.doesNotMatch(second.output(), /seed: patient/);
     const lab2 = again.members.find((m: { name: string }) => m.name === 'Central Lab');
     const relogin = await fetch(`${lab2.url}/auth/login`, {
       method: 'POST',

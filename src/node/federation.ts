@@ -15,6 +15,7 @@ import { recordCategory } from '../access/recordCategory.js';
 import type { Category, Purpose } from '../chain/scopes.js';
 import { badRequest, forbidden } from '../fhir/outcomes.js';
 import { isResourceType, PATIENT_ADDRESS_SYSTEM, type ResourceType } from '../fhir/resourceTypes.js';
+import { parseSearch } from '../fhir/search.js';
 import type { LogPurpose } from '../log/entry.js';
 import type { LogInput, TransparencyLog } from '../log/transparencyLog.js';
 import type { ConsortiumView } from './consortium.js';
@@ -23,6 +24,8 @@ import type { RecordService, StoredResource } from './recordService.js';
 export interface FederatedQuery {
   patient: Address;
   resourceType: ResourceType;
+  /** The other search parameters (code, date, _id, _lastUpdated), applied by the custodian. */
+  params: Record<string, string[]>;
   purpose: Purpose | 'emergency';
   /** SHA-256 of the break-glass reason, when this is a break-glass read. */
   breakGlass: Hex | null;
@@ -66,9 +69,19 @@ export function parseFederatedQuery(body: unknown): FederatedQuery {
     throw badRequest('breakGlass must be the SHA-256 of the reason');
   if ((b.purpose === 'emergency') !== (bg !== null))
     throw badRequest('purpose emergency goes with breakGlass, and only with it');
+  const params = (b.params ?? {}) as Record<string, unknown>;
+  if (typeof params !== 'object' || Array.isArray(params))
+    throw badRequest('params must be an object of string arrays');
+  for (const [k, v] of Object.entries(params)) {
+    if (['patient', 'subject', '_count', '_offset'].includes(k.split(':')[0] as string))
+      throw badRequest(`params may not set ${k}`);
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+      throw badRequest(`params.${k} must be an array of strings`);
+  }
   return {
     patient: getAddress(b.patient),
     resourceType: b.resourceType,
+    params: params as Record<string, string[]>,
     purpose: b.purpose as FederatedQuery['purpose'],
     breakGlass: bg as Hex | null,
   };
@@ -81,22 +94,19 @@ export async function answerFederated(
   q: FederatedQuery,
 ): Promise<FederatedAnswer> {
   const requester = await ctx.consortium.member(caller);
-  const clauses =
+  // The same search rules as for local users; the patient scope is added here, never by the caller.
+  const scoped = parseSearch(q.resourceType, { ...q.params, _count: '100' });
+  const patientClause =
     q.resourceType === 'Patient'
-      ? [
-          {
-            kind: 'token' as const,
-            param: 'identifier',
-            values: [`${PATIENT_ADDRESS_SYSTEM}|${q.patient.toLowerCase()}`],
-          },
-        ]
-      : [{ kind: 'reference' as const, param: 'patient', values: [q.patient] }];
+      ? {
+          kind: 'token' as const,
+          param: 'identifier',
+          values: [`${PATIENT_ADDRESS_SYSTEM}|${q.patient.toLowerCase()}`],
+        }
+      : { kind: 'reference' as const, param: 'patient', values: [q.patient] };
   const { results } = await ctx.records.searchRows({
-    resourceType: q.resourceType,
-    clauses,
-    count: 100,
-    offset: 0,
-    countCapped: false,
+    ...scoped,
+    clauses: [...scoped.clauses, patientClause],
   });
   const at = BigInt(Math.floor((ctx.now ?? Date.now)() / 1000));
   const decisions = new Map<Category, boolean>();

@@ -30,6 +30,7 @@ import { DEMO_MEMBERS, type MemberSpec } from './demoNetwork.js';
 import { loadOrCreateIdentity, type MemberIdentity } from './memberIdentity.js';
 import { keyFileOf, openMemberNode } from './memberNode.js';
 import { type NodeProcess, spawnNodeProcess } from './nodeProcess.js';
+import { type SeededPatient, seedNetwork } from './seed/seedNetwork.js';
 
 export interface NetworkMember {
   spec: MemberSpec;
@@ -67,6 +68,8 @@ export interface NetworkFile {
   members: { name: string; slug: string; roles: string[]; address: Address; url: string }[];
   /** Local demo only: sign-in details of the seeded users. */
   demoUsers: DemoUser[];
+  /** Local demo only: the synthetic patients and their key files (same passphrase as the members'). */
+  patients: SeededPatient[];
 }
 
 /** Create the demo users of a member once; later runs keep the stored ones. */
@@ -151,6 +154,14 @@ export async function startLocalNetwork(dir: string, progress: Progress = () => 
     const users: DemoUser[] = [];
     for (const m of members) users.push(...(await ensureDemoUsers(m, passphrase, previous?.demoUsers ?? [])));
 
+    const bySlug = (slug: string) => (members.find((m) => m.spec.slug === slug) as NetworkMember).dir;
+    const patients = await seedNetwork(
+      root,
+      { hospital: bySlug('city-hospital'), clinic: bySlug('valley-clinic'), lab: bySlug('central-lab') },
+      passphrase,
+      progress,
+    );
+
     const contracts = consortiumContracts(conn, manifest);
     for (const m of members) {
       progress(`node: starting ${m.spec.name}`);
@@ -184,6 +195,7 @@ export async function startLocalNetwork(dir: string, progress: Progress = () => 
         url: x.node?.url ?? '',
       })),
       demoUsers: users,
+      patients,
     };
     // Demo passwords in clear: local demonstration only (mode 0600).
     writeFileAtomic(networkFile, `${JSON.stringify(file, null, 2)}\n`, 0o600);
