@@ -26,6 +26,7 @@ export function auditContext(method: string, url: string): AuditContext | undefi
   const target = (extra: Partial<AttemptTarget> = {}): AttemptTarget | null =>
     t ? { resourceType: t, ...(safeId ? { id: safeId } : {}), ...extra } : null;
   if (id === undefined) return { action: method === 'POST' ? 'create' : 'search', target: target() };
+  if (hist === '$everything') return { action: 'export', target: target() };
   if (hist === '_history') {
     if (vid === undefined) return { action: 'history', target: target() };
     const v = /^\d{1,9}$/.test(vid) ? Number(vid) : undefined;

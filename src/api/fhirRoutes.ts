@@ -1,11 +1,13 @@
 /** FHIR R4 REST routes (/fhir). Every access goes through the gatekeeper, which logs before serving. */
 import { createHash } from 'node:crypto';
-import type { Bundle, BundleLink } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, BundleLink, Patient } from '@medplum/fhirtypes';
 import type { FastifyInstance } from 'fastify';
 import { type Address, getAddress, type Hex, isAddress } from 'viem';
 import type { Gatekeeper } from '../access/gatekeeper.js';
+import { mayAccess } from '../access/roles.js';
 import { capabilityStatement } from '../fhir/capability.js';
 import { badRequest, forbidden, okOutcome, outcome } from '../fhir/outcomes.js';
+import { PATIENT_ADDRESS_SYSTEM, RESOURCE_TYPES } from '../fhir/resourceTypes.js';
 import { parseSearch, type SearchQuery } from '../fhir/search.js';
 import { type RemoteOutcome, reasonHash } from '../node/federation.js';
 import { parseIfMatch, type StoredResource } from '../node/recordService.js';
@@ -136,6 +138,50 @@ export function fhirRoutes(
       ],
     };
     return send(reply, 200, bundle);
+  });
+
+  // Everything about one patient: local records of every type the role may read, plus what other
+  // members share under the patient's consent (when the Patient is linked to a chain address).
+  app.get('/fhir/Patient/:id/$everything', async (request, reply) => {
+    const actor = actorOf(request);
+    const id = idParam((request.params as { id: string }).id);
+    const patient = await gate.read(actor, 'Patient', id);
+    const address = (patient as Patient).identifier?.find((i) => i.system === PATIENT_ADDRESS_SYSTEM)?.value;
+    const entry: BundleEntry[] = [{ resource: patient, search: { mode: 'match' } }];
+    const warnings = new Map<string, string>();
+    for (const type of RESOURCE_TYPES) {
+      if (type === 'Patient' || (actor.role !== 'operator' && !mayAccess(actor.role, 'read', type))) continue;
+      const q = parseSearch(type, { patient: `Patient/${id}`, _count: '100' });
+      const local = await gate.search(
+        actor,
+        q,
+        queryHash(type, { patient: `Patient/${id}`, $everything: 'true' }),
+      );
+      for (const r of local.resources) entry.push({ resource: r, search: { mode: 'match' } });
+      if (federated && address && isAddress(address) && actor.purpose !== 'none') {
+        const remote = await federated(
+          { id: actor.id },
+          {
+            patient: getAddress(address),
+            resourceType: type,
+            params: {},
+            purpose: actor.purpose,
+            breakGlass: null,
+          },
+        );
+        for (const r of remote.resources) entry.push({ resource: r, search: { mode: 'match' } });
+        for (const o of remote.outcomes)
+          if (o.status !== 'ok') warnings.set(`${o.member}:${o.status}`, `${o.member}: ${o.message}`);
+      }
+    }
+    for (const text of warnings.values())
+      entry.push({ resource: outcome('warning', 'informational', text), search: { mode: 'outcome' } });
+    return send(reply, 200, {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: entry.filter((e) => e.search?.mode === 'match').length,
+      entry,
+    });
   });
 
   app.post('/fhir/:type', async (request, reply) => {

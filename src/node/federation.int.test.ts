@@ -209,6 +209,37 @@ describe('cross-member reads under patient consent', () => {
     );
   });
 
+  test('$everything gathers the local chart and what other members share under consent', async () => {
+    const p = await nodes.clinic.node.gate.create(OPERATOR, 'Patient', {
+      resourceType: 'Patient',
+      identifier: [{ system: 'urn:medchain:patient', value: PATIENT.address }],
+    });
+    await nodes.clinic.node.gate.create(OPERATOR, 'Encounter', {
+      resourceType: 'Encounter',
+      status: 'finished',
+      class: { code: 'AMB' },
+      subject: { reference: `Patient/${p.id}` },
+    });
+    const r = await fetch(`${nodes.clinic.running.url}/fhir/Patient/${p.id}/$everything`, {
+      headers: { authorization: `Bearer ${await token('clinic', 'clinician')}` },
+    });
+    assert.equal(r.status, 200);
+    const b = (await r.json()) as Bundle;
+    const types = (b.entry ?? [])
+      .filter((e) => e.search?.mode === 'match')
+      .map((e) => `${e.resource?.resourceType}${e.resource?.meta?.source ? '@remote' : ''}`)
+      .sort();
+    assert.deepEqual(
+      types,
+      ['Encounter', 'Observation@remote', 'Patient'],
+      'labs shared; the mental-health condition is not',
+    );
+    const billing = await fetch(`${nodes.clinic.running.url}/fhir/Patient/${p.id}/$everything`, {
+      headers: { authorization: 'Bearer nope' },
+    });
+    assert.equal(billing.status, 401);
+  });
+
   test('the grant covers exactly its scope: a sensitive category not named, and another purpose, are denied', async () => {
     const s0 = sizes();
     assert.equal((await search('clinician', 'Condition')).status, 403, 'mental health was not named');
