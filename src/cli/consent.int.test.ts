@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeEntry } from '../log/entry.js';
-import { runCli } from './main.js';
-import { startUp, stopUp } from './testNetwork.js';
+import { runCliCaptured, startUp, stopUp } from './testNetwork.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'medchain-consent-'));
 const data = path.join(dir, 'data');
@@ -14,12 +13,7 @@ const network = path.join(data, 'network.json');
 const keyfile = path.join(dir, 'alice.json');
 let up: ChildProcess;
 
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const cli = runCliCaptured;
 
 before(async () => {
   process.env.MEDCHAIN_PASSPHRASE = 'patient and demo passphrase';

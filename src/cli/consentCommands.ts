@@ -67,6 +67,27 @@ async function chainOf(manifest: DeploymentManifest, net: NetworkFile) {
   return { conn, contracts: consortiumContracts(conn, manifest) };
 }
 
+/** The network, the grantee member and the relaying member named on the command line. */
+function participants(opts: { network: string; to: string; via?: string }) {
+  const { net, manifest } = readNetwork(opts.network);
+  const grantee = memberOf(net, opts.to);
+  const via = opts.via ? memberOf(net, opts.via) : net.members[0];
+  if (!via) throw new InvalidInputError('the network has no members');
+  return { net, manifest, grantee, via };
+}
+
+/** The patient's signing account (from their key file) and the contracts to read nonces from. */
+async function signer(
+  opts: { patient: string; passphraseFile?: string },
+  manifest: DeploymentManifest,
+  net: NetworkFile,
+) {
+  const keys = loadPatientKeys(opts.patient, passphraseFrom(opts));
+  const account = privateKeyToAccount(keys.signingKey);
+  const { contracts } = await chainOf(manifest, net);
+  return { account, contracts };
+}
+
 export function registerConsentCommands(program: Command, io: CliIo): void {
   const patient = program.command('patient').description("a patient's own keys");
   patient
@@ -115,10 +136,7 @@ export function registerConsentCommands(program: Command, io: CliIo): void {
         network: string;
         passphraseFile?: string;
       }) => {
-        const { net, manifest } = readNetwork(opts.network);
-        const grantee = memberOf(net, opts.to);
-        const via = opts.via ? memberOf(net, opts.via) : net.members[0];
-        if (!via) throw new InvalidInputError('the network has no members');
+        const { net, manifest, grantee, via } = participants(opts);
         const categories = categoriesToMask(opts.categories.split(',').map((x) => x.trim()));
         const purposes = purposesToMask(opts.purpose.split(',').map((x) => x.trim()));
         const now = BigInt(Math.floor(Date.now() / 1000));
@@ -126,9 +144,7 @@ export function registerConsentCommands(program: Command, io: CliIo): void {
         const expiry = seconds(opts.expires, '--expires');
         if (expiry <= now) throw new InvalidInputError('--expires must be in the future');
         if (expiry <= validFrom) throw new InvalidInputError('--expires must be after --from');
-        const keys = loadPatientKeys(opts.patient, passphraseFrom(opts));
-        const account = privateKeyToAccount(keys.signingKey);
-        const { contracts } = await chainOf(manifest, net);
+        const { account, contracts } = await signer(opts, manifest, net);
         const request: GrantRequest = {
           patient: account.address,
           grantee: getAddress(grantee.address),
@@ -167,13 +183,8 @@ export function registerConsentCommands(program: Command, io: CliIo): void {
         network: string;
         passphraseFile?: string;
       }) => {
-        const { net, manifest } = readNetwork(opts.network);
-        const grantee = memberOf(net, opts.to);
-        const via = opts.via ? memberOf(net, opts.via) : net.members[0];
-        if (!via) throw new InvalidInputError('the network has no members');
-        const keys = loadPatientKeys(opts.patient, passphraseFrom(opts));
-        const account = privateKeyToAccount(keys.signingKey);
-        const { contracts } = await chainOf(manifest, net);
+        const { net, manifest, grantee, via } = participants(opts);
+        const { account, contracts } = await signer(opts, manifest, net);
         const request: RevokeRequest = {
           patient: account.address,
           grantee: getAddress(grantee.address),

@@ -6,20 +6,14 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { consortiumContracts } from '../chain/contracts.js';
 import { startTestChain } from '../chain/testChain.js';
-import { runCli } from './main.js';
-import { startUp, stopUp } from './testNetwork.js';
+import { runCliCaptured, startUp, stopUp } from './testNetwork.js';
 
 const _bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/medchain.mjs');
 const dir = mkdtempSync(path.join(tmpdir(), 'medchain-cli-'));
 process.env.MEDCHAIN_PASSPHRASE = 'cli test passphrase';
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const cli = runCliCaptured;
 
 const up = (d: string) => startUp(d);
 const stop = stopUp;

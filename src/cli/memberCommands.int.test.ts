@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Bundle } from '@medplum/fhirtypes';
 import { openMemberNode } from '../node/memberNode.js';
-import { runCli } from './main.js';
+import { runCliCaptured } from './testNetwork.js';
 
 const PASS = 'member commands passphrase';
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/medchain.mjs');
@@ -15,12 +15,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'medchain-member-'));
 const member = path.join(dir, 'clinic');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const cli = runCliCaptured;
 
 before(async () => {
   process.env.MEDCHAIN_PASSPHRASE = PASS;

@@ -42,3 +42,12 @@ export function stopUp(child: ChildProcess): Promise<number | null> {
     child.kill('SIGINT');
   });
 }
+
+/** Run the CLI in process, capturing its output lines (for tests). */
+export async function runCliCaptured(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { runCli } = await import('./main.js');
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}

@@ -9,7 +9,7 @@ import { walletFor } from '../chain/clients.js';
 import { deployContracts } from '../chain/deploy.js';
 import { auditAnchorAbi } from '../chain/generated/index.js';
 import { startTestChain, type TestChain } from '../chain/testChain.js';
-import { runCli } from '../cli/main.js';
+import { runCliCaptured } from '../cli/testNetwork.js';
 import { hashPassword } from '../crypto/password.js';
 import { createIdentity } from '../node/memberIdentity.js';
 import {
@@ -30,12 +30,7 @@ let running: RunningNode;
 let manifestFile: string;
 let dir: string;
 
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const cli = runCliCaptured;
 
 before(async () => {
   t = await startTestChain({ memberCount: 1 });

@@ -8,7 +8,7 @@ import { walletFor } from '../chain/clients.js';
 import { deployContracts } from '../chain/deploy.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { startTestChain, type TestChain } from '../chain/testChain.js';
-import { runCli } from '../cli/main.js';
+import { runCliCaptured } from '../cli/testNetwork.js';
 import { createIdentity, type MemberIdentity } from '../node/memberIdentity.js';
 import {
   keyFileOf,
@@ -29,12 +29,7 @@ const dirs = { a: '', b: '' };
 const ids: Record<'a' | 'b', MemberIdentity> = {} as never;
 let b: { node: MemberNode; running: RunningNode };
 
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const cli = runCliCaptured;
 
 async function startB() {
   const node = openMemberNode(dirs.b, PASS, { manifest });
