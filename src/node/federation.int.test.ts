@@ -254,6 +254,15 @@ describe('cross-member reads under patient consent', () => {
     );
   });
 
+  test('an expired grant and a grant not yet valid permit nothing', async () => {
+    await grant(['labs'], ['treatment'], -7200, -3600);
+    assert.equal((await search('clinician', 'Observation')).status, 403, 'expired');
+    await grant(['labs'], ['treatment'], 3600, 7200);
+    assert.equal((await search('clinician', 'Observation')).status, 403, 'not yet valid');
+    await grant(['labs'], ['treatment']);
+    assert.equal((await search('clinician', 'Observation')).status, 200, 'valid again');
+  });
+
   test('revoked: the next read is denied', async () => {
     await revoke();
     assert.equal((await search('clinician', 'Observation')).status, 403);
