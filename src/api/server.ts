@@ -15,7 +15,12 @@ import type { LogPublisher } from '../log/logPublisher.js';
 import { LogUnavailableError } from '../log/transparencyLog.js';
 import type { VerifyReport } from '../log/verifier.js';
 import type { RelayResult } from '../node/consentRelay.js';
-import type { FederatedAnswer, FederatedQuery, RemoteOutcome } from '../node/federation.js';
+import {
+  type FederatedAnswer,
+  type FederatedQuery,
+  parseFederatedQuery,
+  type RemoteOutcome,
+} from '../node/federation.js';
 import type { RecordService, StoredResource } from '../node/recordService.js';
 import type { UserStore } from '../store/userStore.js';
 import { type AuditContext, auditContext, reasonOf } from './auditContext.js';
@@ -46,7 +51,7 @@ export interface ApiDeps {
   /** Relay a patient-signed consent grant or revoke to the chain (needs a chain). */
   relayConsent?: (body: unknown) => Promise<RelayResult>;
   /** Custodian side of cross-member reads (needs a chain). */
-  answerFederated?: (caller: `0x${string}`, body: unknown) => Promise<FederatedAnswer>;
+  answerFederated?: (caller: `0x${string}`, query: FederatedQuery) => Promise<FederatedAnswer>;
   /** Requester side of cross-member reads (needs a chain). */
   federatedSearch?: (
     actor: { id: string },
@@ -180,7 +185,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const caller = request.memberCaller;
     if (!caller || !deps.answerFederated)
       throw unauthorized('cross-member requests must be signed by an active member');
-    return deps.answerFederated(caller, request.body);
+    const query = parseFederatedQuery(request.body);
+    // From here the custodian logs its own decision for every record (permit or deny, with the reason).
+    request.audit = null;
+    return deps.answerFederated(caller, query);
   });
   fhirRoutes(app, deps.gate, deps.software ?? { name: 'medchain', version: '0.1.0' }, deps.federatedSearch);
   logRoutes(app, deps);

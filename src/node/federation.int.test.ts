@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Bundle } from '@medplum/fhirtypes';
-import type { Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import type { Actor } from '../access/gatekeeper.js';
 import { walletFor } from '../chain/clients.js';
@@ -311,7 +310,33 @@ describe('cross-member reads under patient consent', () => {
       warn.issue[0]?.details.text ?? '',
       /^lab: lab did not answer; its records are not included$/,
     );
-    nodes.lab.running = await serveMemberNode(nodes.lab.node, {});
-    void (null as unknown as Hex);
+    nodes.lab.running = await serveMemberNode(nodes.lab.node, { rpcUrl: t.chain.rpcUrl });
+    await writeAndWait(t.conn, walletFor(t.conn, ids.lab.chainKey), {
+      address: manifest.contracts.Registry,
+      abi: registryAbi,
+      functionName: 'updateEndpoint',
+      args: [nodes.lab.running.url],
+    });
+  });
+  test('a member removed by vote is refused by the custodian, and the attempt is logged there', async () => {
+    await grant(['labs'], ['treatment']);
+    assert.equal((await search('clinician', 'Observation')).status, 200);
+    const reg = (who: Name, functionName: 'proposeRemoval' | 'vote', args: readonly unknown[]) =>
+      writeAndWait(t.conn, walletFor(t.conn, ids[who].chainKey), {
+        address: manifest.contracts.Registry,
+        abi: registryAbi,
+        functionName,
+        args: args as never,
+      });
+    await reg('lab', 'proposeRemoval', [ids.clinic.address]);
+    const id = (await consortiumContracts(t.conn, manifest).registry.read.proposalCount()) - 1n;
+    await reg('pharmacy', 'vote', [id]);
+    const s0 = sizes();
+    const r = await search('clinician', 'Observation');
+    assert.equal(r.status, 403, JSON.stringify(r.body));
+    assert.deepEqual(
+      since('lab', s0.lab).map((e) => `${e.action}:${e.outcome}:${e.reason}`),
+      ['search:deny:unauthenticated'],
+    );
   });
 });

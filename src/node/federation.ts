@@ -203,7 +203,8 @@ export async function federatedSearch(
           signal: AbortSignal.timeout(ctx.timeoutMs ?? 10_000),
         });
         const body = (await r.json()) as FederatedAnswer & { issue?: { details?: { text?: string } }[] };
-        if (r.status === 403)
+        // 403: no consent; 401: the member does not accept us (e.g. we were removed from the consortium).
+        if (r.status === 403 || r.status === 401)
           return {
             m,
             outcome: {

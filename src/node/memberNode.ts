@@ -27,7 +27,7 @@ import { UserStore } from '../store/userStore.js';
 import { Anchorer, type AnchorerOptions } from './anchorer.js';
 import { relayConsent } from './consentRelay.js';
 import { chainConsortium } from './consortium.js';
-import { answerFederated, type FederatedQuery, federatedSearch, parseFederatedQuery } from './federation.js';
+import { answerFederated, type FederatedQuery, federatedSearch } from './federation.js';
 import { loadIdentity, type MemberIdentity } from './memberIdentity.js';
 import { RecordService } from './recordService.js';
 
@@ -121,8 +121,7 @@ function federationDeps(node: MemberNode, chain: { conn: ChainConnection; manife
   return {
     isMember: (a: `0x${string}`) =>
       consortiumContracts(chain.conn, chain.manifest).registry.read.isActiveMember([a]),
-    answerFederated: (caller: `0x${string}`, body: unknown) =>
-      answerFederated(ctx, caller, parseFederatedQuery(body)),
+    answerFederated: (caller: `0x${string}`, query: FederatedQuery) => answerFederated(ctx, caller, query),
     federatedSearch: (actor: { id: string }, q: FederatedQuery) =>
       federatedSearch({ ...ctx, signer }, actor, q),
   };
