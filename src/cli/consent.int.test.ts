@@ -4,6 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { signGrant } from '../chain/consentSignatures.js';
 import { decodeEntry } from '../log/entry.js';
 import { runCliCaptured, startUp, stopUp } from './testNetwork.js';
 
@@ -162,6 +164,75 @@ describe('patient consent from the command line', () => {
       (e) => e.resource.meta?.source === `urn:medchain:member:${lab.address}`,
     );
     assert.equal(fromLab.length, 2, 'two hemoglobin results from Central Lab');
+  });
+
+  test('the relay refuses forged and replayed signatures, and logs each refusal against the patient', async () => {
+    const net = JSON.parse(readFileSync(network, 'utf8'));
+    const hospital = net.members.find((m: { name: string }) => m.name === 'City Hospital');
+    const lab = net.members.find((m: { name: string }) => m.name === 'Central Lab');
+    const victim = privateKeyToAccount(generatePrivateKey());
+    const mallory = privateKeyToAccount(generatePrivateKey());
+    const manifest = { chainId: net.chain.chainId, contracts: net.chain.contracts };
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    const request = {
+      patient: victim.address,
+      grantee: lab.address,
+      categories: 2,
+      purposes: 1,
+      validFrom: now - 10n,
+      expiry: now + 3600n,
+      nonce: 0n,
+      deadline: now + 600n,
+    };
+    const post = (signature: string) =>
+      fetch(`${hospital.url}/consent/relay`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'grant', request, signature }, (_k, v) =>
+          typeof v === 'bigint' ? v.toString() : v,
+        ),
+      });
+    const forged = await post(await signGrant(mallory, manifest, request));
+    assert.equal(forged.status, 422);
+    assert.match(
+      ((await forged.json()) as { issue: { details: { text: string } }[] }).issue[0]?.details.text ?? '',
+      /ConsentInvalidSigner/,
+    );
+    const genuine = await signGrant(victim, manifest, request);
+    assert.equal((await post(genuine)).status, 200);
+    const replay = await post(genuine);
+    assert.equal(replay.status, 409, 'the same signature cannot be used twice');
+    assert.equal((await post('0x1234')).status, 422);
+    assert.equal(
+      (
+        await fetch(`${hospital.url}/consent/relay`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"kind":"steal"}',
+        })
+      ).status,
+      400,
+    );
+
+    const admin = net.demoUsers.find(
+      (u: { member: string; role: string }) => u.member === 'City Hospital' && u.role === 'admin',
+    );
+    const login = await fetch(`${hospital.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: admin.username, password: admin.password }),
+    });
+    const { access_token } = (await login.json()) as { access_token: string };
+    const audit = await fetch(`${hospital.url}/fhir/AuditEvent?patient=${victim.address}`, {
+      headers: { authorization: `Bearer ${access_token}` },
+    });
+    const events = (
+      (await audit.json()) as { entry: { resource: { outcome: string; outcomeDesc: string } }[] }
+    ).entry.map((e) => `${e.resource.outcome}:${e.resource.outcomeDesc}`);
+    assert.deepEqual(
+      events.sort(),
+      ['0:ok', '4:already-relayed', '4:consent-invalid-signer', '4:consent-invalid-signer'].sort(),
+    );
   });
 
   test('bad requests are refused with one line', async () => {

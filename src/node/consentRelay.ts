@@ -85,6 +85,26 @@ export async function relayConsent(
   const relay = parseRelay(body);
   const { request, signature } = relay;
   const key = `consent:${request.patient.toLowerCase()}:${request.nonce}:${signature.slice(0, 18)}`;
+  const action = relay.kind === 'grant' ? 'consent-grant' : 'consent-revoke';
+  const earlier = outbox.get(key);
+  if (earlier?.status === 'confirmed') {
+    // A signature already relayed: nothing new happens; say so rather than pretend.
+    await log.append({
+      actor: `patient:${request.patient}`,
+      patient: request.patient,
+      action,
+      target: null,
+      purpose: 'none',
+      outcome: 'deny',
+      reason: 'already-relayed',
+      queryHash: null,
+    });
+    throw new FhirError(
+      409,
+      'duplicate',
+      `this signed ${relay.kind} was already relayed (transaction ${earlier.txHash ?? 'none'}); sign a new one`,
+    );
+  }
   const entry = outbox.enqueue({
     key,
     contract: 'Consent',
@@ -93,7 +113,6 @@ export async function relayConsent(
     args: [request, signature],
     description: `relay a patient-signed consent ${relay.kind}`,
   });
-  const action = relay.kind === 'grant' ? 'consent-grant' : 'consent-revoke';
   await outbox.flush();
   const done = outbox.get(entry.key);
   const ok = done?.status === 'confirmed';
