@@ -30,9 +30,11 @@ export function authRoutes(
       await deps.gate.login(actorId, false, 'throttled');
       throw tooMany(`too many failed sign-ins; try again in ${wait} s`, wait);
     }
+    // Count the attempt before the (slow) password check, so parallel guesses cannot all slip in
+    // under the limit; a successful sign-in clears it again.
+    deps.throttle.fail(keys);
     const ok = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !ok || user.disabled) {
-      deps.throttle.fail(keys);
       await deps.gate.login(actorId, false, user?.disabled ? 'disabled' : 'bad-credentials');
       throw unauthorized('wrong username or password');
     }

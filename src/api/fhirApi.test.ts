@@ -111,6 +111,13 @@ describe('authentication', () => {
       assert.match(r.json().issue[0].details.text, /wrong username or password/);
     }
     const throttled = await attempt('somebody');
+    // Parallel guesses cannot slip past the limit while passwords are being checked.
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        t.app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'someone-else', password: 'wrong password!' }, remoteAddress: '10.8.8.8' }),
+      ),
+    );
+    assert.ok(burst.filter((r) => r.statusCode === 401).length <= 5, 'at most 5 guesses get a password check');
     assert.equal(throttled.statusCode, 429);
     assert.ok(Number(throttled.headers['retry-after']) > 0);
     // Unknown users get the same answer as wrong passwords.
