@@ -7,9 +7,10 @@
 import { createHmac } from 'node:crypto';
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import type { Address } from 'viem';
-import { forbidden } from '../fhir/outcomes.js';
-import type { ResourceType } from '../fhir/resourceTypes.js';
+import { forbidden, reasonCode } from '../fhir/outcomes.js';
+import { isResourceType, type ResourceType } from '../fhir/resourceTypes.js';
 import type { SearchQuery } from '../fhir/search.js';
+import { FHIR_ID } from '../fhir/validate.js';
 import type { LogAction, LogPurpose, LogTarget } from '../log/entry.js';
 import type { LogInput, TransparencyLog } from '../log/transparencyLog.js';
 import { processBundle } from '../node/bundleProcessor.js';
@@ -199,7 +200,26 @@ export class Gatekeeper {
       body,
       (method, type) =>
         this.authorize(actor, method === 'GET' ? 'read' : method === 'DELETE' ? 'delete' : 'write', type),
-      { commit: (v) => this.commitLogged(actor, v), read: (t, id) => this.read(actor, t, id) },
+      {
+        commit: (v) => this.commitLogged(actor, v),
+        read: (t, id) => this.read(actor, t, id),
+        denied: (method, url, err) => {
+          const [type, id] = url.replace(/^\//, '').split('/');
+          const action =
+            method === 'GET'
+              ? 'read'
+              : method === 'DELETE'
+                ? 'delete'
+                : method === 'PUT'
+                  ? 'update'
+                  : 'create';
+          const target =
+            type && isResourceType(type)
+              ? { resourceType: type, ...(id && FHIR_ID.test(id) ? { id } : {}) }
+              : null;
+          return this.denied(actor, action, target, reasonCode(err.status));
+        },
+      },
     );
   }
 

@@ -39,19 +39,4 @@ export function auditContext(method: string, url: string): AuditContext | undefi
 }
 
 /** The log reason code of an HTTP status. */
-export function reasonOf(status: number): string {
-  const codes: Record<number, string> = {
-    400: 'bad-request',
-    401: 'unauthenticated',
-    403: 'role',
-    404: 'not-found',
-    409: 'conflict',
-    410: 'gone',
-    412: 'precondition',
-    413: 'too-large',
-    415: 'bad-media-type',
-    422: 'invalid',
-    429: 'throttled',
-  };
-  return codes[status] ?? 'error';
-}
+export { reasonCode as reasonOf } from '../fhir/outcomes.js';

@@ -114,10 +114,18 @@ describe('authentication', () => {
     // Parallel guesses cannot slip past the limit while passwords are being checked.
     const burst = await Promise.all(
       Array.from({ length: 20 }, () =>
-        t.app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'someone-else', password: 'wrong password!' }, remoteAddress: '10.8.8.8' }),
+        t.app.inject({
+          method: 'POST',
+          url: '/auth/login',
+          payload: { username: 'someone-else', password: 'wrong password!' },
+          remoteAddress: '10.8.8.8',
+        }),
       ),
     );
-    assert.ok(burst.filter((r) => r.statusCode === 401).length <= 5, 'at most 5 guesses get a password check');
+    assert.ok(
+      burst.filter((r) => r.statusCode === 401).length <= 5,
+      'at most 5 guesses get a password check',
+    );
     assert.equal(throttled.statusCode, 429);
     assert.ok(Number(throttled.headers['retry-after']) > 0);
     // Unknown users get the same answer as wrong passwords.

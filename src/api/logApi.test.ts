@@ -127,6 +127,29 @@ describe('log before serve', () => {
     );
   });
 
+  test('refused entries of a batch are logged too', async () => {
+    const from = t.node.log.size;
+    const r = await call('POST', '/fhir', 'billing', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { request: { method: 'GET', url: `Observation/${obsId}` } },
+        { request: { method: 'DELETE', url: `Patient/${patientId}` } },
+      ],
+    });
+    assert.equal(r.status, 200);
+    assert.deepEqual(
+      r.json().entry.map((e: { response: { status: string } }) => e.response.status),
+      ['403', '403'],
+    );
+    const es = entriesSince(from);
+    assert.deepEqual(
+      es.map((e) => `${e.action}:${e.outcome}:${e.reason}:${e.target?.id}`),
+      [`read:deny:role:${obsId}`, `delete:deny:role:${patientId}`],
+    );
+    assert.equal(es[0]?.patient, PATIENT.address);
+  });
+
   test('entries hold no names: the patient name and user names appear in no entry', () => {
     const all = Buffer.concat(t.node.log.entries(0, t.node.log.size).map((e) => Buffer.from(e.leaf)));
     for (const needle of [marker, 'dr.nobody', 'clinician', 'nurse'])

@@ -63,3 +63,21 @@ export function errorOutcome(err: FhirError): OperationOutcome {
 
 /** A success/information outcome (e.g. for batch entries and deletes). */
 export const okOutcome = (text: string): OperationOutcome => outcome('information', 'informational', text);
+
+/** The log reason code of an HTTP status (what the transparency log records for a refusal). */
+export function reasonCode(status: number): string {
+  const codes: Record<number, string> = {
+    400: 'bad-request',
+    401: 'unauthenticated',
+    403: 'role',
+    404: 'not-found',
+    409: 'conflict',
+    410: 'gone',
+    412: 'precondition',
+    413: 'too-large',
+    415: 'bad-media-type',
+    422: 'invalid',
+    429: 'throttled',
+  };
+  return codes[status] ?? 'error';
+}

@@ -117,6 +117,8 @@ async function prepareOne(
 export interface BundleHooks {
   commit(versions: readonly PreparedVersion[]): void;
   read(type: ResourceType, id: string): Promise<StoredResource>;
+  /** A batch entry was refused or failed: log it before its response is written. */
+  denied?(method: string, url: string, err: FhirError): Promise<void>;
 }
 
 /** Run a transaction or batch Bundle; returns the response Bundle. */
@@ -193,6 +195,7 @@ export async function processBundle(
       out.push({ ...(r.resource ? { resource: r.resource } : {}), response: response(r.status, r.resource) });
     } catch (err) {
       if (!(err instanceof FhirError)) throw err;
+      await hooks.denied?.(String(e.request?.method ?? ''), String(e.request?.url ?? ''), err);
       out.push({
         response: {
           status: String(err.status),

@@ -172,7 +172,7 @@ describe('cross-member reads under patient consent', () => {
     const atLab = since('lab', s0.lab);
     assert.deepEqual(
       atLab.map((e) => `${e.action}:${e.outcome}:${e.reason}`),
-      ['search:deny:no-consent-labs'],
+      ['search:deny:no-consent'],
     );
     assert.equal(atLab[0]?.actor, `member:${ids.clinic.address}`);
     assert.equal(atLab[0]?.patient, PATIENT.address);
@@ -249,7 +249,7 @@ describe('cross-member reads under patient consent', () => {
     );
     assert.deepEqual(
       since('lab', s0.lab).map((e) => `${e.outcome}:${e.reason}`),
-      ['deny:no-consent-mental-health', 'deny:no-consent-labs'],
+      ['deny:no-consent', 'deny:no-consent'],
     );
   });
 

@@ -137,7 +137,9 @@ export async function answerFederated(
       },
       purpose: q.purpose as LogPurpose,
       outcome: ok ? 'permit' : 'deny',
-      reason: q.breakGlass ? 'break-glass' : ok ? 'consent' : `no-consent-${category}`,
+      // No category in the reason: the log is readable by members, and a category next to the patient's
+      // address would disclose a sensitive diagnosis class.
+      reason: q.breakGlass ? 'break-glass' : ok ? 'consent' : 'no-consent',
       queryHash: q.breakGlass,
     });
     if (ok) permitted.push(r);
