@@ -7,7 +7,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Actor, defaultPurpose, type Gatekeeper } from '../access/gatekeeper.js';
-import { verifyMemberAuth } from '../access/memberAuth.js';
+import { ReplayGuard, verifyMemberAuth } from '../access/memberAuth.js';
 import { verifyPatientAuth } from '../access/patientAuth.js';
 import type { LoginThrottle, Session, SessionStore } from '../access/sessions.js';
 import { errorOutcome, FhirError, outcome, unauthorized } from '../fhir/outcomes.js';
@@ -37,6 +37,10 @@ declare module 'fastify' {
     audit: AuditContext | null;
     /** Set when the request carries a valid signature of an active member. */
     memberCaller: `0x${string}` | null;
+    /** A member signature to check once the body is read. */
+    memberPending: boolean;
+    /** The request body as received (JSON bodies). */
+    rawBody: string | undefined;
   }
 }
 
@@ -95,12 +99,19 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.decorateRequest('patientAddress', null);
   app.decorateRequest('audit', null);
   app.decorateRequest('memberCaller', null);
-  app.removeContentTypeParser('text/plain');
-  // FHIR JSON uses Fastify's JSON parser (secure-json-parse), refusing __proto__/constructor keys.
+  app.decorateRequest('memberPending', false);
+  app.decorateRequest('rawBody', undefined);
+  app.removeContentTypeParser(['text/plain', 'application/json']);
+  // JSON and FHIR JSON use Fastify's JSON parser (secure-json-parse: refuses __proto__/constructor
+  // keys); the raw text is kept so member-signed requests can be checked against their body hash.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser(
-    ['application/fhir+json'],
+    ['application/json', 'application/fhir+json'],
     { parseAs: 'string' },
-    app.getDefaultJsonParser('error', 'error'),
+    (request, body, done) => {
+      request.rawBody = body as string;
+      parseJson(request, body as string, done);
+    },
   );
 
   app.setErrorHandler(async (err: Error & { code?: string; statusCode?: number }, request, reply) => {
@@ -158,17 +169,31 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       h?.startsWith('MedchainMember ') &&
       deps.isMember
     ) {
-      const caller = await verifyMemberAuth(h, deps.gate.log.member, request.method, path);
-      if (!caller || !(await deps.isMember(caller))) {
-        throw unauthorized('the member signature is invalid, expired, or not from an active member');
-      }
-      request.memberCaller = caller;
+      request.memberPending = true; // checked in preHandler, once the body is read
       return;
     }
     if (!h?.startsWith('Bearer ')) throw unauthorized();
     const s = deps.sessions.get(h.slice(7).trim());
     if (!s) throw unauthorized('the access token is unknown or expired; sign in again at POST /auth/login');
     request.session = s;
+  });
+
+  // Member-signed requests: the signature covers method, path and query, body hash and time.
+  const replays = new ReplayGuard();
+  app.addHook('preHandler', async (request) => {
+    if (!request.memberPending || !deps.isMember) return;
+    const caller = await verifyMemberAuth(
+      request.headers.authorization,
+      deps.gate.log.member,
+      request.method,
+      request.url,
+      request.rawBody ?? '',
+      replays,
+    );
+    if (!caller || !(await deps.isMember(caller))) {
+      throw unauthorized('the member signature is invalid, expired, reused, or not from an active member');
+    }
+    request.memberCaller = caller;
   });
 
   authRoutes(app, deps);

@@ -108,6 +108,37 @@ describe('monitoring another member', () => {
       headers: { authorization: await memberAuthHeader(a, ids.b.address, 'GET', '/log/head') },
     });
     assert.equal(ok.status, 200);
+    const header = await memberAuthHeader(a, ids.b.address, 'GET', '/log/head');
+    assert.equal(
+      (await fetch(`${b.running.url}/log/head`, { headers: { authorization: header } })).status,
+      200,
+    );
+    assert.equal(
+      (await fetch(`${b.running.url}/log/head`, { headers: { authorization: header } })).status,
+      401,
+      'a captured header cannot be replayed',
+    );
+    const q = '/log/entries?start=0&end=1';
+    const forOther = await memberAuthHeader(a, ids.b.address, 'GET', '/log/entries?start=0&end=2');
+    assert.equal(
+      (await fetch(`${b.running.url}${q}`, { headers: { authorization: forOther } })).status,
+      401,
+      'the query is signed too',
+    );
+    const body = JSON.stringify({
+      patient: ids.a.address,
+      resourceType: 'Observation',
+      params: {},
+      purpose: 'treatment',
+      breakGlass: null,
+    });
+    const signed = await memberAuthHeader(a, ids.b.address, 'POST', '/federation/search', body);
+    const swapped = await fetch(`${b.running.url}/federation/search`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: signed },
+      body: body.replace('treatment', 'research'),
+    });
+    assert.equal(swapped.status, 401, 'the body is signed too');
   });
 
   test('a log rewritten after anchoring is caught as a split view', async () => {

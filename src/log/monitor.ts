@@ -78,14 +78,14 @@ export async function monitorPeer(
   return { ok: problems.length === 0, checked, problems, head };
 }
 
-/** A PeerLog over HTTP, each request signed by `sign` (member-to-member auth). */
+/** A PeerLog over HTTP; `authorization(method, pathWithQuery)` signs each request (member-to-member auth). */
 export function httpPeerLog(
   baseUrl: string,
   authorization: (method: string, path: string) => Promise<string>,
 ): PeerLog {
   const get = async (path: string) => {
     const r = await fetch(`${baseUrl}${path}`, {
-      headers: { authorization: await authorization('GET', path.split('?')[0] as string) },
+      headers: { authorization: await authorization('GET', path) },
     });
     if (!r.ok) throw new Error(`${path} answered ${r.status}`);
     return r.json();

@@ -195,13 +195,14 @@ export async function federatedSearch(
     members.map(async (m) => {
       const path = '/federation/search';
       try {
+        const payload = JSON.stringify(q);
         const r = await fetch(`${m.endpoint.replace(/\/$/, '')}${path}`, {
           method: 'POST',
           headers: {
             'content-type': 'application/json',
-            authorization: await memberAuthHeader(ctx.signer, m.address, 'POST', path),
+            authorization: await memberAuthHeader(ctx.signer, m.address, 'POST', path, payload),
           },
-          body: JSON.stringify(q),
+          body: payload,
           signal: AbortSignal.timeout(ctx.timeoutMs ?? 10_000),
         });
         const body = (await r.json()) as FederatedAnswer & { issue?: { details?: { text?: string } }[] };
