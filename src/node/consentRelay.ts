@@ -113,8 +113,12 @@ export async function relayConsent(
     args: [request, signature],
     description: `relay a patient-signed consent ${relay.kind}`,
   });
-  await outbox.flush();
-  const done = outbox.get(entry.key);
+  // A flush already running (e.g. the anchorer's) does not include this entry: flush until it settles.
+  let done = outbox.get(entry.key);
+  for (let i = 0; i < 5 && (done?.status === 'queued' || done?.status === 'signed'); i++) {
+    await outbox.flush();
+    done = outbox.get(entry.key);
+  }
   const ok = done?.status === 'confirmed';
   await log.append({
     actor: `patient:${request.patient}`,
@@ -138,5 +142,5 @@ export async function relayConsent(
       `the chain refused the ${relay.kind}: ${done?.error ?? 'no receipt'}`,
     );
   }
-  return { txHash: done.txHash as Hex, blockNumber: done.block as number };
+  return { txHash: done?.txHash as Hex, blockNumber: done?.block as number };
 }
