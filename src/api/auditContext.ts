@@ -18,7 +18,7 @@ export function auditContext(method: string, url: string): AuditContext | undefi
   const parts = path.split('/').filter((p) => p.length > 0);
   if (parts[0] === 'patients' || path === '/verify' || path === '/fhir/AuditEvent')
     return { action: 'audit-read', target: null };
-  if (path === '/federation/search') return { action: 'search', target: null };
+  if (path.startsWith('/federation/')) return { action: 'search', target: null };
   if (parts[0] !== 'fhir' || parts[1] === 'metadata') return undefined;
   const [, type, id, hist, vid] = parts;
   if (type === undefined) return { action: 'create', target: { resourceType: 'Bundle' } };

@@ -61,6 +61,11 @@ export interface ApiDeps {
     actor: { id: string },
     q: FederatedQuery,
   ) => Promise<{ resources: StoredResource[]; outcomes: RemoteOutcome[] }>;
+  /** Replica side of replication (needs a chain). */
+  replica?: {
+    push: (caller: `0x${string}`, body: unknown) => { logSize: number };
+    search: (caller: `0x${string}`, body: unknown) => Promise<unknown>;
+  };
   /** Whether an address is an active consortium member (Registry); enables member-signed /log requests. */
   isMember?: (address: `0x${string}`) => Promise<boolean>;
   software?: { name: string; version: string };
@@ -205,6 +210,26 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         'this node is not connected to the chain; relay through another member',
       );
     return deps.relayConsent(request.body);
+  });
+  app.post('/federation/replica/push', async (request, reply) => {
+    const caller = request.memberCaller;
+    if (!caller || !deps.replica)
+      throw unauthorized('replication requests must be signed by an active member');
+    request.audit = null; // storing ciphertext it cannot read is not an access
+    try {
+      return deps.replica.push(caller, request.body);
+    } catch (err) {
+      const logSize = (err as { logSize?: number }).logSize;
+      if (typeof logSize === 'number') return reply.code(409).send({ logSize });
+      throw err;
+    }
+  });
+  app.post('/federation/replica/search', async (request) => {
+    const caller = request.memberCaller;
+    if (!caller || !deps.replica)
+      throw unauthorized('cross-member requests must be signed by an active member');
+    request.audit = null; // the replica logs its decision for every record itself
+    return deps.replica.search(caller, request.body);
   });
   app.post('/federation/search', async (request) => {
     const caller = request.memberCaller;

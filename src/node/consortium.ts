@@ -26,6 +26,13 @@ export interface ConsortiumView {
     purpose: Purpose,
     atSeconds: bigint,
   ): Promise<boolean>;
+  /** The latest log head `member` anchored on chain (size 0 when none). */
+  latestHead(member: Address): Promise<{ treeSize: number; rootHash: `0x${string}` }>;
+  /** The grant stored for (patient, grantee), or undefined when none. */
+  grantOf(
+    patient: Address,
+    grantee: Address,
+  ): Promise<{ categories: number; purposes: number; validFrom: bigint; expiry: bigint } | undefined>;
 }
 
 export function chainConsortium(conn: ChainConnection, manifest: DeploymentManifest): ConsortiumView {
@@ -44,6 +51,14 @@ export function chainConsortium(conn: ChainConnection, manifest: DeploymentManif
     member,
     activeMembers: async () =>
       (await Promise.all((await c.registry.read.memberAccounts()).map(member))).filter((m) => m.active),
+    latestHead: async (m) => {
+      const h = await c.auditAnchor.read.latestHead([m]);
+      return { treeSize: Number(h.treeSize), rootHash: h.rootHash };
+    },
+    grantOf: async (patient, grantee) => {
+      const g = await c.consent.read.getGrant([patient, grantee]);
+      return g.categories === 0 ? undefined : g;
+    },
     isPermitted: (patient, grantee, category, purpose, at) =>
       c.consent.read.isPermitted([patient, grantee, categoryBit(category), purposeBit(purpose), at]),
   };

@@ -297,19 +297,68 @@ describe('cross-member reads under patient consent', () => {
     );
   });
 
-  test('an offline custodian is reported, not hidden', async () => {
+  test('custodian down: a replica serves a consented read (checked against the anchored entry) and logs it; unconsented reads stay denied', async () => {
     await grant(['labs'], ['treatment']);
+    // The lab anchors its log and replicates records, log and wraps to its two replicas.
+    await nodes.lab.running.anchorer?.tick(true);
+    await nodes.lab.running.replicator?.tick();
+    await nodes.lab.running.replicator?.tick();
+    const held = nodes.pharmacy.node.db
+      .prepare('SELECT count(*) AS n FROM replica_records WHERE custodian = ?')
+      .get(ids.lab.address.toLowerCase()) as { n: number };
+    assert.ok(held.n >= 3, 'the pharmacy holds replicas of the lab records');
+    const ownWraps = nodes.pharmacy.node.db
+      .prepare('SELECT count(*) AS n FROM replica_wraps WHERE recipient = ?')
+      .get(Buffer.from(ids.pharmacy.encryptionPublicKey.slice(2), 'hex').toString('hex')) as { n: number };
+    assert.equal(ownWraps.n, 0, 'a replica never holds a key it could open');
+
     await nodes.lab.running.close();
+    const s0 = sizes();
     const r = await search('clinician', 'Observation');
-    assert.equal(r.status, 200);
-    const warn = r.body.entry?.find((e) => e.search?.mode === 'outcome')?.resource as {
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const obs = r.body.entry?.find((e) => e.search?.mode === 'match')?.resource as {
+      valueQuantity: { value: number };
+      meta: { source: string };
+    };
+    assert.equal(obs.valueQuantity.value, 13.2);
+    assert.equal(obs.meta.source, `urn:medchain:member:${ids.lab.address}`);
+    const note = r.body.entry?.find((e) => e.search?.mode === 'outcome')?.resource as {
       issue: { details: { text: string } }[];
     };
-    assert.ok(warn, JSON.stringify(r.body));
     assert.match(
-      warn.issue[0]?.details.text ?? '',
-      /^lab: lab did not answer; its records are not included$/,
+      note.issue[0]?.details.text ?? '',
+      /^lab: lab is offline; served by its replica at pharmacy$/,
     );
+    assert.deepEqual(
+      since('pharmacy', s0.pharmacy).map((e) => `${e.action}:${e.outcome}:${e.reason}:${e.actor}`),
+      [`search:permit:replica-consent:member:${ids.clinic.address}`],
+    );
+    assert.ok(since('clinic', s0.clinic).some((e) => e.reason === 'received-from-replica'));
+
+    // A replica that alters a record cannot pass it off: the ciphertext must match the anchored entry.
+    const db = nodes.pharmacy.node.db;
+    const row = db
+      .prepare("SELECT id, ciphertext FROM replica_records WHERE resource_type = 'Observation'")
+      .get() as { id: string; ciphertext: Buffer };
+    const altered = Buffer.from(row.ciphertext);
+    altered[0] = (altered[0] as number) ^ 1;
+    db.prepare('UPDATE replica_records SET ciphertext = ? WHERE id = ?').run(altered, row.id);
+    const tampered = await search('clinician', 'Observation');
+    assert.equal(tampered.body.entry?.filter((e) => e.search?.mode === 'match').length, 0);
+    const warning = tampered.body.entry?.find((e) => e.search?.mode === 'outcome')?.resource as {
+      issue: { details: { text: string } }[];
+    };
+    assert.match(
+      warning.issue[0]?.details.text ?? '',
+      /1 record\(s\) failed the integrity check and were dropped/,
+    );
+    db.prepare('UPDATE replica_records SET ciphertext = ? WHERE id = ?').run(row.ciphertext, row.id);
+
+    await revoke();
+    const denied = await search('clinician', 'Observation');
+    assert.equal(denied.status, 403, 'revocation takes effect at replicas too');
+    assert.match(denied.body.issue?.[0]?.details?.text ?? '', /has not consented to lab/);
+
     nodes.lab.running = await serveMemberNode(nodes.lab.node, { rpcUrl: t.chain.rpcUrl });
     await writeAndWait(t.conn, walletFor(t.conn, ids.lab.chainKey), {
       address: manifest.contracts.Registry,
@@ -318,6 +367,7 @@ describe('cross-member reads under patient consent', () => {
       args: [nodes.lab.running.url],
     });
   });
+
   test('a member removed by vote is refused by the custodian, and the attempt is logged there', async () => {
     await grant(['labs'], ['treatment']);
     assert.equal((await search('clinician', 'Observation')).status, 200);

@@ -16,10 +16,12 @@ import type { Category, Purpose } from '../chain/scopes.js';
 import { badRequest, forbidden } from '../fhir/outcomes.js';
 import { isResourceType, PATIENT_ADDRESS_SYSTEM, type ResourceType } from '../fhir/resourceTypes.js';
 import { parseSearch } from '../fhir/search.js';
-import type { LogPurpose } from '../log/entry.js';
+import { decodeEntry, type LogPurpose, type LogTarget } from '../log/entry.js';
+import { leafHash, verifyInclusion } from '../log/merkle.js';
 import type { LogInput, TransparencyLog } from '../log/transparencyLog.js';
-import type { ConsortiumView } from './consortium.js';
+import type { ConsortiumView, MemberInfo } from './consortium.js';
 import type { RecordService, StoredResource } from './recordService.js';
+import { type ReplicaAnswer, replicasOf } from './replication.js';
 
 export interface FederatedQuery {
   patient: Address;
@@ -172,7 +174,7 @@ export async function answerFederated(
 
 export interface RemoteOutcome {
   member: string;
-  status: 'ok' | 'denied' | 'unreachable' | 'error';
+  status: 'ok' | 'denied' | 'unreachable' | 'error' | 'replica';
   message?: string;
 }
 
@@ -191,7 +193,7 @@ export async function federatedSearch(
   const members = (await ctx.consortium.activeMembers()).filter(
     (m) => m.address !== ctx.signer.address && /^https?:\/\//.test(m.endpoint),
   );
-  const answers = await Promise.all(
+  const answers: { m: MemberInfo; body?: FederatedAnswer; outcome: RemoteOutcome }[] = await Promise.all(
     members.map(async (m) => {
       const path = '/federation/search';
       try {
@@ -293,7 +295,162 @@ export async function federatedSearch(
       }
     }
   }
+  // Members that did not answer: ask their replicas (not for break-glass: replicas hold no wrap for it).
+  if (!q.breakGlass) {
+    const everyone = await ctx.consortium.activeMembers();
+    for (const a of answers) {
+      if (a.outcome.status !== 'unreachable') continue;
+      const got = await fromReplicas(ctx, a.m, everyone, q);
+      if (!got) continue;
+      a.outcome = got.outcome;
+      for (const resource of got.resources) {
+        resources.push(resource.resource);
+        logs.push({
+          actor: actor.id,
+          patient: q.patient,
+          action: 'search',
+          target: resource.target,
+          purpose: q.purpose as LogPurpose,
+          outcome: 'permit',
+          reason: 'received-from-replica',
+          queryHash: null,
+        });
+      }
+      if (got.outcome.status === 'denied') {
+        logs.push({
+          actor: actor.id,
+          patient: q.patient,
+          action: 'search',
+          target: { resourceType: q.resourceType, id: '', version: 0, ciphertextHash: null },
+          purpose: q.purpose as LogPurpose,
+          outcome: 'deny',
+          reason: 'remote-no-consent',
+          queryHash: null,
+        });
+      }
+    }
+  }
   // Log the receipts before serving the user.
   if (logs.length > 0) await ctx.log.appendAll(logs);
   return { resources, outcomes: answers.map((a) => a.outcome) };
 }
+
+/**
+ * Ask the replicas of an unreachable custodian. Every record must come with the custodian's own
+ * create/update entry, proven included in the head the custodian anchored on chain, and its
+ * ciphertext must hash to the value in that entry; otherwise it is dropped.
+ */
+async function fromReplicas(
+  ctx: { records: RecordService; consortium: ConsortiumView; signer: LocalAccount; timeoutMs?: number },
+  custodian: MemberInfo,
+  everyone: readonly MemberInfo[],
+  q: FederatedQuery,
+): Promise<
+  { outcome: RemoteOutcome; resources: { resource: StoredResource; target: LogTarget }[] } | undefined
+> {
+  const head = await ctx.consortium.latestHead(custodian.address);
+  for (const replica of replicasOf(custodian.address, everyone)) {
+    if (replica.address === ctx.signer.address || !/^https?:\/\//.test(replica.endpoint)) continue;
+    const path = '/federation/replica/search';
+    const payload = JSON.stringify({
+      custodian: custodian.address,
+      patient: q.patient,
+      resourceType: q.resourceType,
+      purpose: q.purpose,
+    });
+    let r: Response;
+    try {
+      r = await fetch(`${replica.endpoint.replace(/\/$/, '')}${path}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: await memberAuthHeader(ctx.signer, replica.address, 'POST', path, payload),
+        },
+        body: payload,
+        signal: AbortSignal.timeout(ctx.timeoutMs ?? 10_000),
+      });
+    } catch {
+      continue;
+    }
+    if (r.status === 403 || r.status === 401) {
+      return {
+        outcome: {
+          member: custodian.name,
+          status: 'denied',
+          message: `${custodian.name} is offline and its replica at ${replica.name} refused: no consent`,
+        },
+        resources: [],
+      };
+    }
+    if (!r.ok) continue;
+    const answer = (await r.json()) as ReplicaAnswer;
+    if (answer.anchoredSize !== head.treeSize) continue;
+    const resources: { resource: StoredResource; target: LogTarget }[] = [];
+    let dropped = 0;
+    for (const rec of answer.records) {
+      const entryBytes = unb64(rec.entry);
+      let ok = false;
+      try {
+        const e = decodeEntry(entryBytes);
+        ok =
+          e.member === custodian.address &&
+          e.index === rec.entryIndex &&
+          (e.action === 'create' || e.action === 'update') &&
+          e.target?.resourceType === rec.resourceType &&
+          e.target.id === rec.id &&
+          e.target.version === rec.version &&
+          e.target.ciphertextHash === `0x${rec.ciphertextHash}` &&
+          verifyInclusion(
+            leafHash(entryBytes),
+            rec.entryIndex,
+            head.treeSize,
+            rec.path.map((p) => unb64hex(p)),
+            unb64hex(head.rootHash),
+          );
+      } catch {
+        ok = false;
+      }
+      if (!ok) {
+        dropped++;
+        continue;
+      }
+      try {
+        const resource = await ctx.records.openForeign({
+          binding: {
+            resourceType: rec.resourceType,
+            id: rec.id,
+            version: rec.version,
+            patient: rec.patientRef,
+          },
+          nonce: unb64(rec.nonce),
+          ciphertext: unb64(rec.ciphertext),
+          ciphertextHash: rec.ciphertextHash,
+          wrap: { enc: unb64(rec.enc), wrapped: unb64(rec.wrapped) },
+        });
+        resource.meta = { ...(resource.meta ?? {}), source: `urn:medchain:member:${custodian.address}` };
+        resources.push({
+          resource,
+          target: {
+            resourceType: rec.resourceType,
+            id: rec.id,
+            version: rec.version,
+            ciphertextHash: `0x${rec.ciphertextHash}`,
+          },
+        });
+      } catch {
+        dropped++;
+      }
+    }
+    return {
+      outcome: {
+        member: custodian.name,
+        status: 'replica',
+        message: `${custodian.name} is offline; served by its replica at ${replica.name}${dropped ? ` (${dropped} record(s) failed the integrity check and were dropped)` : ''}`,
+      },
+      resources,
+    };
+  }
+  return undefined;
+}
+
+const unb64hex = (h: string) => new Uint8Array(Buffer.from(h.replace(/^0x/, ''), 'hex'));

@@ -30,6 +30,7 @@ import { chainConsortium } from './consortium.js';
 import { answerFederated, type FederatedQuery, federatedSearch } from './federation.js';
 import { loadIdentity, type MemberIdentity } from './memberIdentity.js';
 import { RecordService } from './recordService.js';
+import { acceptPush, answerAsReplica, Replicator } from './replication.js';
 
 export interface MemberNode {
   dir: string;
@@ -124,6 +125,12 @@ function federationDeps(node: MemberNode, chain: { conn: ChainConnection; manife
     answerFederated: (caller: `0x${string}`, query: FederatedQuery) => answerFederated(ctx, caller, query),
     federatedSearch: (actor: { id: string }, q: FederatedQuery) =>
       federatedSearch({ ...ctx, signer }, actor, q),
+    replica: {
+      push: (caller: `0x${string}`, body: unknown) =>
+        acceptPush(node.db, node.identity.address, caller, body),
+      search: (caller: `0x${string}`, body: unknown) =>
+        answerAsReplica({ db: node.db, log: node.log, consortium }, caller, body),
+    },
   };
 }
 
@@ -131,6 +138,7 @@ export interface RunningNode {
   url: string;
   app: FastifyInstance;
   anchorer: Anchorer | undefined;
+  replicator: Replicator | undefined;
   close(): Promise<void>;
 }
 
@@ -140,6 +148,8 @@ export interface ServeOptions {
   /** The chain to anchor on; without it the log is kept and served but not anchored. */
   rpcUrl?: string;
   anchor?: AnchorerOptions;
+  /** Push this member's records to its replicas every second (default true when a chain is given). */
+  replicate?: boolean;
 }
 
 /** Serve the node's API on 127.0.0.1 (port 0 = any free port), anchoring its log when a chain is given. */
@@ -147,12 +157,23 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
   let anchorer: Anchorer | undefined;
   let conn: ChainConnection | undefined;
   let outbox: Outbox | undefined;
+  let replicator: Replicator | undefined;
   if (opts.rpcUrl && node.manifest) {
     conn = await connectChain(opts.rpcUrl, { expectedChainId: node.manifest.chainId });
     outbox = new Outbox(node.db, conn, walletFor(conn, node.identity.chainKey));
     anchorer = new Anchorer(node.publisher, outbox, conn, node.manifest, opts.anchor);
     await anchorer.sync();
     anchorer.start();
+    replicator = new Replicator({
+      db: node.db,
+      records: node.records,
+      log: node.log,
+      consortium: chainConsortium(conn, node.manifest),
+      signer: privateKeyToAccount(node.identity.chainKey),
+      conn,
+      manifest: node.manifest,
+    });
+    if (opts.replicate !== false) replicator.start();
   }
   const chain = conn && node.manifest ? { conn, manifest: node.manifest } : undefined;
   const app = buildApi({
@@ -176,8 +197,10 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
     url: address,
     app,
     anchorer,
+    replicator,
     close: async () => {
       await anchorer?.stop();
+      await replicator?.stop();
       await app.close();
     },
   };

@@ -188,6 +188,16 @@ export class RecordService {
     return a ? getAddress(a) : null;
   }
 
+  /** The store underneath (for replication, which moves ciphertext and wraps as they are). */
+  get storeForReplication(): RecordStore {
+    return this.store;
+  }
+
+  /** The X25519 public key (hex) this custodian wraps to. */
+  get custodianKey(): string {
+    return this.custodian;
+  }
+
   /** The head of a record (for attributing denied attempts), if it exists. */
   head(type: ResourceType, id: string) {
     return this.store.head(type, id);

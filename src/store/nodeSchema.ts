@@ -108,4 +108,38 @@ export const NODE_MIGRATIONS: readonly string[] = [
      address     TEXT NOT NULL
    ) WITHOUT ROWID;
    CREATE INDEX patient_addresses_by_address ON patient_addresses (address);`,
+  // 4: replicas of other members' records and logs (src/node/replication.ts)
+  `CREATE TABLE replica_log (
+     custodian TEXT NOT NULL,
+     idx       INTEGER NOT NULL,
+     entry     BLOB NOT NULL,
+     PRIMARY KEY (custodian, idx)
+   ) WITHOUT ROWID;
+   CREATE TABLE replica_records (
+     custodian       TEXT NOT NULL,
+     resource_type   TEXT NOT NULL,
+     id              TEXT NOT NULL,
+     version         INTEGER NOT NULL,
+     patient         TEXT NOT NULL,
+     patient_ref     TEXT NOT NULL,
+     nonce           BLOB NOT NULL,
+     ciphertext      BLOB NOT NULL,
+     ciphertext_hash TEXT NOT NULL,
+     entry_index     INTEGER NOT NULL,
+     PRIMARY KEY (custodian, resource_type, id)
+   ) WITHOUT ROWID;
+   CREATE INDEX replica_records_patient ON replica_records (custodian, patient, resource_type);
+   CREATE TABLE replica_wraps (
+     custodian     TEXT NOT NULL,
+     resource_type TEXT NOT NULL,
+     id            TEXT NOT NULL,
+     recipient     TEXT NOT NULL,
+     enc           BLOB NOT NULL,
+     wrapped       BLOB NOT NULL,
+     PRIMARY KEY (custodian, resource_type, id, recipient)
+   ) WITHOUT ROWID;
+   CREATE TABLE replication_cursor (
+     target    TEXT PRIMARY KEY,
+     log_index INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];

@@ -206,6 +206,33 @@ export class RecordStore {
     })();
   }
 
+  /** The current, live version row of every record of a patient. */
+  currentRowsForPatient(patientRef: string): VersionRow[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT v.* FROM resource_heads h JOIN resource_versions v
+             ON v.resource_type = h.resource_type AND v.id = h.id AND v.version = h.version
+           WHERE h.patient_ref = ? AND h.deleted = 0`,
+        )
+        .all(patientRef) as RawVersion[]
+    ).map(toVersion);
+  }
+
+  /** Patient references linked to a chain address. */
+  patientRefsForAddress(address: string): string[] {
+    return (
+      this.db
+        .prepare('SELECT patient_ref FROM patient_addresses WHERE address = ?')
+        .all(address.toLowerCase()) as { patient_ref: string }[]
+    ).map((r) => r.patient_ref);
+  }
+
+  /** The stored wrap for a recipient key (hex), if any. */
+  wrapOf(row: Pick<VersionRow, 'resourceType' | 'id' | 'version'>, recipient: string): WrapRow | undefined {
+    return this.wrap(row.resourceType, row.id, row.version, recipient);
+  }
+
   /** The chain address linked to a patient reference, if any. */
   patientAddress(patientRef: string): string | undefined {
     const r = this.db
