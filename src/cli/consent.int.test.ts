@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { signGrant } from '../chain/consentSignatures.js';
 import { decodeEntry } from '../log/entry.js';
+import { readPublicIdentity } from '../node/memberIdentity.js';
 import { runCliCaptured, startUp, stopUp } from './testNetwork.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'medchain-consent-'));
@@ -164,6 +166,78 @@ describe('patient consent from the command line', () => {
       (e) => e.resource.meta?.source === `urn:medchain:member:${lab.address}`,
     );
     assert.equal(fromLab.length, 2, 'two hemoglobin results from Central Lab');
+  });
+
+  test('kill -9 the custodian process: a replica serves the consented read, and the reader checks it', async () => {
+    const net = JSON.parse(readFileSync(network, 'utf8'));
+    const p = net.patients[0];
+    const clinic = net.members.find((m: { name: string }) => m.name === 'Valley Clinic');
+    const clinicKey = readPublicIdentity(
+      path.join(data, 'members', 'valley-clinic', 'keys.json'),
+    ).encryptionPublicKey.slice(2);
+    // Wait until some member holds a replica wrap of Central Lab's records for Valley Clinic.
+    const holders = () =>
+      net.members.filter((m: { slug: string }) => {
+        const db = new Database(path.join(data, 'members', m.slug, 'node.db'), { readonly: true });
+        try {
+          return (
+            ((
+              db.prepare('SELECT count(*) AS n FROM replica_wraps WHERE recipient = ?').get(clinicKey) as {
+                n: number;
+              }
+            ).n ?? 0) > 0
+          );
+        } finally {
+          db.close();
+        }
+      });
+    for (let i = 0; i < 100 && holders().length === 0; i++) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(holders().length > 0, 'a replica received the wraps for the grantee');
+    // Find Central Lab's node process and kill it hard.
+    const labDir = path.join(data, 'members', 'central-lab');
+    const pid = readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .find((d) => {
+        try {
+          return readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(labDir);
+        } catch {
+          return false;
+        }
+      });
+    assert.ok(pid, 'the Central Lab node process');
+    process.kill(Number(pid), 'SIGKILL');
+    const user = net.demoUsers.find(
+      (u: { member: string; role: string }) => u.member === 'Valley Clinic' && u.role === 'clinician',
+    );
+    const login = await fetch(`${clinic.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: user.username, password: user.password }),
+    });
+    const { access_token } = (await login.json()) as { access_token: string };
+    const r = await fetch(`${clinic.url}/fhir/Observation?patient=${p.address}&code=http://loinc.org|718-7`, {
+      headers: { authorization: `Bearer ${access_token}` },
+    });
+    assert.equal(r.status, 200);
+    const b = (await r.json()) as {
+      entry: {
+        resource: {
+          resourceType: string;
+          meta?: { source?: string };
+          issue?: { details: { text: string } }[];
+        };
+        search: { mode: string };
+      }[];
+    };
+    assert.equal(
+      b.entry.filter((e) => e.search.mode === 'match' && e.resource.meta?.source).length,
+      2,
+      'both hemoglobin results, from a replica',
+    );
+    assert.match(
+      b.entry.find((e) => e.search.mode === 'outcome')?.resource.issue?.[0]?.details.text ?? '',
+      /^Central Lab: Central Lab is offline; served by its replica at /,
+    );
   });
 
   test('the relay refuses forged and replayed signatures, and logs each refusal against the patient', async () => {

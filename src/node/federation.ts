@@ -9,6 +9,7 @@
  * it as `break-glass` (the reason itself only as a hash: entries hold no free text).
  */
 import { createHash } from 'node:crypto';
+import { matchesSearchRequest, parseSearchRequest } from '@medplum/core';
 import { type Address, getAddress, type Hex, isAddress, type LocalAccount } from 'viem';
 import { memberAuthHeader } from '../access/memberAuth.js';
 import { recordCategory } from '../access/recordCategory.js';
@@ -349,6 +350,10 @@ async function fromReplicas(
   { outcome: RemoteOutcome; resources: { resource: StoredResource; target: LogTarget }[] } | undefined
 > {
   const head = await ctx.consortium.latestHead(custodian.address);
+  const filterParams = new URLSearchParams();
+  for (const [k, vs] of Object.entries(q.params)) for (const v of vs) filterParams.append(k, v);
+  const filter =
+    filterParams.size > 0 ? parseSearchRequest(`${q.resourceType}?${filterParams.toString()}`) : undefined;
   for (const replica of replicasOf(custodian.address, everyone)) {
     if (replica.address === ctx.signer.address || !/^https?:\/\//.test(replica.endpoint)) continue;
     const path = '/federation/replica/search';
@@ -427,6 +432,8 @@ async function fromReplicas(
           ciphertextHash: rec.ciphertextHash,
           wrap: { enc: unb64(rec.enc), wrapped: unb64(rec.wrapped) },
         });
+        // A replica holds no search index: apply the reader's other search parameters here.
+        if (filter && !matchesSearchRequest(resource, filter)) continue;
         resource.meta = { ...(resource.meta ?? {}), source: `urn:medchain:member:${custodian.address}` };
         resources.push({
           resource,
