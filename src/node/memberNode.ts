@@ -127,7 +127,7 @@ function federationDeps(node: MemberNode, chain: { conn: ChainConnection; manife
       federatedSearch({ ...ctx, signer }, actor, q),
     replica: {
       push: (caller: `0x${string}`, body: unknown) =>
-        acceptPush(node.db, node.identity.address, caller, body),
+        acceptPush(node.db, node.identity.encryptionPublicKey.slice(2), caller, body),
       search: (caller: `0x${string}`, body: unknown) =>
         answerAsReplica({ db: node.db, log: node.log, consortium }, caller, body),
     },

@@ -296,7 +296,11 @@ function treeOf(db: Db, custodian: string): MerkleTree {
 }
 
 /** Store a push from `custodian` (the signed caller): its log entries, records and wraps. */
-export function acceptPush(db: Db, self: Address, custodian: Address, raw: unknown): { logSize: number } {
+/**
+ * `selfKey` is this replica's own X25519 public key (hex): a push carrying a wrap for it is refused,
+ * since a replica must never be able to read what it holds.
+ */
+export function acceptPush(db: Db, selfKey: string, custodian: Address, raw: unknown): { logSize: number } {
   const body = raw as PushBody;
   if (
     !body ||
@@ -319,7 +323,11 @@ export function acceptPush(db: Db, self: Address, custodian: Address, raw: unkno
     return bytes;
   });
   for (const r of body.records) {
-    if (!isResourceType(r.resourceType) || r.wraps.some((w) => w.recipient === self.toLowerCase()))
+    if (
+      !isResourceType(r.resourceType) ||
+      !Array.isArray(r.wraps) ||
+      r.wraps.some((w) => w.recipient === selfKey.toLowerCase())
+    )
       throw badRequest('bad replica record');
   }
   db.transaction(() => {
