@@ -258,19 +258,7 @@ export async function federatedSearch(
     }
     for (const rec of a.body?.records ?? []) {
       try {
-        const resource = await ctx.records.openForeign({
-          binding: {
-            resourceType: rec.resourceType,
-            id: rec.id,
-            version: rec.version,
-            patient: rec.patientRef,
-          },
-          nonce: unb64(rec.nonce),
-          ciphertext: unb64(rec.ciphertext),
-          ciphertextHash: rec.ciphertextHash,
-          wrap: { enc: unb64(rec.enc), wrapped: unb64(rec.wrapped) },
-        });
-        resource.meta = { ...(resource.meta ?? {}), source: `urn:medchain:member:${a.m.address}` };
+        const resource = await openSent(ctx.records, rec, a.m.address);
         resources.push(resource);
         logs.push({
           actor: actor.id,
@@ -420,21 +408,9 @@ async function fromReplicas(
         continue;
       }
       try {
-        const resource = await ctx.records.openForeign({
-          binding: {
-            resourceType: rec.resourceType,
-            id: rec.id,
-            version: rec.version,
-            patient: rec.patientRef,
-          },
-          nonce: unb64(rec.nonce),
-          ciphertext: unb64(rec.ciphertext),
-          ciphertextHash: rec.ciphertextHash,
-          wrap: { enc: unb64(rec.enc), wrapped: unb64(rec.wrapped) },
-        });
+        const resource = await openSent(ctx.records, rec, custodian.address);
         // A replica holds no search index: apply the reader's other search parameters here.
         if (filter && !matchesSearchRequest(resource, filter)) continue;
-        resource.meta = { ...(resource.meta ?? {}), source: `urn:medchain:member:${custodian.address}` };
         resources.push({
           resource,
           target: {
@@ -461,3 +437,30 @@ async function fromReplicas(
 }
 
 const unb64hex = (h: string) => new Uint8Array(Buffer.from(h.replace(/^0x/, ''), 'hex'));
+
+/** Open a record another member (or a replica) sent wrapped to us, marking where it came from. */
+async function openSent(
+  records: RecordService,
+  rec: {
+    resourceType: string;
+    id: string;
+    version: number;
+    patientRef: string;
+    nonce: string;
+    ciphertext: string;
+    ciphertextHash: string;
+    enc: string;
+    wrapped: string;
+  },
+  custodian: Address,
+): Promise<StoredResource> {
+  const resource = await records.openForeign({
+    binding: { resourceType: rec.resourceType, id: rec.id, version: rec.version, patient: rec.patientRef },
+    nonce: unb64(rec.nonce),
+    ciphertext: unb64(rec.ciphertext),
+    ciphertextHash: rec.ciphertextHash,
+    wrap: { enc: unb64(rec.enc), wrapped: unb64(rec.wrapped) },
+  });
+  resource.meta = { ...(resource.meta ?? {}), source: `urn:medchain:member:${custodian}` };
+  return resource;
+}
