@@ -78,6 +78,7 @@ export class Replicator {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private consentBlock: bigint;
+  private readonly pendingConsent = new Map<Address, Set<string>>();
 
   constructor(
     private readonly ctx: ReplicatorContext,
@@ -125,10 +126,15 @@ export class Replicator {
     );
     const changed = await this.patientsWithConsentChanges();
     for (const target of targets) {
+      // Consent changes stay pending per replica until that replica has taken them.
+      const pending = this.pendingConsent.get(target.address) ?? new Set<string>();
+      for (const p of changed) pending.add(p);
+      this.pendingConsent.set(target.address, pending);
       try {
-        await this.pushTo(target, members, changed);
+        await this.pushTo(target, members, pending);
+        pending.clear();
       } catch {
-        // The replica is unreachable: its cursor stays, and the next round sends the same batch.
+        // The replica is unreachable: its cursor and pending patients stay; the next round retries.
       }
     }
   }
