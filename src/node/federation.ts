@@ -441,17 +441,7 @@ const unb64hex = (h: string) => new Uint8Array(Buffer.from(h.replace(/^0x/, ''),
 /** Open a record another member (or a replica) sent wrapped to us, marking where it came from. */
 async function openSent(
   records: RecordService,
-  rec: {
-    resourceType: string;
-    id: string;
-    version: number;
-    patientRef: string;
-    nonce: string;
-    ciphertext: string;
-    ciphertextHash: string;
-    enc: string;
-    wrapped: string;
-  },
+  rec: ForeignRecord,
   custodian: Address,
 ): Promise<StoredResource> {
   const resource = await records.openForeign({

@@ -360,9 +360,7 @@ export class RecordService {
 
   /** Patient ids linked to the chain address `address` (identifier urn:medchain:patient). */
   patientIdsForAddress(address: string): string[] {
-    const token = this.token('Patient', 'identifier', `${PATIENT_ADDRESS_SYSTEM}|${address.toLowerCase()}`);
-    return this.store.search('Patient', [{ kind: 'tokens', param: 'identifier', tokens: [token] }], 1000, 0)
-      .ids;
+    return this.store.patientRefsForAddress(address).map((ref) => ref.slice('Patient/'.length));
   }
 
   /** Blind the clauses of a parsed search and run it; resources are decrypted for the caller. */

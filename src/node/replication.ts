@@ -79,6 +79,8 @@ export class Replicator {
   private running: Promise<void> | undefined;
   private consentBlock: bigint;
   private readonly pendingConsent = new Map<Address, Set<string>>();
+  /** Log size at the end of the last round that reached every replica. */
+  private settledSize = -1;
 
   constructor(
     private readonly ctx: ReplicatorContext,
@@ -120,11 +122,16 @@ export class Replicator {
   }
 
   private async round(): Promise<void> {
+    const changed = await this.patientsWithConsentChanges();
+    // Nothing new since a round that reached every replica: skip the membership reads.
+    const size = this.ctx.log.size;
+    const pendingAny = [...this.pendingConsent.values()].some((p) => p.size > 0);
+    if (size === this.settledSize && changed.size === 0 && !pendingAny) return;
     const members = await this.ctx.consortium.activeMembers();
     const targets = replicasOf(this.ctx.signer.address, members).filter((m) =>
       /^https?:\/\//.test(m.endpoint),
     );
-    const changed = await this.patientsWithConsentChanges();
+    let allDelivered = true;
     for (const target of targets) {
       // Consent changes stay pending per replica until that replica has taken them.
       const pending = this.pendingConsent.get(target.address) ?? new Set<string>();
@@ -134,9 +141,11 @@ export class Replicator {
         await this.pushTo(target, members, pending);
         pending.clear();
       } catch {
+        allDelivered = false;
         // The replica is unreachable: its cursor and pending patients stay; the next round retries.
       }
     }
+    if (allDelivered) this.settledSize = size;
   }
 
   /** Patients (by address) whose consent changed on chain since the last round. */

@@ -202,6 +202,8 @@ export class RecordStore {
         for (const d of p.dates) insertDate.run(row.resourceType, row.id, d.param, d.lo, d.hi);
         if (p.patientKey) upsertKey.run(row.patientRef, p.patientKey);
         if (p.patientAddress) upsertAddress.run(row.patientRef, p.patientAddress.toLowerCase());
+        else if (row.resourceType === 'Patient')
+          db.prepare('DELETE FROM patient_addresses WHERE patient_ref = ?').run(row.patientRef);
       }
     })();
   }
