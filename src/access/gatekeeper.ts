@@ -8,8 +8,8 @@ import { createHmac } from 'node:crypto';
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import type { Address } from 'viem';
 import { forbidden, reasonCode } from '../fhir/outcomes.js';
-import { isResourceType, type ResourceType } from '../fhir/resourceTypes.js';
-import type { SearchQuery } from '../fhir/search.js';
+import { isResourceType, RESOURCE_TYPES, type ResourceType } from '../fhir/resourceTypes.js';
+import { MAX_COUNT, parseSearch, type SearchQuery } from '../fhir/search.js';
 import { FHIR_ID } from '../fhir/validate.js';
 import type { LogAction, LogPurpose, LogTarget } from '../log/entry.js';
 import type { LogInput, TransparencyLog } from '../log/transparencyLog.js';
@@ -163,6 +163,33 @@ export class Gatekeeper {
           );
     await this.log.appendAll(inputs);
     return { resources: results.map((r) => r.resource), total };
+  }
+
+  /**
+   * A patient's own records held here (every type, newest first per type, up to `perType` each),
+   * read by the patient themself: one entry per record, committed before returning.
+   */
+  async patientRecords(
+    patient: Address,
+    perType = MAX_COUNT,
+  ): Promise<{ resources: StoredResource[]; truncated: boolean }> {
+    const actor = { id: `patient:${patient}`, role: 'operator', purpose: 'none' } as const;
+    const found: { resource: StoredResource; row: VersionRow }[] = [];
+    let truncated = false;
+    for (const id of this.records.patientIdsForAddress(patient)) {
+      found.push(await this.records.readRow('Patient', id));
+    }
+    for (const type of RESOURCE_TYPES) {
+      if (type === 'Patient') continue;
+      const q = parseSearch(type, { patient, _count: String(perType) });
+      const { results, total } = await this.records.searchRows(q);
+      if (total > results.length) truncated = true;
+      found.push(...results);
+    }
+    await this.log.appendAll(
+      found.map((r) => this.input(actor, 'export', this.target(r.row), patient, 'permit', 'ok')),
+    );
+    return { resources: found.map((r) => r.resource), truncated };
   }
 
   async create(actor: Actor, type: ResourceType, body: unknown): Promise<StoredResource> {

@@ -1,9 +1,11 @@
 /**
- * Short-lived bearer tokens (opaque, 256-bit random; only their SHA-256 is kept, in memory) and
- * the failed-login throttle. A node restart signs everyone out, which is acceptable for
+ * Short-lived bearer tokens (opaque, 256-bit random; only their SHA-256 is kept, in memory) for
+ * staff and for patients (who sign in by signing a single-use challenge), and the failed-login
+ * throttle. A node restart signs everyone out, which is acceptable for
  * 15-minute tokens.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { Address } from 'viem';
 import type { UserRole } from './roles.js';
 
 export interface Session {
@@ -12,30 +14,36 @@ export interface Session {
   expiresAt: number;
 }
 
+/** A patient signed in by signing a challenge with the key of their chain address. */
+export interface PatientSession {
+  patient: Address;
+  expiresAt: number;
+}
+
 const sha = (t: string) => createHash('sha256').update(t).digest('hex');
 
-export class SessionStore {
-  private readonly sessions = new Map<string, Session>();
+/** Opaque bearer tokens mapped to what they stand for; only the tokens' SHA-256 is kept. */
+class TokenStore<T extends { expiresAt: number }> {
+  private readonly items = new Map<string, T>();
 
   constructor(
-    readonly ttlSeconds = 900,
-    private readonly now: () => number = Date.now,
+    readonly ttlSeconds: number,
+    private readonly now: () => number,
   ) {}
 
-  issue(userId: string, role: UserRole): { token: string; expiresIn: number } {
+  issue(value: Omit<T, 'expiresAt'>): { token: string; expiresIn: number } {
     const token = randomBytes(32).toString('base64url');
-    this.sessions.set(sha(token), { userId, role, expiresAt: this.now() + this.ttlSeconds * 1000 });
-    if (this.sessions.size > 10_000) this.sweep();
+    this.items.set(sha(token), { ...value, expiresAt: this.now() + this.ttlSeconds * 1000 } as T);
+    if (this.items.size > 10_000) this.sweep();
     return { token, expiresIn: this.ttlSeconds };
   }
 
-  /** The live session of `token`, or undefined (unknown or expired). */
-  get(token: string): Session | undefined {
+  get(token: string): T | undefined {
     const key = sha(token);
-    const s = this.sessions.get(key);
+    const s = this.items.get(key);
     if (!s) return undefined;
     if (s.expiresAt <= this.now()) {
-      this.sessions.delete(key);
+      this.items.delete(key);
       return undefined;
     }
     return s;
@@ -43,8 +51,79 @@ export class SessionStore {
 
   private sweep(): void {
     const t = this.now();
-    for (const [k, s] of this.sessions) if (s.expiresAt <= t) this.sessions.delete(k);
+    for (const [k, s] of this.items) if (s.expiresAt <= t) this.items.delete(k);
   }
+}
+
+/** Sessions of users of this member (staff), issued at POST /auth/login. */
+export class SessionStore {
+  private readonly tokens: TokenStore<Session>;
+
+  constructor(
+    readonly ttlSeconds = 900,
+    now: () => number = Date.now,
+  ) {
+    this.tokens = new TokenStore(ttlSeconds, now);
+  }
+
+  issue(userId: string, role: UserRole): { token: string; expiresIn: number } {
+    return this.tokens.issue({ userId, role });
+  }
+
+  /** The live session of `token`, or undefined (unknown or expired). */
+  get(token: string): Session | undefined {
+    return this.tokens.get(token);
+  }
+}
+
+/** Sessions of patients, issued at POST /auth/patient/login against a signed challenge. */
+export class PatientSessionStore {
+  private readonly tokens: TokenStore<PatientSession>;
+  private readonly challenges = new Map<Address, { challenge: string; expiresAt: number }>();
+
+  constructor(
+    readonly ttlSeconds = 900,
+    private readonly now: () => number = Date.now,
+    readonly challengeSeconds = 120,
+  ) {
+    this.tokens = new TokenStore(ttlSeconds, now);
+  }
+
+  /** A fresh single-use challenge for `patient`; it replaces any earlier one. */
+  challenge(member: Address, patient: Address): { challenge: string; expiresAt: number } {
+    const expiresAt = this.now() + this.challengeSeconds * 1000;
+    const challenge = patientChallengeMessage(member, patient, randomBytes(16).toString('hex'), expiresAt);
+    if (this.challenges.size > 10_000) {
+      for (const [k, c] of this.challenges) if (c.expiresAt <= this.now()) this.challenges.delete(k);
+    }
+    this.challenges.set(patient, { challenge, expiresAt });
+    return { challenge, expiresAt };
+  }
+
+  /** Take (and so use up) the live challenge of `patient`, if any. */
+  takeChallenge(patient: Address): string | undefined {
+    const c = this.challenges.get(patient);
+    this.challenges.delete(patient);
+    return c && c.expiresAt > this.now() ? c.challenge : undefined;
+  }
+
+  issue(patient: Address): { token: string; expiresIn: number } {
+    return this.tokens.issue({ patient });
+  }
+
+  get(token: string): PatientSession | undefined {
+    return this.tokens.get(token);
+  }
+}
+
+/** The text a patient signs (EIP-191) to sign in at a member. */
+export function patientChallengeMessage(
+  member: Address,
+  patient: Address,
+  nonce: string,
+  expiresAt: number,
+): string {
+  return `medchain patient sign-in\nmember: ${member}\naddress: ${patient}\nnonce: ${nonce}\nexpires: ${new Date(expiresAt).toISOString()}`;
 }
 
 /**

@@ -16,8 +16,9 @@ export interface AuditContext {
 export function auditContext(method: string, url: string): AuditContext | undefined {
   const path = url.split('?')[0] ?? '';
   const parts = path.split('/').filter((p) => p.length > 0);
-  if (parts[0] === 'patients' || path === '/verify' || path === '/fhir/AuditEvent')
+  if (parts[0] === 'patients' || path === '/fhir/AuditEvent' || parts[0] === 'admin')
     return { action: 'audit-read', target: null };
+  if (parts[0] === 'verify') return { action: 'verify', target: null };
   if (path.startsWith('/federation/')) return { action: 'search', target: null };
   if (parts[0] !== 'fhir' || parts[1] === 'metadata') return undefined;
   const [, type, id, hist, vid] = parts;

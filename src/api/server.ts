@@ -5,15 +5,22 @@
  * OperationOutcome with the right status, and every refused or failed access attempt is logged
  * before the answer leaves; if the log cannot be written the answer is 503 and nothing is served.
  */
+import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Actor, defaultPurpose, type Gatekeeper } from '../access/gatekeeper.js';
 import { ReplayGuard, verifyMemberAuth } from '../access/memberAuth.js';
 import { verifyPatientAuth } from '../access/patientAuth.js';
-import type { LoginThrottle, Session, SessionStore } from '../access/sessions.js';
+import {
+  type LoginThrottle,
+  PatientSessionStore,
+  type Session,
+  type SessionStore,
+} from '../access/sessions.js';
+import type { OutboxEntry } from '../chain/outbox.js';
 import { errorOutcome, FhirError, outcome, unauthorized } from '../fhir/outcomes.js';
 import type { LogPublisher } from '../log/logPublisher.js';
 import { LogUnavailableError } from '../log/transparencyLog.js';
-import type { VerifyReport } from '../log/verifier.js';
+import type { VerifyProgress, VerifyReport } from '../log/verifier.js';
 import type { RelayResult } from '../node/consentRelay.js';
 import {
   type FederatedAnswer,
@@ -23,16 +30,19 @@ import {
 } from '../node/federation.js';
 import type { RecordService, StoredResource } from '../node/recordService.js';
 import type { UserStore } from '../store/userStore.js';
+import { adminRoutes } from './adminRoutes.js';
 import { type AuditContext, auditContext, reasonOf } from './auditContext.js';
 import { authRoutes } from './authRoutes.js';
 import { fhirRoutes } from './fhirRoutes.js';
 import { send } from './http.js';
 import { logRoutes } from './logRoutes.js';
+import { patientRoutes } from './patientRoutes.js';
+import { type PortalConfig, portalRoutes } from './portalRoutes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     session: Session | null;
-    /** Set when the request carries a valid patient signature (disclosures). */
+    /** Set when the request carries a patient's token or a valid patient signature. */
     patientAddress: `0x${string}` | null;
     audit: AuditContext | null;
     /** Set when the request carries a valid signature of an active member. */
@@ -51,7 +61,13 @@ export interface ApiDeps {
   users: UserStore;
   sessions: SessionStore;
   throttle: LoginThrottle;
-  verify?: () => Promise<VerifyReport>;
+  /** Patient sign-ins (default: a fresh in-memory store). */
+  patientSessions?: PatientSessionStore;
+  verify?: (progress?: VerifyProgress) => Promise<VerifyReport>;
+  /** This member's chain transactions waiting to be confirmed, and the latest ones (admin view). */
+  outbox?: () => { pending: OutboxEntry[]; recent: OutboxEntry[] };
+  /** What the portal needs to find the chain and this member; and where its built files are. */
+  portal?: { config: PortalConfig; staticDir?: string };
   /** Relay a patient-signed consent grant or revoke to the chain (needs a chain). */
   relayConsent?: (body: unknown) => Promise<RelayResult>;
   /** Custodian side of cross-member reads (needs a chain). */
@@ -156,18 +172,50 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     ),
   );
 
+  // The portal of one member calls other members' nodes (a patient gathers their records from
+  // every member). Credentials travel in the Authorization header, never in cookies.
+  app.register(cors, {
+    origin: true,
+    methods: ['GET', 'POST', 'PUT', 'DELETE'],
+    allowedHeaders: ['authorization', 'content-type', 'if-match', 'x-break-glass-reason', 'x-purpose-of-use'],
+    exposedHeaders: ['etag', 'location', 'retry-after'],
+    maxAge: 600,
+  });
+  const patientSessions = deps.patientSessions ?? new PatientSessionStore();
+  if (deps.portal) portalRoutes(app, deps.portal);
+  app.register(async (api) => apiRoutes(api, { ...deps, patientSessions }));
+  return app;
+}
+
+/** The authenticated API: every route here passes the authentication hooks first. */
+function apiRoutes(app: FastifyInstance, deps: ApiDeps & { patientSessions: PatientSessionStore }): void {
   // Authentication on every route except sign-in and the capability statement.
   app.addHook('onRequest', async (request) => {
     const path = request.url.split('?')[0] ?? '';
     request.audit = auditContext(request.method, request.url) ?? null;
     // Open routes: sign-in, the capability statement, and consent relay (the patient's signature is the authority).
-    if (path === '/auth/login' || path === '/fhir/metadata' || path === '/consent/relay') return;
+    if (
+      request.method === 'OPTIONS' ||
+      path === '/auth/login' ||
+      path === '/auth/patient/challenge' ||
+      path === '/auth/patient/login' ||
+      path === '/fhir/metadata' ||
+      path === '/consent/relay'
+    )
+      return;
     const h = request.headers.authorization;
     if (path.startsWith('/patients/') && h?.startsWith('MedchainPatient ')) {
       const address = await verifyPatientAuth(h, deps.gate.log.member);
       if (!address) throw unauthorized('the patient signature is invalid or expired; sign a fresh request');
       request.patientAddress = address;
       return;
+    }
+    if (path.startsWith('/patients/') && h?.startsWith('Bearer ')) {
+      const p = deps.patientSessions.get(h.slice(7).trim());
+      if (p) {
+        request.patientAddress = p.patient;
+        return;
+      }
     }
     if (
       (path.startsWith('/log/') || path.startsWith('/federation/')) &&
@@ -242,5 +290,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
   fhirRoutes(app, deps.gate, deps.software ?? { name: 'medchain', version: '0.1.0' }, deps.federatedSearch);
   logRoutes(app, deps);
-  return app;
+  patientRoutes(app, deps);
+  adminRoutes(app, deps);
 }

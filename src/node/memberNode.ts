@@ -7,6 +7,7 @@
  *   <dir>/node.db     the store (WAL; node.db-wal, node.db-shm beside it)
  */
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { privateKeyToAccount } from 'viem/accounts';
 import { Gatekeeper } from '../access/gatekeeper.js';
@@ -150,7 +151,16 @@ export interface ServeOptions {
   anchor?: AnchorerOptions;
   /** Push this member's records to its replicas every second (default true when a chain is given). */
   replicate?: boolean;
+  /** The chain JSON-RPC URL the portal's browsers read from (default: rpcUrl). */
+  publicRpcUrl?: string;
+  /** The built portal (default: web/dist of this checkout). */
+  portalDir?: string;
 }
+
+export const DEFAULT_PORTAL_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../web/dist',
+);
 
 /** Serve the node's API on 127.0.0.1 (port 0 = any free port), anchoring its log when a chain is given. */
 export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {}): Promise<RunningNode> {
@@ -176,6 +186,10 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
     if (opts.replicate !== false) replicator.start();
   }
   const chain = conn && node.manifest ? { conn, manifest: node.manifest } : undefined;
+  const memberName = chain
+    ? (await consortiumContracts(chain.conn, chain.manifest).registry.read.getMember([node.identity.address]))
+        .name
+    : 'this member';
   const app = buildApi({
     gate: node.gate,
     records: node.records,
@@ -183,7 +197,24 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
     users: node.users,
     sessions: new SessionStore(),
     throttle: new LoginThrottle(),
-    verify: () => verifyMemberNode(node, chain),
+    verify: (progress) => verifyMemberNode(node, chain, progress),
+    ...(outbox
+      ? { outbox: () => ({ pending: (outbox as Outbox).pending(), recent: (outbox as Outbox).recent(20) }) }
+      : {}),
+    portal: {
+      config: {
+        member: { address: node.identity.address, name: memberName || 'this member' },
+        chain:
+          chain && opts.rpcUrl
+            ? {
+                chainId: chain.manifest.chainId,
+                rpcUrl: opts.publicRpcUrl ?? opts.rpcUrl,
+                contracts: chain.manifest.contracts,
+              }
+            : null,
+      },
+      staticDir: opts.portalDir ?? DEFAULT_PORTAL_DIR,
+    },
     ...(outbox && node.manifest
       ? {
           relayConsent: (body: unknown) =>

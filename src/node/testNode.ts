@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { USER_ROLES, type UserRole } from '../access/roles.js';
 import { LoginThrottle, SessionStore } from '../access/sessions.js';
-import { buildApi } from '../api/server.js';
+import { type ApiDeps, buildApi } from '../api/server.js';
 import { hashPassword } from '../crypto/password.js';
 import { verifyStore } from '../log/verifier.js';
 import { createIdentity } from './memberIdentity.js';
@@ -27,7 +27,7 @@ export interface TestNode {
 }
 
 export async function startTestNode(
-  opts: { bodyLimit?: number; roles?: readonly UserRole[] } = {},
+  opts: { bodyLimit?: number; roles?: readonly UserRole[]; portal?: ApiDeps['portal'] } = {},
 ): Promise<TestNode> {
   const dir = mkdtempSync(path.join(tmpdir(), 'medchain-node-'));
   createIdentity(keyFileOf(dir), TEST_PASSPHRASE);
@@ -41,8 +41,9 @@ export async function startTestNode(
     users: node.users,
     sessions: new SessionStore(),
     throttle: new LoginThrottle(),
-    verify: async () => verifyStore(node.db, []),
+    verify: async (progress) => verifyStore(node.db, [], progress),
     ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}),
+    ...(opts.portal ? { portal: opts.portal } : {}),
   });
   const tokens = new Map<UserRole, string>();
   return {

@@ -1,0 +1,98 @@
+/**
+ * Administration of this member node: its pending chain transactions (the outbox) and integrity
+ * checks run in the background with progress, for the portal's "verify now".
+ *
+ *   GET  /admin/outbox          -> {"pending": [...], "recent": [...]}
+ *   POST /verify/runs           -> 202 {"id", "state": "running", ...}   (one run at a time)
+ *   GET  /verify/runs/<id>      -> {"id", "state", "phase", "done", "total", "report"?}
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Actor, Gatekeeper } from '../access/gatekeeper.js';
+import type { OutboxEntry } from '../chain/outbox.js';
+import { errorMessage } from '../errors.js';
+import { forbidden, notFound } from '../fhir/outcomes.js';
+import type { VerifyProgress, VerifyReport } from '../log/verifier.js';
+import { actorOf } from './http.js';
+
+export interface VerifyRun {
+  id: string;
+  state: 'running' | 'done' | 'failed';
+  phase: string;
+  done: number;
+  total: number;
+  startedAt: number;
+  finishedAt?: number;
+  report?: VerifyReport;
+  error?: string;
+}
+
+function requireAdmin(actor: Actor, what: string): void {
+  if (actor.role !== 'admin') throw forbidden(`the ${actor.role} role may not ${what}; an admin may`);
+}
+
+export function adminRoutes(
+  app: FastifyInstance,
+  deps: {
+    gate: Gatekeeper;
+    verify?: (progress?: VerifyProgress) => Promise<VerifyReport>;
+    outbox?: () => { pending: OutboxEntry[]; recent: OutboxEntry[] };
+  },
+): void {
+  app.get('/admin/outbox', async (request) => {
+    requireAdmin(actorOf(request), 'see the chain outbox');
+    if (!deps.outbox) return { connected: false, pending: [], recent: [] };
+    return { connected: true, ...deps.outbox() };
+  });
+
+  const runs = new Map<string, VerifyRun>();
+  let current: VerifyRun | undefined;
+
+  app.post('/verify/runs', async (request, reply) => {
+    const actor = actorOf(request);
+    requireAdmin(actor, 'run verification');
+    const verify = deps.verify;
+    if (!verify) throw notFound('verification is not available on this node');
+    if (current?.state === 'running') return reply.code(202).send(current);
+    const run: VerifyRun = {
+      id: randomUUID(),
+      state: 'running',
+      phase: 'starting',
+      done: 0,
+      total: 0,
+      startedAt: Date.now(),
+    };
+    runs.set(run.id, run);
+    if (runs.size > 20) runs.delete(runs.keys().next().value as string);
+    current = run;
+    const progress: VerifyProgress = (phase, done, total) => Object.assign(run, { phase, done, total });
+    // Let the response go out before the (synchronous, store-wide) check starts.
+    setImmediate(() => {
+      verify(progress)
+        .then(async (report) => {
+          await deps.gate.log.append({
+            actor: actor.id,
+            patient: null,
+            action: 'verify',
+            target: null,
+            purpose: 'operations',
+            outcome: report.ok ? 'permit' : 'deny',
+            reason: report.ok ? 'ok' : 'integrity-failure',
+            queryHash: null,
+          });
+          Object.assign(run, { state: 'done', report, finishedAt: Date.now() });
+        })
+        .catch((err: unknown) => {
+          Object.assign(run, { state: 'failed', error: errorMessage(err), finishedAt: Date.now() });
+        });
+    });
+    return reply.code(202).send(run);
+  });
+
+  app.get('/verify/runs/:id', async (request) => {
+    requireAdmin(actorOf(request), 'see verification runs');
+    const run = runs.get((request.params as { id: string }).id);
+    if (!run) throw notFound('no such verification run (runs are kept in memory until the node restarts)');
+    return run;
+  });
+}

@@ -1,0 +1,83 @@
+/**
+ * Patients at a member node: sign-in by signing a single-use challenge with the key of their chain
+ * address (EIP-191; the node never sees the key), and their own records held here. Any member
+ * serves any patient this way, so a patient's portal gathers the records of every member.
+ *
+ *   POST /auth/patient/challenge {"address"}             -> {"challenge", "expiresAt"}
+ *   POST /auth/patient/login {"address", "signature"}    -> {"access_token", "token_type": "Bearer", ...}
+ *   GET  /patients/<address>/records                     -> Bundle (searchset) of the patient's records here
+ */
+import type { BundleEntry } from '@medplum/fhirtypes';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { type Address, getAddress, type Hex, isAddress, isHex, verifyMessage } from 'viem';
+import type { Gatekeeper } from '../access/gatekeeper.js';
+import type { PatientSessionStore } from '../access/sessions.js';
+import { badRequest, forbidden, outcome, unauthorized } from '../fhir/outcomes.js';
+import { send } from './http.js';
+
+function addressOf(raw: unknown, what: string): Address {
+  if (typeof raw !== 'string' || !isAddress(raw))
+    throw badRequest(`${what} must be the patient's chain address (0x and 40 hex digits)`);
+  return getAddress(raw);
+}
+
+/** The patient a request is signed in as, when it must be `address`. */
+export function requirePatient(request: FastifyRequest, address: Address): void {
+  const p = request.patientAddress;
+  if (!p) throw unauthorized('sign in as the patient first (POST /auth/patient/challenge, then /login)');
+  if (p !== address) throw forbidden('a patient may read only their own records and disclosures');
+}
+
+export function patientRoutes(
+  app: FastifyInstance,
+  deps: { gate: Gatekeeper; patientSessions: PatientSessionStore },
+): void {
+  const member = deps.gate.log.member;
+
+  app.post('/auth/patient/challenge', async (request, reply) => {
+    const patient = addressOf((request.body as { address?: unknown } | undefined)?.address, 'address');
+    reply.header('cache-control', 'no-store');
+    return deps.patientSessions.challenge(member, patient);
+  });
+
+  app.post('/auth/patient/login', async (request, reply) => {
+    const body = request.body as { address?: unknown; signature?: unknown } | undefined;
+    const patient = addressOf(body?.address, 'address');
+    if (typeof body?.signature !== 'string' || !isHex(body.signature) || body.signature.length > 200)
+      throw badRequest('signature must be the hex EIP-191 signature of the challenge');
+    const challenge = deps.patientSessions.takeChallenge(patient);
+    const ok =
+      challenge !== undefined &&
+      (await verifyMessage({
+        address: patient,
+        message: challenge,
+        signature: body.signature as Hex,
+      }).catch(() => false));
+    if (!ok) {
+      await deps.gate.login(`patient:${patient}`, false, challenge ? 'bad-signature' : 'no-challenge');
+      throw unauthorized(
+        challenge
+          ? 'the signature does not match the challenge and address; sign in again'
+          : 'no live challenge for this address (they last 2 minutes and work once); ask for a new one',
+      );
+    }
+    await deps.gate.login(`patient:${patient}`, true, 'ok');
+    const { token, expiresIn } = deps.patientSessions.issue(patient);
+    reply.header('cache-control', 'no-store');
+    return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, patient };
+  });
+
+  app.get('/patients/:address/records', async (request, reply) => {
+    const address = addressOf((request.params as { address: string }).address, 'the path');
+    requirePatient(request, address);
+    const { resources, truncated } = await deps.gate.patientRecords(address);
+    const entry: BundleEntry[] = resources.map((resource) => ({ resource, search: { mode: 'match' } }));
+    if (truncated)
+      entry.push({
+        resource: outcome('warning', 'informational', 'only the newest 100 records of each type are shown'),
+        search: { mode: 'outcome' },
+      });
+    reply.header('cache-control', 'no-store');
+    return send(reply, 200, { resourceType: 'Bundle', type: 'searchset', total: resources.length, entry });
+  });
+}
