@@ -37,7 +37,7 @@ export function portalRoutes(
     app.register(fastifyStatic, {
       root: path.resolve(dir),
       prefix: '/',
-      wildcard: false,
+      wildcard: true,
       index: ['index.html'],
       cacheControl: false,
       setHeaders: (res, file) => {

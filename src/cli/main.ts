@@ -24,6 +24,7 @@ import { DEMO_PASSPHRASE, type NetworkFile, startLocalNetwork } from '../node/lo
 import { createIdentity, loadIdentity, readPublicIdentity } from '../node/memberIdentity.js';
 import {
   chainHeads,
+  DEFAULT_PORTAL_DIR,
   dbFileOf,
   keyFileOf,
   openMemberNode,
@@ -117,6 +118,14 @@ export function buildCli(io: CliIo = defaultIo): Command {
       for (const m of net.members)
         io.out(`member     ${m.spec.name.padEnd(24)} ${m.identity.address} ${m.node?.url}/fhir`);
       io.out(`network    ${path.join(net.dir, 'network.json')} (demo users and passwords are listed there)`);
+      const first = net.members[0]?.node?.url;
+      if (first) {
+        io.out(
+          `portal     ${first}/  (every member serves it; patients: import a key file from ${path.join(net.dir, 'patients')})`,
+        );
+        if (!existsSync(path.join(DEFAULT_PORTAL_DIR, 'index.html')))
+          io.out('portal     not built: run `npm run build:portal` (npm start does it), then reload');
+      }
       if (!process.env.MEDCHAIN_PASSPHRASE) {
         io.out(
           `keys       demo passphrase "${DEMO_PASSPHRASE}" protects the member key files; set MEDCHAIN_PASSPHRASE for anything real`,

@@ -1,13 +1,14 @@
 /**
- * Offline check of a patient's accounting of disclosures (GET /patients/<address>/disclosures):
- * every entry decodes, names the patient, and is proven included in the head the member anchored
- * on chain; that head's root is the one recorded in the AuditAnchor contract.
+ * Check of a patient's accounting of disclosures (GET /patients/<address>/disclosures): every entry
+ * decodes, names the patient, and is proven included in the head the member anchored on chain;
+ * that head's root is the one recorded in the AuditAnchor contract. Shared by the CLI
+ * (`medchain verify-disclosures`) and the portal, which runs the same check in the browser.
  */
-import { getAddress, type Hex, isAddress } from 'viem';
+import { type Address, getAddress, type Hex, isAddress } from 'viem';
 import type { ChainConnection } from '../chain/clients.js';
 import { auditAnchorAbi } from '../chain/generated/index.js';
 import { InvalidInputError } from '../errors.js';
-import { decodeEntry } from './entry.js';
+import { decodeEntry, type LogEntry } from './entry.js';
 import { leafHash, verifyInclusion } from './merkle.js';
 
 export interface DisclosuresDoc {
@@ -22,7 +23,7 @@ export interface DisclosuresDoc {
 
 const unhex = (h: string) => new Uint8Array(Buffer.from(h.replace(/^0x/, ''), 'hex'));
 
-function parseDoc(v: unknown): DisclosuresDoc {
+export function parseDoc(v: unknown): DisclosuresDoc {
   const d = v as DisclosuresDoc;
   const bad = (m: string) => new InvalidInputError(`not a disclosures file: ${m}`);
   if (typeof d !== 'object' || d === null) throw bad('not a JSON object');
@@ -36,6 +37,81 @@ function parseDoc(v: unknown): DisclosuresDoc {
     throw bad('entries need the anchored head and the AuditAnchor address');
   }
   return d;
+}
+
+/** One entry of a disclosures document, checked: decoded only from bytes proven in the anchored head. */
+export interface CheckedDisclosure {
+  index: number;
+  ok: boolean;
+  entry?: LogEntry;
+  problem?: string;
+}
+
+/** Reads the AuditAnchor contract (a viem PublicClient's readContract fits). */
+export type ReadAnchor = (args: {
+  address: Address;
+  abi: typeof auditAnchorAbi;
+  functionName: 'headCount' | 'headAt';
+  args: readonly unknown[];
+}) => Promise<unknown>;
+
+/** The root `member` anchored on chain for a head of `treeSize`, or undefined when it anchored none. */
+export async function anchoredRoot(
+  read: ReadAnchor,
+  auditAnchor: Address,
+  member: Address,
+  treeSize: number,
+): Promise<Hex | undefined> {
+  const count = (await read({
+    address: auditAnchor,
+    abi: auditAnchorAbi,
+    functionName: 'headCount',
+    args: [member],
+  })) as bigint;
+  for (let i = count - 1n; i >= 0n; i--) {
+    const h = (await read({
+      address: auditAnchor,
+      abi: auditAnchorAbi,
+      functionName: 'headAt',
+      args: [member, i],
+    })) as { treeSize: bigint; rootHash: Hex };
+    if (Number(h.treeSize) === treeSize) return h.rootHash;
+    if (Number(h.treeSize) < treeSize) return undefined; // heads only grow
+  }
+  return undefined;
+}
+
+/**
+ * Check every entry of a disclosures document against `chainRoot`, the root the chain holds for
+ * the document's anchored head (pure: the caller reads the chain). An entry is ok only when its
+ * bytes are proven included under that root and decode to an entry about this patient.
+ */
+export function checkDisclosures(raw: unknown, chainRoot: Hex | undefined): CheckedDisclosure[] {
+  const d = parseDoc(raw);
+  const anchored = d.anchored;
+  return d.entries.map((e): CheckedDisclosure => {
+    if (!anchored || chainRoot === undefined)
+      return { index: e.index, ok: false, problem: 'is under a head not anchored on chain' };
+    if (chainRoot.toLowerCase() !== anchored.rootHash.toLowerCase())
+      return { index: e.index, ok: false, problem: 'is under a head whose root differs on chain' };
+    let bytes: Uint8Array;
+    let entry: LogEntry;
+    try {
+      bytes = new Uint8Array(Buffer.from(e.leaf, 'base64'));
+      entry = decodeEntry(bytes);
+    } catch (err) {
+      return { index: e.index, ok: false, problem: `does not decode: ${(err as Error).message}` };
+    }
+    if (entry.patient !== getAddress(d.patient))
+      return { index: e.index, ok: false, entry, problem: 'is not about this patient' };
+    const proven =
+      entry.index === e.index &&
+      Array.isArray(e.path) &&
+      verifyInclusion(leafHash(bytes), e.index, anchored.treeSize, e.path.map(unhex), unhex(chainRoot));
+    return proven
+      ? { index: e.index, ok: true, entry }
+      : { index: e.index, ok: false, entry, problem: 'is not proven included in the anchored head' };
+  });
 }
 
 export async function verifyDisclosures(
@@ -53,58 +129,28 @@ export async function verifyDisclosures(
     fail(`the file is for chain ${d.chainId} but the RPC serves chain ${conn.chain.id}`);
     return { ok, lines };
   }
+  let root: Hex | undefined;
   if (d.anchored && d.auditAnchor) {
-    const count = (await conn.publicClient.readContract({
-      address: getAddress(d.auditAnchor),
-      abi: auditAnchorAbi,
-      functionName: 'headCount',
-      args: [getAddress(d.member)],
-    })) as bigint;
-    let found = false;
-    for (let i = count - 1n; i >= 0n && !found; i--) {
-      const h = await conn.publicClient.readContract({
-        address: getAddress(d.auditAnchor),
-        abi: auditAnchorAbi,
-        functionName: 'headAt',
-        args: [getAddress(d.member), i],
-      });
-      if (Number(h.treeSize) === d.anchored.treeSize) {
-        found = true;
-        if (h.rootHash !== d.anchored.rootHash)
-          fail(`the chain has a different root for head size ${d.anchored.treeSize}`);
-      }
-    }
-    if (!found) fail(`member ${d.member} anchored no head of size ${d.anchored.treeSize} on chain`);
-    else if (ok) lines.push(`ok head size ${d.anchored.treeSize} is anchored on chain ${conn.chain.id}`);
+    root = await anchoredRoot(
+      conn.publicClient.readContract as ReadAnchor,
+      getAddress(d.auditAnchor),
+      getAddress(d.member),
+      d.anchored.treeSize,
+    );
+    if (root === undefined)
+      fail(`member ${d.member} anchored no head of size ${d.anchored.treeSize} on chain`);
+    else if (root.toLowerCase() !== d.anchored.rootHash.toLowerCase())
+      fail(`the chain has a different root for head size ${d.anchored.treeSize}`);
+    else lines.push(`ok head size ${d.anchored.treeSize} is anchored on chain ${conn.chain.id}`);
   }
-  for (const e of d.entries) {
-    let entry: ReturnType<typeof decodeEntry>;
-    try {
-      entry = decodeEntry(Buffer.from(e.leaf, 'base64'));
-    } catch (err) {
-      fail(`entry ${e.index} does not decode: ${(err as Error).message}`);
+  for (const c of checkDisclosures(d, root)) {
+    if (!c.ok) {
+      fail(`entry ${c.index} ${c.problem}`);
       continue;
     }
-    if (entry.patient !== getAddress(d.patient)) {
-      fail(`entry ${e.index} is not about this patient`);
-      continue;
-    }
-    const anchored = d.anchored as { treeSize: number; rootHash: Hex };
-    if (
-      entry.index !== e.index ||
-      !verifyInclusion(
-        leafHash(Buffer.from(e.leaf, 'base64')),
-        e.index,
-        anchored.treeSize,
-        e.path.map(unhex),
-        unhex(anchored.rootHash),
-      )
-    ) {
-      fail(`entry ${e.index} is not proven included in the anchored head`);
-      continue;
-    }
+    const entry = c.entry as LogEntry;
     lines.push(
-      `ok entry ${e.index}: ${new Date(entry.time).toISOString()} ${entry.action} ${entry.outcome}${entry.outcome === 'deny' ? ` (${entry.reason})` : ''} by ${entry.actor}${entry.target?.id ? ` on ${entry.target.resourceType}/${entry.target.id}` : ''}`,
+      `ok entry ${c.index}: ${new Date(entry.time).toISOString()} ${entry.action} ${entry.outcome}${entry.outcome === 'deny' ? ` (${entry.reason})` : ''} by ${entry.actor}${entry.target?.id ? ` on ${entry.target.resourceType}/${entry.target.id}` : ''}`,
     );
   }
   const pending = d.unanchored?.length ?? 0;

@@ -1,0 +1,214 @@
+/**
+ * The clinician: find a patient, see what the patient's consent (on chain) allows this member,
+ * read records across members, and break the glass in an emergency (with a reason, logged and
+ * reported to the patient).
+ */
+import { type FormEvent, useEffect, useMemo, useState } from 'react';
+import { getAddress, isAddress } from 'viem';
+import { Busy, day, ErrorNote, Note, short } from '../components/common.js';
+import { StaffSignIn } from '../components/StaffSignIn.js';
+import { Timeline } from '../components/Timeline.js';
+import type { Chain, GrantView, Member, PortalConfig } from '../lib/chain.js';
+import { chainError } from '../lib/chain.js';
+import { arrangeRecords } from '../lib/records.js';
+import {
+  localPatients,
+  type PatientChoice,
+  type ReadResult,
+  readPatient,
+  type StaffSession,
+} from '../lib/staff.js';
+
+export function ClinicianView({ config, chain }: { config: PortalConfig; chain: Chain | null }) {
+  const [session, setSession] = useState<StaffSession | null>(null);
+  const [patients, setPatients] = useState<PatientChoice[] | null>(null);
+  const [address, setAddress] = useState<string>('');
+  const [members, setMembers] = useState<Member[]>([]);
+  const [grant, setGrant] = useState<GrantView | null | undefined>(undefined);
+  const [result, setResult] = useState<ReadResult | null>(null);
+  const [breakGlass, setBreakGlass] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const here = config.member.name;
+  const names = useMemo(() => new Map(members.map((m) => [m.address.toLowerCase(), m.name])), [members]);
+
+  useEffect(() => {
+    chain?.members().then(setMembers, (e) => setError(chainError(e)));
+  }, [chain]);
+
+  if (!session) return <StaffSignIn title={`Clinician sign-in at ${here}`} onSignedIn={setSession} />;
+
+  const guard = async (what: string, f: () => Promise<void>) => {
+    setBusy(what);
+    setError(null);
+    try {
+      await f();
+    } catch (err) {
+      setError(err);
+      if ((err as { kind?: string }).kind === 'expired') setSession(null);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const open = (raw: string, reason?: string) =>
+    guard(
+      reason ? 'Breaking the glass: reading every member’s records…' : 'Reading records from the members…',
+      async () => {
+        if (!isAddress(raw)) throw new Error('A patient address is 0x followed by 40 hex digits.');
+        const a = getAddress(raw);
+        setAddress(a);
+        setResult(null);
+        setBreakGlass(reason ?? null);
+        const me = members.find((m) => m.address === config.member.address);
+        if (chain && me) setGrant((await chain.grants(a, [me]))[0] ?? null);
+        setResult(await readPatient(session, a, names, here, reason));
+      },
+    );
+
+  function find(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    void open((e.currentTarget.elements.namedItem('address') as HTMLInputElement).value.trim());
+  }
+
+  function glass(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const f = e.currentTarget.elements;
+    const reason = (f.namedItem('reason') as HTMLTextAreaElement).value.trim();
+    if (reason.length < 10) return setError(new Error('Say why, in at least 10 characters.'));
+    if (!(f.namedItem('understood') as HTMLInputElement).checked)
+      return setError(new Error('Confirm that you understand the access is logged and reported.'));
+    void open(address, reason);
+  }
+
+  const canBreakGlass = session.role === 'emergency-clinician';
+  return (
+    <div>
+      <div className="row-between who">
+        <p>
+          Signed in at {here} as <strong>{session.username}</strong> ({session.role})
+        </p>
+        <button type="button" className="link" onClick={() => setSession(null)}>
+          Sign out
+        </button>
+      </div>
+      <form className="card wide find" onSubmit={find} aria-labelledby="find-title">
+        <h2 id="find-title">Find a patient</h2>
+        <label>
+          Patient chain address
+          <input
+            name="address"
+            defaultValue={address}
+            placeholder="0x…"
+            required
+            spellCheck={false}
+            autoComplete="off"
+          />
+        </label>
+        <button type="submit" disabled={busy !== null}>
+          Open
+        </button>
+        <button
+          type="button"
+          className="secondary"
+          onClick={() =>
+            void guard(`Listing patients at ${here}…`, async () => setPatients(await localPatients(session)))
+          }
+        >
+          Patients at {here}
+        </button>
+      </form>
+      {patients ? (
+        <section className="card wide" aria-label={`Patients at ${here}`}>
+          <ul className="patients">
+            {patients.map((p) => (
+              <li key={p.id}>
+                <button
+                  type="button"
+                  className="link"
+                  disabled={!p.address}
+                  onClick={() => p.address && void open(p.address)}
+                >
+                  {p.name}
+                </button>{' '}
+                <span className="muted">
+                  born {p.birthDate || '—'} · {p.address ? short(p.address) : 'no chain address'}
+                </span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+      {busy ? <Busy>{busy}</Busy> : null}
+      <ErrorNote error={error} />
+      {address && grant !== undefined ? (
+        <section className="card wide" aria-labelledby="consent-title">
+          <h3 id="consent-title">Consent on chain for {here}</h3>
+          {grant && grant.state === 'in force' ? (
+            <p>
+              The patient lets {here} see <strong>{grant.categories.join(', ')}</strong> for{' '}
+              <strong>{grant.purposes.join(', ')}</strong> until {day(grant.expiry * 1000)}.
+            </p>
+          ) : grant ? (
+            <p>
+              The patient’s consent for {here} is {grant.state}.
+            </p>
+          ) : (
+            <p>
+              The patient has not shared records held by other members with {here}; you see only what {here}{' '}
+              holds.
+            </p>
+          )}
+          <p className="muted small">
+            To see more, ask the patient to share it with {here} in their portal (Consent → Share records with
+            a member). They sign it with their own key; it applies as soon as it is on chain.
+          </p>
+        </section>
+      ) : null}
+      {breakGlass ? (
+        <Note tone="warn">
+          Break-glass access: every record read now is logged with your reason and shown to the patient as
+          emergency access.
+        </Note>
+      ) : null}
+      {result ? (
+        <>
+          {result.refusals.length > 0 ? (
+            <section className="card wide refusals" aria-label="Refused" role="alert">
+              <h3>Not shared with you</h3>
+              <ul>
+                {result.refusals.map((r) => (
+                  <li key={r}>{r}</li>
+                ))}
+              </ul>
+            </section>
+          ) : null}
+          <Timeline data={arrangeRecords(result.records)} />
+          {canBreakGlass && !breakGlass ? (
+            <form className="card wide glass" onSubmit={glass} aria-labelledby="glass-title">
+              <h3 id="glass-title">Emergency access (break-glass)</h3>
+              <p>
+                Only in an emergency, when the patient cannot consent. Every member logs this read with your
+                reason, and the patient sees it highlighted in their access list.
+              </p>
+              <label>
+                Reason (at least 10 characters)
+                <textarea name="reason" required minLength={10} maxLength={500} rows={2} />
+              </label>
+              <label className="check">
+                <input type="checkbox" name="understood" /> I understand this access is logged and reported to
+                the patient.
+              </label>
+              <button type="submit" className="danger" disabled={busy !== null}>
+                Break the glass
+              </button>
+            </form>
+          ) : null}
+          {!canBreakGlass && result.refusals.length > 0 ? (
+            <p className="muted small">Emergency access (break-glass) needs the emergency-clinician role.</p>
+          ) : null}
+        </>
+      ) : null}
+    </div>
+  );
+}

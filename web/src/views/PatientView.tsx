@@ -1,0 +1,146 @@
+/** The patient: their key, their records from every member, their consent, and who accessed what. */
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { AccessPanel } from '../components/AccessPanel.js';
+import { ConsentPanel } from '../components/ConsentPanel.js';
+import { Busy, ErrorNote, Note, short } from '../components/common.js';
+import { KeySetup } from '../components/KeySetup.js';
+import { Timeline } from '../components/Timeline.js';
+import type { Chain, Member } from '../lib/chain.js';
+import { chainError } from '../lib/chain.js';
+import type { UnlockedKey } from '../lib/keyVault.js';
+import { PatientSessions } from '../lib/patientSession.js';
+import { arrangeRecords, type HeldRecord } from '../lib/records.js';
+
+type Tab = 'records' | 'consent' | 'access';
+
+interface MemberRecords {
+  member: Member;
+  count?: number;
+  error?: unknown;
+}
+
+export function PatientView({ chain }: { chain: Chain | null }) {
+  const [key, setKey] = useState<UnlockedKey | null>(null);
+  const [members, setMembers] = useState<Member[] | null>(null);
+  const [records, setRecords] = useState<HeldRecord[]>([]);
+  const [status, setStatus] = useState<MemberRecords[]>([]);
+  const [loading, setLoading] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [tab, setTab] = useState<Tab>('records');
+  const sessions = useMemo(() => (key ? new PatientSessions(key) : null), [key]);
+
+  const load = useCallback(async () => {
+    if (!chain || !sessions) return;
+    setError(null);
+    setLoading('Reading the members from the chain…');
+    let ms: Member[];
+    try {
+      ms = await chain.members();
+    } catch (err) {
+      setLoading(null);
+      setError(chainError(err));
+      return;
+    }
+    setMembers(ms);
+    const active = ms.filter((m) => m.active);
+    setLoading(`Signing in and fetching your records from ${active.length} members…`);
+    const results = await Promise.all(
+      active.map(async (member): Promise<{ s: MemberRecords; held: HeldRecord[] }> => {
+        try {
+          const b = await sessions.call<Bundle>(member, `/patients/${sessions.key.address}/records`);
+          const held = (b.entry ?? [])
+            .filter((e) => e.search?.mode !== 'outcome' && e.resource)
+            .map((e) => ({ resource: e.resource as Resource, member: member.name }));
+          return { s: { member, count: held.length }, held };
+        } catch (err) {
+          return { s: { member, error: err }, held: [] };
+        }
+      }),
+    );
+    setStatus(results.map((r) => r.s));
+    setRecords(results.flatMap((r) => r.held));
+    setLoading(null);
+  }, [chain, sessions]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  if (!chain)
+    return (
+      <Note tone="warn">
+        This member node is not connected to the chain, so the patient portal is not available here.
+      </Note>
+    );
+  if (!key) return <KeySetup onUnlocked={setKey} />;
+
+  const timeline = arrangeRecords(records);
+  return (
+    <div>
+      <div className="row-between who">
+        <p>
+          Signed in with your key <code title={key.address}>{short(key.address)}</code>
+        </p>
+        <button type="button" className="link" onClick={() => setKey(null)}>
+          Lock
+        </button>
+      </div>
+      <details className="small">
+        <summary>Your public keys (to give to a new provider)</summary>
+        <p>
+          Chain address: <code>{key.address}</code>
+        </p>
+        <p>
+          Encryption key: <code>{key.encryptionPublicKey}</code>
+        </p>
+      </details>
+      <div className="tabs" role="tablist" aria-label="Patient">
+        {(
+          [
+            ['records', 'My records'],
+            ['consent', 'Consent'],
+            ['access', 'Who accessed my records'],
+          ] as const
+        ).map(([t, label]) => (
+          <button
+            key={t}
+            type="button"
+            role="tab"
+            aria-selected={tab === t}
+            className={tab === t ? 'active' : ''}
+            onClick={() => setTab(t)}
+          >
+            {label}
+          </button>
+        ))}
+      </div>
+      <ErrorNote error={error} onRetry={() => void load()} />
+      {tab === 'records' ? (
+        <>
+          {loading ? <Busy>{loading}</Busy> : null}
+          <ul className="members-status" aria-label="Records per member">
+            {status.map((s) => (
+              <li key={s.member.address} className={s.error ? 'bad' : 'good'}>
+                <strong>{s.member.name}</strong>:{' '}
+                {s.error ? (s.error as Error).message : `${s.count} records`}
+              </li>
+            ))}
+          </ul>
+          {status.some((s) => s.error) ? (
+            <Note tone="warn">
+              Some members did not answer; their records are missing below. Try again later.
+            </Note>
+          ) : null}
+          {!loading ? <Timeline data={timeline} /> : null}
+        </>
+      ) : null}
+      {tab === 'consent' && members && sessions ? (
+        <ConsentPanel chain={chain} members={members} keyPair={key} />
+      ) : null}
+      {tab === 'access' && members && sessions ? (
+        <AccessPanel chain={chain} members={members} sessions={sessions} />
+      ) : null}
+    </div>
+  );
+}
