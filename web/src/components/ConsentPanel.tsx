@@ -205,16 +205,14 @@ export function ConsentPanel({
       </section>
       <form className="card wide grant-form" onSubmit={grant} aria-labelledby="grant-title">
         <h3 id="grant-title">Share records with a member</h3>
-        <label>
-          Member
-          <select value={grantee} onChange={(e) => setGrantee(e.target.value)} name="grantee">
-            {active.map((m) => (
-              <option key={m.address} value={m.address}>
-                {m.name} ({m.roles.join(', ').toLowerCase()})
-              </option>
-            ))}
-          </select>
-        </label>
+        <label htmlFor="grantee">Member</label>
+        <select id="grantee" value={grantee} onChange={(e) => setGrantee(e.target.value)} name="grantee">
+          {active.map((m) => (
+            <option key={m.address} value={m.address}>
+              {m.name} ({m.roles.join(', ').toLowerCase()})
+            </option>
+          ))}
+        </select>
         <fieldset>
           <legend>Records</legend>
           {CATEGORIES.map((c) => (

@@ -77,7 +77,7 @@ export function AdminView({ config, chain }: { config: PortalConfig; chain: Chai
     if (!chain) return;
     try {
       const ms = await chain.members();
-      setMembers(ms);
+      setMembers((old) => old ?? ms);
       const online = await Promise.all(
         ms.map((m) =>
           m.active

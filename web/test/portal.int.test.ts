@@ -1,0 +1,220 @@
+/**
+ * The portal's main story in a real browser (Debian Chromium) against a real local network
+ * (`medchain up`: anvil, contracts, five member node processes): a patient grants labs to Valley
+ * Clinic; a Valley Clinic clinician sees the lab results held at Central Lab; the patient sees
+ * that access listed and verified in the browser; the patient revokes; the clinician is denied; a
+ * break-glass read appears highlighted in the patient's list; the administrator verifies the log.
+ * Screenshots of each step go to test-artifacts/portal/.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { startUp, stopUp } from '../../src/cli/testNetwork.js';
+import type { NetworkFile } from '../../src/node/localNetwork.js';
+import { launchChromium, requireChromium } from './browser.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const shots = path.join(root, 'test-artifacts', 'portal');
+const PASSPHRASE = 'medchain-local-demo';
+
+let dir: string;
+let up: Awaited<ReturnType<typeof startUp>>;
+let net: NetworkFile;
+let browser: Browser;
+let patientPage: Page;
+let clinicianPage: Page;
+
+const member = (name: string) => {
+  const m = net.members.find((x) => x.name === name);
+  assert.ok(m, `no member ${name}`);
+  return m;
+};
+const user = (memberName: string, role: string) => {
+  const u = net.demoUsers.find((x) => x.member === memberName && x.role === role);
+  assert.ok(u, `no ${role} at ${memberName}`);
+  return u;
+};
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+
+/** The view on screen (the others stay mounted, hidden, so their sign-ins survive a switch). */
+const shown = (page: Page): Locator => page.locator('main > div:not([hidden])');
+
+async function staffSignIn(page: Page, username: string, password: string) {
+  await shown(page).getByLabel('User name').fill(username);
+  await shown(page).getByLabel('Password').fill(password);
+  await shown(page).getByRole('button', { name: 'Sign in' }).click();
+}
+
+async function openPatient(page: Page, address: string) {
+  await shown(page).getByLabel('Patient chain address').fill(address);
+  await shown(page).getByRole('button', { name: 'Open', exact: true }).click();
+  await page.getByText('Reading records from the members').waitFor({ state: 'detached', timeout: 30_000 });
+}
+
+/** Re-check the access list until `row` has the wanted proof status (anchoring runs every second). */
+async function untilVerified(page: Page, row: () => Locator) {
+  for (let i = 0; i < 30; i++) {
+    await shown(page).getByTestId('access-summary').waitFor({ timeout: 30_000 });
+    if ((await row().count()) > 0 && (await row().first().getAttribute('data-status')) === 'verified') return;
+    await page.waitForTimeout(1000);
+    await shown(page).getByRole('button', { name: 'Check again' }).click();
+    await page.getByText(/Fetching and verifying/).waitFor({ state: 'detached', timeout: 30_000 });
+  }
+  assert.fail(`no verified row: ${await shown(page).locator('table.access').innerText()}`);
+}
+
+before(async () => {
+  requireChromium();
+  mkdirSync(shots, { recursive: true });
+  const build = spawnSync(
+    process.execPath,
+    [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts'],
+    {
+      cwd: root,
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(build.status, 0, `portal build failed:\n${build.stdout}\n${build.stderr}`);
+  dir = mkdtempSync(path.join(tmpdir(), 'medchain-portal-'));
+  up = await startUp(dir, { ...process.env, MEDCHAIN_PASSPHRASE: PASSPHRASE });
+  net = JSON.parse(readFileSync(path.join(dir, 'network.json'), 'utf8'));
+  browser = await launchChromium();
+  patientPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  clinicianPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+});
+
+after(async () => {
+  await browser?.close();
+  if (up) await stopUp(up.child);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('portal main story in Chromium on a real network', () => {
+  test('grant, read across members, verified access list, revoke, denial, break-glass, admin check', async () => {
+    const patient = net.patients[0];
+    assert.ok(patient);
+    const hospital = member('City Hospital');
+    const valley = member('Valley Clinic');
+
+    // 1. The patient imports their key file at City Hospital's portal and sees records from every member.
+    const p = patientPage;
+    await p.goto(`${hospital.url}/#/patient`);
+    await shown(p).getByRole('tab', { name: 'Import a key' }).click();
+    await shown(p)
+      .getByLabel(/^Key file/)
+      .setInputFiles(patient.keyFile);
+    await shown(p).getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+    await shown(p).getByRole('button', { name: 'Import' }).click();
+    await shown(p).getByText('Signed in with your key').waitFor({ timeout: 30_000 });
+    await shown(p).locator('table.labs tr', { hasText: 'Central Lab' }).first().waitFor({ timeout: 30_000 });
+    await shown(p).locator('.vital').first().waitFor();
+    assert.match(
+      await shown(p).getByRole('list', { name: 'Records per member' }).innerText(),
+      /Central Lab: \d+ records/,
+    );
+    await shot(p, '01-patient-records');
+
+    // 2. The patient shares lab results with Valley Clinic for treatment; the grant shows once on chain.
+    await shown(p).getByRole('tab', { name: 'Consent' }).click();
+    await shown(p).getByLabel('Member', { exact: true }).selectOption(valley.address);
+    await shown(p)
+      .getByRole('checkbox', { name: /^Lab results/ })
+      .check();
+    await shown(p).getByRole('checkbox', { name: 'treatment' }).check();
+    await shown(p).getByRole('button', { name: 'Sign and share' }).click();
+    await shown(p)
+      .getByText(/Valley Clinic may now see labs for treatment/)
+      .waitFor({ timeout: 30_000 });
+    const grantRow = shown(p).locator('table.grants tr[data-member="Valley Clinic"]');
+    assert.match(await grantRow.innerText(), /labs\s+treatment[\s\S]*in force/);
+    await shot(p, '02-consent-granted');
+
+    // 3. A Valley Clinic clinician: a wrong password is refused clearly; then the labs held at Central Lab show.
+    const c = clinicianPage;
+    await c.goto(`${valley.url}/#/clinician`);
+    const clinician = user('Valley Clinic', 'clinician');
+    await staffSignIn(c, clinician.username, 'not-the-password');
+    await shown(c).getByRole('alert').filter({ hasText: 'wrong username or password' }).waitFor();
+    await staffSignIn(c, clinician.username, clinician.password);
+    await openPatient(c, patient.address);
+    await shown(c).locator('table.labs tr', { hasText: 'Central Lab' }).first().waitFor({ timeout: 30_000 });
+    assert.match(
+      await shown(c).locator('section', { hasText: 'Consent on chain' }).innerText(),
+      /see labs for treatment/,
+    );
+    await shot(c, '03-clinician-sees-central-lab-labs');
+
+    // 4. The patient sees that read in Central Lab's log, verified in the browser against the anchored head.
+    await shown(p).getByRole('tab', { name: 'Who accessed my records' }).click();
+    const labRead = () =>
+      p
+        .locator('table.access tr', { hasText: 'Valley Clinic' })
+        .filter({ hasText: 'Central Lab' })
+        .filter({ hasText: 'on your consent' });
+    await untilVerified(p, labRead);
+    assert.match(await shown(p).getByTestId('access-summary').innerText(), /\d+ verified/);
+    await shot(p, '04-patient-sees-access-verified');
+
+    // 5. The patient revokes Valley Clinic's access.
+    await shown(p).getByRole('tab', { name: 'Consent' }).click();
+    await shown(p).getByRole('button', { name: 'Revoke Valley Clinic' }).click();
+    await shown(p).getByText('Valley Clinic can no longer see your records').waitFor({ timeout: 30_000 });
+    assert.equal(await shown(p).locator('table.grants tr[data-member="Valley Clinic"]').count(), 0);
+    await shot(p, '05-consent-revoked');
+
+    // 6. The clinician reads again: Central Lab refuses, and no Central Lab labs are shown.
+    await openPatient(c, patient.address);
+    await shown(c).locator('.refusals').filter({ hasText: 'Central Lab' }).waitFor({ timeout: 30_000 });
+    assert.equal(await shown(c).locator('table.labs tr', { hasText: 'Central Lab' }).count(), 0);
+    assert.match(
+      await shown(c).locator('section', { hasText: 'Consent on chain' }).innerText(),
+      /has not shared/,
+    );
+    await shot(c, '06-clinician-denied-after-revoke');
+
+    // 7. An emergency clinician breaks the glass with a reason; the labs show, with a warning.
+    await shown(c).getByRole('button', { name: 'Sign out' }).click();
+    const er = user('Valley Clinic', 'emergency-clinician');
+    await staffSignIn(c, er.username, er.password);
+    await openPatient(c, patient.address);
+    await shown(c)
+      .getByLabel(/^Reason/)
+      .fill('Unconscious patient in the emergency room, no relative reachable');
+    await shown(c)
+      .getByLabel(/I understand this access is logged/)
+      .check();
+    await shown(c).getByRole('button', { name: 'Break the glass' }).click();
+    await shown(c).locator('table.labs tr', { hasText: 'Central Lab' }).first().waitFor({ timeout: 30_000 });
+    await shown(c)
+      .getByText(/Break-glass access: every record read now is logged/)
+      .waitFor();
+    await shot(c, '07-break-glass-read');
+
+    // 8. The patient's list shows the break-glass read highlighted, and verified.
+    await shown(p).getByRole('tab', { name: 'Who accessed my records' }).click();
+    const glassRow = () => shown(p).locator('table.access tr.breakglass', { hasText: 'Central Lab' });
+    await untilVerified(p, glassRow);
+    assert.match(await glassRow().first().innerText(), /break-glass/i);
+    await shot(p, '08-patient-sees-break-glass');
+
+    // 9. Valley Clinic's administrator: members online, log head anchored, verify now, outbox.
+    await c.goto(`${valley.url}/#/admin`);
+    await c.reload();
+    const admin = user('Valley Clinic', 'admin');
+    await staffSignIn(c, admin.username, admin.password);
+    await shown(c).getByText('online').first().waitFor({ timeout: 30_000 });
+    await shown(c).getByRole('button', { name: 'Verify now' }).click();
+    await shown(c)
+      .getByText(/^Intact: \d+ log entries/)
+      .waitFor({ timeout: 60_000 });
+    assert.equal(await shown(c).locator('td .tag-ok', { hasText: 'online' }).count(), net.members.length);
+    await shown(c).getByTestId('outbox-pending').waitFor();
+    await shot(c, '09-admin');
+  });
+});
