@@ -4,7 +4,7 @@
  * throttle. A node restart signs everyone out, which is acceptable for
  * 15-minute tokens.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Address } from 'viem';
 import type { UserRole } from './roles.js';
 
@@ -79,7 +79,9 @@ export class SessionStore {
 /** Sessions of patients, issued at POST /auth/patient/login against a signed challenge. */
 export class PatientSessionStore {
   private readonly tokens: TokenStore<PatientSession>;
-  private readonly challenges = new Map<Address, { challenge: string; expiresAt: number }>();
+  /** Nonces of challenges already answered (right or wrong), until their challenge expires. */
+  private readonly used = new Map<string, number>();
+  private readonly secret = randomBytes(32);
 
   constructor(
     readonly ttlSeconds = 900,
@@ -89,22 +91,45 @@ export class PatientSessionStore {
     this.tokens = new TokenStore(ttlSeconds, now);
   }
 
-  /** A fresh single-use challenge for `patient`; it replaces any earlier one. */
-  challenge(member: Address, patient: Address): { challenge: string; expiresAt: number } {
-    const expiresAt = this.now() + this.challengeSeconds * 1000;
-    const challenge = patientChallengeMessage(member, patient, randomBytes(16).toString('hex'), expiresAt);
-    if (this.challenges.size > 10_000) {
-      for (const [k, c] of this.challenges) if (c.expiresAt <= this.now()) this.challenges.delete(k);
-    }
-    this.challenges.set(patient, { challenge, expiresAt });
-    return { challenge, expiresAt };
+  private tag(member: Address, patient: Address, random: string, expiresAt: number): string {
+    return createHmac('sha256', this.secret)
+      .update(`${member}\n${patient}\n${random}\n${expiresAt}`)
+      .digest('hex')
+      .slice(0, 32);
   }
 
-  /** Take (and so use up) the live challenge of `patient`, if any. */
-  takeChallenge(patient: Address): string | undefined {
-    const c = this.challenges.get(patient);
-    this.challenges.delete(patient);
-    return c && c.expiresAt > this.now() ? c.challenge : undefined;
+  /**
+   * A fresh single-use challenge for `patient` at `member`. Challenges are stateless (the nonce
+   * carries an HMAC under a key of this process), so asking for one never cancels another.
+   */
+  challenge(member: Address, patient: Address): { challenge: string; expiresAt: number } {
+    const expiresAt = this.now() + this.challengeSeconds * 1000;
+    const random = randomBytes(16).toString('hex');
+    const nonce = `${random}-${this.tag(member, patient, random, expiresAt)}`;
+    return { challenge: patientChallengeMessage(member, patient, nonce, expiresAt), expiresAt };
+  }
+
+  /**
+   * Use up `challenge`: true when this process issued it for `patient` at `member`, it has not
+   * expired, and it was not answered before. Any answer, right or wrong, uses it up.
+   */
+  takeChallenge(member: Address, patient: Address, challenge: string): boolean {
+    const m =
+      /^medchain patient sign-in\nmember: (0x[0-9a-fA-F]{40})\naddress: (0x[0-9a-fA-F]{40})\nnonce: ([0-9a-f]{32})-([0-9a-f]{32})\nexpires: (\S+)$/.exec(
+        challenge,
+      );
+    if (!m || m[1] !== member || m[2] !== patient) return false;
+    const [, , , random, tag, expires] = m as unknown as string[];
+    const expiresAt = Date.parse(expires as string);
+    const t = this.now();
+    if (!Number.isFinite(expiresAt) || expiresAt <= t) return false;
+    const expected = Buffer.from(this.tag(member, patient, random as string, expiresAt), 'hex');
+    const given = Buffer.from(tag as string, 'hex');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
+    if (this.used.has(random as string)) return false;
+    if (this.used.size > 10_000) for (const [k, e] of this.used) if (e <= t) this.used.delete(k);
+    this.used.set(random as string, expiresAt);
+    return true;
   }
 
   issue(patient: Address): { token: string; expiresIn: number } {

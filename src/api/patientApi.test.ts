@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Bundle, Observation, Patient } from '@medplum/fhirtypes';
 import type { LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { PatientSessionStore } from '../access/sessions.js';
 import { decodeEntry } from '../log/entry.js';
 import { startTestNode, type TestNode } from '../node/testNode.js';
 
@@ -65,11 +66,12 @@ async function signIn(who: LocalAccount): Promise<string> {
     payload: { address: who.address },
   });
   assert.equal(c.statusCode, 200);
-  const signature = await who.signMessage({ message: c.json().challenge });
+  const { challenge } = c.json() as { challenge: string };
+  const signature = await who.signMessage({ message: challenge });
   const r = await t.app.inject({
     method: 'POST',
     url: '/auth/patient/login',
-    payload: { address: who.address, signature },
+    payload: { address: who.address, challenge, signature },
   });
   assert.equal(r.statusCode, 200, r.body);
   return r.json().access_token;
@@ -134,7 +136,7 @@ describe('patient sign-in by signed challenge', () => {
     const bad = await t.app.inject({
       method: 'POST',
       url: '/auth/patient/login',
-      payload: { address: ALICE.address, signature: forged },
+      payload: { address: ALICE.address, challenge, signature: forged },
     });
     assert.equal(bad.statusCode, 401);
     assert.equal(bad.json().resourceType, 'OperationOutcome');
@@ -142,17 +144,63 @@ describe('patient sign-in by signed challenge', () => {
     const again = await t.app.inject({
       method: 'POST',
       url: '/auth/patient/login',
-      payload: { address: ALICE.address, signature: await ALICE.signMessage({ message: challenge }) },
+      payload: {
+        address: ALICE.address,
+        challenge,
+        signature: await ALICE.signMessage({ message: challenge }),
+      },
     });
     assert.equal(again.statusCode, 401);
     const logged = t.node.log.entries(before, t.node.log.size).map((e) => decodeEntry(e.leaf));
     assert.ok(logged.some((e) => e.action === 'login-failed' && e.actor === `patient:${ALICE.address}`));
-    for (const payload of [{}, { address: 'alice' }, { address: ALICE.address, signature: 'nope' }]) {
+    for (const payload of [
+      {},
+      { address: 'alice' },
+      { address: ALICE.address, signature: '0x00' },
+      { address: ALICE.address, challenge, signature: 'nope' },
+    ]) {
       const r = await t.app.inject({ method: 'POST', url: '/auth/patient/login', payload });
       assert.equal(r.statusCode, 400, JSON.stringify(payload));
     }
     const noAddress = await t.app.inject({ method: 'POST', url: '/auth/patient/challenge', payload: {} });
     assert.equal(noAddress.statusCode, 400);
+  });
+
+  test('challenges do not cancel each other; altered, foreign or expired ones are refused', async () => {
+    const ask = async (address: string) =>
+      (
+        await t.app.inject({ method: 'POST', url: '/auth/patient/challenge', payload: { address } })
+      ).json() as { challenge: string };
+    const login = async (address: string, challenge: string, signer = ALICE) =>
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: '/auth/patient/login',
+          payload: { address, challenge, signature: await signer.signMessage({ message: challenge }) },
+        })
+      ).statusCode;
+    const first = (await ask(ALICE.address)).challenge;
+    const second = (await ask(ALICE.address)).challenge; // e.g. asked by someone else
+    assert.equal(await login(ALICE.address, first), 200);
+    assert.equal(await login(ALICE.address, second), 200);
+    // A later expiry written into a challenge breaks its tag.
+    const altered = (await ask(ALICE.address)).challenge.replace(
+      /expires: .*$/,
+      'expires: 2099-01-01T00:00:00.000Z',
+    );
+    assert.equal(await login(ALICE.address, altered), 401);
+    // Bob's challenge signed by Alice, and Alice's challenge presented for Bob.
+    assert.equal(await login(BOB.address, (await ask(BOB.address)).challenge), 401);
+    assert.equal(await login(BOB.address, (await ask(ALICE.address)).challenge, BOB), 401);
+    // Expired: a store whose clock has moved on.
+    let now = 1_000_000;
+    const store = new PatientSessionStore(900, () => now);
+    const c = store.challenge(BOB.address, ALICE.address).challenge;
+    now += 121_000;
+    assert.equal(store.takeChallenge(BOB.address, ALICE.address, c), false);
+    const d = store.challenge(BOB.address, ALICE.address).challenge;
+    assert.equal(store.takeChallenge(BOB.address, ALICE.address, d), true);
+    assert.equal(store.takeChallenge(BOB.address, ALICE.address, d), false);
   });
 
   test('no token, or an unknown one, is 401 with a FHIR OperationOutcome', async () => {

@@ -4,7 +4,7 @@
  * serves any patient this way, so a patient's portal gathers the records of every member.
  *
  *   POST /auth/patient/challenge {"address"}             -> {"challenge", "expiresAt"}
- *   POST /auth/patient/login {"address", "signature"}    -> {"access_token", "token_type": "Bearer", ...}
+ *   POST /auth/patient/login {"address", "challenge", "signature"} -> {"access_token", "token_type": "Bearer", ...}
  *   GET  /patients/<address>/records                     -> Bundle (searchset) of the patient's records here
  */
 import type { BundleEntry } from '@medplum/fhirtypes';
@@ -41,24 +41,26 @@ export function patientRoutes(
   });
 
   app.post('/auth/patient/login', async (request, reply) => {
-    const body = request.body as { address?: unknown; signature?: unknown } | undefined;
+    const body = request.body as { address?: unknown; challenge?: unknown; signature?: unknown } | undefined;
     const patient = addressOf(body?.address, 'address');
+    if (typeof body?.challenge !== 'string' || body.challenge.length > 400)
+      throw badRequest('challenge must be the text from POST /auth/patient/challenge');
     if (typeof body?.signature !== 'string' || !isHex(body.signature) || body.signature.length > 200)
       throw badRequest('signature must be the hex EIP-191 signature of the challenge');
-    const challenge = deps.patientSessions.takeChallenge(patient);
+    const live = deps.patientSessions.takeChallenge(member, patient, body.challenge);
     const ok =
-      challenge !== undefined &&
+      live &&
       (await verifyMessage({
         address: patient,
-        message: challenge,
+        message: body.challenge,
         signature: body.signature as Hex,
       }).catch(() => false));
     if (!ok) {
-      await deps.gate.login(`patient:${patient}`, false, challenge ? 'bad-signature' : 'no-challenge');
+      await deps.gate.login(`patient:${patient}`, false, live ? 'bad-signature' : 'no-challenge');
       throw unauthorized(
-        challenge
+        live
           ? 'the signature does not match the challenge and address; sign in again'
-          : 'no live challenge for this address (they last 2 minutes and work once); ask for a new one',
+          : 'the challenge is not one this member issued to this address, has expired (2 minutes) or was used; ask for a new one',
       );
     }
     await deps.gate.login(`patient:${patient}`, true, 'ok');

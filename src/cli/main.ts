@@ -201,6 +201,10 @@ export function buildCli(io: CliIo = defaultIo): Command {
     .option('--manifest <file>', 'deployment manifest (deployment.json)')
     .option('--anchor-interval <ms>', 'anchor at least this often when the log grew', '1000')
     .option(
+      '--public-rpc-url <url>',
+      "chain JSON-RPC URL the portal's browsers read from (read-only, CORS open; default: --rpc-url)",
+    )
+    .option(
       '--passphrase-file <file>',
       'file holding the key file passphrase (default: $MEDCHAIN_PASSPHRASE)',
     )
@@ -211,6 +215,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
         rpcUrl?: string;
         manifest?: string;
         anchorInterval: string;
+        publicRpcUrl?: string;
         passphraseFile?: string;
       }) => {
         const port = Number(opts.port);
@@ -226,9 +231,10 @@ export function buildCli(io: CliIo = defaultIo): Command {
         const running = await serveMemberNode(node, {
           port,
           ...(opts.rpcUrl ? { rpcUrl: opts.rpcUrl } : {}),
+          ...(opts.publicRpcUrl ? { publicRpcUrl: opts.publicRpcUrl } : {}),
           anchor: { intervalMs: interval },
         });
-        io.out(`member ${node.identity.address} listening on ${running.url}`);
+        io.out(`member ${node.identity.address} listening on ${running.url} (portal at ${running.url}/)`);
         if (!running.anchorer)
           io.out('log anchoring is off (no --rpc-url/--manifest): heads are signed but not anchored');
         await waitForSignal();

@@ -21,7 +21,11 @@ export function startUp(
     output += c.toString();
   });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`medchain up did not get ready:\n${output}`)), 90_000);
+    // Generous: seeding 20 patients and starting five node processes on a loaded 2-core machine.
+    const timer = setTimeout(() => {
+      child.kill('SIGINT'); // it stops its chain and nodes; leave nothing running behind a failed test
+      reject(new Error(`medchain up did not get ready:\n${output}`));
+    }, 180_000);
     child.stdout?.on('data', () => {
       if (output.includes('Press Ctrl-C to stop')) {
         clearTimeout(timer);

@@ -5,7 +5,7 @@ import type { Actor } from '../access/gatekeeper.js';
 import { startTestNode, type TestNode } from '../node/testNode.js';
 import { decodeEntry, encodeEntry } from './entry.js';
 import { leafHash } from './merkle.js';
-import { type ChainHead, type ProblemKind, verifyStore } from './verifier.js';
+import { type ChainHead, type ProblemKind, verifyStore, verifyStoreAsync } from './verifier.js';
 
 const ACTOR: Actor = { id: 'u-1', role: 'clinician', purpose: 'treatment' };
 let t: TestNode | undefined;
@@ -154,5 +154,32 @@ describe('verify', () => {
     verifyStore(node().db, heads, (phase, done, total) => seen.push(`${phase} ${done}/${total}`));
     assert.ok(seen.includes(`log entries ${node().log.size}/${node().log.size}`));
     assert.ok(seen.includes('records 5/5'));
+  });
+
+  test('the async check gives way to other work between chunks and reports the same', async () => {
+    await node().log.appendAll(
+      Array.from({ length: 2500 }, () => ({
+        actor: 'u-1',
+        patient: null,
+        action: 'login' as const,
+        target: null,
+        purpose: 'none' as const,
+        outcome: 'permit' as const,
+        reason: 'ok',
+        queryHash: null,
+      })),
+    );
+    const seen: number[] = [];
+    let ranBetween = false;
+    setImmediate(() => {
+      ranBetween = seen.length > 0 && seen.length < 4;
+    });
+    const r = await verifyStoreAsync(node().db, heads, (phase, done) => {
+      if (phase === 'log entries') seen.push(done);
+    });
+    assert.deepEqual(r, verifyStore(node().db, heads));
+    assert.equal(r.ok, true);
+    assert.deepEqual(seen, [0, 1000, 2000, node().log.size]);
+    assert.ok(ranBetween, 'nothing else ran while the check was going on');
   });
 });

@@ -49,11 +49,39 @@ export type VerifyProgress = (phase: string, done: number, total: number) => voi
 const hex = (b: Uint8Array): Hex => `0x${Buffer.from(b).toString('hex')}`;
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
+/** Check the store synchronously (tests, CLI). */
 export function verifyStore(
   db: Db,
   anchored: readonly ChainHead[],
   progress: VerifyProgress = () => {},
 ): VerifyReport {
+  const steps = verifySteps(db, anchored, progress);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Check the store, letting the event loop run every 1000 items (a node keeps serving; progress can be read). */
+export async function verifyStoreAsync(
+  db: Db,
+  anchored: readonly ChainHead[],
+  progress: VerifyProgress = () => {},
+): Promise<VerifyReport> {
+  const steps = verifySteps(db, anchored, progress);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** The check, as steps: yields after every 1000 entries or record versions. */
+function* verifySteps(
+  db: Db,
+  anchored: readonly ChainHead[],
+  progress: VerifyProgress,
+): Generator<void, VerifyReport> {
   const problems: Problem[] = [];
   const add = (kind: ProblemKind, where: string, detail: string) => problems.push({ kind, where, detail });
 
@@ -67,8 +95,11 @@ export function verifyStore(
   const entries: (LogEntry | undefined)[] = [];
   const claimed: number[] = [];
   const gaps = new Set<number>();
-  rows.forEach((r, position) => {
-    if (position % 1000 === 0) progress('log entries', position, rows.length);
+  for (const [position, r] of rows.entries()) {
+    if (position % 1000 === 0) {
+      progress('log entries', position, rows.length);
+      if (position > 0) yield;
+    }
     const leaf = leafHash(r.entry);
     tree.append(leaf);
     if (!Buffer.from(leaf).equals(r.leaf_hash))
@@ -98,7 +129,7 @@ export function verifyStore(
       );
       for (let k = expected; k < r.idx; k++) gaps.add(k);
     }
-  });
+  }
   progress('log entries', rows.length, rows.length);
   const seen = new Map<number, number>();
   claimed.forEach((c, position) => {
@@ -193,8 +224,11 @@ export function verifyStore(
     ciphertext_hash: string;
   }[];
   const present = new Set<string>();
-  versions.forEach((v, i) => {
-    if (i % 1000 === 0) progress('records', i, versions.length);
+  for (const [i, v] of versions.entries()) {
+    if (i % 1000 === 0) {
+      progress('records', i, versions.length);
+      if (i > 0) yield;
+    }
     const key = `${v.resource_type}/${v.id}/_history/${v.version}`;
     present.add(key);
     const entry = logged.get(key);
@@ -204,19 +238,19 @@ export function verifyStore(
         key,
         'this version is in the store but no log entry records it (written around the API)',
       );
-      return;
+      continue;
     }
-    if (v.deleted === 1) return;
+    if (v.deleted === 1) continue;
     if (v.ciphertext === null) {
       if (!erased.has(`${v.resource_type}/${v.id}`))
         add('record-deleted', key, 'its content was removed without a logged delete');
-      return;
+      continue;
     }
     const actual = sha256(v.ciphertext);
     if (actual !== v.ciphertext_hash || `0x${actual}` !== entry.hash) {
       add('record-modified', key, `its ciphertext does not match the hash in log entry ${entry.index}`);
     }
-  });
+  }
   progress('records', versions.length, versions.length);
   for (const [key, e] of logged) {
     if (!present.has(key))

@@ -20,7 +20,7 @@ import { Outbox } from '../chain/outbox.js';
 import { loadFhirDefinitions } from '../fhir/definitions.js';
 import { LogPublisher } from '../log/logPublisher.js';
 import { TransparencyLog } from '../log/transparencyLog.js';
-import { type ChainHead, type VerifyProgress, type VerifyReport, verifyStore } from '../log/verifier.js';
+import { type ChainHead, type VerifyProgress, type VerifyReport, verifyStoreAsync } from '../log/verifier.js';
 import { type Db, openDatabase } from '../store/database.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 import { RecordStore } from '../store/recordStore.js';
@@ -112,7 +112,7 @@ export async function verifyMemberNode(
   progress?: VerifyProgress,
 ): Promise<VerifyReport> {
   const heads = chain ? await chainHeads(chain.conn, chain.manifest, node.identity.address) : [];
-  return verifyStore(node.db, heads, progress);
+  return verifyStoreAsync(node.db, heads, progress);
 }
 
 /** The chain-backed parts of the API: member checks and cross-member reads. */

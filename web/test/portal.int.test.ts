@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { startUp, stopUp } from '../../src/cli/testNetwork.js';
@@ -39,8 +39,8 @@ const user = (memberName: string, role: string) => {
   assert.ok(u, `no ${role} at ${memberName}`);
   return u;
 };
-const shot = (page: Page, name: string) =>
-  page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+const shot = (page: Page, name: string, fullPage = true) =>
+  page.screenshot({ path: path.join(shots, `${name}.png`), fullPage });
 
 /** The view on screen (the others stay mounted, hidden, so their sign-ins survive a switch). */
 const shown = (page: Page): Locator => page.locator('main > div:not([hidden])');
@@ -89,6 +89,17 @@ before(async () => {
   clinicianPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 });
 
+afterEach(async (t) => {
+  // On failure, keep what both browsers showed.
+  if (!browser || (t as unknown as { passed?: boolean }).passed !== false) return;
+  await patientPage
+    ?.screenshot({ path: path.join(shots, 'failure-patient.png'), fullPage: true })
+    .catch(() => {});
+  await clinicianPage
+    ?.screenshot({ path: path.join(shots, 'failure-staff.png'), fullPage: true })
+    .catch(() => {});
+});
+
 after(async () => {
   await browser?.close();
   if (up) await stopUp(up.child);
@@ -130,7 +141,7 @@ describe('portal main story in Chromium on a real network', () => {
     await shown(p).getByRole('button', { name: 'Sign and share' }).click();
     await shown(p)
       .getByText(/Valley Clinic may now see labs for treatment/)
-      .waitFor({ timeout: 30_000 });
+      .waitFor({ timeout: 60_000 });
     const grantRow = shown(p).locator('table.grants tr[data-member="Valley Clinic"]');
     assert.match(await grantRow.innerText(), /labs\s+treatment[\s\S]*in force/);
     await shot(p, '02-consent-granted');
@@ -159,12 +170,12 @@ describe('portal main story in Chromium on a real network', () => {
         .filter({ hasText: 'on your consent' });
     await untilVerified(p, labRead);
     assert.match(await shown(p).getByTestId('access-summary').innerText(), /\d+ verified/);
-    await shot(p, '04-patient-sees-access-verified');
+    await shot(p, '04-patient-sees-access-verified', false);
 
     // 5. The patient revokes Valley Clinic's access.
     await shown(p).getByRole('tab', { name: 'Consent' }).click();
     await shown(p).getByRole('button', { name: 'Revoke Valley Clinic' }).click();
-    await shown(p).getByText('Valley Clinic can no longer see your records').waitFor({ timeout: 30_000 });
+    await shown(p).getByText('Valley Clinic can no longer see your records').waitFor({ timeout: 60_000 });
     assert.equal(await shown(p).locator('table.grants tr[data-member="Valley Clinic"]').count(), 0);
     await shot(p, '05-consent-revoked');
 
@@ -201,7 +212,7 @@ describe('portal main story in Chromium on a real network', () => {
     const glassRow = () => shown(p).locator('table.access tr.breakglass', { hasText: 'Central Lab' });
     await untilVerified(p, glassRow);
     assert.match(await glassRow().first().innerText(), /break-glass/i);
-    await shot(p, '08-patient-sees-break-glass');
+    await shot(p, '08-patient-sees-break-glass', false);
 
     // 9. Valley Clinic's administrator: members online, log head anchored, verify now, outbox.
     await c.goto(`${valley.url}/#/admin`);
@@ -216,5 +227,45 @@ describe('portal main story in Chromium on a real network', () => {
     assert.equal(await shown(c).locator('td .tag-ok', { hasText: 'online' }).count(), net.members.length);
     await shown(c).getByTestId('outbox-pending').waitFor();
     await shot(c, '09-admin');
+  });
+
+  test('the views pass axe-core’s WCAG 2 A and AA checks, and fit a phone screen', async () => {
+    const axe = readFileSync(path.join(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
+    const audit = async (page: Page, what: string) => {
+      await page.evaluate(axe);
+      const found = await page.evaluate(async () => {
+        const w = window as unknown as {
+          axe: {
+            run(
+              c: Document,
+              o: object,
+            ): Promise<{ violations: { id: string; impact: string; help: string; nodes: unknown[] }[] }>;
+          };
+        };
+        const r = await w.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
+        return r.violations
+          .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+          .map((v) => `${v.id} x${v.nodes.length}: ${v.help}`);
+      });
+      assert.deepEqual(found, [], `${what}: ${found.join('; ')}`);
+    };
+    const p = patientPage;
+    for (const tab of ['My records', 'Consent', 'Who accessed my records']) {
+      await shown(p).getByRole('tab', { name: tab, exact: true }).click();
+      await p.waitForTimeout(500);
+      await audit(p, `patient: ${tab}`);
+    }
+    await audit(clinicianPage, 'administrator');
+    await clinicianPage.goto(`${member('Valley Clinic').url}/#/clinician`);
+    await shown(clinicianPage).getByLabel('User name').waitFor();
+    await audit(clinicianPage, 'clinician sign-in');
+
+    // A phone: the records view wraps instead of scrolling sideways (wide tables scroll in their box).
+    await p.setViewportSize({ width: 390, height: 844 });
+    await shown(p).getByRole('tab', { name: 'My records', exact: true }).click();
+    await p.waitForTimeout(500);
+    const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `the page is ${overflow}px wider than a phone screen`);
+    await shot(p, '10-patient-records-phone');
   });
 });

@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { checkDisclosures, type DisclosuresDoc } from '../../../src/log/disclosures.js';
 import { decodeEntry, type LogEntry } from '../../../src/log/entry.js';
-import { type AccessRow, accessRows } from '../lib/accessLog.js';
+import { type AccessRow, accessRows, groupRows } from '../lib/accessLog.js';
 import type { Chain, Member } from '../lib/chain.js';
 import type { PatientSessions } from '../lib/patientSession.js';
 import { Busy, ErrorNote, moment } from './common.js';
@@ -67,10 +67,12 @@ export function AccessPanel({
     void check();
   }, [check]);
 
-  const rows = (results ?? [])
-    .flatMap((r) => r.rows)
-    .filter((r) => !hideOwn || r.who !== 'You')
-    .sort((a, b) => b.time - a.time);
+  const rows = groupRows(
+    (results ?? [])
+      .flatMap((r) => r.rows)
+      .filter((r) => !hideOwn || r.who !== 'You')
+      .sort((a, b) => b.time - a.time),
+  );
   const all = (results ?? []).flatMap((r) => r.rows);
   const count = (s: AccessRow['status']) => all.filter((r) => r.status === s).length;
 
@@ -127,6 +129,7 @@ export function AccessPanel({
                 <td>{r.who}</td>
                 <td>
                   {r.breakGlass ? <span className="tag tag-breakglass">⚠ break-glass</span> : null} {r.what}
+                  {r.count > 1 ? <span className="muted"> × {r.count} records</span> : null}
                 </td>
                 <td>{r.holder}</td>
                 <td>

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { LogEntry } from '../../../src/log/entry.js';
-import { accessRows, whoText } from './accessLog.js';
+import { accessRows, groupRows, whoText } from './accessLog.js';
 
 const PATIENT = '0x00000000000000000000000000000000000000aa' as const;
 const LAB = '0x00000000000000000000000000000000000000Cc' as const;
@@ -77,5 +77,36 @@ describe('the patient’s access list in words', () => {
     assert.equal(rows[1]?.reason, 'refused: no consent');
     assert.equal(rows[2]?.holder, 'Central Lab');
     assert.equal(rows[2]?.who, 'Valley Clinic');
+  });
+
+  test('the entries of one access become one row with a count; verified only if all are', () => {
+    const rows = accessRows(
+      [0, 1, 2].map((i) => ({
+        index: i,
+        ok: i !== 1,
+        entry: entry({ index: i, time: 5_000 + i }),
+        ...(i === 1 ? { problem: 'bad proof' } : {}),
+      })),
+      [
+        entry({ index: 3, time: 9_000 }),
+        entry({ index: 4, time: 9_100 }),
+        entry({ index: 5, time: 9_200, outcome: 'deny', reason: 'no-consent' }),
+      ],
+      PATIENT,
+      names,
+      'Central Lab',
+    );
+    const grouped = groupRows(rows);
+    assert.deepEqual(
+      grouped.map((r) => [r.count, r.status, r.outcome]),
+      [
+        [1, 'pending', 'deny'],
+        [2, 'pending', 'permit'],
+        [3, 'failed', 'permit'],
+      ],
+    );
+    assert.equal(grouped[2]?.problem, 'bad proof');
+    // Far apart in time: not merged.
+    assert.equal(groupRows(rows, 0).length, rows.length);
   });
 });

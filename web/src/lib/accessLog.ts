@@ -19,6 +19,8 @@ export interface AccessRow {
   breakGlass: boolean;
   status: 'verified' | 'failed' | 'pending';
   problem?: string;
+  /** How many entries this row stands for (consecutive entries of one access, e.g. one search). */
+  count: number;
 }
 
 const ACTIONS: Record<string, string> = {
@@ -87,6 +89,7 @@ export function describeEntry(
     breakGlass: e.action === 'break-glass' || e.purpose === 'emergency',
     status,
     ...(problem ? { problem } : {}),
+    count: 1,
   };
 }
 
@@ -114,8 +117,41 @@ export function accessRows(
         breakGlass: false,
         status: 'failed',
         ...(c.problem ? { problem: c.problem } : {}),
+        count: 1,
       });
   }
   for (const e of pending) rows.push(describeEntry(e, patient, names, 'pending'));
   return rows.sort((a, b) => b.time - a.time);
+}
+
+const WORST: AccessRow['status'][] = ['failed', 'pending', 'verified'];
+
+/**
+ * Merge runs of rows that are one access (same member log, who, what, outcome, reason and purpose,
+ * within `windowMs` of each other), such as the entries of one search: one row with a count. A
+ * merged row is verified only if all its entries are; a failed entry makes it failed.
+ */
+export function groupRows(rows: readonly AccessRow[], windowMs = 2000): AccessRow[] {
+  const out: AccessRow[] = [];
+  const same = (a: AccessRow, b: AccessRow) =>
+    a.holder === b.holder &&
+    a.who === b.who &&
+    a.what === b.what &&
+    a.outcome === b.outcome &&
+    a.reason === b.reason &&
+    a.purpose === b.purpose &&
+    Math.abs(a.time - b.time) <= windowMs;
+  for (const r of rows) {
+    const last = out[out.length - 1];
+    if (last && same(last, r)) {
+      const status = WORST.find((s) => s === last.status || s === r.status) ?? last.status;
+      out[out.length - 1] = {
+        ...last,
+        count: last.count + r.count,
+        status,
+        ...(last.problem || r.problem ? { problem: last.problem ?? r.problem } : {}),
+      };
+    } else out.push(r);
+  }
+  return out;
 }

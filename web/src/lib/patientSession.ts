@@ -25,7 +25,7 @@ export async function signInAt(member: Member, key: UnlockedKey): Promise<string
   const signature = await key.account.signMessage({ message: c.challenge });
   const r = await call<{ access_token: string }>(member.endpoint, '/auth/patient/login', {
     method: 'POST',
-    body: { address: key.address, signature },
+    body: { address: key.address, challenge: c.challenge, signature },
     who: member.name,
   });
   return r.access_token;
