@@ -268,4 +268,56 @@ describe('portal main story in Chromium on a real network', () => {
     assert.ok(overflow <= 1, `the page is ${overflow}px wider than a phone screen`);
     await shot(p, '10-patient-records-phone');
   });
+
+  test('clear errors: an expired staff session and an offline member say what to do next', async () => {
+    const c = clinicianPage;
+    const p = patientPage;
+    const patient = net.patients[0];
+    assert.ok(patient);
+    const clinician = user('Valley Clinic', 'clinician');
+    await staffSignIn(c, clinician.username, clinician.password);
+    // The node's answer to a token that has expired (tokens last 15 minutes).
+    await c.route(
+      (url) => url.pathname === '/fhir/Observation',
+      (route) =>
+        route.fulfill({
+          status: 401,
+          contentType: 'application/fhir+json',
+          body: JSON.stringify({
+            resourceType: 'OperationOutcome',
+            issue: [
+              {
+                severity: 'error',
+                code: 'login',
+                details: {
+                  text: 'the access token is unknown or expired; sign in again at POST /auth/login',
+                },
+              },
+            ],
+          }),
+        }),
+      { times: 1 },
+    );
+    await openPatient(c, patient.address);
+    await shown(c).getByRole('alert').filter({ hasText: 'Your session has ended. Sign in again.' }).waitFor();
+    await shown(c).getByLabel('User name').waitFor();
+    await shot(c, '11-staff-session-expired');
+
+    // A member whose node does not answer: its records are missing, and the patient is told so.
+    const pharmacy = member('Main Street Pharmacy');
+    await p.setViewportSize({ width: 1280, height: 900 });
+    await p.route(`${pharmacy.url}/**`, (route) => route.abort('connectionrefused'));
+    await shown(p).getByRole('button', { name: 'Refresh' }).click();
+    await shown(p)
+      .getByRole('list', { name: 'Records per member' })
+      .getByText('Main Street Pharmacy cannot be reached; it may be offline')
+      .waitFor({ timeout: 30_000 });
+    await shown(p).getByText('Some members did not answer; their records are missing below').waitFor();
+    assert.match(
+      await shown(p).getByRole('list', { name: 'Records per member' }).innerText(),
+      /Central Lab: \d+ records/,
+    );
+    await shot(p, '12-member-offline');
+    await p.unroute(`${pharmacy.url}/**`);
+  });
 });

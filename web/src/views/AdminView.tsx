@@ -116,7 +116,18 @@ export function AdminView({ config, chain }: { config: PortalConfig; chain: Chai
   }
 
   if (!session)
-    return <StaffSignIn title={`Administrator sign-in at ${config.member.name}`} onSignedIn={setSession} />;
+    return (
+      <>
+        <ErrorNote error={error} />
+        <StaffSignIn
+          title={`Administrator sign-in at ${config.member.name}`}
+          onSignedIn={(s) => {
+            setError(null);
+            setSession(s);
+          }}
+        />
+      </>
+    );
   if (session.role !== 'admin')
     return (
       <Note tone="warn">

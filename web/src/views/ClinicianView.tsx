@@ -36,7 +36,19 @@ export function ClinicianView({ config, chain }: { config: PortalConfig; chain: 
     chain?.members().then(setMembers, (e) => setError(chainError(e)));
   }, [chain]);
 
-  if (!session) return <StaffSignIn title={`Clinician sign-in at ${here}`} onSignedIn={setSession} />;
+  if (!session)
+    return (
+      <>
+        <ErrorNote error={error} />
+        <StaffSignIn
+          title={`Clinician sign-in at ${here}`}
+          onSignedIn={(s) => {
+            setError(null);
+            setSession(s);
+          }}
+        />
+      </>
+    );
 
   const guard = async (what: string, f: () => Promise<void>) => {
     setBusy(what);

@@ -118,12 +118,27 @@ export function PatientView({ chain }: { chain: Chain | null }) {
       <ErrorNote error={error} onRetry={() => void load()} />
       {tab === 'records' ? (
         <>
-          {loading ? <Busy>{loading}</Busy> : null}
+          <div className="row-between">
+            {loading ? <Busy>{loading}</Busy> : <span />}
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => void load()}
+              disabled={loading !== null}
+            >
+              Refresh
+            </button>
+          </div>
           <ul className="members-status" aria-label="Records per member">
             {status.map((s) => (
               <li key={s.member.address} className={s.error ? 'bad' : 'good'}>
-                <strong>{s.member.name}</strong>:{' '}
-                {s.error ? (s.error as Error).message : `${s.count} records`}
+                {s.error ? (
+                  (s.error as Error).message
+                ) : (
+                  <>
+                    <strong>{s.member.name}</strong>: {s.count} records
+                  </>
+                )}
               </li>
             ))}
           </ul>
