@@ -51,6 +51,16 @@ async function staffSignIn(page: Page, username: string, password: string) {
   await shown(page).getByRole('button', { name: 'Sign in' }).click();
 }
 
+/** Import a patient key file in the portal (it is then kept, encrypted, in this origin's IndexedDB). */
+async function importKey(page: Page, keyFile: string) {
+  await shown(page).getByRole('tab', { name: 'Import a key' }).click();
+  await shown(page)
+    .getByLabel(/^Key file/)
+    .setInputFiles(keyFile);
+  await shown(page).getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+  await shown(page).getByRole('button', { name: 'Import' }).click();
+}
+
 async function openPatient(page: Page, address: string) {
   await shown(page).getByLabel('Patient chain address').fill(address);
   await shown(page).getByRole('button', { name: 'Open', exact: true }).click();
@@ -116,12 +126,7 @@ describe('portal main story in Chromium on a real network', () => {
     // 1. The patient imports their key file at City Hospital's portal and sees records from every member.
     const p = patientPage;
     await p.goto(`${hospital.url}/#/patient`);
-    await shown(p).getByRole('tab', { name: 'Import a key' }).click();
-    await shown(p)
-      .getByLabel(/^Key file/)
-      .setInputFiles(patient.keyFile);
-    await shown(p).getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
-    await shown(p).getByRole('button', { name: 'Import' }).click();
+    await importKey(p, patient.keyFile);
     await shown(p).getByText('Signed in with your key').waitFor({ timeout: 30_000 });
     await shown(p).locator('table.labs tr', { hasText: 'Central Lab' }).first().waitFor({ timeout: 30_000 });
     await shown(p).locator('.vital').first().waitFor();
@@ -319,5 +324,42 @@ describe('portal main story in Chromium on a real network', () => {
     );
     await shot(p, '12-member-offline');
     await p.unroute(`${pharmacy.url}/**`);
+  });
+
+  test('a clinician’s request link opens the patient’s consent form filled in, and nothing more', async () => {
+    const c = clinicianPage;
+    const p = patientPage;
+    const patient = net.patients[0];
+    assert.ok(patient);
+    const valley = member('Valley Clinic');
+    const clinician = user('Valley Clinic', 'clinician');
+    await staffSignIn(c, clinician.username, clinician.password);
+    await openPatient(c, patient.address);
+    await shown(c).getByText('Ask the patient for more').click();
+    const link = await shown(c).getByLabel('Link for the patient').inputValue();
+    assert.match(link, /#\/patient\?request=0x[0-9a-fA-F]{40}&categories=general%2Clabs&purposes=treatment$/);
+    // The patient opens it (a new origin: the key is imported there too, and stays in that browser profile).
+    await p.goto(link);
+    await importKey(p, patient.keyFile);
+    await shown(p)
+      .getByText('Valley Clinic asks you to share general, labs for treatment')
+      .waitFor({ timeout: 30_000 });
+    assert.equal(await shown(p).getByLabel('Member', { exact: true }).inputValue(), valley.address);
+    assert.ok(
+      await shown(p)
+        .getByRole('checkbox', { name: /^Lab results/ })
+        .isChecked(),
+    );
+    assert.ok(
+      await shown(p)
+        .getByRole('checkbox', { name: /^General/ })
+        .isChecked(),
+    );
+    assert.ok(
+      !(await shown(p)
+        .getByRole('checkbox', { name: /^Medications/ })
+        .isChecked()),
+    );
+    await shot(p, '13-consent-request-link');
   });
 });

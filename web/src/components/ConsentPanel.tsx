@@ -19,6 +19,7 @@ import {
 } from '../../../src/chain/scopes.js';
 import { call } from '../lib/api.js';
 import { type Chain, chainError, type GrantView, type Member } from '../lib/chain.js';
+import type { ConsentRequest } from '../lib/consentRequest.js';
 import type { UnlockedKey } from '../lib/keyVault.js';
 import { Busy, day, ErrorNote, Note, short } from './common.js';
 
@@ -39,19 +40,23 @@ export function ConsentPanel({
   chain,
   members,
   keyPair,
+  request,
 }: {
   chain: Chain;
   members: Member[];
   keyPair: UnlockedKey;
+  /** A member's request (from a link it gave the patient): fills in the form, nothing more. */
+  request?: ConsentRequest | undefined;
 }) {
   const [grants, setGrants] = useState<GrantView[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const active = members.filter((m) => m.active);
-  const [grantee, setGrantee] = useState(active[0]?.address ?? '');
-  const [cats, setCats] = useState<string[]>(['labs']);
-  const [purposes, setPurposes] = useState<string[]>(['treatment']);
+  const asker = request ? active.find((m) => m.address === request.grantee) : undefined;
+  const [grantee, setGrantee] = useState(asker?.address ?? active[0]?.address ?? '');
+  const [cats, setCats] = useState<string[]>(asker && request ? request.categories : ['labs']);
+  const [purposes, setPurposes] = useState<string[]>(asker && request ? request.purposes : ['treatment']);
   const [until, setUntil] = useState(inAYear());
 
   const load = useCallback(async () => {
@@ -205,6 +210,12 @@ export function ConsentPanel({
       </section>
       <form className="card wide grant-form" onSubmit={grant} aria-labelledby="grant-title">
         <h3 id="grant-title">Share records with a member</h3>
+        {asker && request ? (
+          <Note>
+            {asker.name} asks you to share {request.categories.join(', ')} for {request.purposes.join(', ')}.
+            The form below is filled in with that; change anything you like. Nothing is shared until you sign.
+          </Note>
+        ) : null}
         <label htmlFor="grantee">Member</label>
         <select id="grantee" value={grantee} onChange={(e) => setGrantee(e.target.value)} name="grantee">
           {active.map((m) => (

@@ -5,6 +5,7 @@
  */
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
 import { getAddress, isAddress } from 'viem';
+import { AskForConsent } from '../components/AskForConsent.js';
 import { Busy, day, ErrorNote, Note, short } from '../components/common.js';
 import { StaffSignIn } from '../components/StaffSignIn.js';
 import { Timeline } from '../components/Timeline.js';
@@ -171,10 +172,10 @@ export function ClinicianView({ config, chain }: { config: PortalConfig; chain: 
               holds.
             </p>
           )}
-          <p className="muted small">
-            To see more, ask the patient to share it with {here} in their portal (Consent → Share records with
-            a member). They sign it with their own key; it applies as soon as it is on chain.
-          </p>
+          <AskForConsent
+            member={config.member}
+            granted={grant && grant.state === 'in force' ? grant.categories : []}
+          />
         </section>
       ) : null}
       {breakGlass ? (

@@ -8,6 +8,7 @@ import { KeySetup } from '../components/KeySetup.js';
 import { Timeline } from '../components/Timeline.js';
 import type { Chain, Member } from '../lib/chain.js';
 import { chainError } from '../lib/chain.js';
+import { parseRequest } from '../lib/consentRequest.js';
 import type { UnlockedKey } from '../lib/keyVault.js';
 import { PatientSessions } from '../lib/patientSession.js';
 import { arrangeRecords, type HeldRecord } from '../lib/records.js';
@@ -27,7 +28,8 @@ export function PatientView({ chain }: { chain: Chain | null }) {
   const [status, setStatus] = useState<MemberRecords[]>([]);
   const [loading, setLoading] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [tab, setTab] = useState<Tab>('records');
+  const [request] = useState(() => parseRequest(window.location.hash));
+  const [tab, setTab] = useState<Tab>(request ? 'consent' : 'records');
   const sessions = useMemo(() => (key ? new PatientSessions(key) : null), [key]);
 
   const load = useCallback(async () => {
@@ -151,7 +153,7 @@ export function PatientView({ chain }: { chain: Chain | null }) {
         </>
       ) : null}
       {tab === 'consent' && members && sessions ? (
-        <ConsentPanel chain={chain} members={members} keyPair={key} />
+        <ConsentPanel chain={chain} members={members} keyPair={key} request={request} />
       ) : null}
       {tab === 'access' && members && sessions ? (
         <AccessPanel chain={chain} members={members} sessions={sessions} />
