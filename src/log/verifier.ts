@@ -86,11 +86,27 @@ function* verifySteps(
   const add = (kind: ProblemKind, where: string, detail: string) => problems.push({ kind, where, detail });
 
   // 1. Entries.
-  const rows = db.prepare('SELECT idx, entry, leaf_hash FROM log_entries ORDER BY idx').all() as {
-    idx: number;
-    entry: Buffer;
-    leaf_hash: Buffer;
-  }[];
+  // One read transaction: the log and the records as of the same moment, so records written while
+  // the check runs (it yields between chunks) are not mistaken for unlogged ones.
+  const { rows, versions } = db.transaction(() => ({
+    rows: db.prepare('SELECT idx, entry, leaf_hash FROM log_entries ORDER BY idx').all() as {
+      idx: number;
+      entry: Buffer;
+      leaf_hash: Buffer;
+    }[],
+    versions: db
+      .prepare(
+        'SELECT resource_type, id, version, deleted, ciphertext, ciphertext_hash FROM resource_versions ORDER BY resource_type, id, version',
+      )
+      .all() as {
+      resource_type: string;
+      id: string;
+      version: number;
+      deleted: number;
+      ciphertext: Buffer | null;
+      ciphertext_hash: string;
+    }[],
+  }))();
   const tree = new MerkleTree();
   const entries: (LogEntry | undefined)[] = [];
   const claimed: number[] = [];
@@ -211,18 +227,6 @@ function* verifySteps(
       logged.set(key, { hash: null, index: e.index });
     }
   });
-  const versions = db
-    .prepare(
-      'SELECT resource_type, id, version, deleted, ciphertext, ciphertext_hash FROM resource_versions ORDER BY resource_type, id, version',
-    )
-    .all() as {
-    resource_type: string;
-    id: string;
-    version: number;
-    deleted: number;
-    ciphertext: Buffer | null;
-    ciphertext_hash: string;
-  }[];
   const present = new Set<string>();
   for (const [i, v] of versions.entries()) {
     if (i % 1000 === 0) {
