@@ -177,6 +177,8 @@ export class Gatekeeper {
     const found: { resource: StoredResource; row: VersionRow }[] = [];
     let truncated = false;
     for (const id of this.records.patientIdsForAddress(patient)) {
+      const head = this.records.head('Patient', id);
+      if (!head || head.deleted) continue; // erased: nothing to show
       found.push(await this.records.readRow('Patient', id));
     }
     for (const type of RESOURCE_TYPES) {
@@ -268,7 +270,14 @@ export class Gatekeeper {
   }
 
   /** Log a refused or failed attempt (role, not found, bad input, unauthenticated, ...). */
-  async denied(actor: Actor, action: LogAction, target: AttemptTarget | null, reason: string): Promise<void> {
+  async denied(
+    actor: Actor,
+    action: LogAction,
+    target: AttemptTarget | null,
+    reason: string,
+    /** The patient the attempt was about, when the request named one (else taken from the target record). */
+    patient?: Address,
+  ): Promise<void> {
     const head = target?.id ? this.records.head(target.resourceType as ResourceType, target.id) : undefined;
     await this.log.append(
       this.input(
@@ -282,7 +291,7 @@ export class Gatekeeper {
               ciphertextHash: null,
             }
           : null,
-        this.records.patientAddressOf(head?.patientRef ?? ''),
+        patient ?? this.records.patientAddressOf(head?.patientRef ?? ''),
         'deny',
         reason,
       ),

@@ -82,8 +82,20 @@ export function adminRoutes(
           });
           Object.assign(run, { state: 'done', report, finishedAt: Date.now() });
         })
-        .catch((err: unknown) => {
+        .catch(async (err: unknown) => {
           Object.assign(run, { state: 'failed', error: errorMessage(err), finishedAt: Date.now() });
+          await deps.gate.log
+            .append({
+              actor: actor.id,
+              patient: null,
+              action: 'verify',
+              target: null,
+              purpose: 'operations',
+              outcome: 'deny',
+              reason: 'error',
+              queryHash: null,
+            })
+            .catch(() => {}); // the log itself may be what failed; the run says so
         });
     });
     return reply.code(202).send(run);

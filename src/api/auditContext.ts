@@ -3,6 +3,7 @@
  * so that a refused or failed attempt (even an unauthenticated one) can be logged with its action
  * and target.
  */
+import { type Address, getAddress, isAddress } from 'viem';
 import type { AttemptTarget } from '../access/gatekeeper.js';
 import { isResourceType } from '../fhir/resourceTypes.js';
 import { FHIR_ID } from '../fhir/validate.js';
@@ -11,13 +12,19 @@ import type { LogAction } from '../log/entry.js';
 export interface AuditContext {
   action: LogAction;
   target: AttemptTarget | null;
+  /** The patient named in the path (/patients/<address>/...), so a refused attempt shows in their log. */
+  patient?: Address;
 }
 
 export function auditContext(method: string, url: string): AuditContext | undefined {
   const path = url.split('?')[0] ?? '';
   const parts = path.split('/').filter((p) => p.length > 0);
-  if (parts[0] === 'patients' || path === '/fhir/AuditEvent' || parts[0] === 'admin')
-    return { action: 'audit-read', target: null };
+  if (parts[0] === 'patients') {
+    const a = parts[1];
+    const action: LogAction = parts[2] === 'records' ? 'export' : 'audit-read';
+    return a && isAddress(a) ? { action, target: null, patient: getAddress(a) } : { action, target: null };
+  }
+  if (path === '/fhir/AuditEvent' || parts[0] === 'admin') return { action: 'audit-read', target: null };
   if (parts[0] === 'verify') return { action: 'verify', target: null };
   if (path.startsWith('/federation/')) return { action: 'search', target: null };
   if (parts[0] !== 'fhir' || parts[1] === 'metadata') return undefined;

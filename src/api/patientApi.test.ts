@@ -212,6 +212,75 @@ describe('patient sign-in by signed challenge', () => {
   });
 });
 
+describe('attempts and limits', () => {
+  test('a refused read of a patient’s records is logged against that patient', async () => {
+    const before = t.node.log.size;
+    const r = await get(`/patients/${BOB.address}/records`, 'not-a-token');
+    assert.equal(r.statusCode, 401);
+    const logged = t.node.log.entries(before, t.node.log.size).map((e) => decodeEntry(e.leaf));
+    assert.deepEqual(
+      logged.map((e) => [e.action, e.outcome, e.patient]),
+      [['export', 'deny', BOB.address]],
+    );
+  });
+
+  test('an erased Patient is skipped, not a 410 for the patient’s other records', async () => {
+    const carol = privateKeyToAccount(generatePrivateKey());
+    const auth = { authorization: `Bearer ${await t.token('clinician')}` };
+    const ids: string[] = [];
+    for (const family of ['Carol', 'Carol-2']) {
+      const p = await t.app.inject({
+        method: 'POST',
+        url: '/fhir/Patient',
+        headers: auth,
+        payload: {
+          resourceType: 'Patient',
+          name: [{ family }],
+          identifier: [{ system: 'urn:medchain:patient', value: carol.address }],
+        },
+      });
+      ids.push(p.json().id);
+    }
+    const del = await t.app.inject({
+      method: 'DELETE',
+      url: `/fhir/Patient/${ids[0]}`,
+      headers: { authorization: `Bearer ${await t.token('admin')}` },
+    });
+    assert.equal(del.statusCode, 200);
+    const r = await get(`/patients/${carol.address}/records`, await signIn(carol));
+    assert.equal(r.statusCode, 200, r.body);
+    assert.deepEqual(
+      (r.json() as Bundle).entry?.map((e) => e.resource?.id),
+      [ids[1]],
+    );
+  });
+
+  test('failed patient sign-ins are throttled like staff ones', async () => {
+    const dave = privateKeyToAccount(generatePrivateKey());
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const c = await t.app.inject({
+        method: 'POST',
+        url: '/auth/patient/challenge',
+        payload: { address: dave.address },
+      });
+      const challenge = (c.json() as { challenge: string }).challenge;
+      const r = await t.app.inject({
+        method: 'POST',
+        url: '/auth/patient/login',
+        payload: {
+          address: dave.address,
+          challenge,
+          signature: await BOB.signMessage({ message: challenge }),
+        },
+        remoteAddress: '10.9.9.9',
+      });
+      statuses.push(r.statusCode);
+    }
+    assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429]);
+  });
+});
+
 describe('cross-origin use by other members’ portals', () => {
   test('preflight is answered without credentials, and errors carry the CORS header', async () => {
     const pre = await t.app.inject({

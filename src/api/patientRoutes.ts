@@ -11,8 +11,8 @@ import type { BundleEntry } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type Address, getAddress, type Hex, isAddress, isHex, verifyMessage } from 'viem';
 import type { Gatekeeper } from '../access/gatekeeper.js';
-import type { PatientSessionStore } from '../access/sessions.js';
-import { badRequest, forbidden, outcome, unauthorized } from '../fhir/outcomes.js';
+import type { LoginThrottle, PatientSessionStore } from '../access/sessions.js';
+import { badRequest, forbidden, outcome, tooMany, unauthorized } from '../fhir/outcomes.js';
 import { send } from './http.js';
 
 function addressOf(raw: unknown, what: string): Address {
@@ -30,7 +30,7 @@ export function requirePatient(request: FastifyRequest, address: Address): void 
 
 export function patientRoutes(
   app: FastifyInstance,
-  deps: { gate: Gatekeeper; patientSessions: PatientSessionStore },
+  deps: { gate: Gatekeeper; patientSessions: PatientSessionStore; throttle: LoginThrottle },
 ): void {
   const member = deps.gate.log.member;
 
@@ -47,6 +47,14 @@ export function patientRoutes(
       throw badRequest('challenge must be the text from POST /auth/patient/challenge');
     if (typeof body?.signature !== 'string' || !isHex(body.signature) || body.signature.length > 200)
       throw badRequest('signature must be the hex EIP-191 signature of the challenge');
+    // The same throttle as staff sign-in: after 5 failures a minute for the address or the client, wait.
+    const keys = [`patient:${patient}`, `addr:${request.ip}`];
+    const wait = deps.throttle.retryAfter(keys);
+    if (wait > 0) {
+      await deps.gate.login(`patient:${patient}`, false, 'throttled');
+      throw tooMany(`too many failed sign-ins; try again in ${wait} s`, wait);
+    }
+    deps.throttle.fail(keys);
     const live = deps.patientSessions.takeChallenge(member, patient, body.challenge);
     const ok =
       live &&
@@ -63,6 +71,7 @@ export function patientRoutes(
           : 'the challenge is not one this member issued to this address, has expired (2 minutes) or was used; ask for a new one',
       );
     }
+    deps.throttle.succeed(keys);
     await deps.gate.login(`patient:${patient}`, true, 'ok');
     const { token, expiresIn } = deps.patientSessions.issue(patient);
     reply.header('cache-control', 'no-store');

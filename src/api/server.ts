@@ -148,7 +148,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
             purpose: 'none',
           };
       try {
-        await deps.gate.denied(actor, request.audit.action, request.audit.target, reasonOf(fe.status));
+        await deps.gate.denied(
+          actor,
+          request.audit.action,
+          request.audit.target,
+          reasonOf(fe.status),
+          request.audit.patient,
+        );
       } catch (logErr) {
         const unavailable = toFhirError(
           logErr instanceof LogUnavailableError ? logErr : new LogUnavailableError(logErr),

@@ -157,6 +157,23 @@ export interface ServeOptions {
   portalDir?: string;
 }
 
+/**
+ * The chain URL the portal may give browsers: --public-rpc-url, or else the node's own RPC URL
+ * only when it is on loopback and carries no credentials (the local network). Otherwise none: a
+ * node's RPC URL may hold an API key or reach admin APIs, and is not published.
+ */
+export function browserRpcUrl(opts: { rpcUrl?: string; publicRpcUrl?: string }): string | undefined {
+  if (opts.publicRpcUrl) return opts.publicRpcUrl;
+  if (!opts.rpcUrl) return undefined;
+  try {
+    const u = new URL(opts.rpcUrl);
+    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+    return loopback && !u.username && !u.password && !u.search ? opts.rpcUrl : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export const DEFAULT_PORTAL_DIR = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
   '../../web/dist',
@@ -205,10 +222,10 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
       config: {
         member: { address: node.identity.address, name: memberName || 'this member' },
         chain:
-          chain && opts.rpcUrl
+          chain && browserRpcUrl(opts)
             ? {
                 chainId: chain.manifest.chainId,
-                rpcUrl: opts.publicRpcUrl ?? opts.rpcUrl,
+                rpcUrl: browserRpcUrl(opts) as string,
                 contracts: chain.manifest.contracts,
               }
             : null,

@@ -361,5 +361,20 @@ describe('portal main story in Chromium on a real network', () => {
         .isChecked()),
     );
     await shot(p, '13-consent-request-link');
+
+    // Signed: then a second request, for medications only, keeps what was already shared ticked.
+    await shown(p).getByRole('button', { name: 'Sign and share' }).click();
+    await shown(p)
+      .getByText(/Valley Clinic may now see general, labs for treatment/)
+      .waitFor({ timeout: 60_000 });
+    await p.goto(link.replace('categories=general%2Clabs', 'categories=medications'));
+    await p.reload();
+    await shown(p).getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+    await shown(p).getByRole('button', { name: 'Unlock' }).click();
+    await shown(p)
+      .getByText('Valley Clinic already has general, labs for treatment')
+      .waitFor({ timeout: 30_000 });
+    for (const name of [/^General/, /^Lab results/, /^Medications/])
+      assert.ok(await shown(p).getByRole('checkbox', { name }).isChecked(), String(name));
   });
 });

@@ -42,6 +42,8 @@ export function AccessPanel({
         // The proofs are checked against the head this member (by its chain address) anchored.
         if (doc.member.toLowerCase() !== member.address.toLowerCase())
           throw new Error(`${member.name} answered as another member; its entries are not trusted`);
+        if (doc.patient.toLowerCase() !== patient.toLowerCase())
+          throw new Error(`${member.name} answered about another patient; its entries are not shown`);
         const root = doc.anchored
           ? await chain.anchoredRoot(member.address, doc.anchored.treeSize)
           : undefined;
@@ -49,7 +51,9 @@ export function AccessPanel({
         const pending: LogEntry[] = [];
         for (const u of doc.unanchored ?? []) {
           try {
-            pending.push(decodeEntry(Uint8Array.from(atob(u.leaf), (c) => c.charCodeAt(0))));
+            const e = decodeEntry(Uint8Array.from(atob(u.leaf), (c) => c.charCodeAt(0)));
+            if (e.patient === patient && e.member.toLowerCase() === member.address.toLowerCase())
+              pending.push(e);
           } catch {
             /* an undecodable pending entry is left out: nothing about it is known */
           }

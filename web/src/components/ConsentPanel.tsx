@@ -58,6 +58,15 @@ export function ConsentPanel({
   const [cats, setCats] = useState<string[]>(asker && request ? request.categories : ['labs']);
   const [purposes, setPurposes] = useState<string[]>(asker && request ? request.purposes : ['treatment']);
   const [until, setUntil] = useState(inAYear());
+  // A grant replaces the member's current one: start from what it already has, so adding never takes away.
+  const existing = grants?.find(
+    (g) => g.member.address === grantee && (g.state === 'in force' || g.state === 'not yet valid'),
+  );
+  useEffect(() => {
+    if (!existing) return;
+    setCats((c) => [...new Set([...existing.categories, ...c])]);
+    setPurposes((p) => [...new Set([...existing.purposes, ...p])]);
+  }, [existing]);
 
   const load = useCallback(async () => {
     try {
@@ -224,6 +233,13 @@ export function ConsentPanel({
             </option>
           ))}
         </select>
+        {existing ? (
+          <Note>
+            {existing.member.name} already has {existing.categories.join(', ')} for{' '}
+            {existing.purposes.join(', ')} until {day(existing.expiry * 1000)}. Signing replaces that grant:
+            what is ticked below is what {existing.member.name} will have.
+          </Note>
+        ) : null}
         <fieldset>
           <legend>Records</legend>
           {CATEGORIES.map((c) => (

@@ -102,6 +102,10 @@ function unlocked(secrets: PatientSecrets): UnlockedKey {
 export async function storeKey(secrets: PatientSecrets, passphrase: string): Promise<UnlockedKey> {
   checkPassphrase(passphrase);
   const key = unlocked(secrets);
+  if ((await storedKeys()).some((k) => k.address === key.address))
+    throw new KeyError(
+      `a key for ${key.address} is already in this browser; unlock it instead (importing again would replace its encryption key)`,
+    );
   const salt = crypto.getRandomValues(new Uint8Array(16));
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const ct = await crypto.subtle.encrypt(
@@ -190,6 +194,8 @@ export async function openKeyFile(text: string, passphrase: string): Promise<Pat
   const s = JSON.parse(new TextDecoder().decode(plain)) as Partial<PatientSecrets>;
   if (!isHex(s.signingKey) || !isHex(s.encryptionPrivateKey))
     throw new KeyError('the key file does not hold a patient key');
+  if (f.public.address && privateKeyToAccount(s.signingKey).address !== f.public.address)
+    throw new KeyError('the key file is inconsistent: its key does not belong to the address it shows');
   return { signingKey: s.signingKey, encryptionPrivateKey: s.encryptionPrivateKey };
 }
 

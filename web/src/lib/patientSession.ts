@@ -16,9 +16,12 @@ export async function signInAt(member: Member, key: UnlockedKey): Promise<string
   // Sign only a challenge meant for this member and this patient, so it cannot be used elsewhere.
   const lines = c.challenge.split('\n');
   if (
+    lines.length !== 5 ||
     lines[0] !== 'medchain patient sign-in' ||
     lines[1] !== `member: ${getAddress(member.address)}` ||
-    lines[2] !== `address: ${key.address}`
+    lines[2] !== `address: ${key.address}` ||
+    !/^nonce: [0-9a-f]{32}-[0-9a-f]{32}$/.test(lines[3] ?? '') ||
+    !/^expires: \d{4}-\d\d-\d\dT[\d:.]+Z$/.test(lines[4] ?? '')
   ) {
     throw new ApiError('invalid', `${member.name} sent a sign-in challenge that is not for it; not signed`);
   }

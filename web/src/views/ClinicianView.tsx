@@ -89,6 +89,13 @@ export function ClinicianView({ config, chain }: { config: PortalConfig; chain: 
     const f = e.currentTarget.elements;
     const reason = (f.namedItem('reason') as HTMLTextAreaElement).value.trim();
     if (reason.length < 10) return setError(new Error('Say why, in at least 10 characters.'));
+    // The reason travels in an HTTP header, which carries Latin-1 only.
+    if (!/^[\x20-\x7e\u00a0-\u00ff]*$/.test(reason))
+      return setError(
+        new Error(
+          'Write the reason with plain letters and punctuation (no curly quotes, emoji or line breaks).',
+        ),
+      );
     if (!(f.namedItem('understood') as HTMLInputElement).checked)
       return setError(new Error('Confirm that you understand the access is logged and reported.'));
     void open(address, reason);
