@@ -9,6 +9,25 @@ import type { UserStore } from '../store/userStore.js';
 /** A hash to verify against when the username is unknown, so timing does not reveal which users exist. */
 const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
+/**
+ * Count a sign-in attempt against `keys` (refused with 429, and logged, while they are throttled).
+ * It is counted before the slow credential check, so parallel guesses cannot all slip in under the
+ * limit; call the returned `succeeded` to clear it after a good sign-in.
+ */
+export async function countSignInAttempt(
+  deps: { gate: Gatekeeper; throttle: LoginThrottle },
+  keys: readonly string[],
+  actorId: string,
+): Promise<{ succeeded: () => void }> {
+  const wait = deps.throttle.retryAfter(keys);
+  if (wait > 0) {
+    await deps.gate.login(actorId, false, 'throttled');
+    throw tooMany(`too many failed sign-ins; try again in ${wait} s`, wait);
+  }
+  deps.throttle.fail(keys);
+  return { succeeded: () => deps.throttle.succeed(keys) };
+}
+
 export function authRoutes(
   app: FastifyInstance,
   deps: { gate: Gatekeeper; users: UserStore; sessions: SessionStore; throttle: LoginThrottle },
@@ -24,21 +43,13 @@ export function authRoutes(
     }
     const user = deps.users.byUsername(body.username);
     const actorId = user?.id ?? deps.gate.pseudonym(body.username);
-    const keys = [`user:${body.username}`, `addr:${request.ip}`];
-    const wait = deps.throttle.retryAfter(keys);
-    if (wait > 0) {
-      await deps.gate.login(actorId, false, 'throttled');
-      throw tooMany(`too many failed sign-ins; try again in ${wait} s`, wait);
-    }
-    // Count the attempt before the (slow) password check, so parallel guesses cannot all slip in
-    // under the limit; a successful sign-in clears it again.
-    deps.throttle.fail(keys);
+    const attempt = await countSignInAttempt(deps, [`user:${body.username}`, `addr:${request.ip}`], actorId);
     const ok = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !ok || user.disabled) {
       await deps.gate.login(actorId, false, user?.disabled ? 'disabled' : 'bad-credentials');
       throw unauthorized('wrong username or password');
     }
-    deps.throttle.succeed(keys);
+    attempt.succeeded();
     await deps.gate.login(user.id, true, 'ok');
     const { token, expiresIn } = deps.sessions.issue(user.id, user.role);
     reply.header('cache-control', 'no-store');

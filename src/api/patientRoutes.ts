@@ -12,7 +12,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type Address, getAddress, type Hex, isAddress, isHex, verifyMessage } from 'viem';
 import type { Gatekeeper } from '../access/gatekeeper.js';
 import type { LoginThrottle, PatientSessionStore } from '../access/sessions.js';
-import { badRequest, forbidden, outcome, tooMany, unauthorized } from '../fhir/outcomes.js';
+import { badRequest, forbidden, outcome, unauthorized } from '../fhir/outcomes.js';
+import { countSignInAttempt } from './authRoutes.js';
 import { send } from './http.js';
 
 function addressOf(raw: unknown, what: string): Address {
@@ -48,13 +49,11 @@ export function patientRoutes(
     if (typeof body?.signature !== 'string' || !isHex(body.signature) || body.signature.length > 200)
       throw badRequest('signature must be the hex EIP-191 signature of the challenge');
     // The same throttle as staff sign-in: after 5 failures a minute for the address or the client, wait.
-    const keys = [`patient:${patient}`, `addr:${request.ip}`];
-    const wait = deps.throttle.retryAfter(keys);
-    if (wait > 0) {
-      await deps.gate.login(`patient:${patient}`, false, 'throttled');
-      throw tooMany(`too many failed sign-ins; try again in ${wait} s`, wait);
-    }
-    deps.throttle.fail(keys);
+    const attempt = await countSignInAttempt(
+      deps,
+      [`patient:${patient}`, `addr:${request.ip}`],
+      `patient:${patient}`,
+    );
     const live = deps.patientSessions.takeChallenge(member, patient, body.challenge);
     const ok =
       live &&
@@ -71,7 +70,7 @@ export function patientRoutes(
           : 'the challenge is not one this member issued to this address, has expired (2 minutes) or was used; ask for a new one',
       );
     }
-    deps.throttle.succeed(keys);
+    attempt.succeeded();
     await deps.gate.login(`patient:${patient}`, true, 'ok');
     const { token, expiresIn } = deps.patientSessions.issue(patient);
     reply.header('cache-control', 'no-store');

@@ -79,6 +79,22 @@ export function ConsentPanel({
     void load();
   }, [load]);
 
+  const manifest = { chainId: chain.config.chainId, contracts: chain.config.contracts };
+
+  /** Run one signed change: progress while it runs, then what happened or the error. */
+  async function act(first: string, f: () => Promise<string>) {
+    setError(null);
+    setDone(null);
+    setBusy(first);
+    try {
+      setDone(await f());
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(null);
+    }
+  }
+
   const relay = async (body: unknown) =>
     call<{ txHash: string; blockNumber: number }>(window.location.origin, '/consent/relay', {
       method: 'POST',
@@ -92,15 +108,15 @@ export function ConsentPanel({
     setError(null);
     setDone(null);
     const member = active.find((m) => m.address === grantee);
-    const expiry = BigInt(Math.floor(Date.parse(`${until}T00:00:00Z`) / 1000));
+    const untilMs = Date.parse(`${until}T00:00:00Z`);
     const now = BigInt(await chain.now().catch(() => Math.floor(Date.now() / 1000)));
     if (!member) return setError(new Error('Choose the member to share with.'));
     if (cats.length === 0) return setError(new Error('Choose at least one kind of record.'));
     if (purposes.length === 0) return setError(new Error('Choose at least one purpose.'));
-    if (Number.isNaN(Number(expiry)) || expiry <= now)
-      return setError(new Error('The end date must be in the future.'));
-    try {
-      setBusy('Signing the consent in this browser…');
+    // (An unparsable date is NaN; BigInt(NaN) would throw.)
+    const expiry = Number.isNaN(untilMs) ? 0n : BigInt(Math.floor(untilMs / 1000));
+    if (expiry <= now) return setError(new Error('The end date must be in the future.'));
+    await act('Signing the consent in this browser…', async () => {
       const request: GrantRequest = {
         patient: keyPair.address,
         grantee: member.address,
@@ -111,30 +127,17 @@ export function ConsentPanel({
         nonce: await chain.nonce(keyPair.address),
         deadline: now + 3600n,
       };
-      const signature = await signGrant(
-        keyPair.account,
-        { chainId: chain.config.chainId, contracts: chain.config.contracts },
-        request,
-      );
+      const signature = await signGrant(keyPair.account, manifest, request);
       setBusy('Sending the signed consent to the chain…');
       const r = await relay({ kind: 'grant', request, signature });
       setBusy('Reading it back from the chain…');
       await load();
-      setDone(
-        `${member.name} may now see ${cats.join(', ')} for ${purposes.join(', ')} until ${until}. On chain in block ${r.blockNumber} (transaction ${short(r.txHash)}).`,
-      );
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(null);
-    }
+      return `${member.name} may now see ${cats.join(', ')} for ${purposes.join(', ')} until ${until}. On chain in block ${r.blockNumber} (transaction ${short(r.txHash)}).`;
+    });
   }
 
   async function revoke(member: Member) {
-    setError(null);
-    setDone(null);
-    try {
-      setBusy(`Signing the withdrawal of ${member.name}'s access…`);
+    await act(`Signing the withdrawal of ${member.name}'s access…`, async () => {
       const now = BigInt(await chain.now());
       const request: RevokeRequest = {
         patient: keyPair.address,
@@ -142,22 +145,12 @@ export function ConsentPanel({
         nonce: await chain.nonce(keyPair.address),
         deadline: now + 3600n,
       };
-      const signature = await signRevoke(
-        keyPair.account,
-        { chainId: chain.config.chainId, contracts: chain.config.contracts },
-        request,
-      );
+      const signature = await signRevoke(keyPair.account, manifest, request);
       setBusy('Sending the withdrawal to the chain…');
       const r = await relay({ kind: 'revoke', request, signature });
       await load();
-      setDone(
-        `${member.name} can no longer see your records. On chain in block ${r.blockNumber} (transaction ${short(r.txHash)}).`,
-      );
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(null);
-    }
+      return `${member.name} can no longer see your records. On chain in block ${r.blockNumber} (transaction ${short(r.txHash)}).`;
+    });
   }
 
   const toggle = (list: string[], set: (v: string[]) => void, v: string) =>

@@ -107,6 +107,14 @@ export function arrangeRecords(records: readonly HeldRecord[]): Timeline {
   const immunizations: ListItem[] = [];
   for (const { resource: r, member } of records) {
     const key = `${member}/${r.resourceType}/${r.id ?? ''}/${r.meta?.versionId ?? ''}`;
+    const item = (when: string | undefined, text: string, detail: string | undefined): ListItem => ({
+      key,
+      time: time(when),
+      text,
+      detail: detail ?? '',
+      member,
+      sensitive: isSensitive(r),
+    });
     switch (r.resourceType) {
       case 'Observation': {
         const o = r as Observation;
@@ -137,50 +145,24 @@ export function arrangeRecords(records: readonly HeldRecord[]): Timeline {
       }
       case 'MedicationRequest': {
         const m = r as MedicationRequest;
-        medications.push({
-          key,
-          time: time(m.authoredOn),
-          text: conceptText(m.medicationCodeableConcept),
-          detail: m.status ?? '',
-          member,
-          sensitive: isSensitive(m),
-        });
+        medications.push(item(m.authoredOn, conceptText(m.medicationCodeableConcept), m.status));
         break;
       }
       case 'Condition': {
         const c = r as Condition;
-        conditions.push({
-          key,
-          time: time(c.onsetDateTime ?? c.recordedDate),
-          text: conceptText(c.code),
-          detail: c.clinicalStatus?.coding?.[0]?.code ?? '',
-          member,
-          sensitive: isSensitive(c),
-        });
+        conditions.push(
+          item(c.onsetDateTime ?? c.recordedDate, conceptText(c.code), c.clinicalStatus?.coding?.[0]?.code),
+        );
         break;
       }
       case 'AllergyIntolerance': {
         const a = r as AllergyIntolerance;
-        allergies.push({
-          key,
-          time: time(a.recordedDate),
-          text: conceptText(a.code),
-          detail: a.clinicalStatus?.coding?.[0]?.code ?? '',
-          member,
-          sensitive: isSensitive(a),
-        });
+        allergies.push(item(a.recordedDate, conceptText(a.code), a.clinicalStatus?.coding?.[0]?.code));
         break;
       }
       case 'Immunization': {
         const i = r as Immunization;
-        immunizations.push({
-          key,
-          time: time(i.occurrenceDateTime),
-          text: conceptText(i.vaccineCode),
-          detail: i.status ?? '',
-          member,
-          sensitive: isSensitive(i),
-        });
+        immunizations.push(item(i.occurrenceDateTime, conceptText(i.vaccineCode), i.status));
         break;
       }
       default:
