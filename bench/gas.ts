@@ -12,8 +12,8 @@ import type { Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { signGrant, signRevoke } from '../src/chain/consentSignatures.js';
 import { auditAnchorAbi, consentAbi, registryAbi } from '../src/chain/generated/index.js';
-import { newTestMember, startTestChain, type TestMember } from '../src/chain/testChain.js';
 import { writeAndWait } from '../src/chain/transact.js';
+import { newTestMember, startTestChain, type TestMember } from '../test/support/testChain.js';
 
 const RUNS = Number(process.env.GAS_RUNS ?? 20);
 const outDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');

@@ -13,8 +13,8 @@ import { MAX_COUNT, parseSearch, type SearchQuery } from '../fhir/search.js';
 import { FHIR_ID } from '../fhir/validate.js';
 import type { LogAction, LogPurpose, LogTarget } from '../log/entry.js';
 import type { LogInput, TransparencyLog } from '../log/transparencyLog.js';
-import { processBundle } from '../node/bundleProcessor.js';
-import type { RecordService, StoredResource } from '../node/recordService.js';
+import { processBundle } from '../records/bundleProcessor.js';
+import type { RecordService, StoredResource } from '../records/recordService.js';
 import type { PreparedVersion, VersionRow } from '../store/recordStore.js';
 import { type Action, mayAccess, type UserRole } from './roles.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Bundle, Observation, OperationOutcome, Patient } from '@medplum/fhirtypes';
-import { startTestNode, type TestNode } from '../node/testNode.js';
+import { startTestNode, type TestNode } from '../../test/support/testNode.js';
 
 let t: TestNode;
 before(async () => {

@@ -5,12 +5,12 @@ import type { FastifyInstance } from 'fastify';
 import { type Address, getAddress, type Hex, isAddress } from 'viem';
 import type { Gatekeeper } from '../access/gatekeeper.js';
 import { mayAccess } from '../access/roles.js';
+import { type RemoteOutcome, reasonHash } from '../federation/federation.js';
 import { capabilityStatement } from '../fhir/capability.js';
 import { badRequest, forbidden, okOutcome, outcome } from '../fhir/outcomes.js';
 import { PATIENT_ADDRESS_SYSTEM, RESOURCE_TYPES } from '../fhir/resourceTypes.js';
 import { parseSearch, type SearchQuery } from '../fhir/search.js';
-import { type RemoteOutcome, reasonHash } from '../node/federation.js';
-import { parseIfMatch, type StoredResource } from '../node/recordService.js';
+import { parseIfMatch, type StoredResource } from '../records/recordService.js';
 import { actorOf, idParam, send, sendResource, typeParam } from './http.js';
 import type { ApiDeps } from './server.js';
 

@@ -6,7 +6,7 @@ import { badRequest, notFound, unauthorized } from '../fhir/outcomes.js';
 import { isResourceType, type ResourceType } from '../fhir/resourceTypes.js';
 import { FHIR_ID } from '../fhir/validate.js';
 import type { LogPurpose } from '../log/entry.js';
-import type { StoredResource } from '../node/recordService.js';
+import type { StoredResource } from '../records/recordService.js';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 

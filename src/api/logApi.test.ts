@@ -3,11 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Bundle, Patient } from '@medplum/fhirtypes';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { startTestNode, type TestNode } from '../../test/support/testNode.js';
 import { patientAuthHeader } from '../access/patientAuth.js';
 import { decodeEntry, type LogEntry } from '../log/entry.js';
 import { leafHash, verifyConsistency, verifyInclusion } from '../log/merkle.js';
 import { verifyTreeHead } from '../log/treeHead.js';
-import { startTestNode, type TestNode } from '../node/testNode.js';
 
 let t: TestNode;
 before(async () => {

@@ -11,7 +11,7 @@ import { toAuditEvent } from '../log/auditEvent.js';
 import { decodeEntry } from '../log/entry.js';
 import type { LogPublisher } from '../log/logPublisher.js';
 import type { VerifyReport } from '../log/verifier.js';
-import type { RecordService } from '../node/recordService.js';
+import type { RecordService } from '../records/recordService.js';
 import { actorOf, intQuery, send } from './http.js';
 
 export const MAX_ENTRIES_PER_CALL = 1000;

@@ -6,9 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import type { Bundle, Observation, Patient } from '@medplum/fhirtypes';
 import type { LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { startTestNode, type TestNode } from '../../test/support/testNode.js';
 import { PatientSessionStore } from '../access/sessions.js';
 import { decodeEntry } from '../log/entry.js';
-import { startTestNode, type TestNode } from '../node/testNode.js';
 
 const ALICE = privateKeyToAccount(generatePrivateKey());
 const BOB = privateKeyToAccount(generatePrivateKey());

@@ -17,18 +17,18 @@ import {
   type SessionStore,
 } from '../access/sessions.js';
 import type { OutboxEntry } from '../chain/outbox.js';
-import { errorOutcome, FhirError, outcome, unauthorized } from '../fhir/outcomes.js';
-import type { LogPublisher } from '../log/logPublisher.js';
-import { LogUnavailableError } from '../log/transparencyLog.js';
-import type { VerifyProgress, VerifyReport } from '../log/verifier.js';
-import type { RelayResult } from '../node/consentRelay.js';
+import type { RelayResult } from '../federation/consentRelay.js';
 import {
   type FederatedAnswer,
   type FederatedQuery,
   parseFederatedQuery,
   type RemoteOutcome,
-} from '../node/federation.js';
-import type { RecordService, StoredResource } from '../node/recordService.js';
+} from '../federation/federation.js';
+import { errorOutcome, FhirError, outcome, unauthorized } from '../fhir/outcomes.js';
+import type { LogPublisher } from '../log/logPublisher.js';
+import { LogUnavailableError } from '../log/transparencyLog.js';
+import type { VerifyProgress, VerifyReport } from '../log/verifier.js';
+import type { RecordService, StoredResource } from '../records/recordService.js';
 import type { UserStore } from '../store/userStore.js';
 import { adminRoutes } from './adminRoutes.js';
 import { type AuditContext, auditContext, reasonOf } from './auditContext.js';

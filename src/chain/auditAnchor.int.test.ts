@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Hex } from 'viem';
+import { startTestChain, type TestChain, type TestMember } from '../../test/support/testChain.js';
 import type { ChainError } from './chainError.js';
 import { auditAnchorAbi } from './generated/index.js';
-import { startTestChain, type TestChain, type TestMember } from './testChain.js';
 import { writeAndWait } from './transact.js';
 
 let t: TestChain;

@@ -2,11 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Hex, LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import {
+  startTestChain,
+  type TestChain,
+  type TestMember,
+  walletForTest,
+} from '../../test/support/testChain.js';
 import type { ChainError } from './chainError.js';
 import { type GrantRequest, type RevokeRequest, signGrant, signRevoke } from './consentSignatures.js';
 import { consentAbi } from './generated/index.js';
 import { categoriesToMask, categoryBit, purposeBit, purposesToMask } from './scopes.js';
-import { startTestChain, type TestChain, type TestMember, walletForTest } from './testChain.js';
 import { writeAndWait } from './transact.js';
 
 let t: TestChain;

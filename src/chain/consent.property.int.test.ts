@@ -3,10 +3,10 @@ import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import type { Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { startTestChain, type TestChain, type TestMember } from '../../test/support/testChain.js';
 import { type GrantTerms, grantPermits } from './consentModel.js';
 import { signGrant, signRevoke } from './consentSignatures.js';
 import { consentAbi } from './generated/index.js';
-import { startTestChain, type TestChain, type TestMember } from './testChain.js';
 import { writeAndWait } from './transact.js';
 
 let t: TestChain;

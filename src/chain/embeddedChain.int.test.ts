@@ -5,13 +5,13 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { newTestMember } from '../../test/support/testChain.js';
 import { connectChain } from './clients.js';
 import { signGrant } from './consentSignatures.js';
 import { consortiumContracts } from './contracts.js';
 import { deployContracts } from './deploy.js';
 import { launchEmbeddedChain } from './embeddedChain.js';
 import { consentAbi } from './generated/index.js';
-import { newTestMember } from './testChain.js';
 import { writeAndWait } from './transact.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'medchain-restart-'));

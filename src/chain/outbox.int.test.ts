@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Hex } from 'viem';
+import { startTestChain, type TestChain, type TestMember } from '../../test/support/testChain.js';
 import { type Db, openDatabase } from '../store/database.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 import { Outbox } from './outbox.js';
-import { startTestChain, type TestChain, type TestMember } from './testChain.js';
 
 let t: TestChain;
 let member: TestMember;

@@ -2,11 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import {
+  newTestMember,
+  startTestChain,
+  type TestChain,
+  type TestMember,
+} from '../../test/support/testChain.js';
 import type { ChainError } from './chainError.js';
 import { signGrant } from './consentSignatures.js';
 import { auditAnchorAbi, consentAbi, registryAbi } from './generated/index.js';
 import { rolesToMask } from './scopes.js';
-import { newTestMember, startTestChain, type TestChain, type TestMember } from './testChain.js';
 import { writeAndWait } from './transact.js';
 
 let t: TestChain;

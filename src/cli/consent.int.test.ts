@@ -6,10 +6,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { runCliCaptured, startUp, stopUp } from '../../test/support/testNetwork.js';
 import { signGrant } from '../chain/consentSignatures.js';
 import { decodeEntry } from '../log/entry.js';
 import { readPublicIdentity } from '../node/memberIdentity.js';
-import { runCliCaptured, startUp, stopUp } from './testNetwork.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'medchain-consent-'));
 const data = path.join(dir, 'data');

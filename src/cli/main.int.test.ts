@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startTestChain } from '../../test/support/testChain.js';
+import { runCliCaptured, startUp, stopUp } from '../../test/support/testNetwork.js';
 import { consortiumContracts } from '../chain/contracts.js';
-import { startTestChain } from '../chain/testChain.js';
-import { runCliCaptured, startUp, stopUp } from './testNetwork.js';
 
 const _bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/medchain.mjs');
 const dir = mkdtempSync(path.join(tmpdir(), 'medchain-cli-'));

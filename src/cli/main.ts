@@ -19,7 +19,6 @@ import { hashPassword } from '../crypto/password.js';
 import { errorMessage, InvalidInputError } from '../errors.js';
 import { verifyDisclosures } from '../log/disclosures.js';
 import { httpPeerLog, monitorPeer } from '../log/monitor.js';
-import { importPath } from '../node/importer.js';
 import { DEMO_PASSPHRASE, type NetworkFile, startLocalNetwork } from '../node/localNetwork.js';
 import { createIdentity, loadIdentity, readPublicIdentity } from '../node/memberIdentity.js';
 import {
@@ -31,6 +30,7 @@ import {
   serveMemberNode,
   verifyMemberNode,
 } from '../node/memberNode.js';
+import { importPath } from '../records/importer.js';
 import { openDatabase } from '../store/database.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 import {

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Bundle } from '@medplum/fhirtypes';
+import { runCliCaptured } from '../../test/support/testNetwork.js';
 import { openMemberNode } from '../node/memberNode.js';
-import { runCliCaptured } from './testNetwork.js';
 
 const PASS = 'member commands passphrase';
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/medchain.mjs');

@@ -3,13 +3,13 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { startTestChain, type TestChain } from '../../test/support/testChain.js';
+import { runCliCaptured } from '../../test/support/testNetwork.js';
 import type { Actor } from '../access/gatekeeper.js';
 import { patientAuthHeader } from '../access/patientAuth.js';
 import { walletFor } from '../chain/clients.js';
 import { deployContracts } from '../chain/deploy.js';
 import { auditAnchorAbi } from '../chain/generated/index.js';
-import { startTestChain, type TestChain } from '../chain/testChain.js';
-import { runCliCaptured } from '../cli/testNetwork.js';
 import { hashPassword } from '../crypto/password.js';
 import { createIdentity } from '../node/memberIdentity.js';
 import {

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { privateKeyToAccount } from 'viem/accounts';
+import { startTestChain, type TestChain } from '../../test/support/testChain.js';
+import { runCliCaptured } from '../../test/support/testNetwork.js';
 import type { Actor } from '../access/gatekeeper.js';
 import { memberAuthHeader } from '../access/memberAuth.js';
 import { walletFor } from '../chain/clients.js';
 import { deployContracts } from '../chain/deploy.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
-import { startTestChain, type TestChain } from '../chain/testChain.js';
-import { runCliCaptured } from '../cli/testNetwork.js';
 import { createIdentity, type MemberIdentity } from '../node/memberIdentity.js';
 import {
   keyFileOf,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, test } from 'node:test';
 import type { Hex } from 'viem';
+import { startTestNode, type TestNode } from '../../test/support/testNode.js';
 import type { Actor } from '../access/gatekeeper.js';
-import { startTestNode, type TestNode } from '../node/testNode.js';
 import { decodeEntry, encodeEntry } from './entry.js';
 import { leafHash } from './merkle.js';
 import { type ChainHead, type ProblemKind, verifyStore, verifyStoreAsync } from './verifier.js';

@@ -4,13 +4,13 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Observation, Patient } from '@medplum/fhirtypes';
+import { startTestNode, TEST_PASSPHRASE, type TestNode } from '../../test/support/testNode.js';
 import { CryptoError } from '../crypto/cryptoError.js';
 import { bindingBytes, openRecord } from '../crypto/envelope.js';
 import { unwrapKey } from '../crypto/keyWrap.js';
 import { generateX25519 } from '../crypto/x25519.js';
 import { PATIENT_KEY_EXTENSION } from '../fhir/resourceTypes.js';
 import { openMemberNode } from './memberNode.js';
-import { startTestNode, TEST_PASSPHRASE, type TestNode } from './testNode.js';
 
 let t: TestNode;
 before(async () => {

@@ -14,8 +14,8 @@ import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { startUp, stopUp } from '../../src/cli/testNetwork.js';
 import type { NetworkFile } from '../../src/node/localNetwork.js';
+import { startUp, stopUp } from '../../test/support/testNetwork.js';
 import { launchChromium, requireChromium } from './browser.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { validateResource } from '@medplum/core';
-import { recordCategory } from '../../access/recordCategory.js';
 import { loadFhirDefinitions } from '../../fhir/definitions.js';
 import { validateIncoming } from '../../fhir/validate.js';
+import { recordCategory } from '../../records/recordCategory.js';
 import { syntheticPatients } from './syntheticPatients.js';
 
 describe('synthetic patients', () => {

@@ -12,8 +12,8 @@
  */
 import { type Address, getAddress, type Hex, type LocalAccount } from 'viem';
 import { memberAuthHeader } from '../access/memberAuth.js';
-import { recordCategory } from '../access/recordCategory.js';
 import type { ChainConnection } from '../chain/clients.js';
+import type { ConsortiumView, MemberInfo } from '../chain/consortium.js';
 import { consentAbi } from '../chain/generated/index.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { categoryBit, type Purpose, purposeBit } from '../chain/scopes.js';
@@ -22,10 +22,10 @@ import { isResourceType } from '../fhir/resourceTypes.js';
 import { decodeEntry } from '../log/entry.js';
 import { leafHash, MerkleTree } from '../log/merkle.js';
 import type { LogInput, TransparencyLog } from '../log/transparencyLog.js';
+import { recordCategory } from '../records/recordCategory.js';
+import type { RecordService } from '../records/recordService.js';
 import type { Db } from '../store/database.js';
 import type { VersionRow } from '../store/recordStore.js';
-import type { ConsortiumView, MemberInfo } from './consortium.js';
-import type { RecordService } from './recordService.js';
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 const unb64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));

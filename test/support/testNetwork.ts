@@ -49,7 +49,7 @@ export function stopUp(child: ChildProcess): Promise<number | null> {
 
 /** Run the CLI in process, capturing its output lines (for tests). */
 export async function runCliCaptured(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const { runCli } = await import('./main.js');
+  const { runCli } = await import('../../src/cli/main.js');
   const out: string[] = [];
   const err: string[] = [];
   const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });

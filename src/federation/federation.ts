@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { matchesSearchRequest, parseSearchRequest } from '@medplum/core';
 import { type Address, getAddress, type Hex, isAddress, type LocalAccount } from 'viem';
 import { memberAuthHeader } from '../access/memberAuth.js';
-import { recordCategory } from '../access/recordCategory.js';
+import type { ConsortiumView, MemberInfo } from '../chain/consortium.js';
 import type { Category, Purpose } from '../chain/scopes.js';
 import { badRequest, forbidden } from '../fhir/outcomes.js';
 import { isResourceType, PATIENT_ADDRESS_SYSTEM, type ResourceType } from '../fhir/resourceTypes.js';
@@ -20,8 +20,8 @@ import { parseSearch } from '../fhir/search.js';
 import { decodeEntry, type LogPurpose, type LogTarget } from '../log/entry.js';
 import { leafHash, verifyInclusion } from '../log/merkle.js';
 import type { LogInput, TransparencyLog } from '../log/transparencyLog.js';
-import type { ConsortiumView, MemberInfo } from './consortium.js';
-import type { RecordService, StoredResource } from './recordService.js';
+import { recordCategory } from '../records/recordCategory.js';
+import type { RecordService, StoredResource } from '../records/recordService.js';
 import { type ReplicaAnswer, replicasOf } from './replication.js';
 
 export interface FederatedQuery {

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Hex, toHex } from 'viem';
 import { generatePrivateKey } from 'viem/accounts';
-import { type ChainConnection, type ChainWallet, connectChain, walletFor } from './clients.js';
-import { consortiumContracts } from './contracts.js';
-import { deployContracts, type MemberInput } from './deploy.js';
-import { type EmbeddedChain, launchEmbeddedChain } from './embeddedChain.js';
-import type { DeploymentManifest } from './manifest.js';
+import { type ChainConnection, type ChainWallet, connectChain, walletFor } from '../../src/chain/clients.js';
+import { consortiumContracts } from '../../src/chain/contracts.js';
+import { deployContracts, type MemberInput } from '../../src/chain/deploy.js';
+import { type EmbeddedChain, launchEmbeddedChain } from '../../src/chain/embeddedChain.js';
+import type { DeploymentManifest } from '../../src/chain/manifest.js';
 
 export interface TestMember {
   key: Hex;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { getAddress } from 'viem';
+import type { MemberInfo } from '../chain/consortium.js';
 import { encodeEntry } from '../log/entry.js';
 import { openDatabase } from '../store/database.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
-import type { MemberInfo } from './consortium.js';
 import { acceptPush, replicasOf } from './replication.js';
 
 const addr = (n: number) => getAddress(`0x${n.toString(16).padStart(40, '0')}`);

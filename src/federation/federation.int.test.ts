@@ -3,6 +3,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Bundle } from '@medplum/fhirtypes';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { startTestChain, type TestChain } from '../../test/support/testChain.js';
 import type { Actor } from '../access/gatekeeper.js';
 import { walletFor } from '../chain/clients.js';
 import { type GrantRequest, signGrant, signRevoke } from '../chain/consentSignatures.js';
@@ -11,18 +12,17 @@ import { deployContracts } from '../chain/deploy.js';
 import { consentAbi, registryAbi } from '../chain/generated/index.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { categoriesToMask, purposesToMask } from '../chain/scopes.js';
-import { startTestChain, type TestChain } from '../chain/testChain.js';
 import { writeAndWait } from '../chain/transact.js';
 import { hashPassword } from '../crypto/password.js';
 import { decodeEntry, type LogEntry } from '../log/entry.js';
-import { createIdentity, type MemberIdentity } from './memberIdentity.js';
+import { createIdentity, type MemberIdentity } from '../node/memberIdentity.js';
 import {
   keyFileOf,
   type MemberNode,
   openMemberNode,
   type RunningNode,
   serveMemberNode,
-} from './memberNode.js';
+} from '../node/memberNode.js';
 
 const PASS = 'federation test passphrase';
 const OPERATOR: Actor = { id: 'operator:test', role: 'operator', purpose: 'operations' };

@@ -3,10 +3,10 @@
  * encryption keys, and what the patients consented to. Reads only; standard eth_call.
  */
 import { type Address, getAddress } from 'viem';
-import type { ChainConnection } from '../chain/clients.js';
-import { consortiumContracts } from '../chain/contracts.js';
-import type { DeploymentManifest } from '../chain/manifest.js';
-import { type Category, categoryBit, type Purpose, purposeBit } from '../chain/scopes.js';
+import type { ChainConnection } from './clients.js';
+import { consortiumContracts } from './contracts.js';
+import type { DeploymentManifest } from './manifest.js';
+import { type Category, categoryBit, type Purpose, purposeBit } from './scopes.js';
 
 export interface MemberInfo {
   address: Address;
