@@ -7,7 +7,8 @@
 import { createHmac } from 'node:crypto';
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import type { Address } from 'viem';
-import { forbidden, reasonCode } from '../fhir/outcomes.js';
+import { forbidden } from '../errors.js';
+import { reasonCode } from '../fhir/outcomes.js';
 import { isResourceType, RESOURCE_TYPES, type ResourceType } from '../fhir/resourceTypes.js';
 import { MAX_COUNT, parseSearch, type SearchQuery } from '../fhir/search.js';
 import { FHIR_ID } from '../fhir/validate.js';

@@ -10,8 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Actor, Gatekeeper } from '../access/gatekeeper.js';
 import type { OutboxEntry } from '../chain/outbox.js';
-import { errorMessage } from '../errors.js';
-import { forbidden, notFound } from '../fhir/outcomes.js';
+import { errorMessage, forbidden, notFound } from '../errors.js';
 import type { VerifyProgress, VerifyReport } from '../log/verifier.js';
 import { actorOf } from './http.js';
 

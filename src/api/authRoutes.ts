@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Gatekeeper } from '../access/gatekeeper.js';
 import type { LoginThrottle, SessionStore } from '../access/sessions.js';
 import { verifyPassword } from '../crypto/password.js';
-import { badRequest, tooMany, unauthorized } from '../fhir/outcomes.js';
+import { badRequest, tooMany, unauthorized } from '../errors.js';
 import type { UserStore } from '../store/userStore.js';
 
 /** A hash to verify against when the username is unknown, so timing does not reveal which users exist. */

@@ -2,7 +2,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../access/gatekeeper.js';
 import { defaultPurpose } from '../access/gatekeeper.js';
-import { badRequest, notFound, unauthorized } from '../fhir/outcomes.js';
+import { badRequest, notFound, unauthorized } from '../errors.js';
 import { isResourceType, type ResourceType } from '../fhir/resourceTypes.js';
 import { FHIR_ID } from '../fhir/validate.js';
 import type { LogPurpose } from '../log/entry.js';

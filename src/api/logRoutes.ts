@@ -6,7 +6,7 @@ import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
 import type { FastifyInstance } from 'fastify';
 import { getAddress, type Hex, isAddress } from 'viem';
 import type { Gatekeeper } from '../access/gatekeeper.js';
-import { badRequest, forbidden, notFound } from '../fhir/outcomes.js';
+import { badRequest, forbidden, notFound } from '../errors.js';
 import { toAuditEvent } from '../log/auditEvent.js';
 import { decodeEntry } from '../log/entry.js';
 import type { LogPublisher } from '../log/logPublisher.js';

@@ -12,7 +12,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type Address, getAddress, type Hex, isAddress, isHex, verifyMessage } from 'viem';
 import type { Gatekeeper } from '../access/gatekeeper.js';
 import type { LoginThrottle, PatientSessionStore } from '../access/sessions.js';
-import { badRequest, forbidden, outcome, unauthorized } from '../fhir/outcomes.js';
+import { badRequest, forbidden, unauthorized } from '../errors.js';
+import { outcome } from '../fhir/outcomes.js';
 import { countSignInAttempt } from './authRoutes.js';
 import { send } from './http.js';
 

@@ -17,6 +17,7 @@ import {
   type SessionStore,
 } from '../access/sessions.js';
 import type { OutboxEntry } from '../chain/outbox.js';
+import { ConflictError, UnavailableError, unauthorized } from '../errors.js';
 import type { RelayResult } from '../federation/consentRelay.js';
 import {
   type FederatedAnswer,
@@ -24,14 +25,14 @@ import {
   parseFederatedQuery,
   type RemoteOutcome,
 } from '../federation/federation.js';
-import { errorOutcome, FhirError, outcome, unauthorized } from '../fhir/outcomes.js';
+import { errorOutcome, httpFailure, outcome } from '../fhir/outcomes.js';
 import type { LogPublisher } from '../log/logPublisher.js';
 import { LogUnavailableError } from '../log/transparencyLog.js';
 import type { VerifyProgress, VerifyReport } from '../log/verifier.js';
 import type { RecordService, StoredResource } from '../records/recordService.js';
 import type { UserStore } from '../store/userStore.js';
 import { adminRoutes } from './adminRoutes.js';
-import { type AuditContext, auditContext, reasonOf } from './auditContext.js';
+import { type AuditContext, auditContext } from './auditContext.js';
 import { authRoutes } from './authRoutes.js';
 import { fhirRoutes } from './fhirRoutes.js';
 import { send } from './http.js';
@@ -89,22 +90,10 @@ export interface ApiDeps {
   bodyLimit?: number;
 }
 
-/** Map any thrown value to the FhirError the client gets. */
-function toFhirError(err: Error & { code?: string; statusCode?: number }, bodyLimit: number): FhirError {
-  if (err instanceof FhirError) return err;
-  if (err instanceof LogUnavailableError)
-    return new FhirError(503, 'transient', err.message, { headers: { 'retry-after': '5' } });
-  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-    return new FhirError(413, 'too-costly', `the body is larger than ${bodyLimit} bytes`);
-  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
-    return new FhirError(415, 'not-supported', 'send application/fhir+json or application/json');
-  if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err instanceof SyntaxError || err.statusCode === 400) {
-    return new FhirError(400, 'invalid', 'the body is not valid JSON');
-  }
-  // Our own fault: say so without internals. (The message may hold stored content: not logged.)
+/** Report our own faults on stderr without internals (the message may hold stored content). */
+function reportInternal(err: Error & { code?: string }): void {
   process.stderr.write(`medchain api: internal error ${err.name}${err.code ? ` ${err.code}` : ''}\n`);
   if (process.env.MEDCHAIN_DEBUG) process.stderr.write(`${err.stack}\n`);
-  return new FhirError(500, 'exception', 'internal error; the request was not completed');
 }
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
@@ -135,8 +124,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     },
   );
 
-  app.setErrorHandler(async (err: Error & { code?: string; statusCode?: number }, request, reply) => {
-    const fe = toFhirError(err, bodyLimit);
+  app.setErrorHandler(async (err: Error & { code?: string }, request, reply) => {
+    const f = httpFailure(err, { bodyLimit });
+    if (f.internal) reportInternal(err);
     // Log the refused or failed attempt before answering (not when the log itself is the failure).
     if (request.audit && !(err instanceof LogUnavailableError)) {
       const s = request.session;
@@ -152,19 +142,18 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
           actor,
           request.audit.action,
           request.audit.target,
-          reasonOf(fe.status),
+          f.reason,
           request.audit.patient,
         );
       } catch (logErr) {
-        const unavailable = toFhirError(
+        const unavailable = httpFailure(
           logErr instanceof LogUnavailableError ? logErr : new LogUnavailableError(logErr),
-          bodyLimit,
         );
         return send(reply.headers(unavailable.headers), 503, errorOutcome(unavailable));
       }
     }
-    for (const [k, v] of Object.entries(fe.headers)) reply.header(k, v);
-    return send(reply, fe.status, errorOutcome(fe));
+    for (const [k, v] of Object.entries(f.headers)) reply.header(k, v);
+    return send(reply, f.status, errorOutcome(f));
   });
   app.setNotFoundHandler((request, reply) =>
     send(
@@ -258,9 +247,8 @@ function apiRoutes(app: FastifyInstance, deps: ApiDeps & { patientSessions: Pati
   authRoutes(app, deps);
   app.post('/consent/relay', async (request) => {
     if (!deps.relayConsent)
-      throw new FhirError(
-        503,
-        'not-supported',
+      throw new UnavailableError(
+        'no-chain',
         'this node is not connected to the chain; relay through another member',
       );
     return deps.relayConsent(request.body);
@@ -273,8 +261,9 @@ function apiRoutes(app: FastifyInstance, deps: ApiDeps & { patientSessions: Pati
     try {
       return deps.replica.push(caller, request.body);
     } catch (err) {
-      const logSize = (err as { logSize?: number }).logSize;
-      if (typeof logSize === 'number') return reply.code(409).send({ logSize });
+      // The replica is at another log index: tell the custodian where to resume.
+      if (err instanceof ConflictError && typeof err.data.logSize === 'number')
+        return reply.code(409).send({ logSize: err.data.logSize });
       throw err;
     }
   });

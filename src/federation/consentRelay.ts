@@ -8,7 +8,7 @@ import { type Address, getAddress, type Hex, isAddress, isHex } from 'viem';
 import type { GrantRequest, RevokeRequest } from '../chain/consentSignatures.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import type { Outbox } from '../chain/outbox.js';
-import { badRequest, FhirError } from '../fhir/outcomes.js';
+import { BusinessRuleError, badRequest, ConflictError } from '../errors.js';
 import type { TransparencyLog } from '../log/transparencyLog.js';
 
 export interface RelayResult {
@@ -99,10 +99,10 @@ export async function relayConsent(
       reason: 'already-relayed',
       queryHash: null,
     });
-    throw new FhirError(
-      409,
-      'duplicate',
+    throw new ConflictError(
       `this signed ${relay.kind} was already relayed (transaction ${earlier.txHash ?? 'none'}); sign a new one`,
+      {},
+      true,
     );
   }
   const entry = outbox.enqueue({
@@ -136,11 +136,7 @@ export async function relayConsent(
     queryHash: null,
   });
   if (!ok) {
-    throw new FhirError(
-      422,
-      'business-rule',
-      `the chain refused the ${relay.kind}: ${done?.error ?? 'no receipt'}`,
-    );
+    throw new BusinessRuleError(`the chain refused the ${relay.kind}: ${done?.error ?? 'no receipt'}`);
   }
   return { txHash: done?.txHash as Hex, blockNumber: done?.block as number };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { FhirError } from '../fhir/outcomes.js';
+import { InvalidInputError } from '../errors.js';
 import { parseFederatedQuery } from './federation.js';
 import { answerAsReplica } from './replication.js';
 
@@ -34,7 +34,7 @@ describe('cross-member request bodies', () => {
     for (const [body, msg] of cases) {
       assert.throws(
         () => parseFederatedQuery(body),
-        (e: FhirError) => e.status === 400 && msg.test(e.message),
+        (e: Error) => e instanceof InvalidInputError && msg.test(e.message),
         JSON.stringify(body),
       );
     }
@@ -48,7 +48,7 @@ describe('cross-member request bodies', () => {
       { custodian: P, patient: P, resourceType: 'Nope', purpose: 'treatment' },
       { custodian: P, patient: P, resourceType: 'Observation', purpose: 'emergency' },
     ]) {
-      await assert.rejects(answerAsReplica(ctx, P, body), (e: FhirError) => e.status === 400);
+      await assert.rejects(answerAsReplica(ctx, P, body), (e: Error) => e instanceof InvalidInputError);
     }
   });
 });

@@ -14,7 +14,7 @@ import { type Address, getAddress, type Hex, isAddress, type LocalAccount } from
 import { memberAuthHeader } from '../access/memberAuth.js';
 import type { ConsortiumView, MemberInfo } from '../chain/consortium.js';
 import type { Category, Purpose } from '../chain/scopes.js';
-import { badRequest, forbidden } from '../fhir/outcomes.js';
+import { badRequest, forbidden } from '../errors.js';
 import { isResourceType, PATIENT_ADDRESS_SYSTEM, type ResourceType } from '../fhir/resourceTypes.js';
 import { parseSearch } from '../fhir/search.js';
 import { decodeEntry, type LogPurpose, type LogTarget } from '../log/entry.js';

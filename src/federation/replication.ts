@@ -17,7 +17,7 @@ import type { ConsortiumView, MemberInfo } from '../chain/consortium.js';
 import { consentAbi } from '../chain/generated/index.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { categoryBit, type Purpose, purposeBit } from '../chain/scopes.js';
-import { badRequest, conflict, forbidden } from '../fhir/outcomes.js';
+import { badRequest, conflict, forbidden } from '../errors.js';
 import { isResourceType } from '../fhir/resourceTypes.js';
 import { decodeEntry } from '../log/entry.js';
 import { leafHash, MerkleTree } from '../log/merkle.js';

@@ -5,8 +5,8 @@
  * purpose (they can leak across authorization boundaries).
  */
 import { parseSearchRequest } from '@medplum/core';
+import { badRequest, notSupported } from '../errors.js';
 import { type DateRange, parseFhirDate } from './dates.js';
-import { badRequest, notSupported } from './outcomes.js';
 import { type ResourceType, SEARCH_PARAMS } from './resourceTypes.js';
 
 export const DEFAULT_COUNT = 20;

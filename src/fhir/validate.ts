@@ -6,8 +6,8 @@
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { Patient, Resource } from '@medplum/fhirtypes';
 import { isAddress } from 'viem';
+import { badRequest, unprocessable } from '../errors.js';
 import { parseFhirDate } from './dates.js';
-import { badRequest, unprocessable } from './outcomes.js';
 import {
   isResourceType,
   PATIENT_ADDRESS_SYSTEM,

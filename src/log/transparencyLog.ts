@@ -11,7 +11,7 @@
  */
 import type { Address } from 'viem';
 import { getAddress } from 'viem';
-import { MedchainError } from '../errors.js';
+import { MedchainError, UnavailableError } from '../errors.js';
 import type { Db } from '../store/database.js';
 import { encodeEntry, type LogEntry } from './entry.js';
 import { type Hash, leafHash, MerkleTree } from './merkle.js';
@@ -25,7 +25,7 @@ export interface LogRecord {
 }
 
 /** The log could not be written: nothing may be served (503). */
-export class LogUnavailableError extends MedchainError {
+export class LogUnavailableError extends UnavailableError {
   constructor(cause: unknown) {
     super(
       'log-unavailable',

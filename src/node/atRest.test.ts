@@ -9,6 +9,7 @@ import { CryptoError } from '../crypto/cryptoError.js';
 import { bindingBytes, openRecord } from '../crypto/envelope.js';
 import { unwrapKey } from '../crypto/keyWrap.js';
 import { generateX25519 } from '../crypto/x25519.js';
+import { ConflictError } from '../errors.js';
 import { PATIENT_KEY_EXTENSION } from '../fhir/resourceTypes.js';
 import { openMemberNode } from './memberNode.js';
 
@@ -169,7 +170,7 @@ describe('concurrent writes', () => {
     t.node.records.commit([a.prepared]);
     assert.throws(
       () => t.node.records.commit([b.prepared]),
-      (e: Error & { status?: number }) => e.status === 409,
+      (e: Error) => e instanceof ConflictError,
     );
     assert.equal(((await t.node.records.read('Patient', p.id)) as Patient).name?.[0]?.family, 'A');
   });

@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, BundleEntryResponse } from '@medplum/fhirtypes';
-import { badRequest, errorOutcome, FhirError, notSupported, okOutcome } from '../fhir/outcomes.js';
+import { badRequest, MedchainError, notSupported } from '../errors.js';
+import { errorOutcome, type HttpFailure, httpFailure, okOutcome } from '../fhir/outcomes.js';
 import { isResourceType, type ResourceType } from '../fhir/resourceTypes.js';
 import { FHIR_ID } from '../fhir/validate.js';
 import type { PreparedVersion } from '../store/recordStore.js';
@@ -118,7 +119,7 @@ export interface BundleHooks {
   commit(versions: readonly PreparedVersion[]): void;
   read(type: ResourceType, id: string): Promise<StoredResource>;
   /** A batch entry was refused or failed: log it before its response is written. */
-  denied?(method: string, url: string, err: FhirError): Promise<void>;
+  denied?(method: string, url: string, failure: HttpFailure): Promise<void>;
 }
 
 /** Run a transaction or batch Bundle; returns the response Bundle. */
@@ -149,14 +150,8 @@ export async function processBundle(
       try {
         results.push(await prepareOne(svc, p, ids));
       } catch (err) {
-        if (err instanceof FhirError) {
-          throw new FhirError(
-            err.status,
-            err.issueCode,
-            `entry[${i}] (${p.method} ${p.type}): ${err.message}; nothing was stored`,
-            { issues: err.issues },
-          );
-        }
+        if (err instanceof MedchainError)
+          err.message = `entry[${i}] (${p.method} ${p.type}): ${err.message}; nothing was stored`;
         throw err;
       }
     }
@@ -194,14 +189,14 @@ export async function processBundle(
       if (r.prepared) hooks.commit([r.prepared]);
       out.push({ ...(r.resource ? { resource: r.resource } : {}), response: response(r.status, r.resource) });
     } catch (err) {
-      if (!(err instanceof FhirError)) throw err;
-      await hooks.denied?.(String(e.request?.method ?? ''), String(e.request?.url ?? ''), err);
+      // Our own faults (and an unwritable log) fail the whole request; the entry's own failures are its answer.
+      const f = httpFailure(err);
+      if (!(err instanceof MedchainError) || f.status >= 500) throw err;
+      await hooks.denied?.(String(e.request?.method ?? ''), String(e.request?.url ?? ''), f);
       out.push({
         response: {
-          status: String(err.status),
-          outcome: errorOutcome(
-            new FhirError(err.status, err.issueCode, `entry[${i}]: ${err.message}`, { issues: err.issues }),
-          ),
+          status: String(f.status),
+          outcome: errorOutcome({ ...f, message: `entry[${i}]: ${f.message}` }),
         },
       });
     }

@@ -7,8 +7,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import type { Actor, Gatekeeper } from '../access/gatekeeper.js';
-import { InvalidInputError } from '../errors.js';
-import { FhirError } from '../fhir/outcomes.js';
+import { BusinessRuleError, InvalidInputError, InvalidResourceError, MedchainError } from '../errors.js';
+import { httpFailure } from '../fhir/outcomes.js';
 import type { ResourceType } from '../fhir/resourceTypes.js';
 
 export interface ImportReport {
@@ -46,7 +46,7 @@ function readJson(file: string): unknown {
 }
 
 const reasonOf = (err: unknown) => {
-  if (err instanceof FhirError) {
+  if (err instanceof InvalidInputError || err instanceof InvalidResourceError) {
     const detail = err.issues
       .map(
         (i) =>
@@ -56,6 +56,7 @@ const reasonOf = (err: unknown) => {
       .join('; ');
     return detail ? `${err.message}: ${detail}` : err.message;
   }
+  if (err instanceof MedchainError && httpFailure(err).status < 500) return err.message;
   throw err;
 };
 
@@ -106,12 +107,7 @@ export async function importPath(
             entry: [entry],
           });
           const r = res.entry?.[0]?.response;
-          if (r?.outcome)
-            throw new FhirError(
-              Number(r.status),
-              'processing',
-              r.outcome.issue?.[0]?.details?.text ?? 'rejected',
-            );
+          if (r?.outcome) throw new BusinessRuleError(r.outcome.issue?.[0]?.details?.text ?? 'rejected');
         } else if (resource?.id && typeof resource.resourceType === 'string') {
           await gate.update(IMPORT_ACTOR, resource.resourceType as ResourceType, resource.id, resource);
         } else {
