@@ -1,23 +1,41 @@
 /**
- * The gatekeeper: every access to records goes through here. It checks the user's role, and it
- * enforces "log before serve": a read returns data only after its log entry is durably committed,
- * and a write commits the record and its log entry in one transaction. Refused and failed attempts
- * are logged too (`denied`). If the log cannot be written, nothing is served (LogUnavailableError).
+ * The gatekeeper: the policy enforcement point. Every path that releases records comes here —
+ * the member's own users (read, vread, history, search, $everything, Bundles), the patient's own
+ * access, the custodian's answer to another member, a replica's answer — and each:
+ *
+ *   1. asks the ONE access decision (src/access/policy.ts) with the chain state it needs;
+ *   2. restricts what it looks at to the categories permitted BEFORE matching anything, so a
+ *      hidden record changes neither what is found, nor the totals, nor the log's entry count;
+ *   3. logs every permit and deny durably ("log before serve"), then opens only what it releases.
+ *
+ * Writes commit the record version and its log entry in one transaction. Refused and failed
+ * attempts are logged too. If the log cannot be written, nothing is served (LogUnavailableError).
  */
 import { createHmac } from 'node:crypto';
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
-import type { Address } from 'viem';
-import { forbidden } from '../errors.js';
-import { reasonCode } from '../fhir/outcomes.js';
-import { isResourceType, RESOURCE_TYPES, type ResourceType } from '../fhir/resourceTypes.js';
-import { MAX_COUNT, parseSearch, type SearchQuery } from '../fhir/search.js';
+import type { Address, Hex } from 'viem';
+import type { GrantTerms } from '../chain/consentModel.js';
+import { MEMBER_ROLES, rolesToMask } from '../chain/scopes.js';
+import { AccessDeniedError } from '../errors.js';
+import {
+  isResourceType,
+  PATIENT_ADDRESS_SYSTEM,
+  RESOURCE_TYPES,
+  type ResourceType,
+} from '../fhir/resourceTypes.js';
+import { MAX_COUNT, type SearchQuery } from '../fhir/search.js';
 import { FHIR_ID } from '../fhir/validate.js';
 import type { LogAction, LogPurpose, LogTarget } from '../log/entry.js';
 import type { LogInput, TransparencyLog } from '../log/transparencyLog.js';
 import { processBundle } from '../records/bundleProcessor.js';
+import { categoriesOfType } from '../records/recordCategory.js';
 import type { RecordService, StoredResource } from '../records/recordService.js';
-import type { PreparedVersion, VersionRow } from '../store/recordStore.js';
+import { ALL_CATEGORY_BITS, type PreparedVersion, type VersionRow } from '../store/recordStore.js';
+import { entry, targetOf, typeTarget } from './accessLog.js';
+import { ALL_CATEGORIES, covers, type Decision, decide, type Requester, released } from './policy.js';
+import { type AccessPurpose, defaultPurposeOf } from './purposeOfUse.js';
 import { type Action, mayAccess, type UserRole } from './roles.js';
+import { SlidingWindow } from './slidingWindow.js';
 
 export interface Actor {
   /** Pseudonymous id written to the log (a user's UUID, "operator:import", ...). */
@@ -27,11 +45,9 @@ export interface Actor {
   purpose: LogPurpose;
 }
 
-/** The default purpose of use of a role (HL7 PurposeOfUse). */
+/** The default purpose of use of a role (HL7 PurposeOfUse; src/access/purposeOfUse.ts). */
 export function defaultPurpose(role: UserRole | 'operator'): LogPurpose {
-  if (role === 'billing') return 'payment';
-  if (role === 'admin' || role === 'operator') return 'operations';
-  return 'treatment';
+  return role === 'operator' ? 'operations' : defaultPurposeOf(role);
 }
 
 export interface AttemptTarget {
@@ -40,131 +56,262 @@ export interface AttemptTarget {
   version?: number;
 }
 
-const hashHex = (h: string): `0x${string}` => `0x${h}`;
+/** What the gatekeeper needs from the chain to decide for another member. */
+export interface AccessChain {
+  member(address: Address): Promise<{ active: boolean; roles: number; admission: number; name: string }>;
+  grantOf(patient: Address, grantee: Address): Promise<GrantTerms | undefined>;
+}
+
+/** A request from another member (or for it, at a replica): the patient and resource types only. */
+export interface ReleaseRequest {
+  patient: Address;
+  resourceTypes: readonly ResourceType[];
+  purpose: AccessPurpose;
+  /** The user role the requesting member acts for (as it claims; bounded by its Registry roles). */
+  userRole: UserRole;
+  /** SHA-256 of the break-glass reason, when this is a break-glass read. */
+  breakGlass: Hex | null;
+}
+
+/** Categories a member did not share for one resource type (from the decision alone, never the data). */
+export interface Refusal {
+  resourceType: ResourceType;
+  /** Category mask withheld. */
+  categories: number;
+  /** Why: 'no-consent', 'withheld' (partly shared), 'purpose-member', 'break-glass-member', ... */
+  reason: string;
+}
+
+/** Most records of one type a member releases to another in one answer (newest first). */
+export const MAX_RELEASED_PER_TYPE = 1000;
+
+/** Break-glass reads one user may start per hour at their own node. */
+export const USER_BREAK_GLASS_PER_HOUR = 10;
+
+const HOUR = 3_600_000;
+const nowSeconds = (now: () => number) => BigInt(Math.floor(now() / 1000));
+
+/** The query for every live record of `type` about the patient at `address`. */
+export function patientQuery(
+  type: ResourceType,
+  address: Address,
+  count = MAX_RELEASED_PER_TYPE,
+): SearchQuery {
+  return {
+    resourceType: type,
+    clauses: [
+      type === 'Patient'
+        ? {
+            kind: 'token',
+            param: 'identifier',
+            values: [`${PATIENT_ADDRESS_SYSTEM}|${address.toLowerCase()}`],
+          }
+        : { kind: 'reference', param: 'patient', values: [address] },
+    ],
+    count,
+    offset: 0,
+    countCapped: false,
+  };
+}
+
+/** A user-facing sentence for a refusal by this member's own rules. */
+function refusalText(d: Extract<Decision, { permit: false }>, role: UserRole | 'operator'): string {
+  switch (d.reason) {
+    case 'purpose-role':
+      return `the ${role} role may not act for ${d.purpose}; it acts for its own purpose of use`;
+    case 'break-glass-role':
+      return 'only the emergency-clinician role may break the glass';
+    case 'break-glass-member':
+      return 'only hospitals and clinics may break the glass';
+    case 'break-glass-limit':
+      return 'too many break-glass reads in the last hour; ask the patient for consent';
+    default:
+      return 'not permitted';
+  }
+}
 
 export class Gatekeeper {
+  private chain: AccessChain | undefined;
+  /** Break-glass permits given per requesting member (custodian side). */
+  private readonly memberBreakGlass = new SlidingWindow(HOUR);
+  /** Break-glass reads started per user (requester side). */
+  private readonly userBreakGlass = new SlidingWindow(HOUR);
+
   constructor(
     private readonly records: RecordService,
     readonly log: TransparencyLog,
     private readonly pseudonymKey: Uint8Array,
+    private readonly now: () => number = Date.now,
   ) {}
+
+  /** Connect the chain: needed to answer other members and to check this member's own roles. */
+  attachChain(chain: AccessChain): void {
+    this.chain = chain;
+  }
 
   /** A stable pseudonym for a sign-in name that matches no user (never the name itself). */
   pseudonym(username: string): string {
     return `anon:${createHmac('sha256', this.pseudonymKey).update(`login\0${username}`).digest('hex').slice(0, 24)}`;
   }
 
-  private authorize(actor: Actor, action: Action, type: ResourceType): void {
-    if (actor.role === 'operator') return;
-    if (!mayAccess(actor.role, action, type))
-      throw forbidden(`the ${actor.role} role may not ${action} ${type}`);
-  }
+  // ------------------------------------------------------------------ the decision, for each kind of asker
 
-  private target(row: VersionRow): LogTarget {
+  /** This member's own Registry roles (all roles for a node with no chain: there is no one else to ask). */
+  private async selfRequester(): Promise<Requester> {
+    const me = this.chain ? await this.chain.member(this.log.member) : undefined;
     return {
-      resourceType: row.resourceType,
-      id: row.id,
-      version: row.version,
-      ciphertextHash: row.deleted ? null : hashHex(row.ciphertextHash),
+      kind: 'member',
+      address: this.log.member,
+      roles: me ? me.roles : rolesToMask(MEMBER_ROLES),
+      active: me?.active ?? true,
+      admission: me?.admission ?? 0,
+      self: true,
     };
   }
 
-  private input(
-    actor: Actor,
-    action: LogAction,
-    target: LogTarget | null,
-    patient: Address | null,
-    outcome: 'permit' | 'deny',
-    reason: string,
-    queryHash: `0x${string}` | null = null,
-  ): LogInput {
-    return { actor: actor.id, patient, action, target, purpose: actor.purpose, outcome, reason, queryHash };
+  /** The decision for this member's own user (the custodian's rule), thrown as AccessDenied when it denies. */
+  private async decideLocal(actor: Actor, breakGlass = false): Promise<Decision> {
+    if (actor.role === 'operator') {
+      return {
+        permit: true,
+        categories: ALL_CATEGORIES,
+        withheld: 0,
+        purpose: 'operations',
+        breakGlass: false,
+        basis: 'custodian',
+      };
+    }
+    const d = decide(
+      {
+        requester: breakGlass
+          ? await this.selfRequester()
+          : { kind: 'member', address: this.log.member, roles: 0, active: true, admission: 0, self: true },
+        userRole: actor.role,
+        purpose: (breakGlass ? 'emergency' : actor.purpose) as AccessPurpose,
+        breakGlass,
+        patient: null,
+        categories: ALL_CATEGORIES,
+        at: nowSeconds(this.now),
+      },
+      {
+        grant: undefined,
+        breakGlassRecent: breakGlass ? this.userBreakGlass.count(actor.id, this.now()) : 0,
+      },
+    );
+    if (!d.permit) throw new AccessDeniedError(refusalText(d, actor.role), d.reason);
+    return d;
   }
+
+  private authorize(actor: Actor, action: Action, type: ResourceType): void {
+    if (actor.role === 'operator') return;
+    if (!mayAccess(actor.role, action, type))
+      throw new AccessDeniedError(`the ${actor.role} role may not ${action} ${type}`, 'role');
+  }
+
+  private patientOf(row: { patientRef: string }): Address | null {
+    return this.records.patientAddressOf(row.patientRef);
+  }
+
+  /** Refuse a row the decision does not cover (checked before anything is logged or opened). */
+  private check(d: Decision, row: VersionRow): VersionRow {
+    if (!covers(d, row.categories ?? ALL_CATEGORY_BITS))
+      throw new AccessDeniedError('not permitted by the patient’s consent', 'no-consent');
+    return row;
+  }
+
+  // ------------------------------------------------------------------ this member's own users
 
   async read(actor: Actor, type: ResourceType, id: string): Promise<StoredResource> {
     this.authorize(actor, 'read', type);
-    const { resource, row } = await this.records.readRow(type, id);
+    const d = await this.decideLocal(actor);
+    const row = this.check(d, this.records.currentRow(type, id));
     await this.log.append(
-      this.input(
-        actor,
-        'read',
-        this.target(row),
-        this.records.patientAddressOf(row.patientRef),
-        'permit',
-        'ok',
-      ),
+      entry(actor.id, 'read', targetOf(row), this.patientOf(row), actor.purpose, 'permit', 'ok'),
     );
-    return resource;
+    return this.records.open(row);
   }
 
   async vread(actor: Actor, type: ResourceType, id: string, version: number): Promise<StoredResource> {
     this.authorize(actor, 'read', type);
-    const { resource, row } = await this.records.vreadRow(type, id, version);
+    const d = await this.decideLocal(actor);
+    const row = this.check(d, this.records.versionRow(type, id, version));
     await this.log.append(
-      this.input(
-        actor,
-        'vread',
-        this.target(row),
-        this.records.patientAddressOf(row.patientRef),
-        'permit',
-        'ok',
-      ),
+      entry(actor.id, 'vread', targetOf(row), this.patientOf(row), actor.purpose, 'permit', 'ok'),
     );
-    return resource;
+    return this.records.open(row);
   }
 
   async history(actor: Actor, type: ResourceType, id: string): Promise<BundleEntry[]> {
     this.authorize(actor, 'read', type);
-    const entries = await this.records.history(type, id);
-    const head = this.records.head(type, id);
+    const d = await this.decideLocal(actor);
+    const rows = this.records
+      .historyRows(type, id)
+      .filter((r) => r.deleted || covers(d, r.categories ?? ALL_CATEGORY_BITS));
+    const head = rows[0];
     await this.log.append(
-      this.input(
-        actor,
+      entry(
+        actor.id,
         'history',
-        { resourceType: type, id, version: head?.version ?? 0, ciphertextHash: null },
-        this.records.patientAddressOf(head?.patientRef ?? ''),
+        { ...typeTarget(type), id, version: head?.version ?? 0 },
+        head ? this.patientOf(head) : null,
+        actor.purpose,
         'permit',
         'ok',
       ),
     );
-    return entries;
+    return this.records.history(type, id, rows);
   }
 
   /** Search; one entry per returned record (or one for an empty result), committed before returning. */
   async search(
     actor: Actor,
     q: SearchQuery,
-    queryHash: `0x${string}`,
+    queryHash: Hex,
   ): Promise<{ resources: StoredResource[]; total: number }> {
     this.authorize(actor, 'read', q.resourceType);
-    const { results, total } = await this.records.searchRows(q);
+    const d = await this.decideLocal(actor);
+    const { rows, total } = this.records.searchStored(q, released(d));
+    for (const r of rows) this.check(d, r);
     const inputs =
-      results.length === 0
+      rows.length === 0
         ? [
-            this.input(
-              actor,
+            entry(
+              actor.id,
               'search',
-              { resourceType: q.resourceType, id: '', version: 0, ciphertextHash: null },
+              typeTarget(q.resourceType),
               null,
+              actor.purpose,
               'permit',
               'ok',
               queryHash,
             ),
           ]
-        : results.map((r) =>
-            this.input(
-              actor,
+        : rows.map((r) =>
+            entry(
+              actor.id,
               'search',
-              this.target(r.row),
-              this.records.patientAddressOf(r.row.patientRef),
+              targetOf(r),
+              this.patientOf(r),
+              actor.purpose,
               'permit',
               'ok',
               queryHash,
             ),
           );
     await this.log.appendAll(inputs);
-    return { resources: results.map((r) => r.resource), total };
+    return { resources: await Promise.all(rows.map((r) => this.records.open(r))), total };
   }
+
+  /**
+   * Check that `actor` may ask other members (purpose bound to role; break-glass only for an
+   * emergency clinician of a hospital or clinic, within the per-user limit). Counts a break-glass.
+   */
+  async authorizeOutgoing(actor: Actor, breakGlass: boolean): Promise<void> {
+    await this.decideLocal(actor, breakGlass);
+    if (breakGlass) this.userBreakGlass.add(actor.id, this.now());
+  }
+
+  // ------------------------------------------------------------------ the patient
 
   /**
    * A patient's own records held here (every type, newest first per type, up to `perType` each),
@@ -174,29 +321,219 @@ export class Gatekeeper {
     patient: Address,
     perType = MAX_COUNT,
   ): Promise<{ resources: StoredResource[]; truncated: boolean }> {
-    const actor = { id: `patient:${patient}`, role: 'operator', purpose: 'none' } as const;
-    const found: { resource: StoredResource; row: VersionRow }[] = [];
+    const d = decide(
+      {
+        requester: { kind: 'patient', address: patient },
+        userRole: null,
+        purpose: 'treatment',
+        breakGlass: false,
+        patient,
+        categories: ALL_CATEGORIES,
+        at: nowSeconds(this.now),
+      },
+      { grant: undefined, breakGlassRecent: 0 },
+    );
+    const rows: VersionRow[] = [];
     let truncated = false;
-    for (const id of this.records.patientIdsForAddress(patient)) {
-      const head = this.records.head('Patient', id);
-      if (!head || head.deleted) continue; // erased: nothing to show
-      found.push(await this.records.readRow('Patient', id));
-    }
     for (const type of RESOURCE_TYPES) {
-      if (type === 'Patient') continue;
-      const q = parseSearch(type, { patient, _count: String(perType) });
-      const { results, total } = await this.records.searchRows(q);
-      if (total > results.length) truncated = true;
-      found.push(...results);
+      const found = this.records.searchStored(patientQuery(type, patient, perType), released(d));
+      if (found.total > found.rows.length) truncated = true;
+      rows.push(...found.rows.map((r) => this.check(d, r)));
     }
     await this.log.appendAll(
-      found.map((r) => this.input(actor, 'export', this.target(r.row), patient, 'permit', 'ok')),
+      rows.map((r) => entry(`patient:${patient}`, 'export', targetOf(r), patient, 'none', 'permit', 'ok')),
     );
-    return { resources: found.map((r) => r.resource), truncated };
+    return { resources: await Promise.all(rows.map((r) => this.records.open(r))), truncated };
   }
+
+  // ------------------------------------------------------------------ other members
+
+  private async memberDecision(caller: Address, q: ReleaseRequest): Promise<Decision> {
+    if (!this.chain) throw new AccessDeniedError('this node is not connected to the chain', 'no-chain');
+    const [m, grant] = await Promise.all([
+      this.chain.member(caller),
+      q.breakGlass ? Promise.resolve(undefined) : this.chain.grantOf(q.patient, caller),
+    ]);
+    return decide(
+      {
+        requester: {
+          kind: 'member',
+          address: caller,
+          roles: m.active ? m.roles : 0,
+          active: m.active,
+          admission: m.admission,
+          self: false,
+        },
+        userRole: q.userRole,
+        purpose: q.purpose,
+        breakGlass: q.breakGlass !== null,
+        patient: q.patient,
+        categories: ALL_CATEGORIES,
+        at: nowSeconds(this.now),
+      },
+      { grant, breakGlassRecent: this.memberBreakGlass.count(caller, this.now()) },
+    );
+  }
+
+  /** What is withheld for each type asked, and the entries that record it (one per type, data-independent). */
+  private refusals(
+    caller: Address,
+    q: ReleaseRequest,
+    d: Decision,
+  ): { refusals: Refusal[]; logs: LogInput[] } {
+    const refusals: Refusal[] = [];
+    for (const t of q.resourceTypes) {
+      const categories = categoriesOfType(t) & ~released(d);
+      if (categories !== 0)
+        refusals.push({ resourceType: t, categories, reason: d.permit ? 'withheld' : d.reason });
+    }
+    const logs = refusals.map((r) =>
+      entry(
+        `member:${caller}`,
+        q.breakGlass ? 'break-glass' : 'search',
+        typeTarget(r.resourceType),
+        q.patient,
+        q.purpose,
+        'deny',
+        r.reason,
+        q.breakGlass,
+      ),
+    );
+    return { refusals, logs };
+  }
+
+  /**
+   * The custodian's answer to another member: decide, find the patient's records of the types
+   * asked among the categories permitted only, log every record released (and one deny per type
+   * with anything withheld) BEFORE returning the rows to be sealed for the requester.
+   */
+  async releaseToMember(
+    caller: Address,
+    q: ReleaseRequest,
+  ): Promise<{ decision: Decision; rows: VersionRow[]; refusals: Refusal[]; truncated: boolean }> {
+    const d = await this.memberDecision(caller, q);
+    const rows: VersionRow[] = [];
+    let truncated = false;
+    if (d.permit) {
+      for (const t of q.resourceTypes) {
+        const found = this.records.searchStored(patientQuery(t, q.patient), d.categories);
+        if (found.total > found.rows.length) truncated = true;
+        rows.push(...found.rows.filter((r) => covers(d, r.categories ?? ALL_CATEGORY_BITS)));
+      }
+    }
+    const { refusals, logs } = this.refusals(caller, q, d);
+    const reason = d.permit && d.breakGlass ? 'break-glass' : 'consent';
+    await this.log.appendAll([
+      ...rows.map((r) =>
+        entry(
+          `member:${caller}`,
+          q.breakGlass ? 'break-glass' : 'search',
+          targetOf(r),
+          q.patient,
+          q.purpose,
+          'permit',
+          reason,
+          q.breakGlass,
+        ),
+      ),
+      ...logs,
+    ]);
+    if (d.permit && d.breakGlass) this.memberBreakGlass.add(caller, this.now());
+    return { decision: d, rows, refusals, truncated };
+  }
+
+  /**
+   * A replica's answer for a custodian that is down: the same decision against the CURRENT grant,
+   * applied to the category mask carried with each record; a wrap made under other grant terms
+   * (`grantTerms` differs from the current grant's fingerprint) is not used. Logged here first.
+   */
+  async releaseFromReplica<
+    R extends {
+      resourceType: string;
+      id: string;
+      version: number;
+      ciphertextHash: string;
+      categories: number;
+      grantTerms: string;
+    },
+  >(
+    caller: Address,
+    q: ReleaseRequest,
+    candidates: readonly R[],
+    fingerprint: (grant: GrantTerms) => string,
+  ): Promise<{ decision: Decision; released: R[]; refusals: Refusal[] }> {
+    const d = await this.memberDecision(caller, q);
+    const grant = d.permit && this.chain ? await this.chain.grantOf(q.patient, caller) : undefined;
+    const current = grant ? fingerprint(grant) : null;
+    const out = candidates.filter((c) => covers(d, c.categories) && c.grantTerms === current);
+    const { refusals, logs } = this.refusals(caller, q, d);
+    await this.log.appendAll([
+      ...out.map((c) =>
+        entry(
+          `member:${caller}`,
+          'search',
+          {
+            resourceType: c.resourceType,
+            id: c.id,
+            version: c.version,
+            ciphertextHash: `0x${c.ciphertextHash}`,
+          },
+          q.patient,
+          q.purpose,
+          'permit',
+          'replica-consent',
+        ),
+      ),
+      ...logs,
+    ]);
+    return { decision: d, released: out, refusals };
+  }
+
+  /**
+   * The requester's side: log what other members (or their replicas) sent and what they withheld,
+   * before any of it is served to `actor`.
+   */
+  async logReceived(
+    actor: Actor,
+    q: { patient: Address; purpose: AccessPurpose; breakGlass: Hex | null },
+    received: readonly { target: LogTarget; viaReplica: boolean }[],
+    refused: readonly { resourceType: string }[],
+  ): Promise<void> {
+    const action = q.breakGlass ? 'break-glass' : 'search';
+    const inputs = [
+      ...received.map((r) =>
+        entry(
+          actor.id,
+          action,
+          r.target,
+          q.patient,
+          q.purpose,
+          'permit',
+          r.viaReplica ? 'received-from-replica' : 'received',
+          q.breakGlass,
+        ),
+      ),
+      ...refused.map((r) =>
+        entry(
+          actor.id,
+          action,
+          typeTarget(r.resourceType),
+          q.patient,
+          q.purpose,
+          'deny',
+          'remote-no-consent',
+          q.breakGlass,
+        ),
+      ),
+    ];
+    if (inputs.length > 0) await this.log.appendAll(inputs);
+  }
+
+  // ------------------------------------------------------------------ writes
 
   async create(actor: Actor, type: ResourceType, body: unknown): Promise<StoredResource> {
     this.authorize(actor, 'write', type);
+    await this.decideLocal(actor);
     const { prepared, resource } = await this.records.prepare(body, { type });
     this.commitLogged(actor, [prepared]);
     return resource;
@@ -210,6 +547,7 @@ export class Gatekeeper {
     ifMatch?: number,
   ): Promise<{ resource: StoredResource; created: boolean }> {
     this.authorize(actor, 'write', type);
+    await this.decideLocal(actor);
     const { prepared, resource } = await this.records.prepare(body, {
       type,
       id,
@@ -219,12 +557,14 @@ export class Gatekeeper {
     return { resource, created: prepared.expectedPrevious === 0 };
   }
 
-  delete(actor: Actor, type: ResourceType, id: string): void {
+  async delete(actor: Actor, type: ResourceType, id: string): Promise<void> {
     this.authorize(actor, 'delete', type);
+    await this.decideLocal(actor);
     this.commitLogged(actor, [this.records.prepareDelete(type, id)]);
   }
 
-  bundle(actor: Actor, body: unknown): Promise<Bundle> {
+  async bundle(actor: Actor, body: unknown): Promise<Bundle> {
+    await this.decideLocal(actor);
     return processBundle(
       this.records,
       body,
@@ -233,7 +573,7 @@ export class Gatekeeper {
       {
         commit: (v) => this.commitLogged(actor, v),
         read: (t, id) => this.read(actor, t, id),
-        denied: (method, url, err) => {
+        denied: (method, url, failure) => {
           const [type, id] = url.replace(/^\//, '').split('/');
           const action =
             method === 'GET'
@@ -247,7 +587,7 @@ export class Gatekeeper {
             type && isResourceType(type)
               ? { resourceType: type, ...(id && FHIR_ID.test(id) ? { id } : {}) }
               : null;
-          return this.denied(actor, action, target, reasonCode(err.status));
+          return this.denied(actor, action, target, failure.reason);
         },
       },
     );
@@ -257,11 +597,12 @@ export class Gatekeeper {
   private commitLogged(actor: Actor, versions: readonly PreparedVersion[]): void {
     if (versions.length === 0) return;
     const inputs = versions.map((v) =>
-      this.input(
-        actor,
+      entry(
+        actor.id,
         v.row.deleted ? 'delete' : v.expectedPrevious === 0 ? 'create' : 'update',
-        this.target(v.row),
+        targetOf(v.row),
         this.records.patientAddressOf(v.row.patientRef, versions),
+        actor.purpose,
         'permit',
         'ok',
       ),
@@ -270,7 +611,9 @@ export class Gatekeeper {
     this.records.finish(versions);
   }
 
-  /** Log a refused or failed attempt (role, not found, bad input, unauthenticated, ...). */
+  // ------------------------------------------------------------------ refusals and sign-ins
+
+  /** Log a refused or failed attempt (role, not found, bad input, ...). */
   async denied(
     actor: Actor,
     action: LogAction,
@@ -279,10 +622,13 @@ export class Gatekeeper {
     /** The patient the attempt was about, when the request named one (else taken from the target record). */
     patient?: Address,
   ): Promise<void> {
-    const head = target?.id ? this.records.head(target.resourceType as ResourceType, target.id) : undefined;
+    const head =
+      target?.id && isResourceType(target.resourceType)
+        ? this.records.head(target.resourceType, target.id)
+        : undefined;
     await this.log.append(
-      this.input(
-        actor,
+      entry(
+        actor.id,
         action,
         target
           ? {
@@ -292,7 +638,8 @@ export class Gatekeeper {
               ciphertextHash: null,
             }
           : null,
-        patient ?? this.records.patientAddressOf(head?.patientRef ?? ''),
+        patient ?? (head ? this.patientOf(head) : null),
+        actor.purpose,
         'deny',
         reason,
       ),
@@ -301,15 +648,13 @@ export class Gatekeeper {
 
   /** Log a sign-in or failed sign-in. */
   async login(actorId: string, ok: boolean, reason: string): Promise<void> {
-    await this.log.append({
-      actor: actorId,
-      patient: null,
-      action: ok ? 'login' : 'login-failed',
-      target: null,
-      purpose: 'none',
-      outcome: ok ? 'permit' : 'deny',
-      reason,
-      queryHash: null,
-    });
+    await this.log.append(
+      entry(actorId, ok ? 'login' : 'login-failed', null, null, 'none', ok ? 'permit' : 'deny', reason),
+    );
+  }
+
+  /** Break-glass entries of this log, newest first (the admin alert feed). */
+  breakGlassAlerts(limit = 100): { index: number; leaf: Uint8Array }[] {
+    return this.log.entriesWithAction('break-glass', limit);
   }
 }

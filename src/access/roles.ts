@@ -6,7 +6,14 @@
 import type { ResourceType } from '../fhir/resourceTypes.js';
 import { RESOURCE_TYPES } from '../fhir/resourceTypes.js';
 
-export const USER_ROLES = ['clinician', 'emergency-clinician', 'nurse', 'billing', 'admin'] as const;
+export const USER_ROLES = [
+  'clinician',
+  'emergency-clinician',
+  'nurse',
+  'billing',
+  'admin',
+  'researcher',
+] as const;
 export type UserRole = (typeof USER_ROLES)[number];
 export const isUserRole = (r: string): r is UserRole => (USER_ROLES as readonly string[]).includes(r);
 
@@ -23,6 +30,8 @@ const RULES: Record<UserRole, Record<Action, readonly ResourceType[]>> = {
   billing: { read: BILLING_READS, write: [], delete: [] },
   // Erasure (crypto-shredding) is a privacy-office action, not a clinical one.
   admin: { read: [], write: [], delete: ALL },
+  // Research reads (for the research purpose only, see purposeOfUse.ts) and never writes.
+  researcher: { read: ALL, write: [], delete: [] },
 };
 
 export function mayAccess(role: UserRole, action: Action, type: ResourceType): boolean {

@@ -1,18 +1,22 @@
 /** FHIR R4 REST routes (/fhir). Every access goes through the gatekeeper, which logs before serving. */
 import { createHash } from 'node:crypto';
+import { parseSearchRequest, type SearchRequest } from '@medplum/core';
 import type { Bundle, BundleEntry, BundleLink, Patient } from '@medplum/fhirtypes';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type Address, getAddress, type Hex, isAddress } from 'viem';
+import { reasonHash } from '../access/accessLog.js';
 import type { Gatekeeper } from '../access/gatekeeper.js';
-import { mayAccess } from '../access/roles.js';
-import { badRequest, forbidden } from '../errors.js';
-import { type RemoteOutcome, reasonHash } from '../federation/federation.js';
+import type { AccessPurpose } from '../access/purposeOfUse.js';
+import { mayAccess, type UserRole } from '../access/roles.js';
+import { badRequest } from '../errors.js';
+import type { RemoteOutcome } from '../federation/requester.js';
 import { capabilityStatement } from '../fhir/capability.js';
 import { okOutcome, outcome } from '../fhir/outcomes.js';
 import { PATIENT_ADDRESS_SYSTEM, RESOURCE_TYPES } from '../fhir/resourceTypes.js';
 import { parseSearch, type SearchQuery } from '../fhir/search.js';
 import { parseIfMatch, type StoredResource } from '../records/recordService.js';
 import { actorOf, idParam, send, sendResource, typeParam } from './http.js';
+import { remoteOutcomeEntries } from './remoteOutcomes.js';
 import type { ApiDeps } from './server.js';
 
 /** SHA-256 of the search query with its parameters sorted: what the log keeps of a search. */
@@ -23,6 +27,28 @@ function queryHash(type: string, query: Record<string, string | string[]>): `0x$
   return `0x${createHash('sha256')
     .update(`${type}?${pairs.join('&')}`)
     .digest('hex')}`;
+}
+
+/** The validated break-glass reason header, as its hash (the reason itself is never stored). */
+function breakGlassOf(request: FastifyRequest): Hex | null {
+  const bg = request.headers['x-break-glass-reason'];
+  if (bg === undefined) return null;
+  if (typeof bg !== 'string' || bg.trim().length < 10 || bg.length > 500) {
+    throw badRequest(
+      'X-Break-Glass-Reason must say why, in 10 to 500 characters; it is logged and reported to the patient',
+    );
+  }
+  return reasonHash(bg.trim());
+}
+
+/** The user's own search parameters, applied by this node to what other members release. */
+function remoteFilter(type: string, query: Record<string, string | string[]>): SearchRequest | undefined {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (['patient', 'subject', '_count', '_offset', '_format'].includes(k.split(':')[0] as string)) continue;
+    for (const x of Array.isArray(v) ? v : [v]) p.append(k, x);
+  }
+  return p.size > 0 ? parseSearchRequest(`${type}?${p.toString()}`) : undefined;
 }
 
 /** The single chain address a search is scoped to (patient= or subject=), if any: what other members are asked about. */
@@ -48,51 +74,29 @@ export function fhirRoutes(
     const actor = actorOf(request);
     const query = request.query as Record<string, string | string[]>;
     const q = parseSearch(type, query);
-    const bg = request.headers['x-break-glass-reason'];
-    let breakGlass: Hex | null = null;
-    if (bg !== undefined) {
-      if (actor.role !== 'emergency-clinician')
-        throw forbidden('only the emergency-clinician role may break the glass');
-      if (typeof bg !== 'string' || bg.trim().length < 10 || bg.length > 500) {
-        throw badRequest(
-          'X-Break-Glass-Reason must say why, in 10 to 500 characters; it is logged and reported to the patient',
-        );
-      }
-      breakGlass = reasonHash(bg.trim());
-    }
-    const local = await gate.search(actor, q, queryHash(type, query));
+    const breakGlass = breakGlassOf(request);
     const address = federatedPatient(q);
+    if (breakGlass && !(federated && address))
+      throw badRequest('break the glass on a search for one patient by chain address (patient=0x...)');
+    // Other members are asked first: if this user may not ask them (role, purpose, break-glass),
+    // nothing is searched or logged as served.
     let remote: StoredResource[] = [];
     let outcomes: RemoteOutcome[] = [];
+    const purpose = breakGlass ? 'emergency' : actor.purpose;
     if (federated && address && q.offset === 0) {
-      const purpose = breakGlass ? 'emergency' : actor.purpose;
-      if (purpose === 'none')
-        throw badRequest('state a purpose of use (X-Purpose-Of-Use) to read other members’ records');
-      const params = Object.fromEntries(
-        Object.entries(query)
-          .filter(([k]) => !['patient', 'subject', '_count', '_offset', '_format'].includes(k))
-          .map(([k, v]) => [k, Array.isArray(v) ? v : [v]]),
-      );
       ({ resources: remote, outcomes } = await federated(
-        { id: actor.id },
-        { patient: address, resourceType: type, params, purpose, breakGlass },
+        actor,
+        {
+          patient: address,
+          resourceTypes: [type],
+          purpose: purpose as AccessPurpose,
+          userRole: actor.role as UserRole,
+          breakGlass,
+        },
+        remoteFilter(type, query),
       ));
-      if (
-        local.resources.length === 0 &&
-        remote.length === 0 &&
-        outcomes.some((o) => o.status === 'denied')
-      ) {
-        request.audit = null; // the refusals are logged already, with their reasons
-        throw forbidden(
-          `the patient has not consented to ${outcomes
-            .filter((o) => o.status === 'denied')
-            .map((o) => o.member)
-            .join(
-              ', ',
-            )} sharing these records with you for ${purpose}; ask the patient for consent, or break the glass in an emergency`,
-        );
-      }
     }
+    const local = await gate.search(actor, q, queryHash(type, query));
     const resources = [...local.resources, ...remote];
     const total = local.total + remote.length;
     const base = `${request.protocol}://${request.host}/fhir/${type}`;
@@ -126,16 +130,7 @@ export function fhirRoutes(
               },
             ]
           : []),
-        ...outcomes
-          .filter((o) => o.status !== 'ok')
-          .map((o) => ({
-            resource: outcome(
-              'warning',
-              o.status === 'denied' ? 'forbidden' : 'transient',
-              `${o.member}: ${o.message}`,
-            ),
-            search: { mode: 'outcome' as const },
-          })),
+        ...remoteOutcomeEntries(outcomes, purpose),
       ],
     };
     return send(reply, 200, bundle);
@@ -148,10 +143,23 @@ export function fhirRoutes(
     const id = idParam((request.params as { id: string }).id);
     const patient = await gate.read(actor, 'Patient', id);
     const address = (patient as Patient).identifier?.find((i) => i.system === PATIENT_ADDRESS_SYSTEM)?.value;
+    const types = RESOURCE_TYPES.filter(
+      (t) => t !== 'Patient' && (actor.role === 'operator' || mayAccess(actor.role, 'read', t)),
+    );
     const entry: BundleEntry[] = [{ resource: patient, search: { mode: 'match' } }];
-    const warnings = new Map<string, string>();
-    for (const type of RESOURCE_TYPES) {
-      if (type === 'Patient' || (actor.role !== 'operator' && !mayAccess(actor.role, 'read', type))) continue;
+    let outcomeEntries: BundleEntry[] = [];
+    if (federated && address && isAddress(address) && types.length > 0) {
+      const remote = await federated(actor, {
+        patient: getAddress(address),
+        resourceTypes: types,
+        purpose: actor.purpose as AccessPurpose,
+        userRole: actor.role as UserRole,
+        breakGlass: null,
+      });
+      for (const r of remote.resources) entry.push({ resource: r, search: { mode: 'match' } });
+      outcomeEntries = remoteOutcomeEntries(remote.outcomes, actor.purpose);
+    }
+    for (const type of types) {
       const q = parseSearch(type, { patient: `Patient/${id}`, _count: '100' });
       const local = await gate.search(
         actor,
@@ -159,29 +167,12 @@ export function fhirRoutes(
         queryHash(type, { patient: `Patient/${id}`, $everything: 'true' }),
       );
       for (const r of local.resources) entry.push({ resource: r, search: { mode: 'match' } });
-      if (federated && address && isAddress(address) && actor.purpose !== 'none') {
-        const remote = await federated(
-          { id: actor.id },
-          {
-            patient: getAddress(address),
-            resourceType: type,
-            params: {},
-            purpose: actor.purpose,
-            breakGlass: null,
-          },
-        );
-        for (const r of remote.resources) entry.push({ resource: r, search: { mode: 'match' } });
-        for (const o of remote.outcomes)
-          if (o.status !== 'ok') warnings.set(`${o.member}:${o.status}`, `${o.member}: ${o.message}`);
-      }
     }
-    for (const text of warnings.values())
-      entry.push({ resource: outcome('warning', 'informational', text), search: { mode: 'outcome' } });
     return send(reply, 200, {
       resourceType: 'Bundle',
       type: 'searchset',
-      total: entry.filter((e) => e.search?.mode === 'match').length,
-      entry,
+      total: entry.length,
+      entry: [...entry, ...outcomeEntries],
     });
   });
 
@@ -209,7 +200,7 @@ export function fhirRoutes(
 
   app.delete('/fhir/:type/:id', async (request, reply) => {
     const p = request.params as { type: string; id: string };
-    gate.delete(actorOf(request), typeParam(p.type), idParam(p.id));
+    await gate.delete(actorOf(request), typeParam(p.type), idParam(p.id));
     return send(
       reply,
       200,

@@ -6,8 +6,9 @@
  * before the answer leaves; if the log cannot be written the answer is 503 and nothing is served.
  */
 import cors from '@fastify/cors';
+import type { SearchRequest } from '@medplum/core';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { type Actor, defaultPurpose, type Gatekeeper } from '../access/gatekeeper.js';
+import { type Actor, defaultPurpose, type Gatekeeper, type ReleaseRequest } from '../access/gatekeeper.js';
 import { ReplayGuard, verifyMemberAuth } from '../access/memberAuth.js';
 import { verifyPatientAuth } from '../access/patientAuth.js';
 import {
@@ -17,14 +18,10 @@ import {
   type SessionStore,
 } from '../access/sessions.js';
 import type { OutboxEntry } from '../chain/outbox.js';
-import { ConflictError, UnavailableError, unauthorized } from '../errors.js';
+import { ConflictError, forbidden, UnavailableError, unauthorized } from '../errors.js';
 import type { RelayResult } from '../federation/consentRelay.js';
-import {
-  type FederatedAnswer,
-  type FederatedQuery,
-  parseFederatedQuery,
-  type RemoteOutcome,
-} from '../federation/federation.js';
+import type { RemoteOutcome } from '../federation/requester.js';
+import type { RecordsAnswer } from '../federation/wire.js';
 import { errorOutcome, httpFailure, outcome } from '../fhir/outcomes.js';
 import type { LogPublisher } from '../log/logPublisher.js';
 import { LogUnavailableError } from '../log/transparencyLog.js';
@@ -71,20 +68,24 @@ export interface ApiDeps {
   portal?: { config: PortalConfig; staticDir?: string };
   /** Relay a patient-signed consent grant or revoke to the chain (needs a chain). */
   relayConsent?: (body: unknown) => Promise<RelayResult>;
-  /** Custodian side of cross-member reads (needs a chain). */
-  answerFederated?: (caller: `0x${string}`, query: FederatedQuery) => Promise<FederatedAnswer>;
+  /** Custodian side of cross-member reads (needs a chain): the answer to a member-signed request. */
+  answerMember?: (caller: `0x${string}`, body: unknown) => Promise<RecordsAnswer>;
   /** Requester side of cross-member reads (needs a chain). */
   federatedSearch?: (
-    actor: { id: string },
-    q: FederatedQuery,
+    actor: Actor,
+    q: ReleaseRequest,
+    filter?: SearchRequest,
   ) => Promise<{ resources: StoredResource[]; outcomes: RemoteOutcome[] }>;
   /** Replica side of replication (needs a chain). */
   replica?: {
     push: (caller: `0x${string}`, body: unknown) => { logSize: number };
-    search: (caller: `0x${string}`, body: unknown) => Promise<unknown>;
+    search: (caller: `0x${string}`, body: unknown) => Promise<RecordsAnswer>;
   };
-  /** Whether an address is an active consortium member (Registry); enables member-signed /log requests. */
-  isMember?: (address: `0x${string}`) => Promise<boolean>;
+  /**
+   * Whether an address is an active consortium member, was one and no longer is, or never was
+   * (Registry); enables member-signed requests.
+   */
+  memberStatus?: (address: `0x${string}`) => Promise<'active' | 'former' | 'unknown'>;
   software?: { name: string; version: string };
   /** Largest accepted request body in bytes (default 4 MiB). */
   bodyLimit?: number;
@@ -133,7 +134,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       const actor: Actor = s
         ? { id: s.userId, role: s.role, purpose: defaultPurpose(s.role) }
         : {
-            id: request.patientAddress ? `patient:${request.patientAddress}` : 'anonymous',
+            id: request.memberCaller
+              ? `member:${request.memberCaller}`
+              : request.patientAddress
+                ? `patient:${request.patientAddress}`
+                : 'anonymous',
             role: 'operator',
             purpose: 'none',
           };
@@ -215,7 +220,7 @@ function apiRoutes(app: FastifyInstance, deps: ApiDeps & { patientSessions: Pati
     if (
       (path.startsWith('/log/') || path.startsWith('/federation/')) &&
       h?.startsWith('MedchainMember ') &&
-      deps.isMember
+      deps.memberStatus
     ) {
       request.memberPending = true; // checked in preHandler, once the body is read
       return;
@@ -229,7 +234,7 @@ function apiRoutes(app: FastifyInstance, deps: ApiDeps & { patientSessions: Pati
   // Member-signed requests: the signature covers method, path and query, body hash and time.
   const replays = new ReplayGuard();
   app.addHook('preHandler', async (request) => {
-    if (!request.memberPending || !deps.isMember) return;
+    if (!request.memberPending || !deps.memberStatus) return;
     const caller = await verifyMemberAuth(
       request.headers.authorization,
       deps.gate.log.member,
@@ -238,10 +243,16 @@ function apiRoutes(app: FastifyInstance, deps: ApiDeps & { patientSessions: Pati
       request.rawBody ?? '',
       replays,
     );
-    if (!caller || !(await deps.isMember(caller))) {
-      throw unauthorized('the member signature is invalid, expired, reused, or not from an active member');
-    }
+    if (!caller) throw unauthorized('the member signature is invalid, expired or reused');
+    // A valid signature from an account that is not (or no longer) an active member: refused, and
+    // logged against that account.
+    const status = await deps.memberStatus(caller);
+    // Anyone can sign with a fresh key: an account that never was a member is no credential at all.
+    if (status === 'unknown') throw unauthorized('the member signature is not from a member of the consortium');
+    // A former member is a known party: refused, and logged against that account.
     request.memberCaller = caller;
+    if (status === 'former')
+      throw forbidden(`${caller} is no longer an active member of the consortium`, 'not-a-member');
   });
 
   authRoutes(app, deps);
@@ -276,12 +287,11 @@ function apiRoutes(app: FastifyInstance, deps: ApiDeps & { patientSessions: Pati
   });
   app.post('/federation/search', async (request) => {
     const caller = request.memberCaller;
-    if (!caller || !deps.answerFederated)
+    if (!caller || !deps.answerMember)
       throw unauthorized('cross-member requests must be signed by an active member');
-    const query = parseFederatedQuery(request.body);
-    // From here the custodian logs its own decision for every record (permit or deny, with the reason).
+    // The gatekeeper logs its own decision for what it releases and what it withholds.
     request.audit = null;
-    return deps.answerFederated(caller, query);
+    return deps.answerMember(caller, request.body);
   });
   fhirRoutes(app, deps.gate, deps.software ?? { name: 'medchain', version: '0.1.0' }, deps.federatedSearch);
   logRoutes(app, deps);

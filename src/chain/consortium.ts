@@ -1,12 +1,15 @@
 /**
- * A member node's view of the consortium on chain: who the members are, their endpoints and
- * encryption keys, and what the patients consented to. Reads only; standard eth_call.
+ * A member node's view of the consortium on chain: who the members are (roles, admission, endpoint,
+ * encryption key), what the patients consented to, and the log heads members anchored. Reads only,
+ * standard eth_call. A chain that does not answer is a ChainUnavailableError (503 at the API), never
+ * a silent "no".
  */
-import { type Address, getAddress } from 'viem';
+import { type Address, BaseError, getAddress, HttpRequestError, TimeoutError } from 'viem';
+import { ChainUnavailableError } from '../errors.js';
 import type { ChainConnection } from './clients.js';
+import type { GrantTerms } from './consentModel.js';
 import { consortiumContracts } from './contracts.js';
 import type { DeploymentManifest } from './manifest.js';
-import { type Category, categoryBit, type Purpose, purposeBit } from './scopes.js';
 
 export interface MemberInfo {
   address: Address;
@@ -14,52 +17,74 @@ export interface MemberInfo {
   endpoint: string;
   encryptionKey: Uint8Array;
   active: boolean;
+  /** Registry role mask (src/chain/scopes.ts MEMBER_ROLES). */
+  roles: number;
+  /** The member's current (or, when removed, last) admission number. */
+  admission: number;
 }
 
 export interface ConsortiumView {
   member(address: Address): Promise<MemberInfo>;
   activeMembers(): Promise<MemberInfo[]>;
-  isPermitted(
-    patient: Address,
-    grantee: Address,
-    category: Category,
-    purpose: Purpose,
-    atSeconds: bigint,
-  ): Promise<boolean>;
   /** The latest log head `member` anchored on chain (size 0 when none). */
   latestHead(member: Address): Promise<{ treeSize: number; rootHash: `0x${string}` }>;
   /** The grant stored for (patient, grantee), or undefined when none. */
-  grantOf(
-    patient: Address,
-    grantee: Address,
-  ): Promise<{ categories: number; purposes: number; validFrom: bigint; expiry: bigint } | undefined>;
+  grantOf(patient: Address, grantee: Address): Promise<GrantTerms | undefined>;
+}
+
+/** True when `err` is the chain not answering (transport failure or timeout), not a contract answer. */
+export function isChainDown(err: unknown): boolean {
+  return (
+    err instanceof BaseError &&
+    err.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError) !== null
+  );
+}
+
+async function reading<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    throw isChainDown(err) ? new ChainUnavailableError(err) : err;
+  }
 }
 
 export function chainConsortium(conn: ChainConnection, manifest: DeploymentManifest): ConsortiumView {
   const c = consortiumContracts(conn, manifest);
-  const member = async (address: Address): Promise<MemberInfo> => {
-    const m = await c.registry.read.getMember([address]);
-    return {
-      address: getAddress(address),
-      name: m.name,
-      endpoint: m.endpoint,
-      encryptionKey: new Uint8Array(Buffer.from(m.encryptionKey.slice(2), 'hex')),
-      active: m.active,
-    };
-  };
+  const member = (address: Address): Promise<MemberInfo> =>
+    reading(async () => {
+      const m = await c.registry.read.getMember([address]);
+      return {
+        address: getAddress(address),
+        name: m.name,
+        endpoint: m.endpoint,
+        encryptionKey: new Uint8Array(Buffer.from(m.encryptionKey.slice(2), 'hex')),
+        active: m.active,
+        roles: m.roles,
+        admission: Number((m as { admission?: number }).admission ?? (m.since > 0n ? 1 : 0)),
+      };
+    });
   return {
     member,
-    activeMembers: async () =>
-      (await Promise.all((await c.registry.read.memberAccounts()).map(member))).filter((m) => m.active),
-    latestHead: async (m) => {
-      const h = await c.auditAnchor.read.latestHead([m]);
-      return { treeSize: Number(h.treeSize), rootHash: h.rootHash };
-    },
-    grantOf: async (patient, grantee) => {
-      const g = await c.consent.read.getGrant([patient, grantee]);
-      return g.categories === 0 ? undefined : g;
-    },
-    isPermitted: (patient, grantee, category, purpose, at) =>
-      c.consent.read.isPermitted([patient, grantee, categoryBit(category), purposeBit(purpose), at]),
+    activeMembers: () =>
+      reading(async () =>
+        (await Promise.all((await c.registry.read.memberAccounts()).map(member))).filter((m) => m.active),
+      ),
+    latestHead: (m) =>
+      reading(async () => {
+        const h = await c.auditAnchor.read.latestHead([m]);
+        return { treeSize: Number(h.treeSize), rootHash: h.rootHash };
+      }),
+    grantOf: (patient, grantee) =>
+      reading(async () => {
+        const g = await c.consent.read.getGrant([patient, grantee]);
+        if (g.categories === 0) return undefined;
+        return {
+          categories: g.categories,
+          purposes: g.purposes,
+          validFrom: g.validFrom,
+          expiry: g.expiry,
+          granteeAdmission: Number((g as { granteeAdmission?: number }).granteeAdmission ?? 1),
+        };
+      }),
   };
 }

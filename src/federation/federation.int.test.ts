@@ -163,12 +163,48 @@ after(async () => {
   await t.close();
 });
 
+/** The match entries of a search answer. */
+const matches = (b: Bundle) => (b.entry ?? []).filter((e) => e.search?.mode === 'match');
+
+/** What each member withheld, from the `suppressed` outcome entries: "member:Type:reason:categories". */
+function withheld(b: Bundle): string[] {
+  return (b.entry ?? [])
+    .filter((e) => e.search?.mode === 'outcome')
+    .flatMap(
+      (e) =>
+        (
+          e.resource as {
+            issue: {
+              code: string;
+              details: { coding?: { system: string; code: string; display?: string }[] };
+            }[];
+          }
+        ).issue,
+    )
+    .filter((i) => i.code === 'suppressed')
+    .map((i) => {
+      const c = i.details.coding ?? [];
+      const of = (sys: string) => c.filter((x) => x.system === sys).map((x) => x.code);
+      const member = c.find((x) => x.system === 'urn:medchain:member')?.display;
+      return `${member}:${of('http://hl7.org/fhir/resource-types')[0]}:${of('urn:medchain:refusal')[0]}:${of('urn:medchain:category').join(',')}`;
+    })
+    .sort();
+}
+
+const NONE_OBS = 'general,labs,imaging,mental-health,sexual-reproductive-health,substance-use,genetics';
+const NOT_LABS_OBS = 'general,imaging,mental-health,sexual-reproductive-health,substance-use,genetics';
+
 describe('cross-member reads under patient consent', () => {
-  test('without consent: 403 at the clinic, and a deny entry at both ends', async () => {
+  test('without consent: nothing shared, each member says what it withheld, a deny entry at both ends', async () => {
     const s0 = sizes();
     const r = await search('clinician', 'Observation');
-    assert.equal(r.status, 403, JSON.stringify(r.body));
-    assert.match(r.body.issue?.[0]?.details?.text ?? '', /has not consented to lab/);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(matches(r.body).length, 0);
+    assert.equal(r.body.total, 0);
+    assert.deepEqual(withheld(r.body), [
+      `lab:Observation:no-consent:${NONE_OBS}`,
+      `pharmacy:Observation:no-consent:${NONE_OBS}`,
+    ]);
     const atLab = since('lab', s0.lab);
     assert.deepEqual(
       atLab.map((e) => `${e.action}:${e.outcome}:${e.reason}`),
@@ -176,6 +212,11 @@ describe('cross-member reads under patient consent', () => {
     );
     assert.equal(atLab[0]?.actor, `member:${ids.clinic.address}`);
     assert.equal(atLab[0]?.patient, PATIENT.address);
+    assert.deepEqual(
+      since('pharmacy', s0.pharmacy).map((e) => `${e.action}:${e.outcome}:${e.reason}`),
+      ['search:deny:no-consent'],
+      'a member with nothing for the patient answers and logs exactly the same',
+    );
     assert.ok(
       since('clinic', s0.clinic).some((e) => e.outcome === 'deny' && e.reason === 'remote-no-consent'),
     );
@@ -186,26 +227,49 @@ describe('cross-member reads under patient consent', () => {
     const s0 = sizes();
     const r = await search('clinician', 'Observation');
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    const obs = r.body.entry?.find((e) => e.search?.mode === 'match')?.resource as {
+    const obs = matches(r.body)[0]?.resource as {
       valueQuantity: { value: number };
       meta: { source: string };
     };
     assert.equal(obs.valueQuantity.value, 13.2);
     assert.equal(obs.meta.source, `urn:medchain:member:${ids.lab.address}`);
+    assert.deepEqual(withheld(r.body), [
+      `lab:Observation:withheld:${NOT_LABS_OBS}`,
+      `pharmacy:Observation:withheld:${NOT_LABS_OBS}`,
+    ]);
     assert.deepEqual(
       since('lab', s0.lab).map((e) => `${e.action}:${e.outcome}:${e.reason}`),
-      ['search:permit:consent'],
+      ['search:permit:consent', 'search:deny:withheld'],
     );
     assert.ok(
       since('clinic', s0.clinic).some(
         (e) => e.outcome === 'permit' && e.reason === 'received' && e.patient === PATIENT.address,
       ),
     );
-    assert.equal(
-      since('pharmacy', s0.pharmacy).length,
-      0,
-      'a member with nothing for the patient logs nothing',
+    assert.deepEqual(
+      since('pharmacy', s0.pharmacy).map((e) => `${e.outcome}:${e.reason}`),
+      ['deny:withheld'],
+      'a member with nothing for the patient releases nothing and says what it withheld',
     );
+  });
+
+  test('filters are applied by the requester to what consent released; a non-matching code gets the same refusals', async () => {
+    const hit = await fetch(
+      `${nodes.clinic.running.url}/fhir/Observation?patient=${PATIENT.address}&code=718-7`,
+      {
+        headers: { authorization: `Bearer ${await token('clinic', 'clinician')}` },
+      },
+    );
+    const miss = await fetch(
+      `${nodes.clinic.running.url}/fhir/Observation?patient=${PATIENT.address}&code=0000-0`,
+      {
+        headers: { authorization: `Bearer ${await token('clinic', 'clinician')}` },
+      },
+    );
+    const [h, m] = [(await hit.json()) as Bundle, (await miss.json()) as Bundle];
+    assert.equal(matches(h).length, 1);
+    assert.equal(matches(m).length, 0);
+    assert.deepEqual(withheld(h), withheld(m));
   });
 
   test('$everything gathers the local chart and what other members share under consent', async () => {
@@ -224,8 +288,7 @@ describe('cross-member reads under patient consent', () => {
     });
     assert.equal(r.status, 200);
     const b = (await r.json()) as Bundle;
-    const types = (b.entry ?? [])
-      .filter((e) => e.search?.mode === 'match')
+    const types = matches(b)
       .map((e) => `${e.resource?.resourceType}${e.resource?.meta?.source ? '@remote' : ''}`)
       .sort();
     assert.deepEqual(
@@ -233,38 +296,45 @@ describe('cross-member reads under patient consent', () => {
       ['Encounter', 'Observation@remote', 'Patient'],
       'labs shared; the mental-health condition is not',
     );
+    assert.ok(withheld(b).some((w) => w.startsWith('lab:Condition:withheld:')));
     const billing = await fetch(`${nodes.clinic.running.url}/fhir/Patient/${p.id}/$everything`, {
       headers: { authorization: 'Bearer nope' },
     });
     assert.equal(billing.status, 401);
   });
 
-  test('the grant covers exactly its scope: a sensitive category not named, and another purpose, are denied', async () => {
+  test('the grant covers exactly its scope: a sensitive category not named, and another purpose, are withheld', async () => {
     const s0 = sizes();
-    assert.equal((await search('clinician', 'Condition')).status, 403, 'mental health was not named');
-    assert.equal(
-      (await search('clinician', 'Observation', { 'x-purpose-of-use': 'research' })).status,
-      403,
-      'wrong purpose',
+    const cond = await search('clinician', 'Condition');
+    assert.equal(matches(cond.body).length, 0, 'mental health was not named');
+    assert.ok(
+      withheld(cond.body).some((w) => w.startsWith('lab:Condition:withheld:') && w.includes('mental-health')),
     );
+    const research = await search('clinician', 'Observation', { 'x-purpose-of-use': 'research' });
+    assert.equal(research.status, 403, 'a clinician acts for treatment, not research');
     assert.deepEqual(
       since('lab', s0.lab).map((e) => `${e.outcome}:${e.reason}`),
-      ['deny:no-consent', 'deny:no-consent'],
+      ['deny:withheld'],
     );
   });
 
   test('an expired grant and a grant not yet valid permit nothing', async () => {
     await grant(['labs'], ['treatment'], -7200, -3600);
-    assert.equal((await search('clinician', 'Observation')).status, 403, 'expired');
+    let r = await search('clinician', 'Observation');
+    assert.equal(matches(r.body).length, 0, 'expired');
+    assert.ok(withheld(r.body).includes(`lab:Observation:no-consent:${NONE_OBS}`));
     await grant(['labs'], ['treatment'], 3600, 7200);
-    assert.equal((await search('clinician', 'Observation')).status, 403, 'not yet valid');
+    r = await search('clinician', 'Observation');
+    assert.equal(matches(r.body).length, 0, 'not yet valid');
     await grant(['labs'], ['treatment']);
-    assert.equal((await search('clinician', 'Observation')).status, 200, 'valid again');
+    assert.equal(matches((await search('clinician', 'Observation')).body).length, 1, 'valid again');
   });
 
-  test('revoked: the next read is denied', async () => {
+  test('revoked: the next read releases nothing', async () => {
     await revoke();
-    assert.equal((await search('clinician', 'Observation')).status, 403);
+    const r = await search('clinician', 'Observation');
+    assert.equal(matches(r.body).length, 0);
+    assert.ok(withheld(r.body).includes(`lab:Observation:no-consent:${NONE_OBS}`));
   });
 
   test('break-glass: an emergency clinician with a reason reads anyway; it is flagged at both ends', async () => {
@@ -282,6 +352,8 @@ describe('cross-member reads under patient consent', () => {
       'x-break-glass-reason': 'patient unconscious in the ER, suspected bleeding',
     });
     assert.equal(r.status, 200);
+    assert.equal(matches(r.body).length, 1);
+    assert.deepEqual(withheld(r.body), [], 'break-glass withholds nothing');
     const atLab = since('lab', s0.lab);
     assert.deepEqual(
       atLab.map((e) => `${e.action}:${e.outcome}:${e.purpose}`),
@@ -295,9 +367,10 @@ describe('cross-member reads under patient consent', () => {
       [{ action: 'break-glass', outcome: 'permit', n: 1 }],
       'break-glass use is counted per member',
     );
+    assert.equal(nodes.lab.node.gate.breakGlassAlerts().length, 1, 'and shows in the admin alert feed');
   });
 
-  test('custodian down: a replica serves a consented read (checked against the anchored entry) and logs it; unconsented reads stay denied', async () => {
+  test('custodian down: a replica serves a consented read (checked against the anchored entry) and logs it; unconsented reads stay withheld', async () => {
     await grant(['labs'], ['treatment']);
     // The lab anchors its log and replicates records, log and wraps to its two replicas.
     await nodes.lab.running.anchorer?.tick(true);
@@ -316,22 +389,27 @@ describe('cross-member reads under patient consent', () => {
     const s0 = sizes();
     const r = await search('clinician', 'Observation');
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    const obs = r.body.entry?.find((e) => e.search?.mode === 'match')?.resource as {
+    const obs = matches(r.body)[0]?.resource as {
       valueQuantity: { value: number };
       meta: { source: string };
     };
     assert.equal(obs.valueQuantity.value, 13.2);
     assert.equal(obs.meta.source, `urn:medchain:member:${ids.lab.address}`);
-    const note = r.body.entry?.find((e) => e.search?.mode === 'outcome')?.resource as {
-      issue: { details: { text: string } }[];
-    };
-    assert.match(
-      note.issue[0]?.details.text ?? '',
-      /^lab: lab is offline; served by its replica at pharmacy$/,
+    const notes = (r.body.entry ?? [])
+      .filter((e) => e.search?.mode === 'outcome')
+      .map((e) => (e.resource as { issue: { details: { text: string } }[] }).issue[0]?.details.text ?? '');
+    assert.ok(
+      notes.some((t) => /^lab: lab is offline; served by its replica at pharmacy/.test(t)),
+      notes.join('\n'),
     );
     assert.deepEqual(
       since('pharmacy', s0.pharmacy).map((e) => `${e.action}:${e.outcome}:${e.reason}:${e.actor}`),
-      [`search:permit:replica-consent:member:${ids.clinic.address}`],
+      [
+        // as a custodian itself (it holds nothing of the patient), then as the lab's replica
+        `search:deny:withheld:member:${ids.clinic.address}`,
+        `search:permit:replica-consent:member:${ids.clinic.address}`,
+        `search:deny:withheld:member:${ids.clinic.address}`,
+      ],
     );
     assert.ok(since('clinic', s0.clinic).some((e) => e.reason === 'received-from-replica'));
 
@@ -344,20 +422,20 @@ describe('cross-member reads under patient consent', () => {
     altered[0] = (altered[0] as number) ^ 1;
     db.prepare('UPDATE replica_records SET ciphertext = ? WHERE id = ?').run(altered, row.id);
     const tampered = await search('clinician', 'Observation');
-    assert.equal(tampered.body.entry?.filter((e) => e.search?.mode === 'match').length, 0);
-    const warning = tampered.body.entry?.find((e) => e.search?.mode === 'outcome')?.resource as {
-      issue: { details: { text: string } }[];
-    };
-    assert.match(
-      warning.issue[0]?.details.text ?? '',
-      /1 record\(s\) failed the integrity check and were dropped/,
+    assert.equal(matches(tampered.body).length, 0);
+    const warnings = (tampered.body.entry ?? [])
+      .filter((e) => e.search?.mode === 'outcome')
+      .map((e) => (e.resource as { issue: { details: { text: string } }[] }).issue[0]?.details.text ?? '');
+    assert.ok(
+      warnings.some((t) => /1 record\(s\) failed the integrity check and were dropped/.test(t)),
+      warnings.join('\n'),
     );
     db.prepare('UPDATE replica_records SET ciphertext = ? WHERE id = ?').run(row.ciphertext, row.id);
 
     await revoke();
     const denied = await search('clinician', 'Observation');
-    assert.equal(denied.status, 403, 'revocation takes effect at replicas too');
-    assert.match(denied.body.issue?.[0]?.details?.text ?? '', /has not consented to lab/);
+    assert.equal(matches(denied.body).length, 0, 'revocation takes effect at replicas too');
+    assert.ok(withheld(denied.body).includes(`lab:Observation:no-consent:${NONE_OBS}`));
 
     nodes.lab.running = await serveMemberNode(nodes.lab.node, { rpcUrl: t.chain.rpcUrl });
     await writeAndWait(t.conn, walletFor(t.conn, ids.lab.chainKey), {
@@ -370,7 +448,7 @@ describe('cross-member reads under patient consent', () => {
 
   test('a member removed by vote is refused by the custodian, and the attempt is logged there', async () => {
     await grant(['labs'], ['treatment']);
-    assert.equal((await search('clinician', 'Observation')).status, 200);
+    assert.equal(matches((await search('clinician', 'Observation')).body).length, 1);
     const reg = (who: Name, functionName: 'proposeRemoval' | 'vote', args: readonly unknown[]) =>
       writeAndWait(t.conn, walletFor(t.conn, ids[who].chainKey), {
         address: manifest.contracts.Registry,
@@ -383,10 +461,10 @@ describe('cross-member reads under patient consent', () => {
     await reg('pharmacy', 'vote', [id]);
     const s0 = sizes();
     const r = await search('clinician', 'Observation');
-    assert.equal(r.status, 403, JSON.stringify(r.body));
+    assert.equal(matches(r.body).length, 0, JSON.stringify(r.body));
     assert.deepEqual(
-      since('lab', s0.lab).map((e) => `${e.action}:${e.outcome}:${e.reason}`),
-      ['search:deny:unauthenticated'],
+      since('lab', s0.lab).map((e) => `${e.action}:${e.outcome}:${e.reason}:${e.actor}`),
+      [`search:deny:not-a-member:member:${ids.clinic.address}`],
     );
   });
 });

@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { getAddress } from 'viem';
 import type { MemberInfo } from '../chain/consortium.js';
+import { ConflictError } from '../errors.js';
 import { encodeEntry } from '../log/entry.js';
 import { openDatabase } from '../store/database.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
-import { acceptPush, replicasOf } from './replication.js';
+import { acceptPush } from './replica.js';
+import { replicasOf } from './replicaRing.js';
 
 const addr = (n: number) => getAddress(`0x${n.toString(16).padStart(40, '0')}`);
 const member = (n: number): MemberInfo => ({
@@ -14,6 +16,8 @@ const member = (n: number): MemberInfo => ({
   endpoint: 'http://x',
   encryptionKey: new Uint8Array(32),
   active: true,
+  roles: 1,
+  admission: 1,
 });
 const entry = (custodian: number, index: number) =>
   Buffer.from(
@@ -58,11 +62,12 @@ describe('replication', () => {
       version: 1,
       patient: addr(7),
       patientRef: 'Patient/p',
+      categories: 2,
       nonce: '',
       ciphertext: '',
-      ciphertextHash: '00',
+      ciphertextHash: '0'.repeat(64),
       entryIndex: 0,
-      wraps: [{ recipient: self, enc: '', wrapped: '' }],
+      wraps: [{ recipient: self, enc: '', wrapped: '', grantTerms: '' }],
     };
     assert.throws(
       () => acceptPush(db, self, addr(2), { from: 0, entries: [], records: [record], deleted: [] }),
@@ -83,7 +88,7 @@ describe('replication', () => {
     );
     assert.throws(
       () => acceptPush(db, self, addr(2), { from: 5, entries: [entry(2, 5)], records: [], deleted: [] }),
-      (e: { logSize?: number }) => e.logSize === 2,
+      (e: Error) => e instanceof ConflictError && e.data.logSize === 2,
     );
     assert.throws(() => acceptPush(db, self, addr(2), { nope: true }), /a replica push has/);
   });

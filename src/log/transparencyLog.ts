@@ -193,6 +193,15 @@ export class TransparencyLog {
     ).map((r) => ({ index: r.idx, leaf: new Uint8Array(r.entry) }));
   }
 
+  /** The newest `limit` entries of one action (e.g. break-glass, for the admin alert feed), newest first. */
+  entriesWithAction(action: string, limit: number): { index: number; leaf: Uint8Array }[] {
+    return (
+      this.db
+        .prepare('SELECT idx, entry FROM log_entries WHERE action = ? ORDER BY idx DESC LIMIT ?')
+        .all(action, limit) as { idx: number; entry: Buffer }[]
+    ).map((r) => ({ index: r.idx, leaf: new Uint8Array(r.entry) }));
+  }
+
   /** Number of entries per action and outcome (e.g. break-glass use). */
   counts(): { action: string; outcome: string; n: number }[] {
     return this.db

@@ -67,7 +67,7 @@ describe('verify', () => {
       () =>
         node()
           .db.prepare(
-            "INSERT INTO resource_versions SELECT resource_type, 'forged', version, last_updated, last_updated_ms, patient_ref, deleted, nonce, ciphertext, ciphertext_hash FROM resource_versions WHERE id = ?",
+            "INSERT INTO resource_versions SELECT resource_type, 'forged', version, last_updated, last_updated_ms, patient_ref, deleted, nonce, ciphertext, ciphertext_hash, category_mask FROM resource_versions WHERE id = ?",
           )
           .run(ids[1]),
       ['record-unlogged'],

@@ -8,19 +8,23 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SearchRequest } from '@medplum/core';
 import type { FastifyInstance } from 'fastify';
 import { privateKeyToAccount } from 'viem/accounts';
+import type { Actor, ReleaseRequest } from '../access/gatekeeper.js';
 import { Gatekeeper } from '../access/gatekeeper.js';
 import { LoginThrottle, SessionStore } from '../access/sessions.js';
 import { buildApi } from '../api/server.js';
 import { type ChainConnection, connectChain, walletFor } from '../chain/clients.js';
-import { chainConsortium } from '../chain/consortium.js';
+import { type ConsortiumView, chainConsortium } from '../chain/consortium.js';
 import { consortiumContracts } from '../chain/contracts.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { Outbox } from '../chain/outbox.js';
 import { relayConsent } from '../federation/consentRelay.js';
-import { answerFederated, type FederatedQuery, federatedSearch } from '../federation/federation.js';
-import { acceptPush, answerAsReplica, Replicator } from '../federation/replication.js';
+import { answerMember } from '../federation/custodian.js';
+import { acceptPush, answerAsReplica } from '../federation/replica.js';
+import { Replicator } from '../federation/replication.js';
+import { federatedSearch } from '../federation/requester.js';
 import { loadFhirDefinitions } from '../fhir/definitions.js';
 import { LogPublisher } from '../log/logPublisher.js';
 import { TransparencyLog } from '../log/transparencyLog.js';
@@ -115,22 +119,32 @@ export async function verifyMemberNode(
   return verifyStoreAsync(node.db, heads, progress);
 }
 
-/** The chain-backed parts of the API: member checks and cross-member reads. */
-function federationDeps(node: MemberNode, chain: { conn: ChainConnection; manifest: DeploymentManifest }) {
-  const consortium = chainConsortium(chain.conn, chain.manifest);
+/** The chain-backed parts of the API: member checks, cross-member reads, replicas. */
+function federationDeps(
+  node: MemberNode,
+  consortium: ConsortiumView,
+  chain: { conn: ChainConnection; manifest: DeploymentManifest },
+) {
   const signer = privateKeyToAccount(node.identity.chainKey);
-  const ctx = { records: node.records, log: node.log, consortium };
+  const self = node.identity.address;
   return {
-    isMember: (a: `0x${string}`) =>
-      consortiumContracts(chain.conn, chain.manifest).registry.read.isActiveMember([a]),
-    answerFederated: (caller: `0x${string}`, query: FederatedQuery) => answerFederated(ctx, caller, query),
-    federatedSearch: (actor: { id: string }, q: FederatedQuery) =>
-      federatedSearch({ ...ctx, signer }, actor, q),
+    memberStatus: async (a: `0x${string}`) => {
+      const m = await consortium.member(a);
+      return m.active ? ('active' as const) : m.admission > 0 ? ('former' as const) : ('unknown' as const);
+    },
+    answerMember: (caller: `0x${string}`, body: unknown) =>
+      answerMember({ gate: node.gate, records: node.records, member: consortium.member, self }, caller, body),
+    federatedSearch: (actor: Actor, q: ReleaseRequest, filter?: SearchRequest) =>
+      federatedSearch({ gate: node.gate, records: node.records, consortium, signer }, actor, q, filter),
     replica: {
       push: (caller: `0x${string}`, body: unknown) =>
         acceptPush(node.db, node.identity.encryptionPublicKey.slice(2), caller, body),
       search: (caller: `0x${string}`, body: unknown) =>
-        answerAsReplica({ db: node.db, log: node.log, consortium }, caller, body),
+        answerAsReplica(
+          { db: node.db, gate: node.gate, consortium, selfKey: node.identity.encryptionPublicKey.slice(2) },
+          caller,
+          body,
+        ),
     },
   };
 }
@@ -181,21 +195,26 @@ export const DEFAULT_PORTAL_DIR = path.resolve(
 
 /** Serve the node's API on 127.0.0.1 (port 0 = any free port), anchoring its log when a chain is given. */
 export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {}): Promise<RunningNode> {
+  // Versions stored before categories were kept are classified once (until then they count as every category).
+  await node.records.classifyStored();
   let anchorer: Anchorer | undefined;
   let conn: ChainConnection | undefined;
   let outbox: Outbox | undefined;
   let replicator: Replicator | undefined;
+  let consortium: ConsortiumView | undefined;
   if (opts.rpcUrl && node.manifest) {
     conn = await connectChain(opts.rpcUrl, { expectedChainId: node.manifest.chainId });
     outbox = new Outbox(node.db, conn, walletFor(conn, node.identity.chainKey));
     anchorer = new Anchorer(node.publisher, outbox, conn, node.manifest, opts.anchor);
     await anchorer.sync();
     anchorer.start();
+    consortium = chainConsortium(conn, node.manifest);
+    node.gate.attachChain(consortium);
     replicator = new Replicator({
       db: node.db,
       records: node.records,
       log: node.log,
-      consortium: chainConsortium(conn, node.manifest),
+      consortium,
       signer: privateKeyToAccount(node.identity.chainKey),
       conn,
       manifest: node.manifest,
@@ -238,7 +257,7 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
             relayConsent(outbox as Outbox, node.manifest as DeploymentManifest, node.log, body),
         }
       : {}),
-    ...(chain ? federationDeps(node, chain) : {}),
+    ...(chain && consortium ? federationDeps(node, consortium, chain) : {}),
   });
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
   return {

@@ -1,7 +1,10 @@
 /**
- * The member node's FHIR record service: validate -> encrypt with a fresh data key -> wrap the key
- * for the custodian (this member) and the patient -> blind-index -> store; and the reverse for
- * reads. All writes of one call commit in one SQLite transaction.
+ * The member node's FHIR record service: validate -> classify (the category mask of every
+ * security label) -> encrypt with a fresh data key -> wrap the key for the custodian (this member)
+ * and the patient -> blind-index -> store; and the reverse for reads. All writes of one call commit
+ * in one SQLite transaction. It decides nothing about access: the gatekeeper (src/access) finds
+ * rows, decides, and only then asks for a row to be opened, so a record that will not be released
+ * is never decrypted.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, Patient, Resource } from '@medplum/fhirtypes';
@@ -16,12 +19,14 @@ import { PATIENT_ADDRESS_SYSTEM, type ResourceType } from '../fhir/resourceTypes
 import type { SearchQuery } from '../fhir/search.js';
 import { patientEncryptionKey, validateIncoming } from '../fhir/validate.js';
 import {
+  ALL_CATEGORY_BITS,
   type BlindClause,
   type PreparedVersion,
   type RecordStore,
   VersionConflictError,
   type VersionRow,
 } from '../store/recordStore.js';
+import { categoryMask } from './recordCategory.js';
 
 export interface MemberKeys {
   encryptionPrivateKey: Uint8Array;
@@ -42,6 +47,16 @@ export function parseIfMatch(value: string | undefined): number | undefined {
   if (!m) throw preconditionFailed(`If-Match must be an ETag such as W/"1", got ${value.slice(0, 40)}`);
   return Number(m[1]);
 }
+
+/** What a stored version's ciphertext and key wraps are bound to. */
+export const bindingOf = (
+  row: Pick<VersionRow, 'resourceType' | 'id' | 'version' | 'patientRef'>,
+): RecordBinding => ({
+  resourceType: row.resourceType,
+  id: row.id,
+  version: row.version,
+  patient: row.patientRef,
+});
 
 export class RecordService {
   private readonly custodian: string;
@@ -116,6 +131,7 @@ export class RecordService {
         nonce: sealed.nonce,
         ciphertext: sealed.ciphertext,
         ciphertextHash: sha256(sealed.ciphertext),
+        categories: categoryMask(resource),
       },
       wraps,
       tokens: idx.tokens.map((t) => ({ param: t.param, token: this.token(type, t.param, t.value) })),
@@ -145,6 +161,8 @@ export class RecordService {
         nonce: null,
         ciphertext: null,
         ciphertextHash: sha256(new Uint8Array()),
+        // An erasure keeps the categories of what it erased (its log entry is about that record).
+        categories: this.store.version(type, id, head.version)?.categories ?? null,
       },
       wraps: [],
       tokens: [],
@@ -228,21 +246,14 @@ export class RecordService {
     this.commit([this.prepareDelete(type, id)]);
   }
 
-  private async decrypt(row: VersionRow): Promise<StoredResource> {
+  /** Decrypt a stored version with this member's key (the gatekeeper calls it only for released rows). */
+  async open(row: VersionRow): Promise<StoredResource> {
     const label = `${row.resourceType}/${row.id}/_history/${row.version}`;
     if (row.deleted || !row.ciphertext || !row.nonce) throw gone(`${label} was deleted`);
     const wrap = this.store.wrap(row.resourceType, row.id, row.version, this.custodian);
     if (!wrap) throw gone(`${label}: no key for this member (erased)`);
-    const binding: RecordBinding = {
-      resourceType: row.resourceType,
-      id: row.id,
-      version: row.version,
-      patient: row.patientRef,
-    };
-    const aad = bindingBytes(binding);
-    this.unwrapper ??= unwrapperFor(this.keys.encryptionPrivateKey);
-    const unwrap = await this.unwrapper;
-    const dataKey = await unwrap(wrap, aad);
+    const binding = bindingOf(row);
+    const dataKey = await (await this.unwrap())(wrap, bindingBytes(binding));
     try {
       return JSON.parse(
         Buffer.from(openRecord(dataKey, row.nonce, row.ciphertext, binding)).toString('utf8'),
@@ -256,13 +267,32 @@ export class RecordService {
     return (await this.readRow(type, id)).resource;
   }
 
-  /** The current version, decrypted, with its stored row (version, ciphertext hash, patient). */
-  async readRow(type: ResourceType, id: string): Promise<{ resource: StoredResource; row: VersionRow }> {
+  /** The stored row of the current version (not decrypted); NotFound / Gone when there is none. */
+  currentRow(type: ResourceType, id: string): VersionRow {
     const head = this.store.head(type, id);
     if (!head) throw notFound(`${type}/${id} does not exist`);
     if (head.deleted) throw gone(`${type}/${id} was deleted`);
-    const row = this.store.version(type, id, head.version) as VersionRow;
-    return { resource: await this.decrypt(row), row };
+    return this.store.version(type, id, head.version) as VersionRow;
+  }
+
+  /** The stored row of one version (not decrypted); NotFound when there is none. */
+  versionRow(type: ResourceType, id: string, version: number): VersionRow {
+    const row = this.store.version(type, id, version);
+    if (!row) throw notFound(`${type}/${id}/_history/${version} does not exist`);
+    return row;
+  }
+
+  /** Every stored version of a record, newest first (not decrypted); NotFound when there is none. */
+  historyRows(type: ResourceType, id: string): VersionRow[] {
+    const rows = this.store.history(type, id);
+    if (rows.length === 0) throw notFound(`${type}/${id} does not exist`);
+    return rows;
+  }
+
+  /** The current version, decrypted, with its stored row (version, ciphertext hash, patient). */
+  async readRow(type: ResourceType, id: string): Promise<{ resource: StoredResource; row: VersionRow }> {
+    const row = this.currentRow(type, id);
+    return { resource: await this.open(row), row };
   }
 
   async vread(type: ResourceType, id: string, version: number): Promise<StoredResource> {
@@ -274,15 +304,12 @@ export class RecordService {
     id: string,
     version: number,
   ): Promise<{ resource: StoredResource; row: VersionRow }> {
-    const row = this.store.version(type, id, version);
-    if (!row) throw notFound(`${type}/${id}/_history/${version} does not exist`);
-    return { resource: await this.decrypt(row), row };
+    const row = this.versionRow(type, id, version);
+    return { resource: await this.open(row), row };
   }
 
-  /** All versions, newest first; deleted ones as entries with a DELETE request and no resource. */
-  async history(type: ResourceType, id: string): Promise<BundleEntry[]> {
-    const rows = this.store.history(type, id);
-    if (rows.length === 0) throw notFound(`${type}/${id} does not exist`);
+  /** History entries of `rows` (from historyRows), newest first; deleted ones with a DELETE request and no resource. */
+  async history(type: ResourceType, id: string, rows = this.historyRows(type, id)): Promise<BundleEntry[]> {
     const out: BundleEntry[] = [];
     for (const r of rows) {
       const url = `${type}/${id}/_history/${r.version}`;
@@ -295,7 +322,7 @@ export class RecordService {
       } else {
         out.push({
           fullUrl: url,
-          resource: await this.decrypt(r),
+          resource: await this.open(r),
           request: {
             method: r.version === 1 ? 'POST' : 'PUT',
             url: r.version === 1 ? type : `${type}/${id}`,
@@ -311,36 +338,47 @@ export class RecordService {
     return out;
   }
 
-  /** A wrap of the data key of `row` for another recipient (re-wrapped by this custodian). */
-  async wrapFor(row: VersionRow, recipient: Uint8Array): Promise<KeyWrap> {
+  private unwrap(): Promise<(wrap: KeyWrap, aad: Uint8Array) => Promise<Uint8Array>> {
+    this.unwrapper ??= unwrapperFor(this.keys.encryptionPrivateKey);
+    return this.unwrapper;
+  }
+
+  /**
+   * The data key of a stored version, unwrapped with this custodian's key, for re-wrapping to a
+   * reader the gatekeeper released it to. The caller zeroes it after use.
+   */
+  async dataKeyOf(row: VersionRow): Promise<Uint8Array> {
     const wrap = this.store.wrap(row.resourceType, row.id, row.version, this.custodian);
     if (!wrap || row.deleted) throw gone(`${row.resourceType}/${row.id}/_history/${row.version} was erased`);
-    const aad = bindingBytes({
-      resourceType: row.resourceType,
-      id: row.id,
-      version: row.version,
-      patient: row.patientRef,
-    });
-    this.unwrapper ??= unwrapperFor(this.keys.encryptionPrivateKey);
-    const unwrap = await this.unwrapper;
-    const dataKey = await unwrap(wrap, aad);
+    return (await this.unwrap())(wrap, bindingBytes(bindingOf(row)));
+  }
+
+  /** A wrap of the data key of `row` for another recipient (re-wrapped by this custodian with HPKE). */
+  async wrapFor(row: VersionRow, recipient: Uint8Array): Promise<KeyWrap> {
+    const dataKey = await this.dataKeyOf(row);
     try {
-      return await wrapKey(recipient, dataKey, aad);
+      return await wrapKey(recipient, dataKey, bindingBytes(bindingOf(row)));
     } finally {
       dataKey.fill(0);
     }
   }
 
+  /** Open something sealed to this member with HPKE (a response key), bound to `aad`. */
+  async openSealed(sealed: KeyWrap, aad: Uint8Array): Promise<Uint8Array> {
+    return (await this.unwrap())(sealed, aad);
+  }
+
   /**
-   * Decrypt a record another member sent, wrapped to this member: checks the ciphertext against its
-   * claimed hash, then unwraps with this member's key and opens it with the record's binding.
+   * Decrypt a record another member sent: checks the ciphertext against its claimed hash, then
+   * gets the data key (an HPKE wrap to this member, or a data key the caller already unwrapped
+   * from the answer's response key) and opens it with the record's binding.
    */
   async openForeign(r: {
     binding: RecordBinding;
     nonce: Uint8Array;
     ciphertext: Uint8Array;
     ciphertextHash: string;
-    wrap: KeyWrap;
+    key: { wrap: KeyWrap } | { dataKey: Uint8Array };
   }): Promise<StoredResource> {
     if (sha256(r.ciphertext) !== r.ciphertextHash) {
       throw new CryptoError(
@@ -348,9 +386,8 @@ export class RecordService {
         `${r.binding.resourceType}/${r.binding.id}: the ciphertext does not match its hash`,
       );
     }
-    this.unwrapper ??= unwrapperFor(this.keys.encryptionPrivateKey);
-    const unwrap = await this.unwrapper;
-    const dataKey = await unwrap(r.wrap, bindingBytes(r.binding));
+    const dataKey =
+      'dataKey' in r.key ? r.key.dataKey : await (await this.unwrap())(r.key.wrap, bindingBytes(r.binding));
     try {
       return JSON.parse(Buffer.from(openRecord(dataKey, r.nonce, r.ciphertext, r.binding)).toString('utf8'));
     } finally {
@@ -369,10 +406,23 @@ export class RecordService {
     return { resources: results.map((r) => r.resource), total };
   }
 
-  /** Search, returning each match with its stored row. */
+  /**
+   * Search among the records whose every category `allowed` covers (the restriction applies
+   * before matching and counting: a hidden record changes neither the page nor the total), and
+   * decrypt the page.
+   */
   async searchRows(
     q: SearchQuery,
+    allowed: number = ALL_CATEGORY_BITS,
   ): Promise<{ results: { resource: StoredResource; row: VersionRow }[]; total: number }> {
+    const { rows, total } = this.searchStored(q, allowed);
+    // Decrypt the page concurrently: HPKE work runs on the WebCrypto thread pool.
+    const results = await Promise.all(rows.map(async (row) => ({ row, resource: await this.open(row) })));
+    return { results, total };
+  }
+
+  /** The rows of a search page (not decrypted) among records `allowed` covers, and the total. */
+  searchStored(q: SearchQuery, allowed: number = ALL_CATEGORY_BITS): { rows: VersionRow[]; total: number } {
     const type = q.resourceType;
     const clauses: BlindClause[] = [];
     for (const c of q.clauses) {
@@ -407,10 +457,33 @@ export class RecordService {
         });
       }
     }
-    const { ids, total } = this.store.search(type, clauses, q.count, q.offset);
-    // Decrypt the page concurrently: HPKE work runs on the WebCrypto thread pool.
-    const results = await Promise.all(ids.map((id) => this.readRow(type, id)));
-    return { results, total };
+    const { ids, total } = this.store.search(type, clauses, q.count, q.offset, allowed);
+    return { rows: ids.map((id) => this.currentRow(type, id)), total };
+  }
+
+  /**
+   * Classify versions stored before categories were kept (schema migration 5): decrypt each live
+   * one and store its category mask. Until then such a version counts as every category. Runs in
+   * batches; returns how many it classified.
+   */
+  async classifyStored(batch = 500): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const rows = this.store.unclassified(batch);
+      if (rows.length === 0) return n;
+      const done: { resourceType: string; id: string; version: number; categories: number }[] = [];
+      for (const row of rows) {
+        let categories = ALL_CATEGORY_BITS;
+        try {
+          categories = categoryMask(await this.open(row));
+        } catch {
+          // Not openable here (its key was erased): it stays as restrictive as it can be.
+        }
+        done.push({ resourceType: row.resourceType, id: row.id, version: row.version, categories });
+      }
+      this.store.setCategories(done);
+      n += done.length;
+    }
   }
 }
 

@@ -108,7 +108,7 @@ export const NODE_MIGRATIONS: readonly string[] = [
      address     TEXT NOT NULL
    ) WITHOUT ROWID;
    CREATE INDEX patient_addresses_by_address ON patient_addresses (address);`,
-  // 4: replicas of other members' records and logs (src/node/replication.ts)
+  // 4: replicas of other members' records and logs (src/federation/replication.ts)
   `CREATE TABLE replica_log (
      custodian TEXT NOT NULL,
      idx       INTEGER NOT NULL,
@@ -142,4 +142,13 @@ export const NODE_MIGRATIONS: readonly string[] = [
      target    TEXT PRIMARY KEY,
      log_index INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // 5: the consent categories of every version, decided at write time (src/records/recordCategory.ts).
+  // NULL marks a version written before this migration; it counts as every category (released only
+  // under a grant covering all of them) until the node classifies it on open. Replicas carry the
+  // custodian's mask, and each replica wrap names the grant terms it was made under.
+  `ALTER TABLE resource_versions ADD COLUMN category_mask INTEGER;
+   ALTER TABLE resource_heads ADD COLUMN category_mask INTEGER;
+   CREATE INDEX resource_heads_patient ON resource_heads (patient_ref, resource_type, deleted);
+   ALTER TABLE replica_records ADD COLUMN category_mask INTEGER NOT NULL DEFAULT 255;
+   ALTER TABLE replica_wraps ADD COLUMN grant_terms TEXT NOT NULL DEFAULT '';`,
 ];

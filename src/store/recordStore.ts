@@ -17,7 +17,12 @@ export interface VersionRow {
   nonce: Uint8Array | null;
   ciphertext: Uint8Array | null;
   ciphertextHash: string;
+  /** Consent category bits of this version (src/records/recordCategory.ts); null = not classified yet. */
+  categories: number | null;
 }
+
+/** Every category bit: what an unclassified version counts as. */
+export const ALL_CATEGORY_BITS = 0xff;
 
 export interface WrapRow {
   /** Hex X25519 public key of the recipient. */
@@ -68,6 +73,7 @@ interface RawVersion {
   nonce: Buffer | null;
   ciphertext: Buffer | null;
   ciphertext_hash: string;
+  category_mask: number | null;
 }
 
 const toVersion = (r: RawVersion): VersionRow => ({
@@ -81,6 +87,7 @@ const toVersion = (r: RawVersion): VersionRow => ({
   nonce: r.nonce,
   ciphertext: r.ciphertext,
   ciphertextHash: r.ciphertext_hash,
+  categories: r.category_mask,
 });
 
 /** SQL for one date clause over a stored range [lo, hi) (FHIR prefix semantics, see src/fhir/dates.ts). */
@@ -148,14 +155,15 @@ export class RecordStore {
   commit(versions: readonly PreparedVersion[]): void {
     const db = this.db;
     const insertVersion = db.prepare(
-      `INSERT INTO resource_versions (resource_type, id, version, last_updated, last_updated_ms, patient_ref, deleted, nonce, ciphertext, ciphertext_hash)
-       VALUES (@resourceType, @id, @version, @lastUpdated, @lastUpdatedMs, @patientRef, @deleted, @nonce, @ciphertext, @ciphertextHash)`,
+      `INSERT INTO resource_versions (resource_type, id, version, last_updated, last_updated_ms, patient_ref, deleted, nonce, ciphertext, ciphertext_hash, category_mask)
+       VALUES (@resourceType, @id, @version, @lastUpdated, @lastUpdatedMs, @patientRef, @deleted, @nonce, @ciphertext, @ciphertextHash, @categories)`,
     );
     const upsertHead = db.prepare(
-      `INSERT INTO resource_heads (resource_type, id, version, deleted, patient_ref, last_updated_ms)
-       VALUES (@resourceType, @id, @version, @deleted, @patientRef, @lastUpdatedMs)
+      `INSERT INTO resource_heads (resource_type, id, version, deleted, patient_ref, last_updated_ms, category_mask)
+       VALUES (@resourceType, @id, @version, @deleted, @patientRef, @lastUpdatedMs, @categories)
        ON CONFLICT (resource_type, id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
-         patient_ref = excluded.patient_ref, last_updated_ms = excluded.last_updated_ms`,
+         patient_ref = excluded.patient_ref, last_updated_ms = excluded.last_updated_ms,
+         category_mask = excluded.category_mask`,
     );
     const insertWrap = db.prepare(
       'INSERT INTO key_wraps (resource_type, id, version, recipient, enc, wrapped) VALUES (?, ?, ?, ?, ?, ?)',
@@ -243,17 +251,51 @@ export class RecordStore {
     return r?.address;
   }
 
+  /** Up to `limit` live versions written before categories were stored (migration 5). */
+  unclassified(limit: number): VersionRow[] {
+    return (
+      this.db
+        .prepare(
+          'SELECT * FROM resource_versions WHERE category_mask IS NULL AND deleted = 0 AND ciphertext IS NOT NULL LIMIT ?',
+        )
+        .all(limit) as RawVersion[]
+    ).map(toVersion);
+  }
+
+  /** Record the categories of versions classified after the fact (and of their heads). */
+  setCategories(
+    rows: readonly { resourceType: string; id: string; version: number; categories: number }[],
+  ): void {
+    const v = this.db.prepare(
+      'UPDATE resource_versions SET category_mask = ? WHERE resource_type = ? AND id = ? AND version = ?',
+    );
+    const h = this.db.prepare(
+      'UPDATE resource_heads SET category_mask = ? WHERE resource_type = ? AND id = ? AND version = ?',
+    );
+    this.db.transaction(() => {
+      for (const r of rows) {
+        v.run(r.categories, r.resourceType, r.id, r.version);
+        h.run(r.categories, r.resourceType, r.id, r.version);
+      }
+    })();
+  }
+
   /** Move WAL content into the database file and truncate the WAL (after shredding). */
   checkpoint(): void {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
-  /** Ids of live records of `type` matching every clause, newest first, with the total count. */
+  /**
+   * Ids of live records of `type` matching every clause, newest first, with the total count.
+   * `allowed` (a category mask) restricts the search, before anything is matched or counted, to
+   * records whose every category bit it covers; an unclassified record counts as every category.
+   */
   search(
     type: string,
     clauses: readonly BlindClause[],
     count: number,
     offset: number,
+    allowed: number = ALL_CATEGORY_BITS,
   ): { ids: string[]; total: number } {
     if (
       clauses.some(
@@ -264,6 +306,10 @@ export class RecordStore {
     }
     const where = ['h.resource_type = @type', 'h.deleted = 0'];
     const params: Record<string, unknown> = { type };
+    if ((allowed & ALL_CATEGORY_BITS) !== ALL_CATEGORY_BITS) {
+      params.allowed = allowed & ALL_CATEGORY_BITS;
+      where.push(`(coalesce(h.category_mask, ${ALL_CATEGORY_BITS}) | @allowed) = @allowed`);
+    }
     clauses.forEach((c, i) => {
       const p = (name: string) => `@c${i}_${name}`;
       if (c.kind === 'tokens') {

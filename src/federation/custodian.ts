@@ -1,0 +1,87 @@
+/**
+ * The custodian's answer to another member (`POST /federation/search`, member-signed): the
+ * gatekeeper decides and logs; this module only seals what it released for the requester. One
+ * fresh response key per answer, sealed once to the requester's X25519 key from the Registry;
+ * each released record's data key wrapped under it. An answer's shape depends on the decision and
+ * on the released records only: a refusal lists the categories withheld per resource type, the
+ * same whether or not anything is held in them.
+ */
+import type { Address } from 'viem';
+import type { Gatekeeper, Refusal } from '../access/gatekeeper.js';
+import type { MemberInfo } from '../chain/consortium.js';
+import { maskToCategories } from '../chain/scopes.js';
+import { bindingBytes } from '../crypto/envelope.js';
+import { newResponseKey } from '../crypto/responseKey.js';
+import { wrapSymmetric } from '../crypto/symmetricWrap.js';
+import { bindingOf, type RecordService } from '../records/recordService.js';
+import { ALL_CATEGORY_BITS, type VersionRow } from '../store/recordStore.js';
+import {
+  b64,
+  parseReleaseRequest,
+  type RecordsAnswer,
+  type WireCiphertext,
+  type WireRefusal,
+} from './wire.js';
+
+/** The ciphertext fields of a stored version, as they travel. */
+export function wireCiphertext(row: VersionRow, categories: number): WireCiphertext {
+  return {
+    resourceType: row.resourceType,
+    id: row.id,
+    version: row.version,
+    patientRef: row.patientRef,
+    categories,
+    nonce: b64(row.nonce as Uint8Array),
+    ciphertext: b64(row.ciphertext as Uint8Array),
+    ciphertextHash: row.ciphertextHash,
+  };
+}
+
+export const wireRefusals = (refusals: readonly Refusal[]): WireRefusal[] =>
+  refusals.map((r) => ({
+    resourceType: r.resourceType,
+    categories: maskToCategories(r.categories),
+    reason: r.reason,
+  }));
+
+/** Answer `caller` (an active member, signature checked) for the patient's records of the types asked. */
+export async function answerMember(
+  ctx: {
+    gate: Gatekeeper;
+    records: RecordService;
+    member: (a: Address) => Promise<MemberInfo>;
+    self: Address;
+  },
+  caller: Address,
+  body: unknown,
+): Promise<RecordsAnswer> {
+  const q = parseReleaseRequest(body);
+  const requester = await ctx.member(caller);
+  // Decided and logged (every released record, and what is withheld) before anything is sealed.
+  const { rows, refusals, truncated } = await ctx.gate.releaseToMember(caller, q);
+  const answer: RecordsAnswer = {
+    custodian: ctx.self,
+    patient: q.patient,
+    responseKey: null,
+    records: [],
+    refusals: wireRefusals(refusals),
+    truncated,
+  };
+  if (rows.length === 0) return answer;
+  const { key, sealed } = await newResponseKey(requester.encryptionKey, ctx.self, caller);
+  try {
+    answer.responseKey = { enc: b64(sealed.enc), wrapped: b64(sealed.wrapped) };
+    const dataKeys = await Promise.all(rows.map((r) => ctx.records.dataKeyOf(r)));
+    for (const [i, row] of rows.entries()) {
+      const dataKey = dataKeys[i] as Uint8Array;
+      answer.records.push({
+        ...wireCiphertext(row, row.categories ?? ALL_CATEGORY_BITS),
+        key: { kind: 'response', wrapped: b64(wrapSymmetric(key, dataKey, bindingBytes(bindingOf(row)))) },
+      });
+      dataKey.fill(0);
+    }
+  } finally {
+    key.fill(0);
+  }
+  return answer;
+}

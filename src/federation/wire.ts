@@ -1,0 +1,207 @@
+/**
+ * The one wire shape for records sent between members, and the requests that ask for them. A
+ * request names only the patient, the resource types, the purpose, the user role acted for and a
+ * break-glass reason hash: never a search filter, so a custodian cannot be probed with codes or
+ * dates (the requester applies its own filters to what consent releases). Everything received is
+ * validated here, once, before anything else looks at it.
+ *
+ *   record:   {resourceType, id, version, patientRef, categories, nonce, ciphertext, ciphertextHash,
+ *              key, evidence?}
+ *   key:      {kind: 'response', wrapped}   data key under the answer's response key (AES-256-GCM)
+ *             {kind: 'hpke', enc, wrapped}  data key sealed to the reader (replicas: made by the custodian)
+ *   evidence: {entryIndex, entry, path}     the custodian's create/update entry and its inclusion proof
+ *                                           to the head it anchored (replica answers)
+ *   answer:   {custodian, patient, responseKey, records, refusals, truncated, anchoredSize?}
+ */
+import { type Address, getAddress, type Hex, isAddress } from 'viem';
+import type { ReleaseRequest } from '../access/gatekeeper.js';
+import type { AccessPurpose } from '../access/purposeOfUse.js';
+import { isUserRole } from '../access/roles.js';
+import { CATEGORIES, type Category } from '../chain/scopes.js';
+import { badRequest, InvalidInputError } from '../errors.js';
+import { isResourceType, RESOURCE_TYPES, type ResourceType } from '../fhir/resourceTypes.js';
+import { FHIR_ID } from '../fhir/validate.js';
+
+export const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+export const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
+export const hexBytes = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/^0x/, ''), 'hex'));
+
+/** A record version as it travels: ciphertext and what binds it, never plaintext. */
+export interface WireCiphertext {
+  resourceType: string;
+  id: string;
+  version: number;
+  patientRef: string;
+  /** Consent category mask decided by the custodian at write time. */
+  categories: number;
+  nonce: string;
+  ciphertext: string;
+  ciphertextHash: string;
+}
+
+export type WireKey = { kind: 'response'; wrapped: string } | { kind: 'hpke'; enc: string; wrapped: string };
+
+export interface WireEvidence {
+  entryIndex: number;
+  entry: string;
+  path: Hex[];
+}
+
+export interface SentRecord extends WireCiphertext {
+  key: WireKey;
+  evidence?: WireEvidence;
+}
+
+export interface WireRefusal {
+  resourceType: string;
+  categories: Category[];
+  reason: string;
+}
+
+export interface RecordsAnswer {
+  custodian: Address;
+  patient: Address;
+  /** The response key sealed to the requester (HPKE), when any record uses it. */
+  responseKey: { enc: string; wrapped: string } | null;
+  records: SentRecord[];
+  refusals: WireRefusal[];
+  /** True when more records of a type exist than one answer carries. */
+  truncated: boolean;
+  /** Replica answers: the custodian's anchored tree size the evidence is proven against. */
+  anchoredSize?: number;
+}
+
+const PURPOSES: readonly string[] = ['treatment', 'payment', 'operations', 'research', 'emergency'];
+
+/** The request body of `POST /federation/search` (and, with `custodian`, of the replica search). */
+export function releaseRequestBody(q: ReleaseRequest, custodian?: Address): string {
+  return JSON.stringify({
+    ...(custodian ? { custodian } : {}),
+    patient: q.patient,
+    resourceTypes: q.resourceTypes,
+    purpose: q.purpose,
+    userRole: q.userRole,
+    breakGlass: q.breakGlass,
+  });
+}
+
+/** Parse a member's request for records; 400 naming the first bad field. Filters are refused. */
+export function parseReleaseRequest(body: unknown): ReleaseRequest {
+  const b = body as Record<string, unknown> | undefined;
+  if (!b || typeof b !== 'object' || Array.isArray(b))
+    throw badRequest('send {patient, resourceTypes, purpose, userRole, breakGlass}');
+  for (const k of Object.keys(b)) {
+    if (!['patient', 'resourceTypes', 'purpose', 'userRole', 'breakGlass', 'custodian'].includes(k))
+      throw badRequest(
+        `"${k.slice(0, 40)}" is not part of a request between members (they name only the patient and resource types; filters are applied by the requester)`,
+      );
+  }
+  if (typeof b.patient !== 'string' || !isAddress(b.patient))
+    throw badRequest('patient must be a chain address');
+  const types = b.resourceTypes;
+  if (
+    !Array.isArray(types) ||
+    types.length === 0 ||
+    types.length > RESOURCE_TYPES.length ||
+    types.some((t) => typeof t !== 'string' || !isResourceType(t)) ||
+    new Set(types).size !== types.length
+  )
+    throw badRequest(
+      `resourceTypes must be a list of distinct supported types (${RESOURCE_TYPES.join(', ')})`,
+    );
+  if (typeof b.purpose !== 'string' || !PURPOSES.includes(b.purpose))
+    throw badRequest(`purpose must be one of ${PURPOSES.join(', ')}`);
+  if (typeof b.userRole !== 'string' || !isUserRole(b.userRole))
+    throw badRequest('userRole must be a user role');
+  const bg = b.breakGlass ?? null;
+  if (bg !== null && (typeof bg !== 'string' || !/^0x[0-9a-f]{64}$/.test(bg)))
+    throw badRequest('breakGlass must be the SHA-256 of the reason');
+  if ((b.purpose === 'emergency') !== (bg !== null))
+    throw badRequest('purpose emergency goes with breakGlass, and only with it');
+  return {
+    patient: getAddress(b.patient),
+    resourceTypes: types as ResourceType[],
+    purpose: b.purpose as AccessPurpose,
+    userRole: b.userRole,
+    breakGlass: bg as Hex | null,
+  };
+}
+
+const isB64 = (s: unknown, max = 8 * 1024 * 1024): s is string =>
+  typeof s === 'string' && s.length <= max && /^[A-Za-z0-9+/]*={0,2}$/.test(s);
+const isHash = (s: unknown): s is string => typeof s === 'string' && /^[0-9a-f]{64}$/.test(s);
+
+function bad(what: string): never {
+  throw new InvalidInputError(`a member's answer is malformed: ${what}`);
+}
+
+/** Check one received ciphertext's fields (shared by answers and replica pushes). */
+export function checkWireCiphertext(r: unknown): asserts r is WireCiphertext {
+  const x = r as Record<string, unknown>;
+  if (!x || typeof x !== 'object') bad('record is not an object');
+  if (typeof x.resourceType !== 'string' || !isResourceType(x.resourceType)) bad('record resourceType');
+  if (typeof x.id !== 'string' || !FHIR_ID.test(x.id)) bad('record id');
+  if (!Number.isSafeInteger(x.version) || (x.version as number) < 1) bad('record version');
+  if (typeof x.patientRef !== 'string' || x.patientRef.length > 80) bad('record patientRef');
+  if (!Number.isInteger(x.categories) || (x.categories as number) < 1 || (x.categories as number) > 0xff)
+    bad('record categories');
+  if (!isB64(x.nonce, 32) || !isB64(x.ciphertext)) bad('record nonce or ciphertext');
+  if (!isHash(x.ciphertextHash)) bad('record ciphertextHash');
+}
+
+function checkKey(k: unknown): asserts k is WireKey {
+  const x = k as Record<string, unknown>;
+  if (!x || typeof x !== 'object') bad('record key');
+  if (x.kind === 'response' && isB64(x.wrapped, 200)) return;
+  if (x.kind === 'hpke' && isB64(x.enc, 100) && isB64(x.wrapped, 200)) return;
+  bad('record key');
+}
+
+/** Validate an answer from a custodian or a replica (untrusted input). */
+export function parseRecordsAnswer(body: unknown): RecordsAnswer {
+  const a = body as Record<string, unknown>;
+  if (!a || typeof a !== 'object') bad('not an object');
+  if (typeof a.custodian !== 'string' || !isAddress(a.custodian)) bad('custodian');
+  if (typeof a.patient !== 'string' || !isAddress(a.patient)) bad('patient');
+  if (!Array.isArray(a.records) || !Array.isArray(a.refusals)) bad('records and refusals must be lists');
+  const rk = a.responseKey as Record<string, unknown> | null;
+  if (rk !== null && (typeof rk !== 'object' || !isB64(rk.enc, 100) || !isB64(rk.wrapped, 200)))
+    bad('responseKey');
+  for (const r of a.records as unknown[]) {
+    checkWireCiphertext(r);
+    checkKey((r as SentRecord).key);
+    const e = (r as SentRecord).evidence;
+    if (
+      e !== undefined &&
+      (!Number.isSafeInteger(e.entryIndex) ||
+        !isB64(e.entry, 4096) ||
+        !Array.isArray(e.path) ||
+        e.path.length > 64 ||
+        e.path.some((p) => typeof p !== 'string' || !/^0x[0-9a-f]{64}$/.test(p)))
+    )
+      bad('record evidence');
+  }
+  for (const f of a.refusals as unknown[]) {
+    const x = f as Record<string, unknown>;
+    if (
+      !x ||
+      typeof x.resourceType !== 'string' ||
+      !isResourceType(x.resourceType) ||
+      !Array.isArray(x.categories) ||
+      x.categories.some((c) => !(CATEGORIES as readonly unknown[]).includes(c)) ||
+      typeof x.reason !== 'string' ||
+      !/^[a-z-]{1,40}$/.test(x.reason)
+    )
+      bad('refusal');
+  }
+  if (a.anchoredSize !== undefined && !Number.isSafeInteger(a.anchoredSize)) bad('anchoredSize');
+  return {
+    custodian: getAddress(a.custodian),
+    patient: getAddress(a.patient),
+    responseKey: rk as RecordsAnswer['responseKey'],
+    records: a.records as SentRecord[],
+    refusals: a.refusals as WireRefusal[],
+    truncated: a.truncated === true,
+    ...(a.anchoredSize !== undefined ? { anchoredSize: a.anchoredSize as number } : {}),
+  };
+}
