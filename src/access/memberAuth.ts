@@ -1,19 +1,23 @@
 /**
  * Member-to-member requests are signed with the calling member's chain key (EIP-191) over the
  * target member, the method, the path with its query, the SHA-256 of the body and the time; the
- * target checks the signer is an active member in the Registry and refuses a signature it has seen
+ * target checks the signer is an active member in the Registry and refuses a message it has seen
  * before. So a captured header cannot be replayed, nor reused for another request or another node.
  *
  *   Authorization: MedchainMember address=0x...,timestamp=<ms>,signature=0x...
  *   message: "medchain member request\nfrom: <caller>\nto: <target>\n<METHOD> <path?query>\nbody: <sha256 hex>\ntimestamp: <ms>"
+ *
+ * Only the canonical signature encoding is accepted (65 bytes, v 27/28, low s: see
+ * src/crypto/canonicalSignature.ts), and single use is keyed on the signed message, so a
+ * re-encoded signature of a used message is refused too.
  */
-import { createHash } from 'node:crypto';
-import { type Address, getAddress, type Hex, isAddress, isHex, type LocalAccount, verifyMessage } from 'viem';
+import { type Address, getAddress, type LocalAccount, verifyMessage } from 'viem';
+import { bodyHash, signedHeaderFields } from './_signedHeader.js';
+import type { ReplayGuard } from './replayGuard.js';
 
 export const MEMBER_AUTH_WINDOW_MS = 2 * 60_000;
 
-const bodyHash = (body: string) => createHash('sha256').update(body, 'utf8').digest('hex');
-
+/** The text a member signs for one request (see the module comment). */
 export function memberAuthMessage(
   from: Address,
   to: Address,
@@ -40,22 +44,7 @@ export async function memberAuthHeader(
   return `MedchainMember address=${caller.address},timestamp=${timestamp},signature=${signature}`;
 }
 
-/** Remembers accepted signatures for the validity window, so none is accepted twice. */
-export class ReplayGuard {
-  private readonly seen = new Map<string, number>();
-  constructor(private readonly now: () => number = Date.now) {}
-  /** True the first time a signature is offered within its window; false for a repeat. */
-  firstUse(signature: string): boolean {
-    const t = this.now();
-    if (this.seen.size > 50_000) for (const [k, exp] of this.seen) if (exp < t) this.seen.delete(k);
-    const exp = this.seen.get(signature);
-    if (exp !== undefined && exp >= t) return false;
-    this.seen.set(signature, t + 2 * MEMBER_AUTH_WINDOW_MS);
-    return true;
-  }
-}
-
-/** The calling member's address when the header is a valid, fresh signature for exactly this request. */
+/** The calling member's address when the header is a valid, fresh, first-used signature for exactly this request. */
 export async function verifyMemberAuth(
   header: string | undefined,
   self: Address,
@@ -65,30 +54,10 @@ export async function verifyMemberAuth(
   guard: ReplayGuard,
   now = Date.now(),
 ): Promise<Address | undefined> {
-  if (!header?.startsWith('MedchainMember ')) return undefined;
-  const f = Object.fromEntries(
-    header
-      .slice('MedchainMember '.length)
-      .split(',')
-      .map((kv) => kv.trim().split('=') as [string, string]),
-  ) as { address?: string; timestamp?: string; signature?: string };
-  if (
-    !f.address ||
-    !isAddress(f.address) ||
-    !f.timestamp ||
-    !/^\d{1,15}$/.test(f.timestamp) ||
-    !f.signature ||
-    !isHex(f.signature)
-  ) {
-    return undefined;
-  }
-  const ts = Number(f.timestamp);
-  if (Math.abs(now - ts) > MEMBER_AUTH_WINDOW_MS) return undefined;
-  const ok = await verifyMessage({
-    address: f.address,
-    message: memberAuthMessage(f.address, self, method, target, body, ts),
-    signature: f.signature as Hex,
-  }).catch(() => false);
-  if (!ok || !guard.firstUse(f.signature.toLowerCase())) return undefined;
-  return getAddress(f.address);
+  const f = signedHeaderFields(header, 'MedchainMember');
+  if (!f || Math.abs(now - f.timestamp) > MEMBER_AUTH_WINDOW_MS) return undefined;
+  const message = memberAuthMessage(f.address, self, method, target, body, f.timestamp);
+  const ok = await verifyMessage({ address: f.address, message, signature: f.signature }).catch(() => false);
+  if (!ok || !guard.firstUse(message, f.timestamp + MEMBER_AUTH_WINDOW_MS)) return undefined;
+  return f.address;
 }

@@ -1,64 +1,73 @@
 /**
- * A patient proves who they are by signing, with the key of their chain address, a short message
- * naming this member and the current time (EIP-191 personal_sign). Used for the accounting of
- * disclosures; the node never holds the patient's key.
+ * A patient proves who they are, request by request, by signing with the key of their chain
+ * address (EIP-191 personal_sign) a message naming this member, their address, the request
+ * (method, path with query, SHA-256 of the body) and the time. Used for the accounting of
+ * disclosures and the patient's own records; the node never holds the patient's key.
  *
  *   Authorization: MedchainPatient address=0x...,timestamp=<ms>,signature=0x...
- *   message: "medchain patient request\nmember: <member address>\naddress: <patient address>\ntimestamp: <ms>"
+ *   message: "medchain patient request\nmember: <member>\naddress: <patient>\n<METHOD> <path?query>\nbody: <sha256 hex>\ntimestamp: <ms>"
+ *
+ * A header is good for one request only: the node remembers the messages it accepted until they
+ * are stale (5 minutes), and accepts timestamps at most 5 minutes old and at most 30 seconds ahead
+ * of its clock. Only the canonical signature encoding is accepted (65 bytes, v 27/28, low s).
  */
-import { type Address, getAddress, type Hex, isAddress, isHex, type LocalAccount, verifyMessage } from 'viem';
+import { type Address, getAddress, type LocalAccount, verifyMessage } from 'viem';
+import { bodyHash, signedHeaderFields } from './_signedHeader.js';
+import type { ReplayGuard } from './replayGuard.js';
 
+/** How old a patient's signed request may be. */
 export const PATIENT_AUTH_WINDOW_MS = 5 * 60_000;
+/** How far ahead of this node's clock a patient's timestamp may be (clock skew). */
+export const PATIENT_AUTH_FUTURE_MS = 30_000;
 
-export function patientAuthMessage(member: Address, patient: Address, timestamp: number): string {
-  return `medchain patient request\nmember: ${getAddress(member)}\naddress: ${getAddress(patient)}\ntimestamp: ${timestamp}`;
+/** The text a patient signs for one request (see the module comment). */
+export function patientAuthMessage(
+  member: Address,
+  patient: Address,
+  method: string,
+  target: string,
+  body: string,
+  timestamp: number,
+): string {
+  return `medchain patient request\nmember: ${getAddress(member)}\naddress: ${getAddress(patient)}\n${method.toUpperCase()} ${target}\nbody: ${bodyHash(body)}\ntimestamp: ${timestamp}`;
 }
 
-/** Build the Authorization header value for `patient` (the patient's own tools do this). */
+/**
+ * The Authorization header value for one request of `patient` to `member` (the patient's own
+ * tools do this): `target` is the path with its query, `body` the exact bytes sent.
+ */
 export async function patientAuthHeader(
   patient: LocalAccount,
   member: Address,
+  method: string,
+  target: string,
+  body = '',
   timestamp = Date.now(),
 ): Promise<string> {
   const signature = await patient.signMessage({
-    message: patientAuthMessage(member, patient.address, timestamp),
+    message: patientAuthMessage(member, patient.address, method, target, body, timestamp),
   });
   return `MedchainPatient address=${patient.address},timestamp=${timestamp},signature=${signature}`;
 }
 
-/** The patient address a header proves, or undefined when it proves nothing. */
+/**
+ * The patient address a header proves for exactly this request, or undefined when it proves
+ * nothing (malformed, non-canonical, stale, too far ahead, wrong signer or request, or used before).
+ */
 export async function verifyPatientAuth(
   header: string | undefined,
   member: Address,
+  method: string,
+  target: string,
+  body: string,
+  guard: ReplayGuard,
   now = Date.now(),
 ): Promise<Address | undefined> {
-  if (!header?.startsWith('MedchainPatient ')) return undefined;
-  const fields = Object.fromEntries(
-    header
-      .slice('MedchainPatient '.length)
-      .split(',')
-      .map((kv) => kv.trim().split('=') as [string, string]),
-  );
-  const { address, timestamp, signature } = fields as {
-    address?: string;
-    timestamp?: string;
-    signature?: string;
-  };
-  if (
-    !address ||
-    !isAddress(address) ||
-    !timestamp ||
-    !/^\d{1,15}$/.test(timestamp) ||
-    !signature ||
-    !isHex(signature)
-  )
+  const f = signedHeaderFields(header, 'MedchainPatient');
+  if (!f || f.timestamp < now - PATIENT_AUTH_WINDOW_MS || f.timestamp > now + PATIENT_AUTH_FUTURE_MS)
     return undefined;
-  const ts = Number(timestamp);
-  if (Math.abs(now - ts) > PATIENT_AUTH_WINDOW_MS) return undefined;
-  const ok = await verifyMessage({
-    address,
-    message: patientAuthMessage(member, address, ts),
-    signature: signature as Hex,
-  }).catch(() => false);
-  return ok ? getAddress(address) : undefined;
+  const message = patientAuthMessage(member, f.address, method, target, body, f.timestamp);
+  const ok = await verifyMessage({ address: f.address, message, signature: f.signature }).catch(() => false);
+  if (!ok || !guard.firstUse(message, f.timestamp + PATIENT_AUTH_WINDOW_MS)) return undefined;
+  return f.address;
 }

@@ -1,8 +1,8 @@
 /**
  * Short-lived bearer tokens (opaque, 256-bit random; only their SHA-256 is kept, in memory) for
- * staff and for patients (who sign in by signing a single-use challenge), and the failed-login
- * throttle. A node restart signs everyone out, which is acceptable for
- * 15-minute tokens.
+ * staff and for patients (who sign in by signing a single-use challenge). A node restart signs
+ * everyone out, which is acceptable for 15-minute tokens. The failed sign-in throttle is in
+ * loginThrottle.ts.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Address } from 'viem';
@@ -151,44 +151,5 @@ export function patientChallengeMessage(
   return `medchain patient sign-in\nmember: ${member}\naddress: ${patient}\nnonce: ${nonce}\nexpires: ${new Date(expiresAt).toISOString()}`;
 }
 
-/**
- * Failed-login throttle: after `maxFailures` failures for a username or a client address within
- * `windowMs`, further attempts are refused until the window has passed.
- */
-export class LoginThrottle {
-  private readonly failures = new Map<string, number[]>();
-
-  constructor(
-    private readonly maxFailures = 5,
-    private readonly windowMs = 60_000,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  private recent(key: string): number[] {
-    const t = this.now();
-    const list = (this.failures.get(key) ?? []).filter((x) => x > t - this.windowMs);
-    if (list.length === 0) this.failures.delete(key);
-    else this.failures.set(key, list);
-    return list;
-  }
-
-  /** Seconds to wait before another attempt, or 0 when allowed. */
-  retryAfter(keys: readonly string[]): number {
-    let wait = 0;
-    for (const k of keys) {
-      const list = this.recent(k);
-      if (list.length >= this.maxFailures) {
-        wait = Math.max(wait, Math.ceil(((list[0] as number) + this.windowMs - this.now()) / 1000));
-      }
-    }
-    return wait;
-  }
-
-  fail(keys: readonly string[]): void {
-    for (const k of keys) this.failures.set(k, [...this.recent(k), this.now()]);
-  }
-
-  succeed(keys: readonly string[]): void {
-    for (const k of keys) this.failures.delete(k);
-  }
-}
+/** The sign-in throttle lives in its own module; re-exported for the composition root. */
+export { LoginThrottle } from './loginThrottle.js';

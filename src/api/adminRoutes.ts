@@ -3,12 +3,14 @@
  * checks run in the background with progress, for the portal's "verify now".
  *
  *   GET  /admin/outbox          -> {"pending": [...], "recent": [...]}
+ *   GET  /admin/auth-failures   -> counts of requests without a valid credential, per client
  *   POST /verify/runs           -> 202 {"id", "state": "running", ...}   (one run at a time)
  *   GET  /verify/runs/<id>      -> {"id", "state", "phase", "done", "total", "report"?}
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Actor, Gatekeeper } from '../access/gatekeeper.js';
+import type { AuthFailureSnapshot } from '../access/unauthenticatedCounter.js';
 import type { OutboxEntry } from '../chain/outbox.js';
 import { errorMessage, forbidden, notFound } from '../errors.js';
 import type { VerifyProgress, VerifyReport } from '../log/verifier.js';
@@ -36,12 +38,21 @@ export function adminRoutes(
     gate: Gatekeeper;
     verify?: (progress?: VerifyProgress) => Promise<VerifyReport>;
     outbox?: () => { pending: OutboxEntry[]; recent: OutboxEntry[] };
+    /** The current counts of unauthenticated requests (UnauthenticatedCounter.snapshot). */
+    authFailures?: () => AuthFailureSnapshot;
   },
 ): void {
   app.get('/admin/outbox', async (request) => {
     requireAdmin(actorOf(request), 'see the chain outbox');
     if (!deps.outbox) return { connected: false, pending: [], recent: [] };
     return { connected: true, ...deps.outbox() };
+  });
+
+  app.get('/admin/auth-failures', async (request, reply) => {
+    requireAdmin(actorOf(request), 'see failed authentication counts');
+    if (!deps.authFailures) throw notFound('failed authentication counts are not kept on this node');
+    reply.header('cache-control', 'no-store');
+    return deps.authFailures();
   });
 
   const runs = new Map<string, VerifyRun>();

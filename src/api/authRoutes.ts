@@ -1,7 +1,9 @@
 /** POST /auth/login: OAuth2-shaped token response; failed and throttled sign-ins are logged. */
 import type { FastifyInstance } from 'fastify';
 import type { Gatekeeper } from '../access/gatekeeper.js';
-import type { LoginThrottle, SessionStore } from '../access/sessions.js';
+import type { LoginThrottle } from '../access/loginThrottle.js';
+import type { SessionStore } from '../access/sessions.js';
+import type { UnauthenticatedCounter } from '../access/unauthenticatedCounter.js';
 import { verifyPassword } from '../crypto/password.js';
 import { badRequest, tooMany, unauthorized } from '../errors.js';
 import type { UserStore } from '../store/userStore.js';
@@ -10,27 +12,37 @@ import type { UserStore } from '../store/userStore.js';
 const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
 /**
- * Count a sign-in attempt against `keys` (refused with 429, and logged, while they are throttled).
- * It is counted before the slow credential check, so parallel guesses cannot all slip in under the
- * limit; call the returned `succeeded` to clear it after a good sign-in.
+ * Count a sign-in attempt of `client` (its IP address) on `account` (LoginThrottle: per account
+ * and address, per address, per account, with growing waits). While throttled the attempt is
+ * refused with 429 and Retry-After; the first refusal after a failure is logged against `actorId`,
+ * repeats are only counted (with `unauthenticated`) so a flood of refused attempts writes nothing.
+ * The attempt is counted before the slow credential check, so parallel guesses cannot all slip in
+ * under the limit; call the returned `succeeded` after a good sign-in.
  */
 export async function countSignInAttempt(
-  deps: { gate: Gatekeeper; throttle: LoginThrottle },
-  keys: readonly string[],
+  deps: { gate: Gatekeeper; throttle: LoginThrottle; unauthenticated?: UnauthenticatedCounter },
+  account: string,
+  client: string,
   actorId: string,
 ): Promise<{ succeeded: () => void }> {
-  const wait = deps.throttle.retryAfter(keys);
-  if (wait > 0) {
-    await deps.gate.login(actorId, false, 'throttled');
-    throw tooMany(`too many failed sign-ins; try again in ${wait} s`, wait);
+  const admission = deps.throttle.admit(account, client);
+  if (!admission.admitted) {
+    if (admission.firstRefusal) await deps.gate.login(actorId, false, 'throttled');
+    else deps.unauthenticated?.refused(client);
+    throw tooMany(`too many failed sign-ins; try again in ${admission.retryAfter} s`, admission.retryAfter);
   }
-  deps.throttle.fail(keys);
-  return { succeeded: () => deps.throttle.succeed(keys) };
+  return admission;
 }
 
 export function authRoutes(
   app: FastifyInstance,
-  deps: { gate: Gatekeeper; users: UserStore; sessions: SessionStore; throttle: LoginThrottle },
+  deps: {
+    gate: Gatekeeper;
+    users: UserStore;
+    sessions: SessionStore;
+    throttle: LoginThrottle;
+    unauthenticated?: UnauthenticatedCounter;
+  },
 ): void {
   app.post('/auth/login', async (request, reply) => {
     const body = request.body as { username?: unknown; password?: unknown } | undefined;
@@ -43,7 +55,7 @@ export function authRoutes(
     }
     const user = deps.users.byUsername(body.username);
     const actorId = user?.id ?? deps.gate.pseudonym(body.username);
-    const attempt = await countSignInAttempt(deps, [`user:${body.username}`, `addr:${request.ip}`], actorId);
+    const attempt = await countSignInAttempt(deps, `user:${body.username}`, request.ip, actorId);
     const ok = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !ok || user.disabled) {
       await deps.gate.login(actorId, false, user?.disabled ? 'disabled' : 'bad-credentials');

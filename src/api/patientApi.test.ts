@@ -213,10 +213,14 @@ describe('patient sign-in by signed challenge', () => {
 });
 
 describe('attempts and limits', () => {
-  test('a refused read of a patient’s records is logged against that patient', async () => {
+  test('a refused read of a patient’s records: staff logged against that patient, no credential never', async () => {
+    const clinician = await t.token('clinician');
     const before = t.node.log.size;
     const r = await get(`/patients/${BOB.address}/records`, 'not-a-token');
     assert.equal(r.statusCode, 401);
+    assert.equal(t.node.log.size, before, 'an attempt without a valid credential is only counted');
+    const staff = await get(`/patients/${BOB.address}/records`, clinician);
+    assert.equal(staff.statusCode, 401, staff.body);
     const logged = t.node.log.entries(before, t.node.log.size).map((e) => decodeEntry(e.leaf));
     assert.deepEqual(
       logged.map((e) => [e.action, e.outcome, e.patient]),

@@ -9,9 +9,12 @@
  */
 import type { BundleEntry } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type Address, getAddress, type Hex, isAddress, isHex, verifyMessage } from 'viem';
+import { type Address, getAddress, isAddress, verifyMessage } from 'viem';
 import type { Gatekeeper } from '../access/gatekeeper.js';
-import type { LoginThrottle, PatientSessionStore } from '../access/sessions.js';
+import type { LoginThrottle } from '../access/loginThrottle.js';
+import type { PatientSessionStore } from '../access/sessions.js';
+import type { UnauthenticatedCounter } from '../access/unauthenticatedCounter.js';
+import { isCanonicalSignature } from '../crypto/canonicalSignature.js';
 import { badRequest, forbidden, unauthorized } from '../errors.js';
 import { outcome } from '../fhir/outcomes.js';
 import { countSignInAttempt } from './authRoutes.js';
@@ -32,7 +35,12 @@ export function requirePatient(request: FastifyRequest, address: Address): void 
 
 export function patientRoutes(
   app: FastifyInstance,
-  deps: { gate: Gatekeeper; patientSessions: PatientSessionStore; throttle: LoginThrottle },
+  deps: {
+    gate: Gatekeeper;
+    patientSessions: PatientSessionStore;
+    throttle: LoginThrottle;
+    unauthenticated?: UnauthenticatedCounter;
+  },
 ): void {
   const member = deps.gate.log.member;
 
@@ -47,21 +55,19 @@ export function patientRoutes(
     const patient = addressOf(body?.address, 'address');
     if (typeof body?.challenge !== 'string' || body.challenge.length > 400)
       throw badRequest('challenge must be the text from POST /auth/patient/challenge');
-    if (typeof body?.signature !== 'string' || !isHex(body.signature) || body.signature.length > 200)
-      throw badRequest('signature must be the hex EIP-191 signature of the challenge');
-    // The same throttle as staff sign-in: after 5 failures a minute for the address or the client, wait.
-    const attempt = await countSignInAttempt(
-      deps,
-      [`patient:${patient}`, `addr:${request.ip}`],
-      `patient:${patient}`,
-    );
+    if (typeof body?.signature !== 'string' || !isCanonicalSignature(body.signature))
+      throw badRequest(
+        'signature must be the EIP-191 signature of the challenge: 0x and 130 hex digits, v 27 or 28, low s',
+      );
+    // The same throttle as staff sign-in (per address and client, growing waits).
+    const attempt = await countSignInAttempt(deps, `patient:${patient}`, request.ip, `patient:${patient}`);
     const live = deps.patientSessions.takeChallenge(member, patient, body.challenge);
     const ok =
       live &&
       (await verifyMessage({
         address: patient,
         message: body.challenge,
-        signature: body.signature as Hex,
+        signature: body.signature,
       }).catch(() => false));
     if (!ok) {
       await deps.gate.login(`patient:${patient}`, false, live ? 'bad-signature' : 'no-challenge');

@@ -2,23 +2,28 @@
  * The member node's HTTP API (Fastify): FHIR R4 REST under /fhir, the transparency log under /log,
  * sign-in under /auth. Every route but sign-in and the CapabilityStatement needs a Bearer token
  * (or, for a patient's own disclosures, the patient's signature). Every failure is a FHIR
- * OperationOutcome with the right status, and every refused or failed access attempt is logged
- * before the answer leaves; if the log cannot be written the answer is 503 and nothing is served.
+ * OperationOutcome with the right status, and every refused or failed access attempt by someone
+ * with a valid credential is logged before the answer leaves; if the log cannot be written the
+ * answer is 503 and nothing is served. Attempts without any valid credential are counted per client
+ * (UnauthenticatedCounter: 429 after too many, one summary log entry a minute at most).
  */
 import cors from '@fastify/cors';
 import type { SearchRequest } from '@medplum/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Actor, defaultPurpose, type Gatekeeper, type ReleaseRequest } from '../access/gatekeeper.js';
-import { ReplayGuard, verifyMemberAuth } from '../access/memberAuth.js';
+import { verifyMemberAuth } from '../access/memberAuth.js';
 import { verifyPatientAuth } from '../access/patientAuth.js';
+import { RateLimiter } from '../access/rateLimiter.js';
+import { ReplayGuard } from '../access/replayGuard.js';
 import {
   type LoginThrottle,
   PatientSessionStore,
   type Session,
   type SessionStore,
 } from '../access/sessions.js';
+import { UnauthenticatedCounter } from '../access/unauthenticatedCounter.js';
 import type { OutboxEntry } from '../chain/outbox.js';
-import { ConflictError, forbidden, UnavailableError, unauthorized } from '../errors.js';
+import { ConflictError, forbidden, tooMany, UnavailableError, unauthorized } from '../errors.js';
 import type { RelayResult } from '../federation/consentRelay.js';
 import type { RemoteOutcome } from '../federation/requester.js';
 import type { RecordsAnswer } from '../federation/wire.js';
@@ -47,6 +52,10 @@ declare module 'fastify' {
     memberCaller: `0x${string}` | null;
     /** A member signature to check once the body is read. */
     memberPending: boolean;
+    /** A patient signature to check once the body is read. */
+    patientPending: boolean;
+    /** The route needs a credential (everything but sign-in, the capability statement, the relay). */
+    authRequired: boolean;
     /** The request body as received (JSON bodies). */
     rawBody: string | undefined;
   }
@@ -89,6 +98,10 @@ export interface ApiDeps {
   software?: { name: string; version: string };
   /** Largest accepted request body in bytes (default 4 MiB). */
   bodyLimit?: number;
+  /** Counts of requests without a valid credential, per client (default: 20 a minute, then 429). */
+  unauthenticated?: UnauthenticatedCounter;
+  /** Requests to the open POST /consent/relay per client (default: 30 a minute, then 429). */
+  relayLimit?: RateLimiter;
 }
 
 /** Report our own faults on stderr without internals (the message may hold stored content). */
@@ -111,6 +124,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.decorateRequest('audit', null);
   app.decorateRequest('memberCaller', null);
   app.decorateRequest('memberPending', false);
+  app.decorateRequest('patientPending', false);
+  app.decorateRequest('authRequired', false);
   app.decorateRequest('rawBody', undefined);
   app.removeContentTypeParser(['text/plain', 'application/json']);
   // JSON and FHIR JSON use Fastify's JSON parser (secure-json-parse: refuses __proto__/constructor
@@ -125,11 +140,25 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     },
   );
 
+  // Requests without any valid credential are counted per client, and summarized into the log at
+  // most once a minute; never logged one by one, never under the patient named in the path.
+  const unauthenticated = deps.unauthenticated ?? new UnauthenticatedCounter();
+  const summarize = (force?: boolean) =>
+    unauthenticated.summarize(() => deps.gate.login('anonymous', false, 'unauthenticated'), force);
+  const summaries = setInterval(() => void summarize(), unauthenticated.summaryIntervalMs).unref();
+  app.addHook('onClose', async () => {
+    clearInterval(summaries);
+    await summarize(true);
+  });
+
   app.setErrorHandler(async (err: Error & { code?: string }, request, reply) => {
     const f = httpFailure(err, { bodyLimit });
     if (f.internal) reportInternal(err);
-    // Log the refused or failed attempt before answering (not when the log itself is the failure).
-    if (request.audit && !(err instanceof LogUnavailableError)) {
+    if (request.authRequired && !request.session && !request.patientAddress && !request.memberCaller) {
+      if (f.status === 429) unauthenticated.refused(request.ip);
+      else unauthenticated.fail(request.ip);
+    } else if (request.audit && !(err instanceof LogUnavailableError)) {
+      // Log the refused or failed attempt before answering (not when the log itself is the failure).
       const s = request.session;
       const actor: Actor = s
         ? { id: s.userId, role: s.role, purpose: defaultPurpose(s.role) }
@@ -148,7 +177,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
           request.audit.action,
           request.audit.target,
           f.reason,
-          request.audit.patient,
+          // A patient's refused attempt goes to their own list, never to the one named in the path.
+          s ? request.audit.patient : (request.patientAddress ?? undefined),
         );
       } catch (logErr) {
         const unavailable = httpFailure(
@@ -183,39 +213,57 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
   const patientSessions = deps.patientSessions ?? new PatientSessionStore();
   if (deps.portal) portalRoutes(app, deps.portal);
-  app.register(async (api) => apiRoutes(api, { ...deps, patientSessions }));
+  app.register(async (api) => apiRoutes(api, { ...deps, patientSessions, unauthenticated }));
   return app;
 }
 
 /** The authenticated API: every route here passes the authentication hooks first. */
-function apiRoutes(app: FastifyInstance, deps: ApiDeps & { patientSessions: PatientSessionStore }): void {
+function apiRoutes(
+  app: FastifyInstance,
+  deps: ApiDeps & { patientSessions: PatientSessionStore; unauthenticated: UnauthenticatedCounter },
+): void {
+  const relayLimit = deps.relayLimit ?? new RateLimiter(30, 60_000);
   // Authentication on every route except sign-in and the capability statement.
   app.addHook('onRequest', async (request) => {
     const path = request.url.split('?')[0] ?? '';
     request.audit = auditContext(request.method, request.url) ?? null;
-    // Open routes: sign-in, the capability statement, and consent relay (the patient's signature is the authority).
+    if (request.method === 'OPTIONS') return;
+    if (path === '/consent/relay') {
+      // Open (the patient's signature is the authority), so throttled per client; bad bodies count too.
+      const wait = relayLimit.take(request.ip);
+      if (wait > 0) throw tooMany(`too many consent relays from this address; try again in ${wait} s`, wait);
+      return;
+    }
+    // Open routes: sign-in (throttled on its own) and the capability statement.
     if (
-      request.method === 'OPTIONS' ||
       path === '/auth/login' ||
       path === '/auth/patient/challenge' ||
       path === '/auth/patient/login' ||
-      path === '/fhir/metadata' ||
-      path === '/consent/relay'
+      path === '/fhir/metadata'
     )
       return;
+    request.authRequired = true;
     const h = request.headers.authorization;
-    if (path.startsWith('/patients/') && h?.startsWith('MedchainPatient ')) {
-      const address = await verifyPatientAuth(h, deps.gate.log.member);
-      if (!address) throw unauthorized('the patient signature is invalid or expired; sign a fresh request');
-      request.patientAddress = address;
-      return;
-    }
-    if (path.startsWith('/patients/') && h?.startsWith('Bearer ')) {
-      const p = deps.patientSessions.get(h.slice(7).trim());
+    const bearer = h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
+    if (bearer !== undefined) {
+      const p = path.startsWith('/patients/') ? deps.patientSessions.get(bearer) : undefined;
       if (p) {
         request.patientAddress = p.patient;
         return;
       }
+      const s = deps.sessions.get(bearer);
+      if (s) {
+        request.session = s;
+        return;
+      }
+    }
+    // No valid token: a client that failed too often waits, before any signature is checked.
+    const wait = deps.unauthenticated.retryAfter(request.ip);
+    if (wait > 0)
+      throw tooMany(`too many unauthenticated requests from this address; try again in ${wait} s`, wait);
+    if (path.startsWith('/patients/') && h?.startsWith('MedchainPatient ')) {
+      request.patientPending = true; // checked in preHandler, once the body is read
+      return;
     }
     if (
       (path.startsWith('/log/') || path.startsWith('/federation/')) &&
@@ -225,15 +273,30 @@ function apiRoutes(app: FastifyInstance, deps: ApiDeps & { patientSessions: Pati
       request.memberPending = true; // checked in preHandler, once the body is read
       return;
     }
-    if (!h?.startsWith('Bearer ')) throw unauthorized();
-    const s = deps.sessions.get(h.slice(7).trim());
-    if (!s) throw unauthorized('the access token is unknown or expired; sign in again at POST /auth/login');
-    request.session = s;
+    if (bearer === undefined) throw unauthorized();
+    throw unauthorized('the access token is unknown or expired; sign in again at POST /auth/login');
   });
 
-  // Member-signed requests: the signature covers method, path and query, body hash and time.
-  const replays = new ReplayGuard();
+  // Signed requests: the signature covers method, path and query, body hash and time; single use.
+  const memberReplays = new ReplayGuard();
+  const patientReplays = new ReplayGuard();
   app.addHook('preHandler', async (request) => {
+    if (request.patientPending) {
+      const address = await verifyPatientAuth(
+        request.headers.authorization,
+        deps.gate.log.member,
+        request.method,
+        request.url,
+        request.rawBody ?? '',
+        patientReplays,
+      );
+      if (!address)
+        throw unauthorized(
+          'the patient signature is invalid, expired, reused or not for this request; sign a fresh request',
+        );
+      request.patientAddress = address;
+      return;
+    }
     if (!request.memberPending || !deps.memberStatus) return;
     const caller = await verifyMemberAuth(
       request.headers.authorization,
@@ -241,14 +304,15 @@ function apiRoutes(app: FastifyInstance, deps: ApiDeps & { patientSessions: Pati
       request.method,
       request.url,
       request.rawBody ?? '',
-      replays,
+      memberReplays,
     );
     if (!caller) throw unauthorized('the member signature is invalid, expired or reused');
     // A valid signature from an account that is not (or no longer) an active member: refused, and
     // logged against that account.
     const status = await deps.memberStatus(caller);
     // Anyone can sign with a fresh key: an account that never was a member is no credential at all.
-    if (status === 'unknown') throw unauthorized('the member signature is not from a member of the consortium');
+    if (status === 'unknown')
+      throw unauthorized('the member signature is not from a member of the consortium');
     // A former member is a known party: refused, and logged against that account.
     request.memberCaller = caller;
     if (status === 'former')
@@ -296,5 +360,5 @@ function apiRoutes(app: FastifyInstance, deps: ApiDeps & { patientSessions: Pati
   fhirRoutes(app, deps.gate, deps.software ?? { name: 'medchain', version: '0.1.0' }, deps.federatedSearch);
   logRoutes(app, deps);
   patientRoutes(app, deps);
-  adminRoutes(app, deps);
+  adminRoutes(app, { ...deps, authFailures: () => deps.unauthenticated.snapshot() });
 }

@@ -116,10 +116,11 @@ describe('anchoring and offline verification', () => {
 
   test('the patient downloads their disclosures and checks them offline against the chain', async () => {
     await running.anchorer?.tick(true);
+    const url = `/patients/${PATIENT.address}/disclosures`;
     const r = await running.app.inject({
       method: 'GET',
-      url: `/patients/${PATIENT.address}/disclosures`,
-      headers: { authorization: await patientAuthHeader(PATIENT, node.identity.address) },
+      url,
+      headers: { authorization: await patientAuthHeader(PATIENT, node.identity.address, 'GET', url) },
     });
     assert.equal(r.statusCode, 200, r.body);
     const doc = r.json();

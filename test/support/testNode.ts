@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { USER_ROLES, type UserRole } from '../../src/access/roles.js';
 import { LoginThrottle, SessionStore } from '../../src/access/sessions.js';
+import { UnauthenticatedCounter } from '../../src/access/unauthenticatedCounter.js';
 import { type ApiDeps, buildApi } from '../../src/api/server.js';
 import { hashPassword } from '../../src/crypto/password.js';
 import { verifyStore } from '../../src/log/verifier.js';
@@ -27,7 +28,14 @@ export interface TestNode {
 }
 
 export async function startTestNode(
-  opts: { bodyLimit?: number; roles?: readonly UserRole[]; portal?: ApiDeps['portal'] } = {},
+  opts: {
+    bodyLimit?: number;
+    roles?: readonly UserRole[];
+    portal?: ApiDeps['portal'];
+    throttle?: LoginThrottle;
+    unauthenticated?: UnauthenticatedCounter;
+    relayLimit?: ApiDeps['relayLimit'];
+  } = {},
 ): Promise<TestNode> {
   const dir = mkdtempSync(path.join(tmpdir(), 'medchain-node-'));
   createIdentity(keyFileOf(dir), TEST_PASSPHRASE);
@@ -40,7 +48,12 @@ export async function startTestNode(
     publisher: node.publisher,
     users: node.users,
     sessions: new SessionStore(),
-    throttle: new LoginThrottle(),
+    throttle: opts.throttle ?? new LoginThrottle(),
+    // Summaries of unauthenticated attempts only at close, so they never land between a test's
+    // log assertions (tests that are about summaries pass their own counter).
+    unauthenticated:
+      opts.unauthenticated ?? new UnauthenticatedCounter({ summaryIntervalMs: 24 * 3_600_000 }),
+    ...(opts.relayLimit ? { relayLimit: opts.relayLimit } : {}),
     verify: async (progress) => verifyStore(node.db, [], progress),
     ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}),
     ...(opts.portal ? { portal: opts.portal } : {}),
