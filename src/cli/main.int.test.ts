@@ -66,6 +66,18 @@ describe('medchain CLI', () => {
     assert.match(first.output(), /stopped/);
     assert.equal(statSync(path.join(data, 'members/city-hospital/keys.json')).mode & 0o777, 0o600);
     assert.equal(statSync(path.join(data, 'network.json')).mode & 0o777, 0o600);
+    // Owner-only throughout: folders 0700, files 0600 (keys, stores, patients' keys, chain state).
+    const modeOf = (p: string) => statSync(path.join(data, p)).mode & 0o777;
+    for (const d of ['.', 'members', 'members/city-hospital', 'members/central-lab', 'patients', 'chain'])
+      assert.equal(modeOf(d), 0o700, d);
+    for (const f of [
+      'members/city-hospital/node.db',
+      'patients/seeded.json',
+      path.relative(data, network.patients[0].keyFile),
+      'chain/anvil-state.json',
+      'deployment.json',
+    ])
+      assert.equal(modeOf(f), 0o600, f);
 
     const second = await up(data);
     assert.match(second.output(), /contracts {2}resumed/);

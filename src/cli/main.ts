@@ -228,6 +228,8 @@ export function buildCli(io: CliIo = defaultIo): Command {
           throw new InvalidInputError('give both --rpc-url and --manifest, or neither');
         const manifest = opts.manifest ? readManifestFile(opts.manifest) : undefined;
         const node = openMemberNode(opts.dir, passphraseFrom(opts), manifest ? { manifest } : {});
+        if (node.tightened.length > 0)
+          io.err(`medchain: made owner-only (were open to group or others): ${node.tightened.join(', ')}`);
         const running = await serveMemberNode(node, {
           port,
           ...(opts.rpcUrl ? { rpcUrl: opts.rpcUrl } : {}),

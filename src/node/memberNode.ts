@@ -3,8 +3,10 @@
  * service, the transparency log and the gatekeeper on top, and the HTTP API. This is the
  * composition root for a node.
  *
- *   <dir>/keys.json   the member identity (passphrase-protected, mode 0600)
+ *   <dir>/keys.json   the member identity (passphrase-protected)
  *   <dir>/node.db     the store (WAL; node.db-wal, node.db-shm beside it)
+ *
+ * The directory is owner-only (0700) and every file in it 0600; wider modes are tightened on open.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +32,7 @@ import { type Db, openDatabase } from '../store/database.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 import { RecordStore } from '../store/recordStore.js';
 import { UserStore } from '../store/userStore.js';
+import { securePrivateDir } from '../util/privateFiles.js';
 import { Anchorer, type AnchorerOptions } from './anchorer.js';
 import { loadIdentity, type MemberIdentity } from './memberIdentity.js';
 
@@ -43,6 +46,8 @@ export interface MemberNode {
   publisher: LogPublisher;
   gate: Gatekeeper;
   manifest: DeploymentManifest | undefined;
+  /** Paths whose modes were open to group or others and were tightened when the node opened. */
+  tightened: string[];
   close(): void;
 }
 
@@ -57,6 +62,7 @@ export function openMemberNode(
   passphrase: string,
   opts: { manifest?: DeploymentManifest } = {},
 ): MemberNode {
+  const tightened = securePrivateDir(dir);
   const identity = loadIdentity(keyFileOf(dir), passphrase);
   loadFhirDefinitions();
   const db = openDatabase(dbFileOf(dir), NODE_MIGRATIONS);
@@ -85,6 +91,7 @@ export function openMemberNode(
     publisher,
     gate,
     manifest: opts.manifest,
+    tightened,
     close: () => db.close(),
   };
 }
