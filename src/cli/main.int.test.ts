@@ -58,6 +58,8 @@ describe('medchain CLI', () => {
       body: JSON.stringify({ username: clinician.username, password: clinician.password }),
     });
     assert.equal(login.status, 200);
+    // The CLI reads the chain through the first member's allow-listing proxy, not anvil itself.
+    assert.equal(network.chain.rpcUrl, `${network.members[0].url}/rpc`);
     const status = await cli('status', '--dir', data);
     assert.equal(status.code, 0, status.err);
     assert.match(status.out, /members: 5 active, 3 votes to admit or remove/);

@@ -202,7 +202,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
     .option('--anchor-interval <ms>', 'anchor at least this often when the log grew', '1000')
     .option(
       '--public-rpc-url <url>',
-      "chain JSON-RPC URL the portal's browsers read from (read-only, CORS open; default: --rpc-url if it is on loopback without credentials, else none)",
+      "chain JSON-RPC URL the portal's browsers read from, for a hardened public RPC of your own (default: this node's /rpc, which forwards only standard reads and eth_sendRawTransaction to --rpc-url)",
     )
     .option(
       '--passphrase-file <file>',

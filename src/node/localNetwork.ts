@@ -68,6 +68,7 @@ export type Progress = (step: string) => void;
 export const DEMO_PASSPHRASE = 'medchain-local-demo';
 
 export interface NetworkFile {
+  /** `rpcUrl` is the first member's /rpc proxy, not the embedded chain's own URL. */
   chain: { rpcUrl: string; chainId: number; deploymentBlock: number; contracts: Record<string, Address> };
   members: { name: string; slug: string; roles: string[]; address: Address; url: string }[];
   /** Local demo only: sign-in details of the seeded users. */
@@ -194,7 +195,9 @@ export async function startLocalNetwork(dir: string, progress: Progress = () => 
     }
     const file: NetworkFile = {
       chain: {
-        rpcUrl: chain.rpcUrl,
+        // The CLI reads the chain through the first member's allow-listing proxy (consent and
+        // status need only reads); the raw anvil URL goes only to the member node processes.
+        rpcUrl: `${members[0]?.node?.url}/rpc`,
         chainId: manifest.chainId,
         deploymentBlock: manifest.deploymentBlock,
         contracts: manifest.contracts,

@@ -14,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import { privateKeyToAccount } from 'viem/accounts';
 import { Gatekeeper } from '../access/gatekeeper.js';
 import { LoginThrottle, SessionStore } from '../access/sessions.js';
+import { RPC_PROXY_PATH, type RpcProxyOptions } from '../api/rpcProxy.js';
 import { buildApi } from '../api/server.js';
 import { type ChainConnection, connectChain, walletFor } from '../chain/clients.js';
 import { chainConsortium } from '../chain/consortium.js';
@@ -158,27 +159,25 @@ export interface ServeOptions {
   anchor?: AnchorerOptions;
   /** Push this member's records to its replicas every second (default true when a chain is given). */
   replicate?: boolean;
-  /** The chain JSON-RPC URL the portal's browsers read from (default: rpcUrl). */
+  /**
+   * The chain JSON-RPC URL the portal's browsers read from: a hardened public RPC of the operator's
+   * (default: this node's own /rpc, which forwards only allow-listed methods to rpcUrl).
+   */
   publicRpcUrl?: string;
+  /** Limits of the node's /rpc proxy (default: those of src/api/rpcProxy.ts). */
+  rpcProxy?: Omit<RpcProxyOptions, 'upstreamUrl'>;
   /** The built portal (default: web/dist of this checkout). */
   portalDir?: string;
 }
 
 /**
- * The chain URL the portal may give browsers: --public-rpc-url, or else the node's own RPC URL
- * only when it is on loopback and carries no credentials (the local network). Otherwise none: a
- * node's RPC URL may hold an API key or reach admin APIs, and is not published.
+ * The chain URL the portal gives browsers: --public-rpc-url, or else the path of the node's own
+ * allow-listing proxy (`/rpc`, which the portal resolves against its own origin). The node's
+ * upstream RPC URL is never published: it may hold an API key, and anvil or an admin-enabled node
+ * answers state-changing methods (anvil_setBalance, evm_*, admin_*) to anyone who can reach it.
  */
-export function browserRpcUrl(opts: { rpcUrl?: string; publicRpcUrl?: string }): string | undefined {
-  if (opts.publicRpcUrl) return opts.publicRpcUrl;
-  if (!opts.rpcUrl) return undefined;
-  try {
-    const u = new URL(opts.rpcUrl);
-    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
-    return loopback && !u.username && !u.password && !u.search ? opts.rpcUrl : undefined;
-  } catch {
-    return undefined;
-  }
+export function browserRpcUrl(opts: Pick<ServeOptions, 'rpcUrl' | 'publicRpcUrl'>): string {
+  return opts.publicRpcUrl ?? RPC_PROXY_PATH;
 }
 
 export const DEFAULT_PORTAL_DIR = path.resolve(
@@ -228,17 +227,17 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
     portal: {
       config: {
         member: { address: node.identity.address, name: memberName || 'this member' },
-        chain:
-          chain && browserRpcUrl(opts)
-            ? {
-                chainId: chain.manifest.chainId,
-                rpcUrl: browserRpcUrl(opts) as string,
-                contracts: chain.manifest.contracts,
-              }
-            : null,
+        chain: chain
+          ? {
+              chainId: chain.manifest.chainId,
+              rpcUrl: browserRpcUrl(opts),
+              contracts: chain.manifest.contracts,
+            }
+          : null,
       },
       staticDir: opts.portalDir ?? DEFAULT_PORTAL_DIR,
     },
+    ...(chain && opts.rpcUrl ? { rpcProxy: { ...opts.rpcProxy, upstreamUrl: opts.rpcUrl } } : {}),
     ...(outbox && node.manifest
       ? {
           relayConsent: (body: unknown) =>

@@ -27,7 +27,12 @@ export interface TestNode {
 }
 
 export async function startTestNode(
-  opts: { bodyLimit?: number; roles?: readonly UserRole[]; portal?: ApiDeps['portal'] } = {},
+  opts: {
+    bodyLimit?: number;
+    roles?: readonly UserRole[];
+    portal?: ApiDeps['portal'];
+    rpcProxy?: ApiDeps['rpcProxy'];
+  } = {},
 ): Promise<TestNode> {
   const dir = mkdtempSync(path.join(tmpdir(), 'medchain-node-'));
   createIdentity(keyFileOf(dir), TEST_PASSPHRASE);
@@ -44,6 +49,7 @@ export async function startTestNode(
     verify: async (progress) => verifyStore(node.db, [], progress),
     ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}),
     ...(opts.portal ? { portal: opts.portal } : {}),
+    ...(opts.rpcProxy ? { rpcProxy: opts.rpcProxy } : {}),
   });
   const tokens = new Map<UserRole, string>();
   return {
