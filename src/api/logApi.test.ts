@@ -197,18 +197,23 @@ describe('log API', () => {
     }
   });
 
-  test('head is signed by the member; entries, inclusion and consistency proofs verify', async () => {
+  test('head is signed by the member; entries (read by an admin), inclusion and consistency proofs verify', async () => {
     const head = (await call('GET', '/log/head', 'nurse')).json();
     assert.equal(head.treeSize, t.node.log.size);
     assert.equal(head.anchored, null);
     assert.ok(await verifyTreeHead(t.node.identity.address, {}, head), 'signature by the member key');
     assert.equal(await verifyTreeHead(PATIENT.address, {}, head), false);
     const n = head.treeSize;
-    const entries = (await call('GET', `/log/entries?start=0&end=${n}`, 'nurse')).json().entries as {
+    const entries = (await call('GET', `/log/entries?start=0&end=${n}`, 'admin')).json().entries as {
       index: number;
       leaf: string;
     }[];
     assert.equal(entries.length, n);
+    assert.deepEqual(
+      entries.map((e) => e.leaf),
+      t.node.log.entries(0, n).map((e) => Buffer.from(e.leaf).toString('base64')),
+      'the stored entries, in order',
+    );
     const i = Math.floor(n / 2);
     const leaf = leafHash(Buffer.from(entries[i]?.leaf as string, 'base64'));
     const inc = (await call('GET', `/log/proof/inclusion?index=${i}&treeSize=${n}`, 'nurse')).json();
@@ -217,6 +222,39 @@ describe('log API', () => {
     const older = t.node.log.root(first);
     const con = (await call('GET', `/log/proof/consistency?first=${first}&second=${n}`, 'nurse')).json();
     assert.ok(verifyConsistency(first, n, older, unhex(head.rootHash), con.path.map(unhex)));
+  });
+
+  test('only admins read entries; every read and refused attempt is logged; proofs stay open to all roles', async () => {
+    const url = '/log/entries?start=0&end=1';
+    for (const role of ['clinician', 'nurse', 'billing', 'emergency-clinician'] as const) {
+      const from = t.node.log.size;
+      const r = await call('GET', url, role);
+      assert.equal(r.status, 403, role);
+      assert.equal(r.json().resourceType, 'OperationOutcome');
+      assert.equal(r.json().issue[0].code, 'forbidden');
+      assert.match(r.json().issue[0].details.text, /admins may/);
+      assert.equal(r.body.includes('"entries"'), false, 'no entry left the node');
+      assert.deepEqual(
+        entriesSince(from).map((e) => `${e.action}:${e.outcome}:${e.reason}`),
+        ['audit-read:deny:role'],
+        role,
+      );
+    }
+    const from = t.node.log.size;
+    const ok = await call('GET', url, 'admin');
+    assert.equal(ok.status, 200);
+    assert.equal(ok.json().entries.length, 1);
+    assert.deepEqual(
+      entriesSince(from).map((e) => `${e.action}:${e.outcome}:${e.reason}`),
+      ['audit-read:permit:ok'],
+    );
+    const n = t.node.log.size;
+    for (const proof of [
+      '/log/head',
+      `/log/proof/inclusion?index=0&treeSize=${n}`,
+      `/log/proof/consistency?first=1&second=${n}`,
+    ])
+      assert.equal((await call('GET', proof, 'billing')).status, 200, proof);
   });
 
   test('bad ranges are refused', async () => {
@@ -232,7 +270,7 @@ describe('log API', () => {
       '/log/proof/consistency?first=3&second=2',
       '/log/proof/inclusion?index=abc&treeSize=2',
     ];
-    for (const url of cases) assert.equal((await call('GET', url, 'nurse')).status, 400, url);
+    for (const url of cases) assert.equal((await call('GET', url, 'admin')).status, 400, url);
   });
 
   test('AuditEvent renders a patient’s entries (IHE BALP shape) for admins and clinicians only', async () => {

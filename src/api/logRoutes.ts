@@ -1,6 +1,12 @@
 /**
  * The transparency log over HTTP (shapes after RFC 6962 §4, hashes in hex, entries in base64),
  * AuditEvent rendering, the patient's accounting of disclosures, and verification.
+ *
+ * Who reads what: the signed head and the inclusion and consistency proofs (hashes only) are for
+ * any signed-in user and any active member (member-signed requests: that is how other members
+ * monitor this log). The entries themselves say who accessed which patient's records: only this
+ * member's admins read them, and each read or refused attempt is logged; a patient reads their own
+ * entries at /patients/<address>/disclosures.
  */
 import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
 import type { FastifyInstance } from 'fastify';
@@ -40,6 +46,27 @@ export function logRoutes(app: FastifyInstance, deps: LogRouteDeps): void {
   });
 
   app.get('/log/entries', async (request) => {
+    const who = request.memberCaller ? `member:${request.memberCaller}` : actorOf(request).id;
+    const role = request.memberCaller ? null : actorOf(request).role;
+    const entryRead = (outcome: 'permit' | 'deny') =>
+      gate.log.append({
+        actor: who,
+        patient: null,
+        action: 'audit-read',
+        target: null,
+        purpose: 'operations',
+        outcome,
+        reason: outcome === 'permit' ? 'ok' : 'role',
+        queryHash: null,
+      });
+    if (role !== 'admin') {
+      await entryRead('deny');
+      throw forbidden(
+        role
+          ? `the ${role} role may not read log entries; this member's admins may (a patient reads their own at /patients/<address>/disclosures)`
+          : 'other members monitor this log with /log/head and /log/proof/consistency; its entries are for its own admins',
+      );
+    }
     const q = request.query as Record<string, unknown>;
     const start = intQuery(q.start, 'start');
     const end = intQuery(q.end, 'end');
@@ -47,10 +74,10 @@ export function logRoutes(app: FastifyInstance, deps: LogRouteDeps): void {
     if (end - start > MAX_ENTRIES_PER_CALL)
       throw badRequest(`at most ${MAX_ENTRIES_PER_CALL} entries per call`);
     if (end > log.size) throw badRequest(`end is beyond the log (size ${log.size})`);
+    const entries = log.entries(start, end);
+    await entryRead('permit');
     return {
-      entries: log
-        .entries(start, end)
-        .map((e) => ({ index: e.index, leaf: Buffer.from(e.leaf).toString('base64') })),
+      entries: entries.map((e) => ({ index: e.index, leaf: Buffer.from(e.leaf).toString('base64') })),
     };
   });
 

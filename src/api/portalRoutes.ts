@@ -14,7 +14,11 @@ export interface PortalConfig {
   member: { address: Address; name: string };
   chain: {
     chainId: number;
-    /** A JSON-RPC URL browsers may read from (eth_call, eth_getBlockByNumber). */
+    /**
+     * A JSON-RPC URL browsers may read from (eth_call, eth_getBlockByNumber): by default `/rpc`, a
+     * path on this node (its allow-listing proxy), which the portal resolves against the origin it
+     * was loaded from, so it stays right behind a TLS-terminating reverse proxy.
+     */
     rpcUrl: string;
     contracts: { Registry: Address; Consent: Address; AuditAnchor: Address };
   } | null;

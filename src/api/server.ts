@@ -41,6 +41,7 @@ import { send } from './http.js';
 import { logRoutes } from './logRoutes.js';
 import { patientRoutes } from './patientRoutes.js';
 import { type PortalConfig, portalRoutes } from './portalRoutes.js';
+import { type RpcProxyOptions, rpcProxyRoutes } from './rpcProxy.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -75,6 +76,8 @@ export interface ApiDeps {
   outbox?: () => { pending: OutboxEntry[]; recent: OutboxEntry[] };
   /** What the portal needs to find the chain and this member; and where its built files are. */
   portal?: { config: PortalConfig; staticDir?: string };
+  /** POST /rpc: the allow-listed chain JSON-RPC for browsers and the CLI (needs a chain). */
+  rpcProxy?: RpcProxyOptions;
   /** Relay a patient-signed consent grant or revoke to the chain (needs a chain). */
   relayConsent?: (body: unknown) => Promise<RelayResult>;
   /** Custodian side of cross-member reads (needs a chain): the answer to a member-signed request. */
@@ -213,6 +216,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
   const patientSessions = deps.patientSessions ?? new PatientSessionStore();
   if (deps.portal) portalRoutes(app, deps.portal);
+  if (deps.rpcProxy) rpcProxyRoutes(app, deps.rpcProxy); // open, like the chain it fronts: no sign-in
   app.register(async (api) => apiRoutes(api, { ...deps, patientSessions, unauthenticated }));
   return app;
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -76,4 +76,27 @@ test('kill -9 of the embedded chain keeps blocks, transactions, consent and even
   } finally {
     await second.stop();
   }
+});
+
+test('the chain state folder is owner-only (0700) and the state file anvil writes is 0600', async () => {
+  const chainDir = path.join(dir, 'modes', 'chain');
+  mkdirSync(chainDir, { recursive: true, mode: 0o755 });
+  chmodSync(chainDir, 0o755); // as an older medchain left it
+  const previous = process.umask(0); // no help from the umask: modes must be set explicitly
+  let chain: Awaited<ReturnType<typeof launchEmbeddedChain>> | undefined;
+  try {
+    chain = await launchEmbeddedChain({ dataDir: chainDir });
+    assert.equal(statSync(chainDir).mode & 0o777, 0o700, 'a wider folder is tightened on launch');
+    const started = Date.now();
+    // Wait for anvil's first state dump (interval 1 s), so the file exists to check.
+    while (!existsSync(chain.stateFile)) {
+      assert.ok(Date.now() - started < 30_000, 'anvil wrote no state file within 30 s');
+      await sleep(100);
+    }
+    assert.equal(statSync(chain.stateFile).mode & 0o777, 0o600);
+  } finally {
+    process.umask(previous);
+    await chain?.stop();
+  }
+  assert.equal(statSync(chain.stateFile).mode & 0o777, 0o600, 'still 0600 after the final dump');
 });

@@ -5,12 +5,14 @@
  * This is the ONLY module that knows it talks to anvil. Everything else uses standard Ethereum
  * JSON-RPC so that a node runs unchanged against Hyperledger Besu (see docs/deploy-besu.md).
  * Like Besu QBFT in production, the embedded chain runs with a zero gas price, so member accounts
- * need no funding.
+ * need no funding. The state folder is owner-only (0700) and anvil runs with umask 077, so the
+ * state file it writes is 0600.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { existsSync, renameSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { securePrivateDir } from '../util/privateFiles.js';
 import { ChainError } from './chainError.js';
 
 export interface EmbeddedChainOptions {
@@ -60,7 +62,7 @@ export function anvilBinaryPath(): string {
 
 /** Start anvil (resuming from `<dataDir>/anvil-state.json` when it exists) and wait until it listens. */
 export async function launchEmbeddedChain(opts: EmbeddedChainOptions): Promise<EmbeddedChain> {
-  mkdirSync(opts.dataDir, { recursive: true });
+  securePrivateDir(opts.dataDir, { create: true });
   const stateFile = path.join(opts.dataDir, 'anvil-state.json');
   // A state file cut short by a crash mid-dump cannot be loaded; keep it aside rather than lose it
   // silently, and start from the last good dump anvil wrote (anvil writes whole files each interval).
@@ -68,9 +70,8 @@ export async function launchEmbeddedChain(opts: EmbeddedChainOptions): Promise<E
     renameSync(stateFile, `${stateFile}.empty-${Date.now()}`);
   }
   const chainId = opts.chainId ?? DEFAULT_CHAIN_ID;
-  const child = spawn(anvilBinaryPath(), buildArgs(opts, stateFile, chainId), {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const [command, args] = withPrivateUmask(anvilBinaryPath(), buildArgs(opts, stateFile, chainId));
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const rpcUrl = await waitForListening(child, opts.startTimeoutMs ?? 15_000);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const pid = child.pid ?? -1;
@@ -89,6 +90,16 @@ export async function launchEmbeddedChain(opts: EmbeddedChainOptions): Promise<E
     stop: () => terminate('SIGTERM'),
     kill: () => terminate('SIGKILL'),
   };
+}
+
+/**
+ * Run `bin` under umask 077 so every file it creates (the state file) is owner-only. Node can set
+ * the umask only for its whole process, so a POSIX shell sets it and `exec`s anvil (same pid, same
+ * signals). On Windows, modes do not apply and anvil runs directly.
+ */
+function withPrivateUmask(bin: string, args: string[]): [string, string[]] {
+  if (process.platform === 'win32') return [bin, args];
+  return ['/bin/sh', ['-c', 'umask 077 && exec "$0" "$@"', bin, ...args]];
 }
 
 function buildArgs(opts: EmbeddedChainOptions, stateFile: string, chainId: number): string[] {

@@ -58,6 +58,8 @@ describe('medchain CLI', () => {
       body: JSON.stringify({ username: clinician.username, password: clinician.password }),
     });
     assert.equal(login.status, 200);
+    // The CLI reads the chain through the first member's allow-listing proxy, not anvil itself.
+    assert.equal(network.chain.rpcUrl, `${network.members[0].url}/rpc`);
     const status = await cli('status', '--dir', data);
     assert.equal(status.code, 0, status.err);
     assert.match(status.out, /members: 5 active, 3 votes to admit or remove/);
@@ -66,6 +68,18 @@ describe('medchain CLI', () => {
     assert.match(first.output(), /stopped/);
     assert.equal(statSync(path.join(data, 'members/city-hospital/keys.json')).mode & 0o777, 0o600);
     assert.equal(statSync(path.join(data, 'network.json')).mode & 0o777, 0o600);
+    // Owner-only throughout: folders 0700, files 0600 (keys, stores, patients' keys, chain state).
+    const modeOf = (p: string) => statSync(path.join(data, p)).mode & 0o777;
+    for (const d of ['.', 'members', 'members/city-hospital', 'members/central-lab', 'patients', 'chain'])
+      assert.equal(modeOf(d), 0o700, d);
+    for (const f of [
+      'members/city-hospital/node.db',
+      'patients/seeded.json',
+      path.relative(data, network.patients[0].keyFile),
+      'chain/anvil-state.json',
+      'deployment.json',
+    ])
+      assert.equal(modeOf(f), 0o600, f);
 
     const second = await up(data);
     assert.match(second.output(), /contracts {2}resumed/);

@@ -202,7 +202,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
     .option('--anchor-interval <ms>', 'anchor at least this often when the log grew', '1000')
     .option(
       '--public-rpc-url <url>',
-      "chain JSON-RPC URL the portal's browsers read from (read-only, CORS open; default: --rpc-url if it is on loopback without credentials, else none)",
+      "chain JSON-RPC URL the portal's browsers read from, for a hardened public RPC of your own (default: this node's /rpc, which forwards only standard reads and eth_sendRawTransaction to --rpc-url)",
     )
     .option(
       '--passphrase-file <file>',
@@ -228,6 +228,8 @@ export function buildCli(io: CliIo = defaultIo): Command {
           throw new InvalidInputError('give both --rpc-url and --manifest, or neither');
         const manifest = opts.manifest ? readManifestFile(opts.manifest) : undefined;
         const node = openMemberNode(opts.dir, passphraseFrom(opts), manifest ? { manifest } : {});
+        if (node.tightened.length > 0)
+          io.err(`medchain: made owner-only (were open to group or others): ${node.tightened.join(', ')}`);
         const running = await serveMemberNode(node, {
           port,
           ...(opts.rpcUrl ? { rpcUrl: opts.rpcUrl } : {}),

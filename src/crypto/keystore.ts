@@ -6,7 +6,9 @@
 
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { writeFileAtomic } from '../util/atomicFile.js';
+import { securePrivateDir } from '../util/privateFiles.js';
 import { CryptoError } from './cryptoError.js';
 
 const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
@@ -25,7 +27,7 @@ function deriveKey(passphrase: string, salt: Buffer, kdf: { N: number; r: number
   return scryptSync(passphrase.normalize('NFKC'), salt, 32, { ...kdf, maxmem: SCRYPT.maxmem });
 }
 
-/** Encrypt `secrets` under `passphrase` into `file` (mode 0600, atomic). */
+/** Encrypt `secrets` under `passphrase` into `file` (mode 0600, atomic; a new folder for it is 0700). */
 export function writeKeystore(
   file: string,
   passphrase: string,
@@ -52,6 +54,8 @@ export function writeKeystore(
     ciphertext: ct.toString('base64'),
     public: pub,
   };
+  // A folder made for a key file is owner-only; an existing one (e.g. the current one) is left as is.
+  if (!existsSync(path.dirname(file))) securePrivateDir(path.dirname(file), { create: true });
   writeFileAtomic(file, `${JSON.stringify(body, null, 2)}\n`, 0o600);
   chmodSync(file, 0o600);
 }

@@ -118,8 +118,13 @@ describe('monitoring another member', () => {
       401,
       'a captured header cannot be replayed',
     );
-    const q = '/log/entries?start=0&end=1';
-    const forOther = await memberAuthHeader(a, ids.b.address, 'GET', '/log/entries?start=0&end=2');
+    const q = '/log/proof/consistency?first=1&second=2';
+    const forOther = await memberAuthHeader(
+      a,
+      ids.b.address,
+      'GET',
+      '/log/proof/consistency?first=1&second=3',
+    );
     assert.equal(
       (await fetch(`${b.running.url}${q}`, { headers: { authorization: forOther } })).status,
       401,
@@ -139,6 +144,32 @@ describe('monitoring another member', () => {
       body: body.replace('treatment', 'research'),
     });
     assert.equal(swapped.status, 401, 'the body is signed too');
+  });
+
+  test('another member reads the signed head and the proofs, but not the entries', async () => {
+    const a = privateKeyToAccount(ids.a.chainKey);
+    const signedGet = async (p: string) =>
+      fetch(`${b.running.url}${p}`, {
+        headers: { authorization: await memberAuthHeader(a, ids.b.address, 'GET', p) },
+      });
+    const head = await signedGet('/log/head');
+    assert.equal(head.status, 200);
+    const n = ((await head.json()) as { treeSize: number }).treeSize;
+    assert.ok(n > 2);
+    assert.equal((await signedGet(`/log/proof/consistency?first=1&second=${n}`)).status, 200);
+    assert.equal((await signedGet(`/log/proof/inclusion?index=0&treeSize=${n}`)).status, 200);
+    const from = b.node.log.size;
+    const entries = await signedGet(`/log/entries?start=0&end=${n}`);
+    assert.equal(entries.status, 403);
+    const body = (await entries.json()) as { resourceType: string; issue: { details: { text: string } }[] };
+    assert.equal(body.resourceType, 'OperationOutcome');
+    assert.match(body.issue[0]?.details.text ?? '', /monitor this log with \/log\/head/);
+    const logged = b.node.log.entries(from, b.node.log.size).map((e) => decodeEntry(e.leaf));
+    assert.deepEqual(
+      logged.map((e) => `${e.actor}:${e.action}:${e.outcome}`),
+      [`member:${a.address}:audit-read:deny`],
+      'the refused attempt is logged against the asking member',
+    );
   });
 
   test('a log rewritten after anchoring is caught as a split view', async () => {

@@ -8,7 +8,10 @@
  *   deployment.json               contract addresses (src/chain/manifest.ts)
  *   members/<slug>/keys.json      each member's keys (passphrase-protected, mode 0600)
  *   members/<slug>/node.db        each member's encrypted store
+ *   patients/                     the synthetic patients' key files (src/node/seed)
  *   network.json                  what clients need: chain, contracts, members, demo users
+ *
+ * Every folder here is owner-only (0700) and every file 0600 (src/util/privateFiles.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -26,6 +29,7 @@ import { rolesToMask } from '../chain/scopes.js';
 import { writeAndWait } from '../chain/transact.js';
 import { hashPassword } from '../crypto/password.js';
 import { writeFileAtomic } from '../util/atomicFile.js';
+import { securePrivateDir, tightenPrivateFile } from '../util/privateFiles.js';
 import { DEMO_MEMBERS, type MemberSpec } from './demoNetwork.js';
 import { loadOrCreateIdentity, type MemberIdentity } from './memberIdentity.js';
 import { keyFileOf, openMemberNode } from './memberNode.js';
@@ -64,6 +68,7 @@ export type Progress = (step: string) => void;
 export const DEMO_PASSPHRASE = 'medchain-local-demo';
 
 export interface NetworkFile {
+  /** `rpcUrl` is the first member's /rpc proxy, not the embedded chain's own URL. */
   chain: { rpcUrl: string; chainId: number; deploymentBlock: number; contracts: Record<string, Address> };
   members: { name: string; slug: string; roles: string[]; address: Address; url: string }[];
   /** Local demo only: sign-in details of the seeded users. */
@@ -101,15 +106,22 @@ async function ensureDemoUsers(
 export async function startLocalNetwork(dir: string, progress: Progress = () => {}): Promise<LocalNetwork> {
   const root = path.resolve(dir);
   const passphrase = process.env.MEDCHAIN_PASSPHRASE ?? DEMO_PASSPHRASE;
+  const tightened = [
+    ...securePrivateDir(root, { create: true }),
+    ...securePrivateDir(path.join(root, 'members'), { create: true }),
+  ];
   progress('keys: opening or creating member key files');
   const members: NetworkMember[] = DEMO_MEMBERS.map((spec) => {
     const memberDir = path.join(root, 'members', spec.slug);
+    tightened.push(...securePrivateDir(memberDir, { create: true }));
     return {
       spec,
       dir: memberDir,
       identity: loadOrCreateIdentity(keyFileOf(memberDir), passphrase).identity,
     };
   });
+  if (tightened.length > 0)
+    progress(`files: made owner-only (were open to group or others): ${tightened.join(', ')}`);
   const networkFile = path.join(root, 'network.json');
   const previous: NetworkFile | undefined = existsSync(networkFile)
     ? JSON.parse(readFileSync(networkFile, 'utf8'))
@@ -138,6 +150,7 @@ export async function startLocalNetwork(dir: string, progress: Progress = () => 
       quorumPercent: 51,
       manifestFile: path.join(root, 'deployment.json'),
     });
+    tightenPrivateFile(path.join(root, 'deployment.json'));
     const voters = founders.map((m) => walletFor(conn, m.identity.chainKey));
     for (const m of members.filter((x) => !x.spec.genesis)) {
       const admitted = await admitMember(
@@ -182,7 +195,9 @@ export async function startLocalNetwork(dir: string, progress: Progress = () => 
     }
     const file: NetworkFile = {
       chain: {
-        rpcUrl: chain.rpcUrl,
+        // The CLI reads the chain through the first member's allow-listing proxy (consent and
+        // status need only reads); the raw anvil URL goes only to the member node processes.
+        rpcUrl: `${members[0]?.node?.url}/rpc`,
         chainId: manifest.chainId,
         deploymentBlock: manifest.deploymentBlock,
         contracts: manifest.contracts,

@@ -3,8 +3,10 @@
  * service, the transparency log and the gatekeeper on top, and the HTTP API. This is the
  * composition root for a node.
  *
- *   <dir>/keys.json   the member identity (passphrase-protected, mode 0600)
+ *   <dir>/keys.json   the member identity (passphrase-protected)
  *   <dir>/node.db     the store (WAL; node.db-wal, node.db-shm beside it)
+ *
+ * The directory is owner-only (0700) and every file in it 0600; wider modes are tightened on open.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +16,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import type { Actor, ReleaseRequest } from '../access/gatekeeper.js';
 import { Gatekeeper } from '../access/gatekeeper.js';
 import { LoginThrottle, SessionStore } from '../access/sessions.js';
+import { RPC_PROXY_PATH, type RpcProxyOptions } from '../api/rpcProxy.js';
 import { buildApi } from '../api/server.js';
 import { type ChainConnection, connectChain, walletFor } from '../chain/clients.js';
 import { type ConsortiumView, chainConsortium } from '../chain/consortium.js';
@@ -34,6 +37,7 @@ import { type Db, openDatabase } from '../store/database.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 import { RecordStore } from '../store/recordStore.js';
 import { UserStore } from '../store/userStore.js';
+import { securePrivateDir } from '../util/privateFiles.js';
 import { Anchorer, type AnchorerOptions } from './anchorer.js';
 import { loadIdentity, type MemberIdentity } from './memberIdentity.js';
 
@@ -47,6 +51,8 @@ export interface MemberNode {
   publisher: LogPublisher;
   gate: Gatekeeper;
   manifest: DeploymentManifest | undefined;
+  /** Paths whose modes were open to group or others and were tightened when the node opened. */
+  tightened: string[];
   close(): void;
 }
 
@@ -61,6 +67,7 @@ export function openMemberNode(
   passphrase: string,
   opts: { manifest?: DeploymentManifest } = {},
 ): MemberNode {
+  const tightened = securePrivateDir(dir);
   const identity = loadIdentity(keyFileOf(dir), passphrase);
   loadFhirDefinitions();
   const db = openDatabase(dbFileOf(dir), NODE_MIGRATIONS);
@@ -89,6 +96,7 @@ export function openMemberNode(
     publisher,
     gate,
     manifest: opts.manifest,
+    tightened,
     close: () => db.close(),
   };
 }
@@ -120,11 +128,7 @@ export async function verifyMemberNode(
 }
 
 /** The chain-backed parts of the API: member checks, cross-member reads, replicas. */
-function federationDeps(
-  node: MemberNode,
-  consortium: ConsortiumView,
-  chain: { conn: ChainConnection; manifest: DeploymentManifest },
-) {
+function federationDeps(node: MemberNode, consortium: ConsortiumView) {
   const signer = privateKeyToAccount(node.identity.chainKey);
   const self = node.identity.address;
   return {
@@ -165,27 +169,25 @@ export interface ServeOptions {
   anchor?: AnchorerOptions;
   /** Push this member's records to its replicas every second (default true when a chain is given). */
   replicate?: boolean;
-  /** The chain JSON-RPC URL the portal's browsers read from (default: rpcUrl). */
+  /**
+   * The chain JSON-RPC URL the portal's browsers read from: a hardened public RPC of the operator's
+   * (default: this node's own /rpc, which forwards only allow-listed methods to rpcUrl).
+   */
   publicRpcUrl?: string;
+  /** Limits of the node's /rpc proxy (default: those of src/api/rpcProxy.ts). */
+  rpcProxy?: Omit<RpcProxyOptions, 'upstreamUrl'>;
   /** The built portal (default: web/dist of this checkout). */
   portalDir?: string;
 }
 
 /**
- * The chain URL the portal may give browsers: --public-rpc-url, or else the node's own RPC URL
- * only when it is on loopback and carries no credentials (the local network). Otherwise none: a
- * node's RPC URL may hold an API key or reach admin APIs, and is not published.
+ * The chain URL the portal gives browsers: --public-rpc-url, or else the path of the node's own
+ * allow-listing proxy (`/rpc`, which the portal resolves against its own origin). The node's
+ * upstream RPC URL is never published: it may hold an API key, and anvil or an admin-enabled node
+ * answers state-changing methods (anvil_setBalance, evm_*, admin_*) to anyone who can reach it.
  */
-export function browserRpcUrl(opts: { rpcUrl?: string; publicRpcUrl?: string }): string | undefined {
-  if (opts.publicRpcUrl) return opts.publicRpcUrl;
-  if (!opts.rpcUrl) return undefined;
-  try {
-    const u = new URL(opts.rpcUrl);
-    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
-    return loopback && !u.username && !u.password && !u.search ? opts.rpcUrl : undefined;
-  } catch {
-    return undefined;
-  }
+export function browserRpcUrl(opts: Pick<ServeOptions, 'rpcUrl' | 'publicRpcUrl'>): string {
+  return opts.publicRpcUrl ?? RPC_PROXY_PATH;
 }
 
 export const DEFAULT_PORTAL_DIR = path.resolve(
@@ -240,24 +242,24 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
     portal: {
       config: {
         member: { address: node.identity.address, name: memberName || 'this member' },
-        chain:
-          chain && browserRpcUrl(opts)
-            ? {
-                chainId: chain.manifest.chainId,
-                rpcUrl: browserRpcUrl(opts) as string,
-                contracts: chain.manifest.contracts,
-              }
-            : null,
+        chain: chain
+          ? {
+              chainId: chain.manifest.chainId,
+              rpcUrl: browserRpcUrl(opts),
+              contracts: chain.manifest.contracts,
+            }
+          : null,
       },
       staticDir: opts.portalDir ?? DEFAULT_PORTAL_DIR,
     },
+    ...(chain && opts.rpcUrl ? { rpcProxy: { ...opts.rpcProxy, upstreamUrl: opts.rpcUrl } } : {}),
     ...(outbox && node.manifest
       ? {
           relayConsent: (body: unknown) =>
             relayConsent(outbox as Outbox, node.manifest as DeploymentManifest, node.log, body),
         }
       : {}),
-    ...(chain && consortium ? federationDeps(node, consortium, chain) : {}),
+    ...(chain && consortium ? federationDeps(node, consortium) : {}),
   });
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
   return {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -35,5 +35,24 @@ describe('openDatabase', () => {
     assert.equal(db.pragma('user_version', { simple: true }), 2);
     assert.deepEqual(db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE name = 'c'`).get(), { n: 0 });
     db.close();
+  });
+
+  test('the database and its -wal/-shm are 0600 whatever the umask; a wider file is tightened on open', () => {
+    const mode = (p: string) => statSync(p).mode & 0o777;
+    const previous = process.umask(0); // SQLite's default would then be 0644
+    try {
+      const file = path.join(mkdtempSync(path.join(tmpdir(), 'db-')), 'node.db');
+      const db = openDatabase(file, NODE_MIGRATIONS);
+      db.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1);');
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) assert.equal(mode(f), 0o600, f);
+      db.close();
+      chmodSync(file, 0o644);
+      const again = openDatabase(file, NODE_MIGRATIONS);
+      again.exec('INSERT INTO t VALUES (2);');
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) assert.equal(mode(f), 0o600, f);
+      again.close();
+    } finally {
+      process.umask(previous);
+    }
   });
 });

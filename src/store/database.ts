@@ -1,11 +1,13 @@
 /**
  * Opening a node's SQLite store (better-sqlite3): WAL journal, synchronous=FULL (a committed
  * transaction survives power loss), secure_delete, foreign keys on, and numbered schema migrations.
+ * The database file and its -wal/-shm sidecars are owner-only (0600).
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MedchainError } from '../errors.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, tightenPrivateFile } from '../util/privateFiles.js';
 
 export type Db = Database.Database;
 
@@ -17,7 +19,13 @@ export class StoreError extends MedchainError {}
  * `migrations[i]` moves the schema from version i to i+1; PRAGMA user_version records the version.
  */
 export function openDatabase(file: string, migrations: readonly string[]): Db {
-  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    mkdirSync(path.dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
+    // SQLite creates -wal and -shm with the main file's mode: make that 0600 before it opens. An
+    // empty file is a valid empty database.
+    if (!existsSync(file)) writeFileSync(file, '', { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+    else tightenPrivateFile(file);
+  }
   let db: Db;
   try {
     db = new Database(file);
@@ -37,6 +45,8 @@ export function openDatabase(file: string, migrations: readonly string[]): Db {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db, migrations);
+  // Sidecars left by an older medchain (or another tool) with a wider mode.
+  if (file !== ':memory:') for (const side of ['-wal', '-shm']) tightenPrivateFile(`${file}${side}`);
   return db;
 }
 

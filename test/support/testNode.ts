@@ -35,6 +35,7 @@ export async function startTestNode(
     throttle?: LoginThrottle;
     unauthenticated?: UnauthenticatedCounter;
     relayLimit?: ApiDeps['relayLimit'];
+    rpcProxy?: ApiDeps['rpcProxy'];
   } = {},
 ): Promise<TestNode> {
   const dir = mkdtempSync(path.join(tmpdir(), 'medchain-node-'));
@@ -57,6 +58,7 @@ export async function startTestNode(
     verify: async (progress) => verifyStore(node.db, [], progress),
     ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}),
     ...(opts.portal ? { portal: opts.portal } : {}),
+    ...(opts.rpcProxy ? { rpcProxy: opts.rpcProxy } : {}),
   });
   const tokens = new Map<UserRole, string>();
   return {

@@ -15,6 +15,7 @@ import {
   type ResourceType,
 } from '../../fhir/resourceTypes.js';
 import { writeFileAtomic } from '../../util/atomicFile.js';
+import { securePrivateDir } from '../../util/privateFiles.js';
 import { openMemberNode } from '../memberNode.js';
 import { createPatientKeys, loadPatientKeys, type PatientKeys } from '../patientKeys.js';
 import { type SeedMember, syntheticPatients } from './syntheticPatients.js';
@@ -34,6 +35,8 @@ export async function seedNetwork(
   passphrase: string,
   progress: (step: string) => void,
 ): Promise<SeededPatient[]> {
+  // The patients' key files: owner-only folder (0700), files 0600, tightened when found wider.
+  securePrivateDir(path.join(root, 'patients'), { create: true });
   const marker = path.join(root, 'patients', 'seeded.json');
   const done: SeededPatient[] = existsSync(marker) ? JSON.parse(readFileSync(marker, 'utf8')).patients : [];
   if (done.length >= SEED_PATIENTS) return done;
@@ -70,7 +73,7 @@ export async function seedNetwork(
         }
       }
       done.push({ name: `${p.given} ${p.family}`, address: keys.address, keyFile });
-      writeFileAtomic(marker, `${JSON.stringify({ patients: done }, null, 2)}\n`);
+      writeFileAtomic(marker, `${JSON.stringify({ patients: done }, null, 2)}\n`, 0o600);
       progress(`seed: patient ${i + 1}/${people.length} (${p.given} ${p.family})`);
     }
   } finally {

@@ -13,6 +13,7 @@ export interface PortalConfig {
   member: { address: Address; name: string };
   chain: {
     chainId: number;
+    /** The node's `/rpc` (a path on it), or an operator's public RPC URL. */
     rpcUrl: string;
     contracts: { Registry: Address; Consent: Address; AuditAnchor: Address };
   } | null;
@@ -36,10 +37,16 @@ export interface GrantView {
   state: 'in force' | 'not yet valid' | 'expired' | 'member removed';
 }
 
+/** The RPC URL of a portal config as an absolute URL: a path (`/rpc`) is on the node at `origin`. */
+export function resolveRpcUrl(rpcUrl: string, origin: string): string {
+  return new URL(rpcUrl, origin).href;
+}
+
 export class Chain {
   readonly client: PublicClient;
   constructor(readonly config: NonNullable<PortalConfig['chain']>) {
-    this.client = createPublicClient({ transport: http(config.rpcUrl, { timeout: 15_000, retryCount: 1 }) });
+    const url = resolveRpcUrl(config.rpcUrl, window.location.origin);
+    this.client = createPublicClient({ transport: http(url, { timeout: 15_000, retryCount: 1 }) });
   }
 
   async members(): Promise<Member[]> {
