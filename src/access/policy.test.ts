@@ -5,8 +5,8 @@ import type { Address } from 'viem';
 import type { GrantTerms } from '../chain/consentModel.js';
 import { categoriesToMask, purposesToMask, rolesToMask } from '../chain/scopes.js';
 import {
-  ALL_CATEGORIES,
   type AccessRequest,
+  ALL_CATEGORIES,
   BREAK_GLASS_PER_HOUR,
   covers,
   type Decision,
