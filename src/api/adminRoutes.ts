@@ -4,17 +4,20 @@
  *
  *   GET  /admin/outbox          -> {"pending": [...], "recent": [...]}
  *   GET  /admin/auth-failures   -> counts of requests without a valid credential, per client
+ *   GET  /admin/alerts          -> {"breakGlass": [...]} every break-glass entry of this log, newest first
  *   POST /verify/runs           -> 202 {"id", "state": "running", ...}   (one run at a time)
  *   GET  /verify/runs/<id>      -> {"id", "state", "phase", "done", "total", "report"?}
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { entry } from '../access/accessLog.js';
 import type { Actor, Gatekeeper } from '../access/gatekeeper.js';
 import type { AuthFailureSnapshot } from '../access/unauthenticatedCounter.js';
 import type { OutboxEntry } from '../chain/outbox.js';
 import { errorMessage, forbidden, notFound } from '../errors.js';
+import { decodeEntry } from '../log/entry.js';
 import type { VerifyProgress, VerifyReport } from '../log/verifier.js';
-import { actorOf } from './http.js';
+import { actorOf, intQuery } from './http.js';
 
 export interface VerifyRun {
   id: string;
@@ -46,6 +49,30 @@ export function adminRoutes(
     requireAdmin(actorOf(request), 'see the chain outbox');
     if (!deps.outbox) return { connected: false, pending: [], recent: [] };
     return { connected: true, ...deps.outbox() };
+  });
+
+  // The alert feed: every break-glass read this member made or answered, for the privacy office.
+  app.get('/admin/alerts', async (request, reply) => {
+    const actor = actorOf(request);
+    requireAdmin(actor, 'see the alert feed');
+    const q = request.query as { _count?: unknown };
+    const count = q._count === undefined ? 100 : intQuery(q._count, '_count', { min: 1, max: 1000 });
+    const breakGlass = deps.gate.breakGlassAlerts(count).map((e) => {
+      const d = decodeEntry(e.leaf);
+      return {
+        index: d.index,
+        time: new Date(d.time).toISOString(),
+        actor: d.actor,
+        patient: d.patient,
+        outcome: d.outcome,
+        target: d.target,
+        reasonHash: d.queryHash,
+        direction: d.actor.startsWith('member:') ? 'answered' : 'made',
+      };
+    });
+    await deps.gate.log.append(entry(actor.id, 'audit-read', null, null, 'operations', 'permit', 'alerts'));
+    reply.header('cache-control', 'no-store');
+    return { breakGlass };
   });
 
   app.get('/admin/auth-failures', async (request, reply) => {

@@ -116,7 +116,7 @@ before(async () => {
   ).manifest;
   for (const n of NAMES) {
     const node = openMemberNode(path.join(t.dir, n), PASS, { manifest });
-    for (const role of ['clinician', 'emergency-clinician'] as const)
+    for (const role of ['clinician', 'emergency-clinician', 'admin'] as const)
       node.users.add(role, role, await hashPassword(`${role} password 123`));
     const running = await serveMemberNode(node, { rpcUrl: t.chain.rpcUrl, anchor: { intervalMs: 60_000 } });
     nodes[n] = { node, running };
@@ -367,7 +367,25 @@ describe('cross-member reads under patient consent', () => {
       [{ action: 'break-glass', outcome: 'permit', n: 1 }],
       'break-glass use is counted per member',
     );
-    assert.equal(nodes.lab.node.gate.breakGlassAlerts().length, 1, 'and shows in the admin alert feed');
+    const alerts = async (name: Name, user: string) =>
+      fetch(`${nodes[name].running.url}/admin/alerts`, {
+        headers: { authorization: `Bearer ${await token(name, user)}` },
+      });
+    const atLabFeed = (await (await alerts('lab', 'admin')).json()) as {
+      breakGlass: { direction: string; actor: string; patient: string }[];
+    };
+    assert.deepEqual(
+      atLabFeed.breakGlass.map((a) => `${a.direction}:${a.actor}:${a.patient}`),
+      [`answered:member:${ids.clinic.address}:${PATIENT.address}`],
+      'the custodian’s admin sees the break-glass it answered',
+    );
+    const atClinicFeed = (await (await alerts('clinic', 'admin')).json()) as {
+      breakGlass: { direction: string }[];
+    };
+    assert.ok(
+      atClinicFeed.breakGlass.length >= 1 && atClinicFeed.breakGlass.every((a) => a.direction === 'made'),
+    );
+    assert.equal((await alerts('lab', 'clinician')).status, 403, 'the alert feed is for admins');
   });
 
   test('custodian down: a replica serves a consented read (checked against the anchored entry) and logs it; unconsented reads stay withheld', async () => {
