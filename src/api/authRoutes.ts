@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Gatekeeper } from '../access/gatekeeper.js';
 import type { LoginThrottle } from '../access/loginThrottle.js';
+import { isUserRole } from '../access/roles.js';
 import type { SessionStore } from '../access/sessions.js';
 import type { UnauthenticatedCounter } from '../access/unauthenticatedCounter.js';
 import { verifyPassword } from '../crypto/password.js';
@@ -57,8 +58,13 @@ export function authRoutes(
     const actorId = user?.id ?? deps.gate.pseudonym(body.username);
     const attempt = await countSignInAttempt(deps, `user:${body.username}`, request.ip, actorId);
     const ok = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_HASH);
-    if (!user || !ok || user.disabled) {
-      await deps.gate.login(actorId, false, user?.disabled ? 'disabled' : 'bad-credentials');
+    // A role this node does not know (a store from another version) signs no one in.
+    if (!user || !ok || user.disabled || !isUserRole(user.role)) {
+      await deps.gate.login(
+        actorId,
+        false,
+        user && (user.disabled || !isUserRole(user.role)) ? 'disabled' : 'bad-credentials',
+      );
       throw unauthorized('wrong username or password');
     }
     attempt.succeeded();

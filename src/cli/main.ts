@@ -402,7 +402,16 @@ export function buildCli(io: CliIo = defaultIo): Command {
       const node = openMemberNode(opts.dir, passphraseFrom(opts));
       try {
         const bar = progressBar(io);
-        const report = await importPath(node.gate, file, bar);
+        const operator = { id: 'operator:import', role: 'operator', purpose: 'operations' } as const;
+        const report = await importPath(
+          {
+            bundle: (body) => node.gate.bundle(operator, body),
+            create: (type, body) => node.gate.create(operator, type, body),
+            update: (type, id, body) => node.gate.update(operator, type, id, body),
+          },
+          file,
+          bar,
+        );
         bar.finish();
         io.out(`imported ${report.imported}, rejected ${report.rejected.length}`);
         for (const r of report.rejected) io.out(`rejected ${r.source}: ${r.reason}`);

@@ -6,7 +6,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
-import type { Actor, Gatekeeper } from '../access/gatekeeper.js';
 import { BusinessRuleError, InvalidInputError, InvalidResourceError, MedchainError } from '../errors.js';
 import { httpFailure } from '../fhir/outcomes.js';
 import type { ResourceType } from '../fhir/resourceTypes.js';
@@ -66,12 +65,19 @@ function countResources(doc: unknown): number {
   return b?.resourceType === 'Bundle' ? (b.entry?.length ?? 0) : 1;
 }
 
-/** The log actor of a local import (an operator at the node, not an API user). */
-export const IMPORT_ACTOR: Actor = { id: 'operator:import', role: 'operator', purpose: 'operations' };
+/**
+ * Where imported resources go: the node passes its gatekeeper acting for the import operator, so
+ * every imported record is decided and logged like any other write.
+ */
+export interface ImportSink {
+  bundle(body: unknown): Promise<Bundle>;
+  create(type: ResourceType, body: unknown): Promise<unknown>;
+  update(type: ResourceType, id: string, body: unknown): Promise<unknown>;
+}
 
-/** Import through the gatekeeper, so every imported record is logged like any other write. */
+/** Import every resource under `p` into `sink`, reporting each rejection with its reason. */
 export async function importPath(
-  gate: Gatekeeper,
+  sink: ImportSink,
   p: string,
   progress: ImportProgress = () => {},
 ): Promise<ImportReport> {
@@ -84,7 +90,7 @@ export async function importPath(
     const b = doc as Bundle;
     if (b?.resourceType === 'Bundle' && b.type === 'transaction') {
       try {
-        const res = await gate.bundle(IMPORT_ACTOR, b);
+        const res = await sink.bundle(b);
         report.imported += res.entry?.length ?? 0;
       } catch (err) {
         report.rejected.push({ source: `${name} (transaction, nothing imported)`, reason: reasonOf(err) });
@@ -101,7 +107,7 @@ export async function importPath(
       try {
         const resource = entry.resource as { resourceType?: string; id?: string } | undefined;
         if (b?.resourceType === 'Bundle' && b.type === 'batch') {
-          const res = await gate.bundle(IMPORT_ACTOR, {
+          const res = await sink.bundle({
             resourceType: 'Bundle',
             type: 'batch',
             entry: [entry],
@@ -109,9 +115,9 @@ export async function importPath(
           const r = res.entry?.[0]?.response;
           if (r?.outcome) throw new BusinessRuleError(r.outcome.issue?.[0]?.details?.text ?? 'rejected');
         } else if (resource?.id && typeof resource.resourceType === 'string') {
-          await gate.update(IMPORT_ACTOR, resource.resourceType as ResourceType, resource.id, resource);
+          await sink.update(resource.resourceType as ResourceType, resource.id, resource);
         } else {
-          await gate.create(IMPORT_ACTOR, (resource?.resourceType ?? '') as ResourceType, resource);
+          await sink.create((resource?.resourceType ?? '') as ResourceType, resource);
         }
         report.imported++;
       } catch (err) {

@@ -1,13 +1,13 @@
 /** The member's users: pseudonymous id, username, role and scrypt password hash. */
 import { randomUUID } from 'node:crypto';
-import type { UserRole } from '../access/roles.js';
 import { type Db, StoreError } from './database.js';
 
 export interface User {
   /** Pseudonymous id used in logs (never the username). */
   id: string;
   username: string;
-  role: UserRole;
+  /** A user role (src/access/roles.ts); checked by the sign-in, not here. */
+  role: string;
   passwordHash: string;
   disabled: boolean;
 }
@@ -17,7 +17,7 @@ export const USERNAME = /^[a-z0-9][a-z0-9._-]{1,63}$/;
 export class UserStore {
   constructor(private readonly db: Db) {}
 
-  add(username: string, role: UserRole, passwordHash: string): User {
+  add(username: string, role: string, passwordHash: string): User {
     if (!USERNAME.test(username)) {
       throw new StoreError(
         'bad-username',
@@ -40,7 +40,7 @@ export class UserStore {
 
   byUsername(username: string): User | undefined {
     const r = this.db.prepare('SELECT * FROM users WHERE username = ?').get(username) as
-      | { id: string; username: string; role: UserRole; password_hash: string; disabled: number }
+      | { id: string; username: string; role: string; password_hash: string; disabled: number }
       | undefined;
     return (
       r && {
