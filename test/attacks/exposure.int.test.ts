@@ -68,11 +68,13 @@ describe('attack: what a node exposes', { timeout: 180_000 }, () => {
   test('11b. the chain URL the portal config publishes reads the chain but refuses anvil/admin methods', async () => {
     const config = await request(`${net.url('hospital')}/portal/config`);
     assert.equal(config.status, 200);
-    const url = (config.body as { chain?: { rpcUrl?: string } | null }).chain?.rpcUrl;
+    const published = (config.body as { chain?: { rpcUrl?: string } | null }).chain?.rpcUrl;
     assert.ok(
-      typeof url === 'string' && url.length > 0,
+      typeof published === 'string' && published.length > 0,
       'the portal config publishes a chain URL for browsers',
     );
+    // A path is resolved against the portal's own origin, as a browser does.
+    const url = new URL(published, `${net.url('hospital')}/`).toString();
 
     // What a browser needs works.
     const chainId = await rpc(url, 'eth_chainId');

@@ -26,8 +26,9 @@ after(async () => {
 });
 
 /** Why two answers differ once normalized (status, shape, totals, outcome entries), or undefined when they do not. */
-function difference(probe: string, hit: Answer, miss: Answer): string | undefined {
-  const [h, m] = [normalize(hit), normalize(miss)];
+/** `patients`: when two different patients are compared, the addresses an answer names for them. */
+function difference(probe: string, hit: Answer, miss: Answer, patients: string[] = []): string | undefined {
+  const [h, m] = [normalize(hit, patients), normalize(miss, patients)];
   if (isDeepStrictEqual(h, m)) return undefined;
   const show = (x: unknown) => JSON.stringify(x).slice(0, 240);
   return `${probe}: the answer changes when a hidden record matches\n    matching: ${show(h)}\n    no match: ${show(m)}`;
@@ -57,7 +58,13 @@ describe('attack: a refusal tells what is hidden', { timeout: 180_000 }, () => {
     const nobody = privateKeyToAccount(generatePrivateKey()).address; // a patient no member holds anything for
     const leaks: string[] = [];
     const same = (probe: string, hit: Answer, miss: Answer) => {
-      const d = difference(probe, hit, miss);
+      // Comparing two patients: the answers may name the patient asked about, nothing else.
+      const d = difference(
+        probe,
+        hit,
+        miss,
+        probe.includes('a patient with none') ? [a.address, nobody] : [],
+      );
       if (d) leaks.push(d);
     };
 

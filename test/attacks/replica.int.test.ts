@@ -50,7 +50,14 @@ describe('attack: reading through a replica', { timeout: 240_000 }, () => {
     const a = net.patientA;
     await net.startMember('lab');
     await net.revokeAll(a);
-    await net.grant(a, 'clinic', ['labs', 'mental-health'], ['treatment']);
+    // Wide enough for both sensitive Conditions (general + mental health, + sexual and reproductive
+    // health for the one labelled HIV too): a grant must cover every category of a record.
+    await net.grant(
+      a,
+      'clinic',
+      ['general', 'labs', 'mental-health', 'sexual-reproductive-health'],
+      ['treatment'],
+    );
     await net.anchorAndReplicate('lab');
     const replicas = await labReplicas();
     await waitFor('the lab’s replicas to hold the clinic’s wraps for the mental-health Conditions', () =>
@@ -63,41 +70,69 @@ describe('attack: reading through a replica', { timeout: 240_000 }, () => {
 
     // The lab can push nothing more: its replicator stops, the patient narrows the grant, the lab goes down.
     await net.members.lab.running?.replicator?.stop();
-    await net.grant(a, 'clinic', ['labs'], ['treatment']);
+    await net.grant(a, 'clinic', ['general', 'labs'], ['treatment']);
+    await net.stopMember('lab');
+    const probe = {
+      custodian: net.address('lab'),
+      patient: a.address,
+      purpose: 'treatment' as const,
+      userRole: 'clinician' as const,
+    };
+    const sensitive = [a.psyCondition, a.psyHivCondition];
+    const leaks: string[] = [];
+    /** What the clinician (and the clinic node itself, asking each replica raw) gets of the mental-health Conditions. */
+    const probeConditions = async (when: string) => {
+      const cond = await net.fhirSearch('clinic', 'clinician', 'Condition', { patient: a.address });
+      const served = labIds(cond).filter((id) => sensitive.includes(id));
+      if (served.length > 0)
+        leaks.push(
+          `${when}: the clinician received mental-health Conditions ${net.labels(served)} from a replica`,
+        );
+      for (const replica of replicas) {
+        const raw = await net.replicaSearch('clinic', replica, { ...probe, resourceType: 'Condition' });
+        const rawIds = federationRecordIds(raw).filter((id) => sensitive.includes(id));
+        if (rawIds.length > 0)
+          leaks.push(
+            `${when}: ${replica} sent the clinic node mental-health Conditions ${net.labels(rawIds)}`,
+          );
+      }
+    };
+    try {
+      // Every wrap the replicas hold was made under the superseded grant: none is used, not even
+      // for what the new grant still covers, and the reader is told records may be missing.
+      const obs = await net.fhirSearch('clinic', 'clinician', 'Observation', { patient: a.address });
+      assert.deepEqual(labIds(obs), [], 'a wrap made under a superseded grant is not used');
+      assert.match(JSON.stringify(obs.body), /served by its replica at .*may be missing/);
+      await probeConditions('under the superseded wraps');
+    } finally {
+      await net.startMember('lab');
+    }
+    // The lab comes back, re-sends the patient's records with the wraps the new grant allows, and goes down again.
+    await net.anchorAndReplicate('lab');
+    await waitFor('the lab’s replicas to drop the clinic’s wraps for the mental-health Conditions', () =>
+      replicas.every((r) =>
+        sensitive.every((id) => !heldFor(r, a.address).some((h) => h.id === id && h.clinicWrap > 0)),
+      ),
+    );
+    await net.members.lab.running?.replicator?.stop();
     await net.stopMember('lab');
     try {
       const obs = await net.fhirSearch('clinic', 'clinician', 'Observation', { patient: a.address });
       assert.deepEqual(
         labIds(obs),
         [a.labObservation],
-        `the replica serves what the grant still covers (${obs.status}: ${JSON.stringify(obs.body).slice(0, 300)})`,
+        `the replica serves what the new grant covers (${obs.status}: ${JSON.stringify(obs.body).slice(0, 300)})`,
       );
-      const leaks: string[] = [];
-      const cond = await net.fhirSearch('clinic', 'clinician', 'Condition', { patient: a.address });
-      const served = labIds(cond).filter((id) => [a.psyCondition, a.psyHivCondition].includes(id));
-      if (served.length > 0)
-        leaks.push(`the clinician received mental-health Conditions ${net.labels(served)} from a replica`);
       for (const replica of replicas) {
-        const probe = {
-          custodian: net.address('lab'),
-          patient: a.address,
-          purpose: 'treatment' as const,
-          userRole: 'clinician' as const,
-        };
         const control = await net.replicaSearch('clinic', replica, { ...probe, resourceType: 'Observation' });
         assert.deepEqual(
           federationRecordIds(control),
           [a.labObservation],
           `harness: ${replica} answers a raw replica search (${control.status})`,
         );
-        const raw = await net.replicaSearch('clinic', replica, { ...probe, resourceType: 'Condition' });
-        const rawIds = federationRecordIds(raw).filter((id) =>
-          [a.psyCondition, a.psyHivCondition].includes(id),
-        );
-        if (rawIds.length > 0)
-          leaks.push(`${replica} sent the clinic node mental-health Conditions ${net.labels(rawIds)}`);
       }
-      assert.equal(leaks.length, 0, `a replica served under the old grant:\n${leaks.join('\n')}`);
+      await probeConditions('under the new wraps');
+      assert.equal(leaks.length, 0, `a replica served beyond the current grant:\n${leaks.join('\n')}`);
     } finally {
       await net.startMember('lab');
     }

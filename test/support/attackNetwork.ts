@@ -17,6 +17,7 @@ import path from 'node:path';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { type Address, getAddress } from 'viem';
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
+import { reasonHash } from '../../src/access/accessLog.js';
 import type { Actor } from '../../src/access/gatekeeper.js';
 import { memberAuthHeader } from '../../src/access/memberAuth.js';
 import { patientAuthHeader } from '../../src/access/patientAuth.js';
@@ -37,8 +38,7 @@ import {
 } from '../../src/chain/scopes.js';
 import { writeAndWait } from '../../src/chain/transact.js';
 import { hashPassword } from '../../src/crypto/password.js';
-import { reasonHash } from '../../src/federation/federation.js';
-import { replicasOf } from '../../src/federation/replication.js';
+import { replicasOf } from '../../src/federation/replicaRing.js';
 import type { ResourceType } from '../../src/fhir/resourceTypes.js';
 import { createIdentity, type MemberIdentity } from '../../src/node/memberIdentity.js';
 import {
@@ -203,18 +203,16 @@ export interface FederationProbe {
 }
 
 /**
- * The body of a /federation/search request. Today's wire (src/federation/federation.ts
- * parseFederatedQuery) is {patient, resourceType, params, purpose, breakGlass}; the fixed one is
- * {patient, resourceTypes: [type], purpose, userRole, breakGlass} without filter params. This
- * sends both sets of fields (today's parser ignores the new ones); if the fixed parser refuses
- * unknown fields, drop the old ones here. `wireControl` shows at once if a body is not understood.
+ * The body of a /federation/search request (src/federation/wire.ts): {patient, resourceTypes,
+ * purpose, userRole, breakGlass}. A probe's filter `params` are sent as an attacker would send
+ * them (the custodian must refuse them, the same way whatever it holds). `wireControl` shows at
+ * once if a body is not understood.
  */
 export function federationSearchBody(p: FederationProbe): string {
   return JSON.stringify({
     patient: p.patient,
-    resourceType: p.resourceType,
     resourceTypes: [p.resourceType],
-    params: p.params ?? {},
+    ...(p.params ? { params: p.params } : {}),
     purpose: p.purpose,
     userRole: p.userRole,
     breakGlass: p.breakGlassReason ? reasonHash(p.breakGlassReason) : null,
@@ -230,12 +228,11 @@ export interface ReplicaProbe {
   userRole: UserRole;
 }
 
-/** The body of a /federation/replica/search request (today {custodian, patient, resourceType, purpose}). */
+/** The body of a /federation/replica/search request: the custodian, and the same fields as a search. */
 export function replicaSearchBody(p: ReplicaProbe): string {
   return JSON.stringify({
     custodian: p.custodian,
     patient: p.patient,
-    resourceType: p.resourceType,
     resourceTypes: [p.resourceType],
     purpose: p.purpose,
     userRole: p.userRole,
@@ -693,18 +690,21 @@ export class AttackNetwork {
 
   // ------------------------------------------------------------ the patient
 
-  /**
-   * A MedchainPatient header for one request to `member`. Today's signature covers only the member,
-   * the patient and the time (src/access/patientAuth.ts); when it also covers the request, pass
-   * `method`, `pathAndQuery` and `body` through here.
-   */
+  /** A MedchainPatient header for one request to `member` (it covers the method, path and body). */
   patientHeader(
     patient: SeededPatient,
     member: MemberName,
-    _request: { method: string; pathAndQuery: string; body?: string },
+    request: { method: string; pathAndQuery: string; body?: string },
     timestamp = Date.now(),
   ): Promise<string> {
-    return patientAuthHeader(patient.account, this.address(member), timestamp);
+    return patientAuthHeader(
+      patient.account,
+      this.address(member),
+      request.method,
+      request.pathAndQuery,
+      request.body ?? '',
+      timestamp,
+    );
   }
 
   private nonce(patient: Address): Promise<bigint> {
