@@ -4,6 +4,8 @@
  * nodes may also use it to evaluate a grant already read from chain.
  */
 export interface GrantTerms {
+  /** The grantee's admission (Registry `admissionOf`) the grant was given to. */
+  granteeAdmission: number;
   categories: number;
   purposes: number;
   /** Seconds since the Unix epoch; inclusive. */
@@ -12,15 +14,20 @@ export interface GrantTerms {
   expiry: bigint;
 }
 
-/** Whether `grant` (undefined when none is in force) covers one category bit and one purpose bit at `at`. */
+/**
+ * Whether `grant` (undefined when none is stored) covers every bit of `categoryMask` and of `purposeMask`
+ * at `at`, for a `grantee` that is active in the admission the grant names; empty masks permit nothing.
+ */
 export function grantPermits(
   grant: GrantTerms | undefined,
-  granteeActive: boolean,
-  category: number,
-  purpose: number,
+  grantee: { active: boolean; admission: number },
+  categoryMask: number,
+  purposeMask: number,
   at: bigint,
 ): boolean {
-  if (!grant || !granteeActive || category === 0 || purpose === 0) return false;
-  if ((grant.categories & category) !== category || (grant.purposes & purpose) !== purpose) return false;
+  if (!grant || !grantee.active || grantee.admission !== grant.granteeAdmission) return false;
+  if (categoryMask === 0 || purposeMask === 0) return false;
+  if ((grant.categories & categoryMask) !== categoryMask || (grant.purposes & purposeMask) !== purposeMask)
+    return false;
   return at >= grant.validFrom && at < grant.expiry;
 }

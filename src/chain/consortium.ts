@@ -4,16 +4,22 @@
  */
 import { type Address, getAddress } from 'viem';
 import type { ChainConnection } from './clients.js';
+import type { GrantTerms } from './consentModel.js';
 import { consortiumContracts } from './contracts.js';
 import type { DeploymentManifest } from './manifest.js';
 import { type Category, categoryBit, type Purpose, purposeBit } from './scopes.js';
 
+/** A member as the Registry records it (`getMember`), active or removed. */
 export interface MemberInfo {
   address: Address;
   name: string;
   endpoint: string;
   encryptionKey: Uint8Array;
   active: boolean;
+  /** Registry organization-role bitmask (ROLE_HOSPITAL ...), as stored; check `active` before trusting it. */
+  roles: number;
+  /** The member's latest admission number (Registry `admissionOf`); a grant permits only for this one. */
+  admission: number;
 }
 
 export interface ConsortiumView {
@@ -28,13 +34,11 @@ export interface ConsortiumView {
   ): Promise<boolean>;
   /** The latest log head `member` anchored on chain (size 0 when none). */
   latestHead(member: Address): Promise<{ treeSize: number; rootHash: `0x${string}` }>;
-  /** The grant stored for (patient, grantee), or undefined when none. */
-  grantOf(
-    patient: Address,
-    grantee: Address,
-  ): Promise<{ categories: number; purposes: number; validFrom: bigint; expiry: bigint } | undefined>;
+  /** The grant stored for (patient, grantee), or undefined when none; it may name an earlier admission. */
+  grantOf(patient: Address, grantee: Address): Promise<GrantTerms | undefined>;
 }
 
+/** The consortium view read from the deployed contracts. */
 export function chainConsortium(conn: ChainConnection, manifest: DeploymentManifest): ConsortiumView {
   const c = consortiumContracts(conn, manifest);
   const member = async (address: Address): Promise<MemberInfo> => {
@@ -45,6 +49,8 @@ export function chainConsortium(conn: ChainConnection, manifest: DeploymentManif
       endpoint: m.endpoint,
       encryptionKey: new Uint8Array(Buffer.from(m.encryptionKey.slice(2), 'hex')),
       active: m.active,
+      roles: m.roles,
+      admission: m.admission,
     };
   };
   return {

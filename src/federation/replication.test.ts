@@ -14,6 +14,8 @@ const member = (n: number): MemberInfo => ({
   endpoint: 'http://x',
   encryptionKey: new Uint8Array(32),
   active: true,
+  roles: 1,
+  admission: 1,
 });
 const entry = (custodian: number, index: number) =>
   Buffer.from(

@@ -25,6 +25,8 @@ export interface Member {
   roles: string[];
   active: boolean;
   since: number;
+  /** The member's latest admission number (Registry `admissionOf`). */
+  admission: number;
 }
 
 export interface GrantView {
@@ -33,7 +35,9 @@ export interface GrantView {
   purposes: string[];
   validFrom: number;
   expiry: number;
-  state: 'in force' | 'not yet valid' | 'expired' | 'member removed';
+  /** The member admission the patient consented to; not in force once the member was re-admitted. */
+  granteeAdmission: number;
+  state: 'in force' | 'not yet valid' | 'expired' | 'member removed' | 'member re-admitted';
 }
 
 export class Chain {
@@ -64,6 +68,7 @@ export class Chain {
           roles: maskToRoles(m.roles),
           active: m.active,
           since: Number(m.since),
+          admission: m.admission,
         };
       }),
     );
@@ -71,6 +76,16 @@ export class Chain {
 
   async now(): Promise<number> {
     return Number((await this.client.getBlock()).timestamp);
+  }
+
+  /** The member's current admission number, read now (a grant must name it). */
+  async admissionOf(member: Address): Promise<number> {
+    return this.client.readContract({
+      address: this.config.contracts.Registry,
+      abi: registryAbi,
+      functionName: 'admissionOf',
+      args: [member],
+    });
   }
 
   async nonce(patient: Address): Promise<bigint> {
@@ -102,13 +117,17 @@ export class Chain {
         purposes: maskToPurposes(g.purposes),
         validFrom,
         expiry,
+        granteeAdmission: g.granteeAdmission,
+        // A grant to an earlier admission of a re-admitted member permits nothing (Consent.isPermitted).
         state: !member.active
           ? 'member removed'
-          : now < validFrom
-            ? 'not yet valid'
-            : now >= expiry
-              ? 'expired'
-              : 'in force',
+          : member.admission !== g.granteeAdmission
+            ? 'member re-admitted'
+            : now < validFrom
+              ? 'not yet valid'
+              : now >= expiry
+                ? 'expired'
+                : 'in force',
       });
     }
     return out;
