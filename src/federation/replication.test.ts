@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { getAddress } from 'viem';
-import type { MemberInfo } from '../chain/consortium.js';
+import type { GrantTerms } from '../chain/consentModel.js';
+import type { ConsortiumView, MemberInfo } from '../chain/consortium.js';
+import type { FhirError } from '../fhir/outcomes.js';
 import { encodeEntry } from '../log/entry.js';
 import { openDatabase } from '../store/database.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
-import { acceptPush, replicasOf } from './replication.js';
+import { acceptPush, answerAsReplica, replicasOf } from './replication.js';
 
 const addr = (n: number) => getAddress(`0x${n.toString(16).padStart(40, '0')}`);
 const member = (n: number): MemberInfo => ({
@@ -88,5 +90,70 @@ describe('replication', () => {
       (e: { logSize?: number }) => e.logSize === 2,
     );
     assert.throws(() => acceptPush(db, self, addr(2), { nope: true }), /a replica push has/);
+  });
+
+  test("a replica serves a wrap only under a grant to the requester's current admission", async () => {
+    const db = openDatabase(':memory:', NODE_MIGRATIONS);
+    const reader = { ...member(5), encryptionKey: new Uint8Array(32).fill(0xcd) };
+    const patient = addr(7);
+    acceptPush(db, 'ab'.repeat(32), addr(2), {
+      from: 0,
+      entries: [entry(2, 0)],
+      records: [
+        {
+          resourceType: 'Observation',
+          id: 'o1',
+          version: 1,
+          patient,
+          patientRef: 'Patient/p',
+          nonce: '',
+          ciphertext: '',
+          ciphertextHash: '00',
+          entryIndex: 0,
+          wraps: [{ recipient: 'cd'.repeat(32), enc: '', wrapped: '' }],
+        },
+      ],
+      deleted: [],
+    });
+    const grant: GrantTerms = {
+      granteeAdmission: 1,
+      categories: 0xff,
+      purposes: 0xf,
+      validFrom: 0n,
+      expiry: 4_000_000_000n,
+    };
+    const ask = (readerNow: MemberInfo) => {
+      const logged: { outcome: string }[] = [];
+      const consortium = {
+        member: async () => readerNow,
+        grantOf: async () => grant,
+        latestHead: async () => ({ treeSize: 0, rootHash: `0x${'00'.repeat(32)}` as const }),
+      } as unknown as ConsortiumView;
+      const log = { appendAll: async (l: { outcome: string }[]) => void logged.push(...l) };
+      const body = { custodian: addr(2), patient, resourceType: 'Observation', purpose: 'treatment' };
+      return {
+        logged,
+        answer: answerAsReplica(
+          { db, log: log as never, consortium, now: () => 1_000_000 },
+          reader.address,
+          body,
+        ),
+      };
+    };
+    const current = ask({ ...reader, admission: 1 });
+    assert.equal((await current.answer).denied, 0, 'the grant names this admission');
+    assert.deepEqual(
+      current.logged.map((l) => l.outcome),
+      ['permit'],
+    );
+    const readmitted = ask({ ...reader, admission: 2 });
+    await assert.rejects(readmitted.answer, (e: FhirError) => e.status === 403);
+    assert.deepEqual(
+      readmitted.logged.map((l) => l.outcome),
+      ['deny'],
+      'the refusal is logged',
+    );
+    const removed = ask({ ...reader, admission: 1, active: false });
+    await assert.rejects(removed.answer, (e: FhirError) => e.status === 403);
   });
 });

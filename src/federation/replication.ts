@@ -201,7 +201,9 @@ export class Replicator {
     for (const m of members) {
       if (m.address === this.ctx.signer.address || m.address === target.address) continue;
       const g = await this.ctx.consortium.grantOf(patient, m.address);
-      if (!g || (g.categories & bit) !== bit || nowSec >= g.expiry) continue;
+      // A grant to an earlier admission of a re-admitted member covers nothing.
+      if (!g || g.granteeAdmission !== m.admission || (g.categories & bit) !== bit || nowSec >= g.expiry)
+        continue;
       const w = await this.ctx.records.wrapFor(row, m.encryptionKey);
       wraps.push({ recipient: hex(m.encryptionKey), enc: b64(w.enc), wrapped: b64(w.wrapped) });
     }
@@ -432,6 +434,8 @@ export async function answerAsReplica(
   const nowSec = BigInt(Math.floor((ctx.now ?? Date.now)() / 1000));
   const purposeOk =
     !!g &&
+    requester.active &&
+    g.granteeAdmission === requester.admission &&
     (g.purposes & purposeBit(q.purpose as Purpose)) !== 0 &&
     nowSec >= g.validFrom &&
     nowSec < g.expiry;
