@@ -42,6 +42,7 @@ export async function runGasBench(): Promise<
       const base = {
         patient: patient.address,
         grantee: grantee.input.account,
+        granteeAdmission: 1, // a genesis member's first admission
         categories: 0b110,
         purposes: 1,
         validFrom: ts,

@@ -12,6 +12,9 @@ import {IMemberRegistry} from "./IMemberRegistry.sol";
 ///         and revokes are EIP-712 typed data signed by the patient and relayed by any active
 ///         member, or sent by the patient directly. Each patient has one nonce sequence shared
 ///         by grants and revokes, so signatures apply at most once and in the order signed.
+///         A grant names the grantee's admission (Registry.admissionOf) the patient consents to:
+///         a member removed and admitted again is a new admission, and its old grants no longer
+///         permit anything until the patient signs a new one.
 /// @dev At most one grant per (patient, grantee); a new grant replaces the previous one.
 ///      Emergency access is break-glass (logged off chain), never consent.
 contract Consent is EIP712 {
@@ -36,12 +39,14 @@ contract Consent is EIP712 {
     uint8 public constant ALL_PURPOSES = (1 << 4) - 1;
 
     bytes32 public constant GRANT_TYPEHASH = keccak256(
-        "Grant(address patient,address grantee,uint16 categories,uint8 purposes,uint64 validFrom,uint64 expiry,uint256 nonce,uint256 deadline)"
+        "Grant(address patient,address grantee,uint32 granteeAdmission,uint16 categories,uint8 purposes,uint64 validFrom,uint64 expiry,uint256 nonce,uint256 deadline)"
     );
     bytes32 public constant REVOKE_TYPEHASH =
         keccak256("Revoke(address patient,address grantee,uint256 nonce,uint256 deadline)");
 
     struct Grant {
+        /// The grantee's admission (Registry.admissionOf) this grant was given to.
+        uint32 granteeAdmission;
         uint16 categories;
         uint8 purposes;
         uint64 validFrom;
@@ -51,6 +56,7 @@ contract Consent is EIP712 {
     struct GrantRequest {
         address patient;
         address grantee;
+        uint32 granteeAdmission;
         uint16 categories;
         uint8 purposes;
         uint64 validFrom;
@@ -76,6 +82,7 @@ contract Consent is EIP712 {
     error ConsentNonceReplayed(address patient, uint256 nonce, uint256 expected);
     error ConsentNonceOutOfOrder(address patient, uint256 nonce, uint256 expected);
     error ConsentGranteeNotMember(address grantee);
+    error ConsentStaleAdmission(address grantee, uint32 signed, uint32 current);
     error ConsentRelayerNotMember(address relayer);
     error ConsentInvalidScope(uint16 categories, uint8 purposes);
     error ConsentInvalidWindow(uint64 validFrom, uint64 expiry);
@@ -84,6 +91,7 @@ contract Consent is EIP712 {
     event ConsentGranted(
         address indexed patient,
         address indexed grantee,
+        uint32 granteeAdmission,
         uint16 categories,
         uint8 purposes,
         uint64 validFrom,
@@ -101,20 +109,32 @@ contract Consent is EIP712 {
     /// @notice Record a grant signed by the patient (EIP-712 `Grant`). Relayed by an active member.
     /// @dev Requires: caller is an active member; block.timestamp <= deadline; nonce equals the
     ///      patient's next nonce; the signature recovers to the patient; the grantee is an active
-    ///      member; categories/purposes are nonzero and known; validFrom < expiry.
-    ///      Emits ConsentGranted unless the identical grant was already in force.
+    ///      member and `granteeAdmission` is its current admission (else ConsentStaleAdmission);
+    ///      categories/purposes are nonzero and known; validFrom < expiry.
+    ///      Emits ConsentGranted unless the identical grant (same admission too) was already stored.
     /// @return changed whether the stored grant changed.
     function grantWithSig(GrantRequest calldata g, bytes calldata signature) external returns (bool changed) {
         if (!registry.isActiveMember(msg.sender)) revert ConsentRelayerNotMember(msg.sender);
         _checkDeadline(g.deadline);
         bytes32 structHash = keccak256(
             abi.encode(
-                GRANT_TYPEHASH, g.patient, g.grantee, g.categories, g.purposes, g.validFrom, g.expiry, g.nonce, g.deadline
+                GRANT_TYPEHASH,
+                g.patient,
+                g.grantee,
+                g.granteeAdmission,
+                g.categories,
+                g.purposes,
+                g.validFrom,
+                g.expiry,
+                g.nonce,
+                g.deadline
             )
         );
         _checkSigner(g.patient, structHash, signature);
         _useNonce(g.patient, g.nonce);
-        return _grant(g.patient, g.grantee, g.categories, g.purposes, g.validFrom, g.expiry, g.nonce);
+        return _grant(
+            g.patient, g.grantee, Grant(g.granteeAdmission, g.categories, g.purposes, g.validFrom, g.expiry), g.nonce
+        );
     }
 
     /// @notice Remove a grant, signed by the patient (EIP-712 `Revoke`). Relayed by an active member.
@@ -133,13 +153,18 @@ contract Consent is EIP712 {
     // ----- patient sends directly -----
 
     /// @notice The patient (msg.sender) grants directly, consuming their next nonce.
-    /// @dev Same scope, window and grantee checks as grantWithSig. Emits ConsentGranted if changed.
-    function grant(address grantee, uint16 categories, uint8 purposes, uint64 validFrom, uint64 expiry)
-        external
-        returns (bool changed)
-    {
+    /// @dev Same scope, window, grantee and admission checks as grantWithSig: `granteeAdmission`
+    ///      must be the grantee's current admission. Emits ConsentGranted if changed.
+    function grant(
+        address grantee,
+        uint32 granteeAdmission,
+        uint16 categories,
+        uint8 purposes,
+        uint64 validFrom,
+        uint64 expiry
+    ) external returns (bool changed) {
         uint256 nonce = nonces[msg.sender]++;
-        return _grant(msg.sender, grantee, categories, purposes, validFrom, expiry, nonce);
+        return _grant(msg.sender, grantee, Grant(granteeAdmission, categories, purposes, validFrom, expiry), nonce);
     }
 
     /// @notice The patient (msg.sender) revokes directly, consuming their next nonce.
@@ -151,8 +176,10 @@ contract Consent is EIP712 {
     // ----- views -----
 
     /// @notice Whether `grantee` may access `patient`'s data of `category` for `purpose` at `atTime`.
-    /// @dev `category` and `purpose` are single bits. False when the grantee is no longer an
-    ///      active member, when no grant is in force, or outside [validFrom, expiry).
+    /// @dev `category` and `purpose` are single bits (a mask asks for every bit in it). False when
+    ///      the grantee is no longer an active member, when it was re-admitted since the grant
+    ///      (its current admission is not the grant's), when no grant is stored, or outside
+    ///      [validFrom, expiry).
     function isPermitted(address patient, address grantee, uint16 category, uint8 purpose, uint64 atTime)
         external
         view
@@ -162,10 +189,11 @@ contract Consent is EIP712 {
         Grant storage g = _grants[patient][grantee];
         if (g.categories & category != category || g.purposes & purpose != purpose) return false;
         if (atTime < g.validFrom || atTime >= g.expiry) return false;
-        return registry.isActiveMember(grantee);
+        return registry.isActiveMember(grantee) && registry.admissionOf(grantee) == g.granteeAdmission;
     }
 
-    /// @notice The grant currently stored for (patient, grantee); all zero when none.
+    /// @notice The grant stored for (patient, grantee), with the grantee admission it names; all zero
+    ///         when none. A stored grant permits only while that admission is the grantee's current one.
     function getGrant(address patient, address grantee) external view returns (Grant memory) {
         return _grants[patient][grantee];
     }
@@ -177,28 +205,25 @@ contract Consent is EIP712 {
 
     // ----- internal -----
 
-    function _grant(
-        address patient,
-        address grantee,
-        uint16 categories,
-        uint8 purposes,
-        uint64 validFrom,
-        uint64 expiry,
-        uint256 nonce
-    ) private returns (bool) {
+    function _grant(address patient, address grantee, Grant memory g, uint256 nonce) private returns (bool) {
         if (patient == address(0)) revert ConsentInvalidPatient(patient);
         if (!registry.isActiveMember(grantee)) revert ConsentGranteeNotMember(grantee);
+        uint32 current = registry.admissionOf(grantee);
+        if (g.granteeAdmission != current) revert ConsentStaleAdmission(grantee, g.granteeAdmission, current);
         if (
-            categories == 0 || categories & ~ALL_CATEGORIES != 0 || purposes == 0 || purposes & ~ALL_PURPOSES != 0
-        ) revert ConsentInvalidScope(categories, purposes);
-        if (validFrom >= expiry) revert ConsentInvalidWindow(validFrom, expiry);
+            g.categories == 0 || g.categories & ~ALL_CATEGORIES != 0 || g.purposes == 0
+                || g.purposes & ~ALL_PURPOSES != 0
+        ) revert ConsentInvalidScope(g.categories, g.purposes);
+        if (g.validFrom >= g.expiry) revert ConsentInvalidWindow(g.validFrom, g.expiry);
         Grant storage cur = _grants[patient][grantee];
         if (
-            cur.categories == categories && cur.purposes == purposes && cur.validFrom == validFrom
-                && cur.expiry == expiry
+            cur.granteeAdmission == g.granteeAdmission && cur.categories == g.categories
+                && cur.purposes == g.purposes && cur.validFrom == g.validFrom && cur.expiry == g.expiry
         ) return false;
-        _grants[patient][grantee] = Grant(categories, purposes, validFrom, expiry);
-        emit ConsentGranted(patient, grantee, categories, purposes, validFrom, expiry, nonce);
+        _grants[patient][grantee] = g;
+        emit ConsentGranted(
+            patient, grantee, g.granteeAdmission, g.categories, g.purposes, g.validFrom, g.expiry, nonce
+        );
         return true;
     }
 

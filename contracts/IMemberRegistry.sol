@@ -11,4 +11,9 @@ interface IMemberRegistry {
 
     /// @notice The organization-role bitmask of `account` (0 when not an active member).
     function rolesOf(address account) external view returns (uint16);
+
+    /// @notice The number of `account`'s latest admission: 1 for its first, incremented on each
+    ///         re-admission and never reused; 0 when it was never admitted. Still the last number
+    ///         after removal (use isActiveMember to know whether that admission is in force).
+    function admissionOf(address account) external view returns (uint32);
 }

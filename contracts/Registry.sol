@@ -10,6 +10,9 @@ import {IMemberRegistry} from "./IMemberRegistry.sol";
 ///         afterwards admitting or removing a member takes the votes of M of the N active members
 ///         (M = ceil(N * quorumPercent / 100)). No account holds an admin role: AccessControl's
 ///         DEFAULT_ADMIN_ROLE is never granted, so roles change only through executed proposals.
+///         Every admission of an account gets the next admission number of that account (1, 2, ...;
+///         never reused), so a member removed and admitted again is told apart from its earlier
+///         membership: consent names the admission it was given to (see Consent).
 contract Registry is AccessControl, IMemberRegistry {
     /// @notice AccessControl role held by every active member.
     bytes32 public constant MEMBER_ROLE = keccak256("MEMBER_ROLE");
@@ -37,6 +40,8 @@ contract Registry is AccessControl, IMemberRegistry {
         uint16 roles;
         bool active;
         uint64 since;
+        /// The number of the account's latest admission (1 for the first); kept when removed.
+        uint32 admission;
         bytes32 encryptionKey;
         string name;
         string endpoint;
@@ -79,7 +84,9 @@ contract Registry is AccessControl, IMemberRegistry {
     error RegistryLastMember();
     error RegistryRolesAreGoverned();
 
-    event MemberAdmitted(address indexed account, uint16 roles, string name, string endpoint, bytes32 encryptionKey);
+    event MemberAdmitted(
+        address indexed account, uint32 admission, uint16 roles, string name, string endpoint, bytes32 encryptionKey
+    );
     event MemberRemoved(address indexed account);
     event EndpointUpdated(address indexed account, string endpoint);
     event EncryptionKeyUpdated(address indexed account, bytes32 encryptionKey);
@@ -108,7 +115,8 @@ contract Registry is AccessControl, IMemberRegistry {
     /// @notice Propose admitting `candidate`. The proposer's vote is counted at once.
     /// @dev Requires: caller is an active member; candidate is not active, has a nonzero address,
     ///      a valid nonzero role mask and an encryption key. Emits ProposalCreated and Voted, and
-    ///      MemberAdmitted if the proposer's vote alone reaches the quorum.
+    ///      MemberAdmitted if the proposer's vote alone reaches the quorum. A former member may be
+    ///      proposed again; its admission then gets the next admission number.
     function proposeAdmission(MemberInput calldata candidate) external onlyMember returns (uint256 proposalId) {
         _checkCandidate(candidate);
         if (_members[candidate.account].active) revert RegistryAlreadyMember(candidate.account);
@@ -179,7 +187,12 @@ contract Registry is AccessControl, IMemberRegistry {
         return m.active ? m.roles : 0;
     }
 
-    /// @notice The stored record of `account` (active or removed).
+    /// @inheritdoc IMemberRegistry
+    function admissionOf(address account) external view returns (uint32) {
+        return _members[account].admission;
+    }
+
+    /// @notice The stored record of `account` (active or removed), with its latest admission number.
     function getMember(address account) external view returns (Member memory) {
         return _members[account];
     }
@@ -260,18 +273,20 @@ contract Registry is AccessControl, IMemberRegistry {
     function _admit(MemberInput memory c) private {
         _checkCandidate(c);
         if (_members[c.account].active) revert RegistryAlreadyMember(c.account);
-        if (_members[c.account].since == 0) _accounts.push(c.account);
+        uint32 admission = _members[c.account].admission + 1;
+        if (admission == 1) _accounts.push(c.account);
         _members[c.account] = Member({
             roles: c.roles,
             active: true,
             since: uint64(block.timestamp),
+            admission: admission,
             encryptionKey: c.encryptionKey,
             name: c.name,
             endpoint: c.endpoint
         });
         _activeCount++;
         _grantRole(MEMBER_ROLE, c.account);
-        emit MemberAdmitted(c.account, c.roles, c.name, c.endpoint, c.encryptionKey);
+        emit MemberAdmitted(c.account, admission, c.roles, c.name, c.endpoint, c.encryptionKey);
     }
 
     function _remove(address account) private {

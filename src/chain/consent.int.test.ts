@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Hex, LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { admitByVote, removeMember } from '../../test/support/membership.js';
 import {
   startTestChain,
   type TestChain,
@@ -35,6 +36,7 @@ async function grantReq(patient: LocalAccount, over: Partial<GrantRequest> = {})
   return {
     patient: patient.address,
     grantee: grantee.input.account,
+    granteeAdmission: await t.contracts.registry.read.admissionOf([over.grantee ?? grantee.input.account]),
     categories: categoriesToMask(['labs', 'medications']),
     purposes: purposesToMask(['treatment']),
     validFrom: ts - 60n,
@@ -63,17 +65,24 @@ function relayRevoke(r: RevokeRequest, sig: Hex, by: TestMember = relayer) {
   });
 }
 
-async function rejects(p: Promise<unknown>, code: string) {
+async function rejects(p: Promise<unknown>, code: string, details?: readonly string[]) {
   await assert.rejects(p, (e: ChainError) => {
     assert.equal(e.code, code, e.message);
+    if (details) assert.deepEqual(e.details, details);
     return true;
   });
 }
 
-const permitted = async (patient: LocalAccount, category = 'labs', purpose = 'treatment', at?: bigint) =>
+const permitted = async (
+  patient: LocalAccount,
+  category = 'labs',
+  purpose = 'treatment',
+  at?: bigint,
+  to: TestMember = grantee,
+) =>
   t.contracts.consent.read.isPermitted([
     patient.address,
-    grantee.input.account,
+    to.input.account,
     categoryBit(category as never),
     purposeBit(purpose as never),
     at ?? (await now()),
@@ -252,6 +261,7 @@ describe('Consent', () => {
       });
     await call('grant', [
       grantee.input.account,
+      await t.contracts.registry.read.admissionOf([grantee.input.account]),
       categoriesToMask(['labs']),
       purposesToMask(['treatment']),
       ts - 10n,
@@ -262,8 +272,71 @@ describe('Consent', () => {
     await call('revoke', [grantee.input.account]);
     assert.equal(await permitted(patient), false);
     await rejects(
-      call('grant', [t.outsider().input.account, 1, 1, ts, ts + HOUR]),
+      call('grant', [t.outsider().input.account, 0, 1, 1, ts, ts + HOUR]),
       'ConsentGranteeNotMember',
     );
+    await rejects(call('grant', [grantee.input.account, 7, 1, 1, ts, ts + HOUR]), 'ConsentStaleAdmission', [
+      grantee.input.account,
+      '7',
+      '1',
+    ]);
+  });
+
+  test('a grant names the grantee admission: re-admission lapses old grants, and old signatures are refused', async () => {
+    // Member 2 is removed and re-admitted here; the other tests use member 1.
+    const readmitted = t.members[2] as TestMember;
+    const account = readmitted.input.account;
+    const patient = privateKeyToAccount(generatePrivateKey());
+    assert.equal(await t.contracts.registry.read.admissionOf([account]), 1);
+    const g = await grantReq(patient, { grantee: account });
+    assert.equal(g.granteeAdmission, 1);
+    await relayGrant(g, await signGrant(patient, t.manifest, g));
+    assert.equal(await permitted(patient, 'labs', 'treatment', undefined, readmitted), true);
+    assert.equal((await t.contracts.consent.read.getGrant([patient.address, account])).granteeAdmission, 1);
+    // A second grant the patient signed for this admission, not yet relayed.
+    const pending = { ...g, categories: categoriesToMask(['labs']), nonce: 1n };
+    const pendingSig = await signGrant(patient, t.manifest, pending);
+
+    await removeMember(t, readmitted);
+    assert.equal(await permitted(patient, 'labs', 'treatment', undefined, readmitted), false, 'removed');
+    assert.equal(await t.contracts.registry.read.admissionOf([account]), 1, 'kept after removal');
+    await admitByVote(t, readmitted);
+    assert.equal(await t.contracts.registry.read.admissionOf([account]), 2);
+    assert.equal(await t.contracts.registry.read.isActiveMember([account]), true);
+
+    // Active again, but the stored grant names admission 1: it permits nothing.
+    assert.equal(await permitted(patient, 'labs', 'treatment', undefined, readmitted), false, 're-admitted');
+    const stored = await t.contracts.consent.read.getGrant([patient.address, account]);
+    assert.equal(stored.granteeAdmission, 1, 'the old grant is still stored, naming its admission');
+    await rejects(relayGrant(pending, pendingSig), 'ConsentStaleAdmission', [account, '1', '2']);
+    assert.equal(await t.contracts.consent.read.nonces([patient.address]), 1n, 'the refusal used no nonce');
+
+    // The same scope, signed for the new admission, is a change (not an idempotent re-grant).
+    const fresh = await grantReq(patient, { grantee: account });
+    assert.equal(fresh.granteeAdmission, 2);
+    const r = await relayGrant(fresh, await signGrant(patient, t.manifest, fresh));
+    assert.equal(r.result, true);
+    assert.equal(r.receipt.logs.length, 1);
+    assert.equal(await permitted(patient, 'labs', 'treatment', undefined, readmitted), true);
+    assert.equal((await t.contracts.consent.read.getGrant([patient.address, account])).granteeAdmission, 2);
+    // Identical again, admission included: no change, no event.
+    const again = { ...fresh, nonce: 2n };
+    const r2 = await relayGrant(again, await signGrant(patient, t.manifest, again));
+    assert.equal(r2.result, false);
+    assert.equal(r2.receipt.logs.length, 0);
+  });
+
+  test('a grant signed with an admission the grantee does not have yet is refused too', async () => {
+    const patient = privateKeyToAccount(generatePrivateKey());
+    const current = await t.contracts.registry.read.admissionOf([grantee.input.account]);
+    const g = await grantReq(patient, { granteeAdmission: current + 1 });
+    await rejects(relayGrant(g, await signGrant(patient, t.manifest, g)), 'ConsentStaleAdmission', [
+      grantee.input.account,
+      String(current + 1),
+      String(current),
+    ]);
+    // A signature over another admission does not verify for this one.
+    const sig = await signGrant(patient, t.manifest, g);
+    await rejects(relayGrant({ ...g, granteeAdmission: current }, sig), 'ConsentInvalidSigner');
   });
 });

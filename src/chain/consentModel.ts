@@ -5,30 +5,30 @@
  * it to evaluate a grant read from chain.
  */
 export interface GrantTerms {
+  /** The grantee's admission (Registry `admissionOf`) the grant was given to. */
+  granteeAdmission: number;
   categories: number;
   purposes: number;
   /** Seconds since the Unix epoch; inclusive. */
   validFrom: bigint;
   /** Seconds since the Unix epoch; exclusive. */
   expiry: bigint;
-  /** The grantee's Registry admission the patient consented to; a re-admitted member needs a new grant. */
-  granteeAdmission: number;
 }
 
 /**
- * Whether `grant` (undefined when none is stored) covers EVERY bit of `categories` and of `purposes`
- * at `at`, for a grantee that is active and still in the admission the grant names.
+ * Whether `grant` (undefined when none is stored) covers every bit of `categoryMask` and of `purposeMask`
+ * at `at`, for a `grantee` that is active in the admission the grant names; empty masks permit nothing.
  */
 export function grantPermits(
   grant: GrantTerms | undefined,
   grantee: { active: boolean; admission: number },
-  categories: number,
-  purposes: number,
+  categoryMask: number,
+  purposeMask: number,
   at: bigint,
 ): boolean {
-  if (!grant || !grantee.active || categories === 0 || purposes === 0) return false;
-  if (grantee.admission !== grant.granteeAdmission) return false;
-  if ((grant.categories & categories) !== categories || (grant.purposes & purposes) !== purposes)
+  if (!grant || !grantee.active || grantee.admission !== grant.granteeAdmission) return false;
+  if (categoryMask === 0 || purposeMask === 0) return false;
+  if ((grant.categories & categoryMask) !== categoryMask || (grant.purposes & purposeMask) !== purposeMask)
     return false;
   return at >= grant.validFrom && at < grant.expiry;
 }

@@ -12,6 +12,7 @@ export const grantTypes = {
   Grant: [
     { name: 'patient', type: 'address' },
     { name: 'grantee', type: 'address' },
+    { name: 'granteeAdmission', type: 'uint32' },
     { name: 'categories', type: 'uint16' },
     { name: 'purposes', type: 'uint8' },
     { name: 'validFrom', type: 'uint64' },
@@ -30,9 +31,15 @@ export const revokeTypes = {
   ],
 } as const;
 
+/** The EIP-712 `Grant` message (contracts/Consent.sol GRANT_TYPEHASH). */
 export interface GrantRequest {
   patient: Address;
   grantee: Address;
+  /**
+   * The grantee's current admission (Registry `admissionOf`) the patient consents to; the contract
+   * refuses any other, and a re-admitted member's old grants stop permitting.
+   */
+  granteeAdmission: number;
   categories: number;
   purposes: number;
   /** Seconds since the Unix epoch. */
@@ -43,6 +50,7 @@ export interface GrantRequest {
   deadline: bigint;
 }
 
+/** The EIP-712 `Revoke` message. */
 export interface RevokeRequest {
   patient: Address;
   grantee: Address;

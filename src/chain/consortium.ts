@@ -60,7 +60,7 @@ export function chainConsortium(conn: ChainConnection, manifest: DeploymentManif
         encryptionKey: new Uint8Array(Buffer.from(m.encryptionKey.slice(2), 'hex')),
         active: m.active,
         roles: m.roles,
-        admission: Number((m as { admission?: number }).admission ?? (m.since > 0n ? 1 : 0)),
+        admission: m.admission,
       };
     });
   return {
@@ -83,7 +83,7 @@ export function chainConsortium(conn: ChainConnection, manifest: DeploymentManif
           purposes: g.purposes,
           validFrom: g.validFrom,
           expiry: g.expiry,
-          granteeAdmission: Number((g as { granteeAdmission?: number }).granteeAdmission ?? 1),
+          granteeAdmission: g.granteeAdmission,
         };
       }),
   };

@@ -33,6 +33,7 @@ test('kill -9 of the embedded chain keeps blocks, transactions, consent and even
   const g = {
     patient: patient.address,
     grantee: member.input.account,
+    granteeAdmission: 1, // a genesis member's first admission
     categories: 2,
     purposes: 1,
     validFrom: ts,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { admitByVote, removeMember } from '../../test/support/membership.js';
 import {
   newTestMember,
   startTestChain,
@@ -48,6 +49,13 @@ describe('Registry governance', () => {
     assert.equal(rec.active, true);
     assert.equal(rec.name, 'Member 0');
     assert.equal(rec.encryptionKey, m(0).input.encryptionKey);
+    assert.equal(rec.admission, 1, 'genesis is the first admission');
+    assert.equal(await t.contracts.registry.read.admissionOf([m(0).input.account]), 1);
+    assert.equal(
+      await t.contracts.registry.read.admissionOf([t.outsider().input.account]),
+      0,
+      'never admitted',
+    );
     assert.equal(await t.contracts.registry.read.rolesOf([m(0).input.account]), 1);
     const memberRole = await t.contracts.registry.read.MEMBER_ROLE();
     assert.equal(await t.contracts.registry.read.hasRole([memberRole, m(4).input.account]), true);
@@ -75,6 +83,46 @@ describe('Registry governance', () => {
     await reg(m(3), 'vote', [rid]);
     assert.equal(await active(candidate.input.account), false, '4 of 4 votes');
     assert.equal(await t.contracts.registry.read.rolesOf([candidate.input.account]), 0);
+  });
+
+  test('each admission of an account gets the next admission number; removal keeps the last', async () => {
+    const candidate = newTestMember(t.conn, 'Rejoining Pharmacy', rolesToMask(['PHARMACY']));
+    const account = candidate.input.account;
+    const admission = () => t.contracts.registry.read.admissionOf([account]);
+    const listed = async () => (await t.contracts.registry.read.memberAccounts()).length;
+    assert.equal(await admission(), 0);
+    const before = await listed();
+
+    await admitByVote(t, candidate);
+    assert.equal(await admission(), 1);
+    await removeMember(t, candidate);
+    assert.equal(await active(account), false);
+    assert.equal(await admission(), 1, 'the last admission number stays after removal');
+    assert.equal((await t.contracts.registry.read.getMember([account])).admission, 1);
+
+    await admitByVote(t, candidate);
+    assert.equal(await admission(), 2, 're-admission is a new admission');
+    const rec = await t.contracts.registry.read.getMember([account]);
+    assert.equal(rec.active, true);
+    assert.equal(rec.admission, 2);
+    const admitted = await t.conn.publicClient.getContractEvents({
+      address: t.manifest.contracts.Registry,
+      abi: registryAbi,
+      eventName: 'MemberAdmitted',
+      args: { account },
+      fromBlock: 0n,
+    });
+    assert.deepEqual(
+      admitted.map((e) => e.args.admission),
+      [1, 2],
+      'MemberAdmitted names the admission',
+    );
+    assert.equal(await listed(), before + 1, 'listed once, at its first admission');
+
+    await removeMember(t, candidate);
+    await admitByVote(t, candidate);
+    assert.equal(await admission(), 3, 'never reused');
+    await removeMember(t, candidate);
   });
 
   test('non-members cannot propose or vote; unknown proposals and bad candidates are refused', async () => {
@@ -122,6 +170,7 @@ describe('Registry governance', () => {
     const g = {
       patient: patient.address,
       grantee: victim.input.account,
+      granteeAdmission: await t.contracts.registry.read.admissionOf([victim.input.account]),
       categories: 2,
       purposes: 1,
       validFrom: ts - 1n,
@@ -158,15 +207,25 @@ describe('Registry governance', () => {
       'AuditAnchorNotMember',
     );
     const g2 = { ...g, nonce: 1n };
-    await rejects(
+    const g2Signature = await signGrant(patient, t.manifest, g2);
+    const relay = (req: typeof g, signature: Hex) =>
       writeAndWait(t.conn, m(0).wallet, {
         address: t.manifest.contracts.Consent,
         abi: consentAbi,
         functionName: 'grantWithSig',
-        args: [g2, await signGrant(patient, t.manifest, g2)],
-      }),
-      'ConsentGranteeNotMember',
-    );
+        args: [req, signature],
+      });
+    await rejects(relay(g2, g2Signature), 'ConsentGranteeNotMember');
     await rejects(reg(victim, 'vote', [0n]), 'RegistryNotMember');
+
+    // Re-admitted at the same address: a new admission, and the patient's old consent does not return.
+    await admitByVote(t, victim);
+    assert.equal(await active(victim.input.account), true);
+    assert.equal(await t.contracts.registry.read.admissionOf([victim.input.account]), g.granteeAdmission + 1);
+    assert.equal(await permitted(), false, 'the old grant names the earlier admission');
+    await rejects(relay(g2, g2Signature), 'ConsentStaleAdmission');
+    const g3 = { ...g2, granteeAdmission: g.granteeAdmission + 1 };
+    await relay(g3, await signGrant(patient, t.manifest, g3));
+    assert.equal(await permitted(), true, 'a new grant for the new admission permits');
   });
 });

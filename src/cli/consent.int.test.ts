@@ -252,6 +252,7 @@ describe('patient consent from the command line', () => {
     const request = {
       patient: victim.address,
       grantee: lab.address,
+      granteeAdmission: 1, // a genesis member's first admission
       categories: 2,
       purposes: 1,
       validFrom: now - 10n,
@@ -259,11 +260,11 @@ describe('patient consent from the command line', () => {
       nonce: 0n,
       deadline: now + 600n,
     };
-    const post = (signature: string) =>
+    const post = (signature: string, req: object = request) =>
       fetch(`${hospital.url}/consent/relay`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ kind: 'grant', request, signature }, (_k, v) =>
+        body: JSON.stringify({ kind: 'grant', request: req, signature }, (_k, v) =>
           typeof v === 'bigint' ? v.toString() : v,
         ),
       });
@@ -278,6 +279,16 @@ describe('patient consent from the command line', () => {
     const replay = await post(genuine);
     assert.equal(replay.status, 409, 'the same signature cannot be used twice');
     assert.equal((await post('0x1234')).status, 422);
+    // Signed for an admission of Central Lab that is not its current one (genesis members are at 1).
+    const stale = { ...request, granteeAdmission: 2, nonce: 1n };
+    const refused = await post(await signGrant(victim, manifest, stale), stale);
+    assert.equal(refused.status, 422);
+    assert.match(
+      ((await refused.json()) as { issue: { details: { text: string } }[] }).issue[0]?.details.text ?? '',
+      /ConsentStaleAdmission/,
+    );
+    const { granteeAdmission: _, ...unnamed } = request;
+    assert.equal((await post(genuine, unnamed)).status, 400, 'a grant must name the admission');
     assert.equal(
       (
         await fetch(`${hospital.url}/consent/relay`, {
@@ -306,7 +317,13 @@ describe('patient consent from the command line', () => {
     ).entry.map((e) => `${e.resource.outcome}:${e.resource.outcomeDesc}`);
     assert.deepEqual(
       events.sort(),
-      ['0:ok', '4:already-relayed', '4:consent-invalid-signer', '4:consent-invalid-signer'].sort(),
+      [
+        '0:ok',
+        '4:already-relayed',
+        '4:consent-invalid-signer',
+        '4:consent-invalid-signer',
+        '4:consent-stale-admission',
+      ].sort(),
     );
   });
 

@@ -145,9 +145,17 @@ export function registerConsentCommands(program: Command, io: CliIo): void {
         if (expiry <= now) throw new InvalidInputError('--expires must be in the future');
         if (expiry <= validFrom) throw new InvalidInputError('--expires must be after --from');
         const { account, contracts } = await signer(opts, manifest, net);
+        const granteeAddress = getAddress(grantee.address);
+        if (!(await contracts.registry.read.isActiveMember([granteeAddress])))
+          throw new InvalidInputError(
+            `${grantee.name} is not an active member; it cannot be granted consent`,
+          );
         const request: GrantRequest = {
           patient: account.address,
-          grantee: getAddress(grantee.address),
+          grantee: granteeAddress,
+          // The grantee's current admission, read from the Registry itself (not the network file):
+          // if the member is later removed and re-admitted, this grant lapses.
+          granteeAdmission: await contracts.registry.read.admissionOf([granteeAddress]),
           categories,
           purposes,
           validFrom,
@@ -218,11 +226,13 @@ export function registerConsentCommands(program: Command, io: CliIo): void {
         const m = await contracts.registry.read.getMember([a]);
         const state = !m.active
           ? 'member removed'
-          : now < g.validFrom
-            ? 'not yet valid'
-            : now >= g.expiry
-              ? 'expired'
-              : 'in force';
+          : m.admission !== g.granteeAdmission
+            ? 'member re-admitted'
+            : now < g.validFrom
+              ? 'not yet valid'
+              : now >= g.expiry
+                ? 'expired'
+                : 'in force';
         io.out(
           `${m.name}: ${maskToCategories(g.categories).join(', ')} for ${maskToPurposes(g.purposes).join(', ')}, ${new Date(Number(g.validFrom) * 1000).toISOString()} to ${new Date(Number(g.expiry) * 1000).toISOString()} (${state})`,
         );

@@ -52,6 +52,7 @@ export function parseRelay(
       request: {
         patient: addr(r.patient, 'request.patient'),
         grantee: addr(r.grantee, 'request.grantee'),
+        granteeAdmission: small(r.granteeAdmission, 'request.granteeAdmission', 0xffff_ffff),
         categories: small(r.categories, 'request.categories', 0xffff),
         purposes: small(r.purposes, 'request.purposes', 0xff),
         validFrom: toBig(r.validFrom, 'request.validFrom'),

@@ -65,6 +65,9 @@ async function grant(categories: string[], purposes: string[], from = -60, secon
   const g: GrantRequest = {
     patient: PATIENT.address,
     grantee: ids.clinic.address,
+    granteeAdmission: await consortiumContracts(t.conn, manifest).registry.read.admissionOf([
+      ids.clinic.address,
+    ]),
     categories: categoriesToMask(categories),
     purposes: purposesToMask(purposes),
     validFrom: now + BigInt(from),

@@ -720,9 +720,12 @@ export class AttackNetwork {
     opts: GrantOptions = {},
   ): Promise<void> {
     const now = BigInt(Math.floor(Date.now() / 1000));
+    const c = consortiumContracts(this.t.conn, this.manifest);
     const g = {
       patient: patient.address,
       grantee: this.address(grantee),
+      // The patient consents to the grantee's current admission in the Registry.
+      granteeAdmission: await c.registry.read.admissionOf([this.address(grantee)]),
       categories: categoriesToMask(categories),
       purposes: purposesToMask(purposes),
       validFrom: now + BigInt(opts.validFrom ?? -60),

@@ -120,6 +120,8 @@ export function ConsentPanel({
       const request: GrantRequest = {
         patient: keyPair.address,
         grantee: member.address,
+        // Read now, from the Registry itself: the grant names the member's current admission.
+        granteeAdmission: await chain.admissionOf(member.address),
         categories: categoriesToMask(cats),
         purposes: purposesToMask(purposes),
         validFrom: now - 60n,

@@ -26,6 +26,8 @@ export interface Member {
   roles: string[];
   active: boolean;
   since: number;
+  /** The member's latest admission number (Registry `admissionOf`). */
+  admission: number;
 }
 
 export interface GrantView {
@@ -34,7 +36,9 @@ export interface GrantView {
   purposes: string[];
   validFrom: number;
   expiry: number;
-  state: 'in force' | 'not yet valid' | 'expired' | 'member removed';
+  /** The member admission the patient consented to; not in force once the member was re-admitted. */
+  granteeAdmission: number;
+  state: 'in force' | 'not yet valid' | 'expired' | 'member removed' | 'member re-admitted';
 }
 
 /** The RPC URL of a portal config as an absolute URL: a path (`/rpc`) is on the node at `origin`. */
@@ -71,6 +75,7 @@ export class Chain {
           roles: maskToRoles(m.roles),
           active: m.active,
           since: Number(m.since),
+          admission: m.admission,
         };
       }),
     );
@@ -78,6 +83,16 @@ export class Chain {
 
   async now(): Promise<number> {
     return Number((await this.client.getBlock()).timestamp);
+  }
+
+  /** The member's current admission number, read now (a grant must name it). */
+  async admissionOf(member: Address): Promise<number> {
+    return this.client.readContract({
+      address: this.config.contracts.Registry,
+      abi: registryAbi,
+      functionName: 'admissionOf',
+      args: [member],
+    });
   }
 
   async nonce(patient: Address): Promise<bigint> {
@@ -109,13 +124,17 @@ export class Chain {
         purposes: maskToPurposes(g.purposes),
         validFrom,
         expiry,
+        granteeAdmission: g.granteeAdmission,
+        // A grant to an earlier admission of a re-admitted member permits nothing (Consent.isPermitted).
         state: !member.active
           ? 'member removed'
-          : now < validFrom
-            ? 'not yet valid'
-            : now >= expiry
-              ? 'expired'
-              : 'in force',
+          : member.admission !== g.granteeAdmission
+            ? 'member re-admitted'
+            : now < validFrom
+              ? 'not yet valid'
+              : now >= expiry
+                ? 'expired'
+                : 'in force',
       });
     }
     return out;

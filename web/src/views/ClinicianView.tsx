@@ -169,6 +169,11 @@ export function ClinicianView({ config, chain }: { config: PortalConfig; chain: 
               The patient lets {here} see <strong>{grant.categories.join(', ')}</strong> for{' '}
               <strong>{grant.purposes.join(', ')}</strong> until {day(grant.expiry * 1000)}.
             </p>
+          ) : grant?.state === 'member re-admitted' ? (
+            <p>
+              The patient’s consent for {here} was given before {here} was last admitted to the consortium, so
+              it is not in force; ask the patient to grant it again.
+            </p>
           ) : grant ? (
             <p>
               The patient’s consent for {here} is {grant.state}.
