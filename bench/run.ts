@@ -1,4 +1,5 @@
 /** `npm run bench`: every benchmark, each writing bench/results/<name>.json and a readable table. */
+import { main as federation } from './federation.js';
 import { main as gas } from './gas.js';
 import { main as log } from './log.js';
 import { main as records } from './records.js';
@@ -6,3 +7,4 @@ import { main as records } from './records.js';
 await gas();
 await records();
 await log();
+await federation();
