@@ -2,8 +2,9 @@
  * The portal's main story in a real browser (Debian Chromium) against a real local network
  * (`medchain up`: anvil, contracts, five member node processes): a patient grants labs to Valley
  * Clinic; a Valley Clinic clinician sees the lab results held at Central Lab; the patient sees
- * that access listed and verified in the browser; the patient revokes; the clinician is denied; a
- * break-glass read appears highlighted in the patient's list; the administrator verifies the log.
+ * that access listed and verified in the browser; the patient revokes; the clinician is told that
+ * Central Lab did not share (and the lab section does not read "No … recorded"); a break-glass
+ * read appears highlighted in the patient's list; the administrator verifies the log.
  * Screenshots of each step go to test-artifacts/portal/.
  */
 import assert from 'node:assert/strict';
@@ -164,6 +165,11 @@ describe('portal main story in Chromium on a real network', () => {
       await shown(c).locator('section', { hasText: 'Consent on chain' }).innerText(),
       /see labs for treatment/,
     );
+    // Labs only were shared (by every member): the lab section says what else was not shared.
+    assert.match(
+      await shown(c).getByRole('region', { name: 'Lab results' }).innerText(),
+      /Central Lab[^.]* did not share lab results with you in these categories: general, imaging, mental health,/,
+    );
     await shot(c, '03-clinician-sees-central-lab-labs');
 
     // 4. The patient sees that read in Central Lab's log, verified in the browser against the anchored head.
@@ -184,10 +190,30 @@ describe('portal main story in Chromium on a real network', () => {
     assert.equal(await shown(p).locator('table.grants tr[data-member="Valley Clinic"]').count(), 0);
     await shot(p, '05-consent-revoked');
 
-    // 6. The clinician reads again: Central Lab refuses, and no Central Lab labs are shown.
+    // 6. The clinician reads again: Central Lab does not share, and no Central Lab labs are shown.
+    // The summary says so once for Central Lab, and the lab section names it instead of reading
+    // "No lab results recorded" (the same words whether or not Central Lab holds any).
     await openPatient(c, patient.address);
-    await shown(c).locator('.refusals').filter({ hasText: 'Central Lab' }).waitFor({ timeout: 30_000 });
+    await shown(c)
+      .locator('.refusals li')
+      .filter({ hasText: /^Central Lab did not share any records with you: the patient has not consented/ })
+      .waitFor({ timeout: 30_000 });
+    assert.equal(
+      await shown(c)
+        .locator('.refusals li', { hasText: /^Central Lab / })
+        .count(),
+      1,
+      'one summary line for Central Lab',
+    );
     assert.equal(await shown(c).locator('table.labs tr', { hasText: 'Central Lab' }).count(), 0);
+    const labs = shown(c).getByRole('region', { name: 'Lab results' });
+    const labsText = await labs.innerText();
+    assert.match(labsText, /Central Lab[^.]* did not share lab results with you\./);
+    assert.match(labsText, /Ask the patient for consent, or break the glass in an emergency\./);
+    assert.doesNotMatch(labsText, /\bNo\b.*\brecorded\b/);
+    // Its "Ask the patient for consent" opens the request form.
+    await labs.getByRole('button', { name: 'Ask the patient for consent' }).click();
+    await shown(c).getByLabel('Link for the patient').waitFor();
     assert.match(
       await shown(c).locator('section', { hasText: 'Consent on chain' }).innerText(),
       /has not shared/,

@@ -7,9 +7,12 @@ import { requestLink } from '../lib/consentRequest.js';
 export function AskForConsent({
   member,
   granted,
+  id,
 }: {
   member: { address: Address; name: string };
   granted: string[];
+  /** The element id, so a record section's "Ask the patient for consent" can open it. */
+  id?: string;
 }) {
   const [cats, setCats] = useState<string[]>(
     ['general', 'labs', 'medications'].filter((c) => !granted.includes(c)).slice(0, 2),
@@ -29,7 +32,7 @@ export function AskForConsent({
     setCats(cats.includes(c) ? cats.filter((x) => x !== c) : [...cats, c]);
   };
   return (
-    <details className="ask">
+    <details className="ask" id={id}>
       <summary>Ask the patient for more</summary>
       <p className="small muted">
         Give the patient this link (printed, by mail or as a QR code). It opens their portal with the request

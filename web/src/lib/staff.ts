@@ -3,6 +3,7 @@ import type { Bundle, Patient, Resource } from '@medplum/fhirtypes';
 import { PATIENT_ADDRESS_SYSTEM } from '../../../src/fhir/resourceTypes.js';
 import { ApiError, call, outcomeText } from './api.js';
 import type { HeldRecord } from './records.js';
+import { parseRefusal, type Refusal } from './refusals.js';
 
 export interface StaffSession {
   token: string;
@@ -52,8 +53,12 @@ export async function localPatients(s: StaffSession): Promise<PatientChoice[]> {
 
 export interface ReadResult {
   records: HeldRecord[];
-  /** Refusals and failures, one line each ("Central Lab: the patient has not consented ..."). */
-  refusals: string[];
+  /** What other members withheld, per member and resource type (from the coded outcomes). */
+  refusals: Refusal[];
+  /** Other warnings, one line each ("Central Lab did not answer; its records are not included"). */
+  notes: string[];
+  /** Resource types whose results may be incomplete (a member offline, a replica, more pages). */
+  incomplete: string[];
 }
 
 const memberOfSource = (r: Resource, names: ReadonlyMap<string, string>, here: string) => {
@@ -62,6 +67,54 @@ const memberOfSource = (r: Resource, names: ReadonlyMap<string, string>, here: s
   const a = src.slice('urn:medchain:member:'.length).toLowerCase();
   return names.get(a) ?? a;
 };
+
+/** One type's searchset, sorted into records, refusals and other warnings. Pure. */
+export function readSearchset(
+  type: string,
+  b: Bundle,
+  names: ReadonlyMap<string, string>,
+  here: string,
+): ReadResult {
+  const out: ReadResult = { records: [], refusals: [], notes: [], incomplete: [] };
+  for (const e of b.entry ?? []) {
+    if (!e.resource) continue;
+    if (e.search?.mode !== 'outcome') {
+      out.records.push({ resource: e.resource, member: memberOfSource(e.resource, names, here) });
+      continue;
+    }
+    const refusal = parseRefusal(e.resource, type, names);
+    if (refusal) {
+      out.refusals.push(refusal);
+      continue;
+    }
+    const t = outcomeText(e.resource);
+    // The node's note that it lowered _count is about the request, not about missing records.
+    if (t && !t.startsWith('_count')) {
+      out.notes.push(t);
+      out.incomplete.push(type);
+    }
+  }
+  // More than one page: the portal reads the first only, so say the section may be incomplete.
+  if (b.link?.some((l) => l.relation === 'next') || (b.total ?? 0) > out.records.length)
+    out.incomplete.push(type);
+  out.incomplete = [...new Set(out.incomplete)];
+  return out;
+}
+
+/** Several reads merged: refusals once per (member, type), notes once each, sorted. */
+export function mergeReads(reads: readonly ReadResult[]): ReadResult {
+  const refusals = new Map<string, Refusal>();
+  for (const r of reads.flatMap((x) => x.refusals))
+    refusals.set(`${r.address || r.member}/${r.resourceType}`, r);
+  return {
+    records: reads.flatMap((x) => x.records),
+    refusals: [...refusals.values()].sort(
+      (a, b) => a.member.localeCompare(b.member) || a.resourceType.localeCompare(b.resourceType),
+    ),
+    notes: [...new Set(reads.flatMap((x) => x.notes))].sort(),
+    incomplete: [...new Set(reads.flatMap((x) => x.incomplete))].sort(),
+  };
+}
 
 /** A patient's clinical records from this member and, on consent or break-glass, the others. */
 export async function readPatient(
@@ -74,28 +127,22 @@ export async function readPatient(
   const headers: Record<string, string> = breakGlassReason
     ? { 'x-break-glass-reason': breakGlassReason }
     : {};
-  const refusals = new Set<string>();
-  const records: HeldRecord[] = [];
-  await Promise.all(
-    CLINICAL_TYPES.map(async (type) => {
+  const reads = await Promise.all(
+    CLINICAL_TYPES.map(async (type): Promise<ReadResult> => {
       try {
         const b = await call<Bundle>(
           window.location.origin,
           `/fhir/${type}?patient=${encodeURIComponent(address)}&_count=100`,
           { token: s.token, headers },
         );
-        for (const e of b.entry ?? []) {
-          if (!e.resource) continue;
-          if (e.search?.mode === 'outcome') {
-            const t = outcomeText(e.resource);
-            if (t && !t.startsWith('_count')) refusals.add(t);
-          } else records.push({ resource: e.resource, member: memberOfSource(e.resource, names, here) });
-        }
+        return readSearchset(type, b, names, here);
       } catch (err) {
-        if (err instanceof ApiError && err.kind === 'denied') refusals.add(err.message);
-        else throw err;
+        // This member's own refusal (e.g. the role may not read the type): nothing of it is shown.
+        if (err instanceof ApiError && err.kind === 'denied')
+          return { records: [], refusals: [], notes: [err.message], incomplete: [type] };
+        throw err;
       }
     }),
   );
-  return { records, refusals: [...refusals].sort() };
+  return mergeReads(reads);
 }

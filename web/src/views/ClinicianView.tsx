@@ -12,6 +12,7 @@ import { Timeline } from '../components/Timeline.js';
 import type { Chain, GrantView, Member, PortalConfig } from '../lib/chain.js';
 import { chainError } from '../lib/chain.js';
 import { arrangeRecords } from '../lib/records.js';
+import { memberLines } from '../lib/refusals.js';
 import {
   localPatients,
   type PatientChoice,
@@ -19,6 +20,17 @@ import {
   readPatient,
   type StaffSession,
 } from '../lib/staff.js';
+
+const ASK_ID = 'ask-consent';
+
+/** Open the "ask the patient for more" form and bring it into view. */
+function openAskForConsent() {
+  const d = document.getElementById(ASK_ID);
+  if (!(d instanceof HTMLDetailsElement)) return;
+  d.open = true;
+  d.scrollIntoView({ block: 'center' });
+  d.querySelector('summary')?.focus();
+}
 
 export function ClinicianView({ config, chain }: { config: PortalConfig; chain: Chain | null }) {
   const [session, setSession] = useState<StaffSession | null>(null);
@@ -185,6 +197,7 @@ export function ClinicianView({ config, chain }: { config: PortalConfig; chain: 
             </p>
           )}
           <AskForConsent
+            id={ASK_ID}
             member={config.member}
             granted={grant && grant.state === 'in force' ? grant.categories : []}
           />
@@ -198,17 +211,24 @@ export function ClinicianView({ config, chain }: { config: PortalConfig; chain: 
       ) : null}
       {result ? (
         <>
-          {result.refusals.length > 0 ? (
-            <section className="card wide refusals" aria-label="Refused" role="alert">
+          {result.refusals.length > 0 || result.notes.length > 0 ? (
+            <section className="card wide refusals" aria-label="Not shared with you" role="alert">
               <h3>Not shared with you</h3>
               <ul>
-                {result.refusals.map((r) => (
-                  <li key={r}>{r}</li>
+                {memberLines(result.refusals).map((l) => (
+                  <li key={l.address || l.text}>{l.text}</li>
+                ))}
+                {result.notes.map((n) => (
+                  <li key={n}>{n}</li>
                 ))}
               </ul>
             </section>
           ) : null}
-          <Timeline data={arrangeRecords(result.records)} />
+          <Timeline
+            data={arrangeRecords(result.records)}
+            gaps={result}
+            onAskConsent={address && grant !== undefined ? openAskForConsent : undefined}
+          />
           {canBreakGlass && !breakGlass ? (
             <form className="card wide glass" onSubmit={glass} aria-labelledby="glass-title">
               <h3 id="glass-title">Emergency access (break-glass)</h3>

@@ -11,6 +11,7 @@ import { chainError } from '../lib/chain.js';
 import { parseRequest } from '../lib/consentRequest.js';
 import type { UnlockedKey } from '../lib/keyVault.js';
 import { PatientSessions } from '../lib/patientSession.js';
+import { type Gaps, NO_GAPS, SECTIONS } from '../lib/recordSections.js';
 import { arrangeRecords, type HeldRecord } from '../lib/records.js';
 
 type Tab = 'records' | 'consent' | 'access';
@@ -78,6 +79,10 @@ export function PatientView({ chain }: { chain: Chain | null }) {
   if (!key) return <KeySetup onUnlocked={setKey} />;
 
   const timeline = arrangeRecords(records);
+  // The patient sees all of their own records; only a member that did not answer leaves a gap.
+  const gaps: Gaps = status.some((s) => s.error)
+    ? { refusals: [], incomplete: Object.values(SECTIONS).map((s) => s.resourceType) }
+    : NO_GAPS;
   return (
     <div>
       <div className="row-between who">
@@ -149,7 +154,7 @@ export function PatientView({ chain }: { chain: Chain | null }) {
               Some members did not answer; their records are missing below. Try again later.
             </Note>
           ) : null}
-          {!loading ? <Timeline data={timeline} /> : null}
+          {!loading ? <Timeline data={timeline} gaps={gaps} /> : null}
         </>
       ) : null}
       {tab === 'consent' && members && sessions ? (
