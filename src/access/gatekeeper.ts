@@ -384,8 +384,10 @@ export class Gatekeeper {
     const refusals: Refusal[] = [];
     for (const t of q.resourceTypes) {
       const categories = categoriesOfType(t) & ~released(d);
-      if (categories !== 0)
-        refusals.push({ resourceType: t, categories, reason: d.permit ? 'withheld' : d.reason });
+      if (categories === 0) continue;
+      // Nothing of this type released at all reads as no consent for it; some released, as withheld.
+      const reason = !d.permit ? d.reason : categories === categoriesOfType(t) ? 'no-consent' : 'withheld';
+      refusals.push({ resourceType: t, categories, reason });
     }
     const logs = refusals.map((r) =>
       entry(

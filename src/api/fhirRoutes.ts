@@ -11,12 +11,12 @@ import { mayAccess, type UserRole } from '../access/roles.js';
 import { badRequest } from '../errors.js';
 import type { RemoteOutcome } from '../federation/requester.js';
 import { capabilityStatement } from '../fhir/capability.js';
-import { okOutcome, outcome } from '../fhir/outcomes.js';
+import { okOutcome } from '../fhir/outcomes.js';
 import { PATIENT_ADDRESS_SYSTEM, RESOURCE_TYPES } from '../fhir/resourceTypes.js';
 import { parseSearch, type SearchQuery } from '../fhir/search.js';
 import { parseIfMatch, type StoredResource } from '../records/recordService.js';
 import { actorOf, idParam, send, sendResource, typeParam } from './http.js';
-import { remoteOutcomeEntries } from './remoteOutcomes.js';
+import { NOTE_SYSTEM, remoteOutcomeEntries } from './remoteOutcomes.js';
 import type { ApiDeps } from './server.js';
 
 /** SHA-256 of the search query with its parameters sorted: what the log keeps of a search. */
@@ -125,7 +125,19 @@ export function fhirRoutes(
         ...(q.countCapped
           ? [
               {
-                resource: outcome('warning', 'informational', `_count lowered to the maximum of ${q.count}`),
+                resource: {
+                  resourceType: 'OperationOutcome' as const,
+                  issue: [
+                    {
+                      severity: 'warning' as const,
+                      code: 'informational' as const,
+                      details: {
+                        text: `_count lowered to the maximum of ${q.count}`,
+                        coding: [{ system: NOTE_SYSTEM, code: 'count-capped' }],
+                      },
+                    },
+                  ],
+                },
                 search: { mode: 'outcome' as const },
               },
             ]

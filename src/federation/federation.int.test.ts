@@ -299,7 +299,7 @@ describe('cross-member reads under patient consent', () => {
       ['Encounter', 'Observation@remote', 'Patient'],
       'labs shared; the mental-health condition is not',
     );
-    assert.ok(withheld(b).some((w) => w.startsWith('lab:Condition:withheld:')));
+    assert.ok(withheld(b).some((w) => w.startsWith('lab:Condition:no-consent:')), 'nothing of Condition is granted');
     const billing = await fetch(`${nodes.clinic.running.url}/fhir/Patient/${p.id}/$everything`, {
       headers: { authorization: 'Bearer nope' },
     });
@@ -311,13 +311,13 @@ describe('cross-member reads under patient consent', () => {
     const cond = await search('clinician', 'Condition');
     assert.equal(matches(cond.body).length, 0, 'mental health was not named');
     assert.ok(
-      withheld(cond.body).some((w) => w.startsWith('lab:Condition:withheld:') && w.includes('mental-health')),
+      withheld(cond.body).some((w) => w.startsWith('lab:Condition:no-consent:') && w.includes('mental-health')),
     );
     const research = await search('clinician', 'Observation', { 'x-purpose-of-use': 'research' });
     assert.equal(research.status, 403, 'a clinician acts for treatment, not research');
     assert.deepEqual(
       since('lab', s0.lab).map((e) => `${e.outcome}:${e.reason}`),
-      ['deny:withheld'],
+      ['deny:no-consent'],
     );
   });
 
@@ -420,7 +420,7 @@ describe('cross-member reads under patient consent', () => {
       .filter((e) => e.search?.mode === 'outcome')
       .map((e) => (e.resource as { issue: { details: { text: string } }[] }).issue[0]?.details.text ?? '');
     assert.ok(
-      notes.some((t) => /^lab: lab is offline; served by its replica at pharmacy/.test(t)),
+      notes.some((t) => /^lab is offline; served by its replica at pharmacy/.test(t)),
       notes.join('\n'),
     );
     assert.deepEqual(

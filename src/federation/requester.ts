@@ -18,6 +18,7 @@ import { bindingBytes } from '../crypto/envelope.js';
 import { openResponseKey } from '../crypto/responseKey.js';
 import { unwrapSymmetric } from '../crypto/symmetricWrap.js';
 import { errorMessage } from '../errors.js';
+import { MEMBER_SOURCE_PREFIX } from '../fhir/remoteCodes.js';
 import { decodeEntry, type LogTarget } from '../log/entry.js';
 import { leafHash, verifyInclusion } from '../log/merkle.js';
 import type { RecordService, StoredResource } from '../records/recordService.js';
@@ -107,7 +108,7 @@ async function openAnswer(
           key,
         });
         if (resource.resourceType !== rec.resourceType || resource.id !== rec.id) throw new Error('mismatch');
-        resource.meta = { ...(resource.meta ?? {}), source: `urn:medchain:member:${custodian.address}` };
+        resource.meta = { ...(resource.meta ?? {}), source: `${MEMBER_SOURCE_PREFIX}${custodian.address}` };
         opened.push({ resource, target: targetOfSent(rec), viaReplica: viaReplica !== null });
       } catch {
         dropped++;
@@ -168,7 +169,15 @@ async function askMember(
   const base = { member: m.name || m.address, address: m.address };
   const reply = await postSigned(ctx.signer, m, '/federation/search', releaseRequestBody(q), ctx.timeoutMs);
   if (reply.kind === 'refused')
-    return { outcome: { ...base, status: 'error', message: reply.message, withheld: [] }, opened: [] };
+    return {
+      outcome: {
+        ...base,
+        status: 'error',
+        message: `${base.member} refused the request: ${reply.message}`,
+        withheld: [],
+      },
+      opened: [],
+    };
   if (reply.kind === 'ok') {
     let answer: RecordsAnswer;
     try {
@@ -176,7 +185,15 @@ async function askMember(
       if (answer.custodian !== m.address || answer.patient !== q.patient)
         throw new Error('wrong member or patient');
     } catch (err) {
-      return { outcome: { ...base, status: 'error', message: errorMessage(err), withheld: [] }, opened: [] };
+      return {
+        outcome: {
+          ...base,
+          status: 'error',
+          message: `${base.member} sent an answer that failed its checks: ${errorMessage(err)}`,
+          withheld: [],
+        },
+        opened: [],
+      };
     }
     const { opened, dropped } = await openAnswer(ctx, answer, m, q, null);
     return {

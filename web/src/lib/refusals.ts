@@ -7,11 +7,16 @@
  */
 import {
   CATEGORY_SYSTEM,
+  categoryWords,
+  listWords,
   MEMBER_SYSTEM,
+  orderCategories,
   REFUSAL_SYSTEM,
   RESOURCE_TYPE_SYSTEM,
-} from '../../../src/api/remoteOutcomes.js';
-import { CATEGORIES } from '../../../src/chain/scopes.js';
+  reasonWords,
+} from '../../../src/fhir/remoteCodes.js';
+
+export { categoryWords, listWords, orderCategories, reasonWords };
 
 /** One member's refusal of one resource type. */
 export interface Refusal {
@@ -28,35 +33,6 @@ export interface Refusal {
 
 /** Reasons the patient can change by consenting (so asking them, or break-glass, is the way on). */
 export const CONSENT_REASONS: readonly string[] = ['no-consent', 'withheld'];
-
-const CATEGORY_WORDS: Record<string, string> = {
-  general: 'general',
-  labs: 'labs',
-  medications: 'medications',
-  imaging: 'imaging',
-  'mental-health': 'mental health',
-  'sexual-reproductive-health': 'sexual and reproductive health',
-  'substance-use': 'substance use',
-  genetics: 'genetics',
-};
-
-/** A consent category in plain words ("mental health"). */
-export const categoryWords = (c: string): string => CATEGORY_WORDS[c] ?? c.replaceAll('-', ' ');
-
-/** Categories in the contract's order (unknown codes last, as given). */
-export function orderCategories(cs: Iterable<string>): string[] {
-  const rank = (c: string) => {
-    const i = (CATEGORIES as readonly string[]).indexOf(c);
-    return i < 0 ? CATEGORIES.length : i;
-  };
-  return [...new Set(cs)].sort((a, b) => rank(a) - rank(b));
-}
-
-/** "a", "a and b", "a, b and c" (or with `or`). */
-export function listWords(xs: readonly string[], last = 'and'): string {
-  if (xs.length <= 1) return xs[0] ?? '';
-  return `${xs.slice(0, -1).join(', ')} ${last} ${xs[xs.length - 1]}`;
-}
 
 interface CodedIssue {
   code?: string;
@@ -88,30 +64,6 @@ export function parseRefusal(
     categories: orderCategories(of(CATEGORY_SYSTEM).map((c) => c.code as string)),
     reason: of(REFUSAL_SYSTEM)[0]?.code ?? 'unknown',
   };
-}
-
-/** Why, in plain words, addressed to the clinician. */
-export function reasonWords(reason: string): string {
-  switch (reason) {
-    case 'no-consent':
-      return 'the patient has not consented to sharing them with you';
-    case 'withheld':
-      return 'the patient’s consent does not cover them';
-    case 'purpose-member':
-      return 'your organization may not ask for them for this purpose';
-    case 'purpose-role':
-      return 'your role may not ask for them for this purpose';
-    case 'break-glass-member':
-      return 'only hospitals and clinics may break the glass';
-    case 'break-glass-role':
-      return 'only an emergency clinician may break the glass';
-    case 'break-glass-limit':
-      return 'your organization has reached the hourly break-glass limit';
-    case 'not-a-member':
-      return 'your organization is not an active member';
-    default:
-      return 'the member did not say why';
-  }
 }
 
 /** One summary line per member, in plain words, members by name. */

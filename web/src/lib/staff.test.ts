@@ -140,8 +140,8 @@ describe('reading a cross-member searchset', () => {
     );
     assert.deepEqual(r.refusals, []);
     assert.deepEqual(r.notes, [
-      'Main Street Pharmacy: Main Street Pharmacy did not answer; its records are not included',
-      'Central Lab: Central Lab is offline; served by its replica at City Hospital',
+      'Main Street Pharmacy did not answer; its records are not included',
+      'Central Lab is offline; served by its replica at City Hospital',
     ]);
     assert.deepEqual(r.incomplete, ['Condition']);
   });
@@ -180,7 +180,7 @@ describe('reading a cross-member searchset', () => {
       m.refusals.map((r) => `${r.member}/${r.resourceType}`),
       ['Central Lab/MedicationRequest', 'Central Lab/Observation'],
     );
-    assert.deepEqual(m.notes, ['Main Street Pharmacy: gone']);
+    assert.deepEqual(m.notes, ['gone']);
     assert.deepEqual(m.incomplete, ['MedicationRequest', 'Observation']);
     assert.equal(m.records.length, 3);
   });

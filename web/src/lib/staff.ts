@@ -1,5 +1,6 @@
 /** Staff of this member: sign-in, and reading a patient's records across members. */
 import type { Bundle, Patient, Resource } from '@medplum/fhirtypes';
+import { MEMBER_SOURCE_PREFIX, NOTE_SYSTEM } from '../../../src/fhir/remoteCodes.js';
 import { PATIENT_ADDRESS_SYSTEM } from '../../../src/fhir/resourceTypes.js';
 import { ApiError, call, outcomeText } from './api.js';
 import type { HeldRecord } from './records.js';
@@ -63,10 +64,17 @@ export interface ReadResult {
 
 const memberOfSource = (r: Resource, names: ReadonlyMap<string, string>, here: string) => {
   const src = r.meta?.source;
-  if (!src?.startsWith('urn:medchain:member:')) return here;
-  const a = src.slice('urn:medchain:member:'.length).toLowerCase();
+  if (!src?.startsWith(MEMBER_SOURCE_PREFIX)) return here;
+  const a = src.slice(MEMBER_SOURCE_PREFIX.length).toLowerCase();
   return names.get(a) ?? a;
 };
+
+/** The `urn:medchain:note` code of an outcome entry (`unreachable`, `replica`, `error`, `count-capped`). */
+function noteCode(resource: unknown): string | undefined {
+  const issues = (resource as { issue?: { details?: { coding?: { system?: string; code?: string }[] } }[] })
+    .issue;
+  return issues?.[0]?.details?.coding?.find((c) => c.system === NOTE_SYSTEM)?.code;
+}
 
 /** One type's searchset, sorted into records, refusals and other warnings. Pure. */
 export function readSearchset(
@@ -89,7 +97,7 @@ export function readSearchset(
     }
     const t = outcomeText(e.resource);
     // The node's note that it lowered _count is about the request, not about missing records.
-    if (t && !t.startsWith('_count')) {
+    if (t && noteCode(e.resource) !== 'count-capped') {
       out.notes.push(t);
       out.incomplete.push(type);
     }
