@@ -36,3 +36,19 @@ export function grantPermits(
 /** A stable name for a grant's terms: wraps made under one set of terms are not used under another. */
 export const grantTermsKey = (g: GrantTerms): string =>
   `${g.categories}:${g.purposes}:${g.validFrom}:${g.expiry}:${g.granteeAdmission}`;
+
+/** Where a stored grant stands, in the words patients and staff see; only `in force` permits anything. */
+export type GrantState = 'in force' | 'not yet valid' | 'expired' | 'member removed' | 'member re-admitted';
+
+/** The state of `grant` for `grantee` at `at` (seconds): the same rule as `grantPermits`, in words. */
+export function grantState(
+  grant: Pick<GrantTerms, 'validFrom' | 'expiry' | 'granteeAdmission'>,
+  grantee: { active: boolean; admission: number },
+  at: bigint,
+): GrantState {
+  if (!grantee.active) return 'member removed';
+  if (grantee.admission !== grant.granteeAdmission) return 'member re-admitted';
+  if (at < grant.validFrom) return 'not yet valid';
+  if (at >= grant.expiry) return 'expired';
+  return 'in force';
+}

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { type Address, getAddress, isAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { connectChain } from '../chain/clients.js';
+import { grantState } from '../chain/consentModel.js';
 import { type GrantRequest, type RevokeRequest, signGrant, signRevoke } from '../chain/consentSignatures.js';
 import { consortiumContracts } from '../chain/contracts.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
@@ -224,15 +225,7 @@ export function registerConsentCommands(program: Command, io: CliIo): void {
         const g = await contracts.consent.read.getGrant([address, a]);
         if (g.categories === 0) continue;
         const m = await contracts.registry.read.getMember([a]);
-        const state = !m.active
-          ? 'member removed'
-          : m.admission !== g.granteeAdmission
-            ? 'member re-admitted'
-            : now < g.validFrom
-              ? 'not yet valid'
-              : now >= g.expiry
-                ? 'expired'
-                : 'in force';
+        const state = grantState(g, m, now);
         io.out(
           `${m.name}: ${maskToCategories(g.categories).join(', ')} for ${maskToPurposes(g.purposes).join(', ')}, ${new Date(Number(g.validFrom) * 1000).toISOString()} to ${new Date(Number(g.expiry) * 1000).toISOString()} (${state})`,
         );

@@ -299,7 +299,10 @@ describe('cross-member reads under patient consent', () => {
       ['Encounter', 'Observation@remote', 'Patient'],
       'labs shared; the mental-health condition is not',
     );
-    assert.ok(withheld(b).some((w) => w.startsWith('lab:Condition:no-consent:')), 'nothing of Condition is granted');
+    assert.ok(
+      withheld(b).some((w) => w.startsWith('lab:Condition:no-consent:')),
+      'nothing of Condition is granted',
+    );
     const billing = await fetch(`${nodes.clinic.running.url}/fhir/Patient/${p.id}/$everything`, {
       headers: { authorization: 'Bearer nope' },
     });
@@ -311,7 +314,9 @@ describe('cross-member reads under patient consent', () => {
     const cond = await search('clinician', 'Condition');
     assert.equal(matches(cond.body).length, 0, 'mental health was not named');
     assert.ok(
-      withheld(cond.body).some((w) => w.startsWith('lab:Condition:no-consent:') && w.includes('mental-health')),
+      withheld(cond.body).some(
+        (w) => w.startsWith('lab:Condition:no-consent:') && w.includes('mental-health'),
+      ),
     );
     const research = await search('clinician', 'Observation', { 'x-purpose-of-use': 'research' });
     assert.equal(research.status, 403, 'a clinician acts for treatment, not research');

@@ -4,6 +4,7 @@
  * anchored. The portal never takes a node's word for these.
  */
 import { type Address, createPublicClient, getAddress, type Hex, http, type PublicClient } from 'viem';
+import { type GrantState, grantState } from '../../../src/chain/consentModel.js';
 import { auditAnchorAbi, consentAbi, registryAbi } from '../../../src/chain/generated/index.js';
 import { maskToCategories, maskToPurposes, maskToRoles } from '../../../src/chain/scopes.js';
 import { anchoredRoot, type ReadAnchor } from '../../../src/log/disclosures.js';
@@ -38,7 +39,7 @@ export interface GrantView {
   expiry: number;
   /** The member admission the patient consented to; not in force once the member was re-admitted. */
   granteeAdmission: number;
-  state: 'in force' | 'not yet valid' | 'expired' | 'member removed' | 'member re-admitted';
+  state: GrantState;
 }
 
 /** The RPC URL of a portal config as an absolute URL: a path (`/rpc`) is on the node at `origin`. */
@@ -125,16 +126,8 @@ export class Chain {
         validFrom,
         expiry,
         granteeAdmission: g.granteeAdmission,
-        // A grant to an earlier admission of a re-admitted member permits nothing (Consent.isPermitted).
-        state: !member.active
-          ? 'member removed'
-          : member.admission !== g.granteeAdmission
-            ? 'member re-admitted'
-            : now < validFrom
-              ? 'not yet valid'
-              : now >= expiry
-                ? 'expired'
-                : 'in force',
+        // The one consent rule (src/chain/consentModel.ts), as the contract's isPermitted applies it.
+        state: grantState(g, member, BigInt(now)),
       });
     }
     return out;
