@@ -132,15 +132,28 @@ describe('patient consent from the command line', () => {
       fetch(`${clinic.url}/fhir/Observation?patient=${p.address}&code=http://loinc.org|718-7`, {
         headers: { authorization: `Bearer ${access_token}` },
       });
-    const denied = await labs();
+    const before = await labs();
+    assert.equal(before.status, 200);
+    const refused = (await before.json()) as {
+      entry?: {
+        search?: { mode?: string };
+        resource: { issue?: { code: string; details: { text: string } }[] };
+      }[];
+    };
     assert.equal(
-      denied.status,
-      403,
+      (refused.entry ?? []).filter((e) => e.search?.mode === 'match').length,
+      0,
       'the clinic has no hemoglobin of its own, and Central Lab needs consent',
     );
-    assert.match(
-      ((await denied.json()) as { issue: { details: { text: string } }[] }).issue[0]?.details.text ?? '',
-      /has not consented to Central Lab/,
+    assert.ok(
+      (refused.entry ?? []).some(
+        (e) =>
+          e.resource.issue?.[0]?.code === 'suppressed' &&
+          /^Central Lab did not share any Observation records with you for treatment: the patient has not consented/.test(
+            e.resource.issue[0].details.text,
+          ),
+      ),
+      'Central Lab says it did not share them, and why',
     );
     const g = await cli(
       'consent',

@@ -5,13 +5,16 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startTestChain } from '../../test/support/testChain.js';
-import { runCliCaptured, startUp, stopUp } from '../../test/support/testNetwork.js';
+import { runCliCaptured, startUp, stopAllUp, stopUp } from '../../test/support/testNetwork.js';
 import { consortiumContracts } from '../chain/contracts.js';
 
 const _bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/medchain.mjs');
 const dir = mkdtempSync(path.join(tmpdir(), 'medchain-cli-'));
 process.env.MEDCHAIN_PASSPHRASE = 'cli test passphrase';
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(async () => {
+  await stopAllUp(); // a failed assertion mid-test must not leave a network running
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const cli = runCliCaptured;
 
@@ -39,7 +42,7 @@ describe('medchain CLI', () => {
     assert.match(first.output(), /contracts {2}deployed/);
     const network = JSON.parse(readFileSync(path.join(data, 'network.json'), 'utf8'));
     assert.equal(network.members.length, 5);
-    assert.equal(network.demoUsers.length, 25, 'five users per member');
+    assert.equal(network.demoUsers.length, 30, 'six users per member');
     assert.equal(network.patients.length, 20, 'twenty synthetic patients');
     assert.ok(statSync(network.patients[0].keyFile).isFile(), 'each patient has a key file');
     // Every member node answers on its own port, over a real socket, and its demo users sign in.

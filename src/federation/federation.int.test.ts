@@ -493,4 +493,11 @@ describe('cross-member reads under patient consent', () => {
       [`search:deny:not-a-member:member:${ids.clinic.address}`],
     );
   });
+
+  test('a chain outage is a 503 that says so (nothing decided, nothing served), not a 500', async () => {
+    await t.chain.stop();
+    const r = await search('emergency-clinician', 'Observation');
+    assert.equal(r.status, 503, JSON.stringify(r.body));
+    assert.match(r.body.issue?.[0]?.details?.text ?? '', /blockchain cannot be reached/);
+  });
 });

@@ -74,9 +74,10 @@ export class Replicator {
     this.timer.unref();
   }
 
+  /** Stop the timer and let a round in progress finish; its failure (e.g. the chain is down) is not the caller's. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.running?.catch(() => undefined);
   }
 
   tick(): Promise<void> {

@@ -50,9 +50,10 @@ export class Anchorer {
     this.timer.unref();
   }
 
+  /** Stop the timer and let a round in progress finish; its failure (e.g. the chain is down) is not the caller's. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.running?.catch(() => undefined);
   }
 
   /** One round: sync anchors from chain, queue a new head when due, send the outbox, sync again. */

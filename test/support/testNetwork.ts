@@ -5,6 +5,14 @@ import { fileURLToPath } from 'node:url';
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/medchain.mjs');
 
+/** Every `medchain up` this process started and that has not exited yet. */
+const live = new Set<ChildProcess>();
+
+/** Stop every network still running (an after() hook: a failed assertion must leave nothing behind). */
+export async function stopAllUp(): Promise<void> {
+  await Promise.all([...live].map((c) => stopUp(c)));
+}
+
 export function startUp(
   dataDir: string,
   env: NodeJS.ProcessEnv = process.env,
@@ -13,6 +21,8 @@ export function startUp(
     stdio: ['ignore', 'pipe', 'pipe'],
     env,
   });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   let output = '';
   child.stdout?.on('data', (c: Buffer) => {
     output += c.toString();
