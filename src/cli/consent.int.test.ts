@@ -205,8 +205,9 @@ describe('patient consent from the command line', () => {
           db.close();
         }
       });
-    for (let i = 0; i < 300 && holders().length === 0; i++) await new Promise((r) => setTimeout(r, 200));
-    assert.ok(holders().length > 0, 'a replica received the wraps for the grantee');
+    // Generous for a loaded machine: up to 3 minutes, checked every 200 ms.
+    for (let i = 0; i < 900 && holders().length === 0; i++) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(holders().length > 0, 'waited 3 minutes for a replica to hold the grantee’s wraps of all eight lab results');
     // Find Central Lab's node process and kill it hard.
     const labDir = path.join(data, 'members', 'central-lab');
     const pid = readdirSync('/proc')
@@ -248,9 +249,12 @@ describe('patient consent from the command line', () => {
       2,
       'both hemoglobin results, from a replica',
     );
-    assert.match(
-      b.entry.find((e) => e.search.mode === 'outcome')?.resource.issue?.[0]?.details.text ?? '',
-      /^Central Lab: Central Lab is offline; served by its replica at /,
+    const notes = b.entry
+      .filter((e) => e.search.mode === 'outcome')
+      .map((e) => e.resource.issue?.[0]?.details.text ?? '');
+    assert.ok(
+      notes.some((t) => /^Central Lab is offline; served by its replica at /.test(t)),
+      notes.join('\n'),
     );
   });
 
