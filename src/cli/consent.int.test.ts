@@ -207,7 +207,10 @@ describe('patient consent from the command line', () => {
       });
     // Generous for a loaded machine: up to 3 minutes, checked every 200 ms.
     for (let i = 0; i < 900 && holders().length === 0; i++) await new Promise((r) => setTimeout(r, 200));
-    assert.ok(holders().length > 0, 'waited 3 minutes for a replica to hold the grantee’s wraps of all eight lab results');
+    assert.ok(
+      holders().length > 0,
+      'waited 3 minutes for a replica to hold the grantee’s wraps of all eight lab results',
+    );
     // Find Central Lab's node process and kill it hard.
     const labDir = path.join(data, 'members', 'central-lab');
     const pid = readdirSync('/proc')
