@@ -24,11 +24,28 @@ export interface VersionRow {
 /** Every category bit: what an unclassified version counts as. */
 export const ALL_CATEGORY_BITS = 0xff;
 
+export type WrapKind = 'hpke' | 'kek' | 'patient-key';
+
 export interface WrapRow {
-  /** Hex X25519 public key of the recipient. */
+  /** Hex X25519 public key of the recipient ('hpke'), "kek:<id>" ('kek') or "pk:<kid>" ('patient-key'). */
   recipient: string;
+  kind: WrapKind;
+  /** The HPKE encapsulated key ('hpke'); empty for symmetric wraps. */
   enc: Uint8Array;
   wrapped: Uint8Array;
+}
+
+/** A patient's record key: under this member's KEK, and sealed to the patient with HPKE (sent once). */
+export interface PatientRecordKeyRow {
+  patientRef: string;
+  kid: string;
+  kekId: string;
+  wrapped: Uint8Array;
+  /** Hex X25519 public key of the patient it is sealed to. */
+  recipient: string;
+  enc: Uint8Array;
+  sealed: Uint8Array;
+  createdMs: number;
 }
 
 /** One version ready to be written, with everything it brings. */
@@ -38,6 +55,8 @@ export interface PreparedVersion {
   tokens: { param: string; token: string }[];
   dates: { param: string; lo: number; hi: number }[];
   patientKey?: Uint8Array;
+  /** A new record key for the patient, created for this write. */
+  patientRecordKey?: PatientRecordKeyRow;
   /** For a Patient linked to a chain address (identifier urn:medchain:patient): that address. */
   patientAddress?: string;
   /** The head version this write was prepared against (0 = the record must not exist yet). */
@@ -134,9 +153,9 @@ export class RecordStore {
   wrap(type: string, id: string, version: number, recipient: string): WrapRow | undefined {
     const r = this.db
       .prepare(
-        'SELECT recipient, enc, wrapped FROM key_wraps WHERE resource_type = ? AND id = ? AND version = ? AND recipient = ?',
+        'SELECT recipient, kind, enc, wrapped FROM key_wraps WHERE resource_type = ? AND id = ? AND version = ? AND recipient = ?',
       )
-      .get(type, id, version, recipient) as { recipient: string; enc: Buffer; wrapped: Buffer } | undefined;
+      .get(type, id, version, recipient) as WrapRow | undefined;
     return r;
   }
 
@@ -166,7 +185,11 @@ export class RecordStore {
          category_mask = excluded.category_mask`,
     );
     const insertWrap = db.prepare(
-      'INSERT INTO key_wraps (resource_type, id, version, recipient, enc, wrapped) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO key_wraps (resource_type, id, version, recipient, kind, enc, wrapped) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    const insertPatientKey = db.prepare(
+      `INSERT OR IGNORE INTO patient_record_keys (patient_ref, kid, kek_id, wrapped, recipient, enc, sealed, created_ms)
+       VALUES (@patientRef, @kid, @kekId, @wrapped, @recipient, @enc, @sealed, @createdMs)`,
     );
     const clearTokens = db.prepare('DELETE FROM search_tokens WHERE resource_type = ? AND id = ?');
     const clearDates = db.prepare('DELETE FROM search_dates WHERE resource_type = ? AND id = ?');
@@ -204,8 +227,9 @@ export class RecordStore {
             db.prepare('DELETE FROM patient_keys WHERE patient_ref = ?').run(`Patient/${row.id}`);
           continue;
         }
+        if (p.patientRecordKey) insertPatientKey.run(p.patientRecordKey);
         for (const w of p.wraps)
-          insertWrap.run(row.resourceType, row.id, row.version, w.recipient, w.enc, w.wrapped);
+          insertWrap.run(row.resourceType, row.id, row.version, w.recipient, w.kind, w.enc, w.wrapped);
         for (const t of p.tokens) insertToken.run(row.resourceType, row.id, t.param, t.token);
         for (const d of p.dates) insertDate.run(row.resourceType, row.id, d.param, d.lo, d.hi);
         if (p.patientKey) upsertKey.run(row.patientRef, p.patientKey);
@@ -249,6 +273,119 @@ export class RecordStore {
       .prepare('SELECT address FROM patient_addresses WHERE patient_ref = ?')
       .get(patientRef) as { address: string } | undefined;
     return r?.address;
+  }
+
+  /** The first of `recipients` (in that order of preference) that holds a wrap of this version. */
+  firstWrap(
+    row: Pick<VersionRow, 'resourceType' | 'id' | 'version'>,
+    recipients: readonly string[],
+  ): WrapRow | undefined {
+    for (const r of recipients) {
+      const w = this.wrap(row.resourceType, row.id, row.version, r);
+      if (w) return w;
+    }
+    return undefined;
+  }
+
+  /** The wraps of one kind of a version (e.g. the patient's copy). */
+  wrapsOfKind(row: Pick<VersionRow, 'resourceType' | 'id' | 'version'>, kind: WrapKind): WrapRow[] {
+    return this.db
+      .prepare(
+        'SELECT recipient, kind, enc, wrapped FROM key_wraps WHERE resource_type = ? AND id = ? AND version = ? AND kind = ?',
+      )
+      .all(row.resourceType, row.id, row.version, kind) as WrapRow[];
+  }
+
+  /** Up to `limit` wraps held by `recipient` (to rewrap them under another key), with their versions. */
+  wrapsOf(
+    recipient: string,
+    limit: number,
+  ): { resourceType: string; id: string; version: number; patientRef: string; wrap: WrapRow }[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT w.resource_type, w.id, w.version, v.patient_ref, w.recipient, w.kind, w.enc, w.wrapped
+             FROM key_wraps w JOIN resource_versions v
+               ON v.resource_type = w.resource_type AND v.id = w.id AND v.version = w.version
+            WHERE w.recipient = ? LIMIT ?`,
+        )
+        .all(recipient, limit) as {
+        resource_type: string;
+        id: string;
+        version: number;
+        patient_ref: string;
+        recipient: string;
+        kind: WrapKind;
+        enc: Buffer;
+        wrapped: Buffer;
+      }[]
+    ).map((r) => ({
+      resourceType: r.resource_type,
+      id: r.id,
+      version: r.version,
+      patientRef: r.patient_ref,
+      wrap: { recipient: r.recipient, kind: r.kind, enc: r.enc, wrapped: r.wrapped },
+    }));
+  }
+
+  /** Replace wraps of versions (one old recipient each) by new ones, in one transaction. */
+  replaceWraps(
+    items: readonly { resourceType: string; id: string; version: number; from: string; to: WrapRow }[],
+  ): void {
+    const del = this.db.prepare(
+      'DELETE FROM key_wraps WHERE resource_type = ? AND id = ? AND version = ? AND recipient = ?',
+    );
+    const ins = this.db.prepare(
+      'INSERT OR REPLACE INTO key_wraps (resource_type, id, version, recipient, kind, enc, wrapped) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.db.transaction(() => {
+      for (const i of items) {
+        del.run(i.resourceType, i.id, i.version, i.from);
+        ins.run(i.resourceType, i.id, i.version, i.to.recipient, i.to.kind, i.to.enc, i.to.wrapped);
+      }
+    })();
+  }
+
+  /** The record keys of a patient (newest last). */
+  patientRecordKeys(patientRef: string): PatientRecordKeyRow[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM patient_record_keys WHERE patient_ref = ? ORDER BY created_ms, kid')
+        .all(patientRef) as {
+        patient_ref: string;
+        kid: string;
+        kek_id: string;
+        wrapped: Buffer;
+        recipient: string;
+        enc: Buffer;
+        sealed: Buffer;
+        created_ms: number;
+      }[]
+    ).map((r) => ({
+      patientRef: r.patient_ref,
+      kid: r.kid,
+      kekId: r.kek_id,
+      wrapped: r.wrapped,
+      recipient: r.recipient,
+      enc: r.enc,
+      sealed: r.sealed,
+      createdMs: r.created_ms,
+    }));
+  }
+
+  /** Patient record keys held under a KEK other than `kekId` (to rewrap on rotation). */
+  patientRecordKeysNotUnder(kekId: string, limit: number): PatientRecordKeyRow[] {
+    const refs = this.db
+      .prepare('SELECT DISTINCT patient_ref FROM patient_record_keys WHERE kek_id != ? LIMIT ?')
+      .all(kekId, limit) as { patient_ref: string }[];
+    return refs.flatMap((r) => this.patientRecordKeys(r.patient_ref)).filter((k) => k.kekId !== kekId);
+  }
+
+  /** Store a patient record key rewrapped under another KEK. */
+  rewrapPatientRecordKey(patientRef: string, kid: string, kekId: string, wrapped: Uint8Array): void {
+    this.db
+      .prepare('UPDATE patient_record_keys SET kek_id = ?, wrapped = ? WHERE patient_ref = ? AND kid = ?')
+      .run(kekId, wrapped, patientRef, kid);
   }
 
   /** Up to `limit` live versions written before categories were stored (migration 5). */
