@@ -367,10 +367,10 @@ export class RecordService {
 
   /** The stored row of the current version (not decrypted); NotFound / Gone when there is none. */
   currentRow(type: ResourceType, id: string): VersionRow {
-    const head = this.store.head(type, id);
-    if (!head) throw notFound(`${type}/${id} does not exist`);
-    if (head.deleted) throw gone(`${type}/${id} was deleted`);
-    return this.store.version(type, id, head.version) as VersionRow;
+    const row = this.store.current(type, id);
+    if (!row) throw notFound(`${type}/${id} does not exist`);
+    if (row.deleted) throw gone(`${type}/${id} was deleted`);
+    return row;
   }
 
   /** The stored row of one version (not decrypted); NotFound when there is none. */

@@ -4,7 +4,7 @@
  * encryption happens above it (src/node/recordService.ts).
  */
 import type { Db } from './database.js';
-import { StoreError } from './database.js';
+import { StoreError, statement } from './database.js';
 
 export interface VersionRow {
   resourceType: string;
@@ -129,40 +129,53 @@ export class RecordStore {
   constructor(private readonly db: Db) {}
 
   head(type: string, id: string): { version: number; deleted: boolean; patientRef: string } | undefined {
-    const r = this.db
-      .prepare('SELECT version, deleted, patient_ref FROM resource_heads WHERE resource_type = ? AND id = ?')
-      .get(type, id) as { version: number; deleted: number; patient_ref: string } | undefined;
+    const r = statement(
+      this.db,
+      'SELECT version, deleted, patient_ref FROM resource_heads WHERE resource_type = ? AND id = ?',
+    ).get(type, id) as { version: number; deleted: number; patient_ref: string } | undefined;
     return r && { version: r.version, deleted: r.deleted === 1, patientRef: r.patient_ref };
   }
 
+  /** The current version of a record in one query (a deleted record's current version is its deletion). */
+  current(type: string, id: string): VersionRow | undefined {
+    const r = statement(
+      this.db,
+      `SELECT v.* FROM resource_heads h JOIN resource_versions v
+         ON v.resource_type = h.resource_type AND v.id = h.id AND v.version = h.version
+       WHERE h.resource_type = ? AND h.id = ?`,
+    ).get(type, id) as RawVersion | undefined;
+    return r && toVersion(r);
+  }
+
   version(type: string, id: string, version: number): VersionRow | undefined {
-    const r = this.db
-      .prepare('SELECT * FROM resource_versions WHERE resource_type = ? AND id = ? AND version = ?')
-      .get(type, id, version) as RawVersion | undefined;
+    const r = statement(
+      this.db,
+      'SELECT * FROM resource_versions WHERE resource_type = ? AND id = ? AND version = ?',
+    ).get(type, id, version) as RawVersion | undefined;
     return r && toVersion(r);
   }
 
   history(type: string, id: string): VersionRow[] {
     return (
-      this.db
-        .prepare('SELECT * FROM resource_versions WHERE resource_type = ? AND id = ? ORDER BY version DESC')
-        .all(type, id) as RawVersion[]
+      statement(
+        this.db,
+        'SELECT * FROM resource_versions WHERE resource_type = ? AND id = ? ORDER BY version DESC',
+      ).all(type, id) as RawVersion[]
     ).map(toVersion);
   }
 
   wrap(type: string, id: string, version: number, recipient: string): WrapRow | undefined {
-    const r = this.db
-      .prepare(
-        'SELECT recipient, kind, enc, wrapped FROM key_wraps WHERE resource_type = ? AND id = ? AND version = ? AND recipient = ?',
-      )
-      .get(type, id, version, recipient) as WrapRow | undefined;
+    const r = statement(
+      this.db,
+      'SELECT recipient, kind, enc, wrapped FROM key_wraps WHERE resource_type = ? AND id = ? AND version = ? AND recipient = ?',
+    ).get(type, id, version, recipient) as WrapRow | undefined;
     return r;
   }
 
   patientKey(patientRef: string): Uint8Array | undefined {
-    const r = this.db
-      .prepare('SELECT encryption_key FROM patient_keys WHERE patient_ref = ?')
-      .get(patientRef) as { encryption_key: Buffer } | undefined;
+    const r = statement(this.db, 'SELECT encryption_key FROM patient_keys WHERE patient_ref = ?').get(
+      patientRef,
+    ) as { encryption_key: Buffer } | undefined;
     return r?.encryption_key;
   }
 
@@ -173,40 +186,49 @@ export class RecordStore {
    */
   commit(versions: readonly PreparedVersion[]): void {
     const db = this.db;
-    const insertVersion = db.prepare(
+    const insertVersion = statement(
+      db,
       `INSERT INTO resource_versions (resource_type, id, version, last_updated, last_updated_ms, patient_ref, deleted, nonce, ciphertext, ciphertext_hash, category_mask)
        VALUES (@resourceType, @id, @version, @lastUpdated, @lastUpdatedMs, @patientRef, @deleted, @nonce, @ciphertext, @ciphertextHash, @categories)`,
     );
-    const upsertHead = db.prepare(
+    const upsertHead = statement(
+      db,
       `INSERT INTO resource_heads (resource_type, id, version, deleted, patient_ref, last_updated_ms, category_mask)
        VALUES (@resourceType, @id, @version, @deleted, @patientRef, @lastUpdatedMs, @categories)
        ON CONFLICT (resource_type, id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
          patient_ref = excluded.patient_ref, last_updated_ms = excluded.last_updated_ms,
          category_mask = excluded.category_mask`,
     );
-    const insertWrap = db.prepare(
+    const insertWrap = statement(
+      db,
       'INSERT INTO key_wraps (resource_type, id, version, recipient, kind, enc, wrapped) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
-    const insertPatientKey = db.prepare(
+    const insertPatientKey = statement(
+      db,
       `INSERT OR IGNORE INTO patient_record_keys (patient_ref, kid, kek_id, wrapped, recipient, enc, sealed, created_ms)
        VALUES (@patientRef, @kid, @kekId, @wrapped, @recipient, @enc, @sealed, @createdMs)`,
     );
-    const clearTokens = db.prepare('DELETE FROM search_tokens WHERE resource_type = ? AND id = ?');
-    const clearDates = db.prepare('DELETE FROM search_dates WHERE resource_type = ? AND id = ?');
-    const insertToken = db.prepare(
+    const clearTokens = statement(db, 'DELETE FROM search_tokens WHERE resource_type = ? AND id = ?');
+    const clearDates = statement(db, 'DELETE FROM search_dates WHERE resource_type = ? AND id = ?');
+    const insertToken = statement(
+      db,
       'INSERT OR IGNORE INTO search_tokens (resource_type, id, param, token) VALUES (?, ?, ?, ?)',
     );
-    const insertDate = db.prepare(
+    const insertDate = statement(
+      db,
       'INSERT INTO search_dates (resource_type, id, param, lo, hi) VALUES (?, ?, ?, ?, ?)',
     );
-    const upsertKey = db.prepare(
+    const upsertKey = statement(
+      db,
       'INSERT INTO patient_keys (patient_ref, encryption_key) VALUES (?, ?) ON CONFLICT (patient_ref) DO UPDATE SET encryption_key = excluded.encryption_key',
     );
-    const upsertAddress = db.prepare(
+    const upsertAddress = statement(
+      db,
       'INSERT INTO patient_addresses (patient_ref, address) VALUES (?, ?) ON CONFLICT (patient_ref) DO UPDATE SET address = excluded.address',
     );
-    const shredWraps = db.prepare('DELETE FROM key_wraps WHERE resource_type = ? AND id = ?');
-    const shredContent = db.prepare(
+    const shredWraps = statement(db, 'DELETE FROM key_wraps WHERE resource_type = ? AND id = ?');
+    const shredContent = statement(
+      db,
       'UPDATE resource_versions SET nonce = NULL, ciphertext = NULL WHERE resource_type = ? AND id = ?',
     );
     db.transaction(() => {
@@ -224,7 +246,7 @@ export class RecordStore {
           shredWraps.run(row.resourceType, row.id);
           shredContent.run(row.resourceType, row.id);
           if (row.resourceType === 'Patient')
-            db.prepare('DELETE FROM patient_keys WHERE patient_ref = ?').run(`Patient/${row.id}`);
+            statement(db, 'DELETE FROM patient_keys WHERE patient_ref = ?').run(`Patient/${row.id}`);
           continue;
         }
         if (p.patientRecordKey) insertPatientKey.run(p.patientRecordKey);
@@ -235,7 +257,7 @@ export class RecordStore {
         if (p.patientKey) upsertKey.run(row.patientRef, p.patientKey);
         if (p.patientAddress) upsertAddress.run(row.patientRef, p.patientAddress.toLowerCase());
         else if (row.resourceType === 'Patient')
-          db.prepare('DELETE FROM patient_addresses WHERE patient_ref = ?').run(row.patientRef);
+          statement(db, 'DELETE FROM patient_addresses WHERE patient_ref = ?').run(row.patientRef);
       }
     })();
   }
@@ -243,22 +265,21 @@ export class RecordStore {
   /** The current, live version row of every record of a patient. */
   currentRowsForPatient(patientRef: string): VersionRow[] {
     return (
-      this.db
-        .prepare(
-          `SELECT v.* FROM resource_heads h JOIN resource_versions v
+      statement(
+        this.db,
+        `SELECT v.* FROM resource_heads h JOIN resource_versions v
              ON v.resource_type = h.resource_type AND v.id = h.id AND v.version = h.version
            WHERE h.patient_ref = ? AND h.deleted = 0`,
-        )
-        .all(patientRef) as RawVersion[]
+      ).all(patientRef) as RawVersion[]
     ).map(toVersion);
   }
 
   /** Patient references linked to a chain address. */
   patientRefsForAddress(address: string): string[] {
     return (
-      this.db
-        .prepare('SELECT patient_ref FROM patient_addresses WHERE address = ?')
-        .all(address.toLowerCase()) as { patient_ref: string }[]
+      statement(this.db, 'SELECT patient_ref FROM patient_addresses WHERE address = ?').all(
+        address.toLowerCase(),
+      ) as { patient_ref: string }[]
     ).map((r) => r.patient_ref);
   }
 
@@ -269,9 +290,9 @@ export class RecordStore {
 
   /** The chain address linked to a patient reference, if any. */
   patientAddress(patientRef: string): string | undefined {
-    const r = this.db
-      .prepare('SELECT address FROM patient_addresses WHERE patient_ref = ?')
-      .get(patientRef) as { address: string } | undefined;
+    const r = statement(this.db, 'SELECT address FROM patient_addresses WHERE patient_ref = ?').get(
+      patientRef,
+    ) as { address: string } | undefined;
     return r?.address;
   }
 
@@ -289,11 +310,10 @@ export class RecordStore {
 
   /** The wraps of one kind of a version (e.g. the patient's copy). */
   wrapsOfKind(row: Pick<VersionRow, 'resourceType' | 'id' | 'version'>, kind: WrapKind): WrapRow[] {
-    return this.db
-      .prepare(
-        'SELECT recipient, kind, enc, wrapped FROM key_wraps WHERE resource_type = ? AND id = ? AND version = ? AND kind = ?',
-      )
-      .all(row.resourceType, row.id, row.version, kind) as WrapRow[];
+    return statement(
+      this.db,
+      'SELECT recipient, kind, enc, wrapped FROM key_wraps WHERE resource_type = ? AND id = ? AND version = ? AND kind = ?',
+    ).all(row.resourceType, row.id, row.version, kind) as WrapRow[];
   }
 
   /** Up to `limit` wraps held by `recipient` (to rewrap them under another key), with their versions. */
@@ -302,14 +322,13 @@ export class RecordStore {
     limit: number,
   ): { resourceType: string; id: string; version: number; patientRef: string; wrap: WrapRow }[] {
     return (
-      this.db
-        .prepare(
-          `SELECT w.resource_type, w.id, w.version, v.patient_ref, w.recipient, w.kind, w.enc, w.wrapped
+      statement(
+        this.db,
+        `SELECT w.resource_type, w.id, w.version, v.patient_ref, w.recipient, w.kind, w.enc, w.wrapped
              FROM key_wraps w JOIN resource_versions v
                ON v.resource_type = w.resource_type AND v.id = w.id AND v.version = w.version
             WHERE w.recipient = ? LIMIT ?`,
-        )
-        .all(recipient, limit) as {
+      ).all(recipient, limit) as {
         resource_type: string;
         id: string;
         version: number;
@@ -332,10 +351,12 @@ export class RecordStore {
   replaceWraps(
     items: readonly { resourceType: string; id: string; version: number; from: string; to: WrapRow }[],
   ): void {
-    const del = this.db.prepare(
+    const del = statement(
+      this.db,
       'DELETE FROM key_wraps WHERE resource_type = ? AND id = ? AND version = ? AND recipient = ?',
     );
-    const ins = this.db.prepare(
+    const ins = statement(
+      this.db,
       'INSERT OR REPLACE INTO key_wraps (resource_type, id, version, recipient, kind, enc, wrapped) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     this.db.transaction(() => {
@@ -349,9 +370,10 @@ export class RecordStore {
   /** The record keys of a patient (newest last). */
   patientRecordKeys(patientRef: string): PatientRecordKeyRow[] {
     return (
-      this.db
-        .prepare('SELECT * FROM patient_record_keys WHERE patient_ref = ? ORDER BY created_ms, kid')
-        .all(patientRef) as {
+      statement(
+        this.db,
+        'SELECT * FROM patient_record_keys WHERE patient_ref = ? ORDER BY created_ms, kid',
+      ).all(patientRef) as {
         patient_ref: string;
         kid: string;
         kek_id: string;
@@ -375,27 +397,28 @@ export class RecordStore {
 
   /** Patient record keys held under a KEK other than `kekId` (to rewrap on rotation). */
   patientRecordKeysNotUnder(kekId: string, limit: number): PatientRecordKeyRow[] {
-    const refs = this.db
-      .prepare('SELECT DISTINCT patient_ref FROM patient_record_keys WHERE kek_id != ? LIMIT ?')
-      .all(kekId, limit) as { patient_ref: string }[];
+    const refs = statement(
+      this.db,
+      'SELECT DISTINCT patient_ref FROM patient_record_keys WHERE kek_id != ? LIMIT ?',
+    ).all(kekId, limit) as { patient_ref: string }[];
     return refs.flatMap((r) => this.patientRecordKeys(r.patient_ref)).filter((k) => k.kekId !== kekId);
   }
 
   /** Store a patient record key rewrapped under another KEK. */
   rewrapPatientRecordKey(patientRef: string, kid: string, kekId: string, wrapped: Uint8Array): void {
-    this.db
-      .prepare('UPDATE patient_record_keys SET kek_id = ?, wrapped = ? WHERE patient_ref = ? AND kid = ?')
-      .run(kekId, wrapped, patientRef, kid);
+    statement(
+      this.db,
+      'UPDATE patient_record_keys SET kek_id = ?, wrapped = ? WHERE patient_ref = ? AND kid = ?',
+    ).run(kekId, wrapped, patientRef, kid);
   }
 
   /** Up to `limit` live versions written before categories were stored (migration 5). */
   unclassified(limit: number): VersionRow[] {
     return (
-      this.db
-        .prepare(
-          'SELECT * FROM resource_versions WHERE category_mask IS NULL AND deleted = 0 AND ciphertext IS NOT NULL LIMIT ?',
-        )
-        .all(limit) as RawVersion[]
+      statement(
+        this.db,
+        'SELECT * FROM resource_versions WHERE category_mask IS NULL AND deleted = 0 AND ciphertext IS NOT NULL LIMIT ?',
+      ).all(limit) as RawVersion[]
     ).map(toVersion);
   }
 
@@ -403,10 +426,12 @@ export class RecordStore {
   setCategories(
     rows: readonly { resourceType: string; id: string; version: number; categories: number }[],
   ): void {
-    const v = this.db.prepare(
+    const v = statement(
+      this.db,
       'UPDATE resource_versions SET category_mask = ? WHERE resource_type = ? AND id = ? AND version = ?',
     );
-    const h = this.db.prepare(
+    const h = statement(
+      this.db,
       'UPDATE resource_heads SET category_mask = ? WHERE resource_type = ? AND id = ? AND version = ?',
     );
     this.db.transaction(() => {
@@ -483,16 +508,15 @@ export class RecordStore {
     });
     const sqlWhere = where.join(' AND ');
     const total = (
-      this.db.prepare(`SELECT count(*) AS n FROM resource_heads h WHERE ${sqlWhere}`).get(params) as {
+      statement(this.db, `SELECT count(*) AS n FROM resource_heads h WHERE ${sqlWhere}`).get(params) as {
         n: number;
       }
     ).n;
     const ids = (
-      this.db
-        .prepare(
-          `SELECT h.id FROM resource_heads h WHERE ${sqlWhere} ORDER BY h.last_updated_ms DESC, h.id LIMIT @count OFFSET @offset`,
-        )
-        .all({ ...params, count, offset }) as { id: string }[]
+      statement(
+        this.db,
+        `SELECT h.id FROM resource_heads h WHERE ${sqlWhere} ORDER BY h.last_updated_ms DESC, h.id LIMIT @count OFFSET @offset`,
+      ).all({ ...params, count, offset }) as { id: string }[]
     ).map((r) => r.id);
     return { ids, total };
   }
