@@ -480,8 +480,10 @@ export class RecordStore {
           return p(`t${j}`);
         });
         params[`c${i}_param`] = c.param;
+        // An IN over the token index lets SQLite start from the matching ids (and look up their
+        // heads by primary key) instead of scanning every record of the type.
         where.push(
-          `EXISTS (SELECT 1 FROM search_tokens t WHERE t.resource_type = h.resource_type AND t.param = ${p('param')} AND t.token IN (${list.join(', ')}) AND t.id = h.id)`,
+          `h.id IN (SELECT t.id FROM search_tokens t WHERE t.resource_type = @type AND t.param = ${p('param')} AND t.token IN (${list.join(', ')}))`,
         );
       } else if (c.kind === 'ids') {
         const list = c.ids.map((id, j) => {
