@@ -36,6 +36,9 @@ export interface AnchorerOptions {
   now?: () => number;
 }
 
+/** How often a growing log is anchored unless configured otherwise (ms). */
+export const DEFAULT_ANCHOR_INTERVAL_MS = 500;
+
 const KEY_PREFIX = 'anchor:';
 const anchorKey = (treeSize: number) => `${KEY_PREFIX}${treeSize}`;
 const isAnchor = (e: OutboxEntry) => e.key.startsWith(KEY_PREFIX);
@@ -61,7 +64,7 @@ export class Anchorer {
     private readonly manifest: DeploymentManifest,
     opts: AnchorerOptions = {},
   ) {
-    this.intervalMs = opts.intervalMs ?? 500;
+    this.intervalMs = opts.intervalMs ?? DEFAULT_ANCHOR_INTERVAL_MS;
     this.maxEntries = opts.maxEntries ?? 10_000;
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 4);
     this.confirmTimeoutMs = opts.confirmTimeoutMs ?? 60_000;
