@@ -177,6 +177,11 @@ class Reader {
 /** The canonical bytes of an entry (docs/log-format.md). */
 export function encodeEntry(e: LogEntry): Uint8Array {
   checkEntry(e);
+  return writeEntry(e);
+}
+
+/** The bytes of an entry already checked. */
+function writeEntry(e: LogEntry): Uint8Array {
   const t = e.target;
   const size =
     1 +
@@ -267,7 +272,7 @@ export function decodeEntry(bytes: Uint8Array, opts: DecodeOptions = {}): LogEnt
   };
   checkEntry(e);
   // Canonical: re-encoding must give the same bytes.
-  const again = encodeEntry(e);
+  const again = writeEntry(e);
   if (!Buffer.from(again.buffer, again.byteOffset, again.byteLength).equals(source)) bad('not canonical');
   return e;
 }

@@ -134,6 +134,30 @@ interface LogRow {
   leaf_hash: Buffer;
 }
 
+interface LoggedRow {
+  resource_type: string;
+  id: string;
+  version: number;
+  hash: string | null;
+  idx: number;
+}
+
+/** SQLite's order of (resource_type, id, version): TEXT compares as bytes (BINARY collation). */
+function compareKeys(
+  a: { resource_type: string; id: string; version: number },
+  b: { resource_type: string; id: string; version: number },
+): number {
+  return compareText(a.resource_type, b.resource_type) || compareText(a.id, b.id) || a.version - b.version;
+}
+
+const ASCII = /^[\x00-\x7f]*$/;
+function compareText(a: string, b: string): number {
+  if (a === b) return 0;
+  // For ASCII, JavaScript's order is the byte order; otherwise compare the UTF-8 bytes.
+  if (ASCII.test(a) && ASCII.test(b)) return a < b ? -1 : 1;
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
 interface VersionRow {
   resource_type: string;
   id: string;
@@ -159,7 +183,7 @@ function* verifySteps(
   } finally {
     if (conn.inTransaction) conn.exec('ROLLBACK');
     if (own) conn.close();
-    else conn.exec('DROP TABLE IF EXISTS temp.verify_logged');
+    else conn.exec('DROP TABLE IF EXISTS temp.verify_logged; DROP TABLE IF EXISTS temp.verify_erased;');
   }
 }
 
@@ -174,16 +198,12 @@ function* checkSnapshot(
   const entryCount = (conn.prepare('SELECT count(*) AS n FROM log_entries').get() as { n: number }).n;
   const versionCount = (conn.prepare('SELECT count(*) AS n FROM resource_versions').get() as { n: number }).n;
 
-  conn.exec('DROP TABLE IF EXISTS temp.verify_logged');
-  conn.exec(`CREATE TEMP TABLE verify_logged (
-    resource_type TEXT NOT NULL,
-    id            TEXT NOT NULL,
-    version       INTEGER NOT NULL,
-    hash          TEXT,
-    idx           INTEGER NOT NULL,
-    is_delete     INTEGER NOT NULL,
-    PRIMARY KEY (resource_type, id, version)
-  ) WITHOUT ROWID`);
+  // The versions the log records, appended as the log streams past (a heap: no random inserts
+  // into a b-tree), then read back sorted by SQLite's external sorter and merged with the stored
+  // versions, which come in the same order. Deletes also go to a small keyed table.
+  conn.exec(`DROP TABLE IF EXISTS temp.verify_logged; DROP TABLE IF EXISTS temp.verify_erased;
+    CREATE TEMP TABLE verify_logged (resource_type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT, idx INTEGER NOT NULL);
+    CREATE TEMP TABLE verify_erased (resource_type TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (resource_type, id)) WITHOUT ROWID;`);
   conn.pragma('temp.cache_size = -32768');
 
   // 1 and 2. Entries, and the anchored heads as the log passes their sizes.
@@ -200,7 +220,10 @@ function* checkSnapshot(
   // Writes to the temporary table cannot run while a read is stepping, so the log is read in
   // pages and each page's logged versions are written after it.
   const remember = conn.prepare(
-    'INSERT OR REPLACE INTO temp.verify_logged (resource_type, id, version, hash, idx, is_delete) VALUES (?, ?, ?, ?, ?, ?)',
+    'INSERT INTO temp.verify_logged (resource_type, id, version, hash, idx) VALUES (?, ?, ?, ?, ?)',
+  );
+  const rememberErased = conn.prepare(
+    'INSERT OR IGNORE INTO temp.verify_erased (resource_type, id) VALUES (?, ?)',
   );
   let position = 0;
   let previousIdx = -1;
@@ -252,7 +275,8 @@ function* checkSnapshot(
     for (const e of logged) {
       const t = e.target as NonNullable<LogEntry['target']>;
       const erase = e.action === 'delete';
-      remember.run(t.resourceType, t.id, t.version, erase ? null : t.ciphertextHash, e.index, erase ? 1 : 0);
+      remember.run(t.resourceType, t.id, t.version, erase ? null : t.ciphertextHash, e.index);
+      if (erase) rememberErased.run(t.resourceType, t.id);
     }
     if (rows.length < CHUNK) break;
   }
@@ -260,20 +284,46 @@ function* checkSnapshot(
   claims.finish(sawGap);
   heads.finish();
 
-  // 3. Records against their entries.
-  const lookup = conn.prepare(
-    'SELECT hash, idx FROM temp.verify_logged WHERE resource_type = ? AND id = ? AND version = ?',
-  );
-  const erased = conn.prepare(
-    'SELECT 1 FROM temp.verify_logged WHERE resource_type = ? AND id = ? AND is_delete = 1 LIMIT 1',
-  );
+  // 3. Records against their entries: two streams in (resource_type, id, version) order.
+  const erased = conn.prepare('SELECT 1 FROM temp.verify_erased WHERE resource_type = ? AND id = ?');
   const versions = conn
     .prepare(
       'SELECT resource_type, id, version, deleted, ciphertext, ciphertext_hash FROM resource_versions ORDER BY resource_type, id, version',
     )
     .iterate() as IterableIterator<VersionRow>;
+  // For equal keys the later entry counts (as a replay of the log would have it): idx DESC first.
+  const logged = conn
+    .prepare(
+      'SELECT resource_type, id, version, hash, idx FROM temp.verify_logged ORDER BY resource_type, id, version, idx DESC',
+    )
+    .iterate() as IterableIterator<LoggedRow>;
+  const missing = (m: LoggedRow) =>
+    problems.add(
+      'records',
+      'record-deleted',
+      `${m.resource_type}/${m.id}/_history/${m.version}`,
+      `log entry ${m.idx} records it but the store has no such version`,
+    );
   let i = 0;
   try {
+    let next = logged.next();
+    /** Move past every logged row with the key of `row`. */
+    const skipKey = (row: LoggedRow) => {
+      do next = logged.next();
+      while (!next.done && compareKeys(next.value, row) === 0);
+    };
+    /** The logged version with the key of `v`, after reporting every logged key before it. */
+    const loggedFor = (v: VersionRow): LoggedRow | undefined => {
+      while (!next.done) {
+        const row = next.value;
+        const c = compareKeys(row, v);
+        if (c > 0) return undefined;
+        skipKey(row);
+        if (c === 0) return row;
+        missing(row);
+      }
+      return undefined;
+    };
     for (const v of versions) {
       if (i % CHUNK === 0) {
         progress('records', i, versionCount);
@@ -281,9 +331,7 @@ function* checkSnapshot(
       }
       i++;
       const key = `${v.resource_type}/${v.id}/_history/${v.version}`;
-      const entry = lookup.get(v.resource_type, v.id, v.version) as
-        | { hash: string | null; idx: number }
-        | undefined;
+      const entry = loggedFor(v);
       if (!entry) {
         problems.add(
           'records',
@@ -309,25 +357,16 @@ function* checkSnapshot(
         );
       }
     }
+    while (!next.done) {
+      const row = next.value;
+      missing(row);
+      skipKey(row);
+    }
   } finally {
     versions.return?.();
+    logged.return?.();
   }
   progress('records', i, versionCount);
-  const missing = conn
-    .prepare(
-      `SELECT resource_type, id, version, idx FROM temp.verify_logged l
-       WHERE NOT EXISTS (SELECT 1 FROM main.resource_versions v
-                         WHERE v.resource_type = l.resource_type AND v.id = l.id AND v.version = l.version)
-       ORDER BY idx`,
-    )
-    .iterate() as IterableIterator<{ resource_type: string; id: string; version: number; idx: number }>;
-  for (const m of missing)
-    problems.add(
-      'records',
-      'record-deleted',
-      `${m.resource_type}/${m.id}/_history/${m.version}`,
-      `log entry ${m.idx} records it but the store has no such version`,
-    );
   const list = problems.list();
   return {
     ok: list.length === 0,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -124,6 +125,55 @@ describe(`verify a log of ${ENTRIES} entries`, () => {
     } finally {
       db.function('leaf_hash', (bytes: unknown) => Buffer.from(leafHash(bytes as Buffer)));
       db.exec('UPDATE log_entries SET leaf_hash = leaf_hash(entry)');
+    }
+  });
+});
+
+describe('records against their entries, matched in key order', () => {
+  test('vanished versions before, between and after stored ones; several entries for one version', () => {
+    const d = mkdtempSync(path.join(tmpdir(), 'verify-merge-'));
+    const store = openDatabase(path.join(d, 'node.db'), NODE_MIGRATIONS);
+    const cipher = (s: string) => Buffer.from(`ciphertext of ${s}`);
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const addVersion = store.prepare(
+      "INSERT INTO resource_versions (resource_type, id, version, last_updated, last_updated_ms, patient_ref, deleted, nonce, ciphertext, ciphertext_hash) VALUES ('Observation', ?, ?, '', 0, '', 0, x'00', ?, ?)",
+    );
+    let index = 0;
+    const log = (id: string, version: number, hash: string) => {
+      const bytes = encodeEntry({
+        ...entry(index),
+        action: 'create',
+        target: { resourceType: 'Observation', id, version, ciphertextHash: `0x${hash}` },
+      });
+      store
+        .prepare(
+          "INSERT INTO log_entries (idx, entry, leaf_hash, action, outcome, time_ms) VALUES (?, ?, ?, 'create', 'permit', 0)",
+        )
+        .run(index++, bytes, leafHash(bytes));
+    };
+    for (const id of ['b', 'd']) addVersion.run(id, 1, cipher(id), sha(cipher(id)));
+    log('a', 1, sha(cipher('a'))); // vanished, before every stored version
+    log('b', 1, '00'.repeat(32)); // an older entry for b/1, superseded by the next
+    log('b', 1, sha(cipher('b')));
+    log('c', 1, sha(cipher('c'))); // vanished, between
+    log('c', 1, sha(cipher('c'))); // twice: still one report
+    log('d', 1, '11'.repeat(32)); // the later entry for d/1 has another hash
+    log('e', 2, sha(cipher('e'))); // vanished, after
+    try {
+      const r = verifyStore(store, []);
+      assert.deepEqual(
+        r.problems.map((p) => `${p.kind} ${p.where}`),
+        [
+          'record-deleted Observation/a/_history/1',
+          'record-deleted Observation/c/_history/1',
+          'record-modified Observation/d/_history/1',
+          'record-deleted Observation/e/_history/2',
+        ],
+      );
+      assert.match(r.problems[2]?.detail ?? '', /log entry 5/);
+    } finally {
+      store.close();
+      rmSync(d, { recursive: true, force: true });
     }
   });
 });
