@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
-import type { Db } from '../store/database.js';
+import { type Db, truncateWal } from '../store/database.js';
 import { EntryClaims } from './_entryClaims.js';
 import { type ChainHead, HeadChecks } from './_headChecks.js';
 import { decodeEntry, type LogEntry } from './entry.js';
@@ -150,11 +150,11 @@ function compareKeys(
   return compareText(a.resource_type, b.resource_type) || compareText(a.id, b.id) || a.version - b.version;
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+const NON_ASCII = /[\u0080-\uffff]/;
 function compareText(a: string, b: string): number {
   if (a === b) return 0;
   // For ASCII, JavaScript's order is the byte order; otherwise compare the UTF-8 bytes.
-  if (ASCII.test(a) && ASCII.test(b)) return a < b ? -1 : 1;
+  if (!NON_ASCII.test(a) && !NON_ASCII.test(b)) return a < b ? -1 : 1;
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
@@ -182,8 +182,12 @@ function* verifySteps(
     return report;
   } finally {
     if (conn.inTransaction) conn.exec('ROLLBACK');
-    if (own) conn.close();
-    else conn.exec('DROP TABLE IF EXISTS temp.verify_logged; DROP TABLE IF EXISTS temp.verify_erased;');
+    if (own) {
+      conn.close();
+      // An erasure while the snapshot was held could not truncate the WAL (the snapshot might
+      // still read the shredded pages): now it can.
+      truncateWal(db);
+    } else conn.exec('DROP TABLE IF EXISTS temp.verify_logged; DROP TABLE IF EXISTS temp.verify_erased;');
   }
 }
 
