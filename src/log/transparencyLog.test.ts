@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { openDatabase } from '../store/database.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
@@ -23,8 +23,15 @@ const input = (i: number): LogInput => ({
   queryHash: null,
 });
 
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
 function freshDb() {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'tlog-')), 'node.db');
+  const dir = mkdtempSync(path.join(tmpdir(), 'tlog-'));
+  dirs.push(dir);
+  const file = path.join(dir, 'node.db');
   return { file, db: openDatabase(file, NODE_MIGRATIONS) };
 }
 
