@@ -1,20 +1,24 @@
 /**
  * Transparency-log append throughput, durable (WAL, synchronous=FULL): group commit (concurrent
- * appends share one SQLite transaction) against one transaction per entry, side by side in
- * alternating rounds. Also the cost of an inclusion proof and its verification on a large log.
+ * appends share one SQLite transaction) at 32 and at 256 appends in flight, against one
+ * transaction per entry, side by side in alternating rounds; the disk's fsync latency, which
+ * bounds group commit at a given number in flight (each commit waits for one). Also inclusion
+ * proofs on the log and on a tree of BENCH_PROOF_TREE (1,000,000) leaves: generated and verified
+ * per second.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { verifyInclusion } from '../src/log/merkle.js';
+import { leafHash, MerkleTree, verifyInclusion } from '../src/log/merkle.js';
 import { type LogInput, TransparencyLog } from '../src/log/transparencyLog.js';
 import { openDatabase } from '../src/store/database.js';
 import { NODE_MIGRATIONS } from '../src/store/nodeSchema.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 2000);
-const CONCURRENCY = 100;
+const IN_FLIGHT = [32, 256] as const;
+const PROOF_TREE = Number(process.env.BENCH_PROOF_TREE ?? 1_000_000);
 const outDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 const MEMBER = '0x4D1Ad100619f59d961c0CFD53D3cAcF34B1892cD';
 
@@ -31,47 +35,100 @@ const input = (i: number): LogInput => ({
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
+/** Milliseconds for a 4 KB write + fdatasync in `dir`, median of 200. */
+function fsyncMs(dir: string): number {
+  const file = path.join(dir, 'fsync-probe');
+  const fd = openSync(file, 'w');
+  const block = Buffer.alloc(4096, 1);
+  const xs: number[] = [];
+  try {
+    for (let i = 0; i < 200; i++) {
+      const t0 = performance.now();
+      writeSync(fd, block);
+      fdatasyncSync(fd);
+      xs.push(performance.now() - t0);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return Number(median(xs).toFixed(3));
+}
+
+/** Inclusion proofs of `count` spread leaves of `tree`: generated/s, verified/s, both/s. */
+function proofRates(
+  tree: { size: number; root(): Uint8Array; inclusionProof(i: number): Uint8Array[] },
+  leafOf: (i: number) => Uint8Array,
+  count: number,
+) {
+  const size = tree.size;
+  const at = (i: number) => (i * 7919) % size;
+  let t0 = performance.now();
+  const paths = Array.from({ length: count }, (_, i) => tree.inclusionProof(at(i)));
+  const gen = count / ((performance.now() - t0) / 1000);
+  const leaves = Array.from({ length: count }, (_, i) => leafOf(at(i)));
+  const root = tree.root();
+  t0 = performance.now();
+  for (const [i, p] of paths.entries())
+    if (!verifyInclusion(leaves[i] as Uint8Array, at(i), size, p, root))
+      throw new Error('a proof did not verify');
+  const ver = count / ((performance.now() - t0) / 1000);
+  return {
+    size,
+    generatedPerSec: Math.round(gen),
+    verifiedPerSec: Math.round(ver),
+    bothPerSec: Math.round(1 / (1 / gen + 1 / ver)),
+  };
+}
+
 export async function runLogBench() {
   const dir = mkdtempSync(path.join(tmpdir(), 'medchain-logbench-'));
   try {
-    const grouped = new TransparencyLog(openDatabase(path.join(dir, 'a.db'), NODE_MIGRATIONS), MEMBER);
-    const single = new TransparencyLog(openDatabase(path.join(dir, 'b.db'), NODE_MIGRATIONS), MEMBER);
-    const g: number[] = [];
+    const load = [loadavg()];
+    const fsync = fsyncMs(dir);
+    const grouped = IN_FLIGHT.map(
+      (k) => new TransparencyLog(openDatabase(path.join(dir, `group-${k}.db`), NODE_MIGRATIONS), MEMBER),
+    );
+    const single = new TransparencyLog(openDatabase(path.join(dir, 'single.db'), NODE_MIGRATIONS), MEMBER);
+    const g: number[][] = IN_FLIGHT.map(() => []);
     const s: number[] = [];
     let n = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      // Group commit: CONCURRENCY requests in flight, as under load.
-      let t0 = performance.now();
-      for (let i = 0; i < PER_ROUND; i += CONCURRENCY) {
-        await Promise.all(Array.from({ length: CONCURRENCY }, (_, j) => grouped.append(input(n + i + j))));
+      // Group commit: k requests in flight, each waiting for its entry to be durable, as under load.
+      for (const [j, k] of IN_FLIGHT.entries()) {
+        const log = grouped[j] as TransparencyLog;
+        const t0 = performance.now();
+        for (let i = 0; i < PER_ROUND; i += k) {
+          await Promise.all(
+            Array.from({ length: Math.min(k, PER_ROUND - i) }, (_, m) => log.append(input(n + i + m))),
+          );
+        }
+        (g[j] as number[]).push(PER_ROUND / ((performance.now() - t0) / 1000));
       }
-      g.push(PER_ROUND / ((performance.now() - t0) / 1000));
       // Baseline: one durable transaction per entry.
-      t0 = performance.now();
+      const t0 = performance.now();
       for (let i = 0; i < PER_ROUND; i++) single.commitWith([input(n + i)], () => undefined);
       s.push(PER_ROUND / ((performance.now() - t0) / 1000));
       n += PER_ROUND;
     }
-    const size = grouped.size;
-    const proofs = 2000;
-    let t0 = performance.now();
-    const paths = Array.from({ length: proofs }, (_, i) => grouped.inclusionProof((i * 7919) % size));
-    const proveUs = ((performance.now() - t0) * 1000) / proofs;
-    const root = grouped.root();
-    t0 = performance.now();
-    for (const [i, p] of paths.entries()) {
-      const at = (i * 7919) % size;
-      verifyInclusion(grouped.leafHash(at), at, size, p, root);
-    }
-    const verifyUs = ((performance.now() - t0) * 1000) / proofs;
+    const first = grouped[0] as TransparencyLog;
+    const onLog = proofRates(first, (i) => first.leafHash(i), 2000);
+    load.push(loadavg());
+    // A tree of a year of a busy member's log (leaf hashes only: what proofs cost at that size).
+    const big = new MerkleTree();
+    for (let i = 0; i < PROOF_TREE; i++) big.append(leafHash(Buffer.from(`entry ${i}`)));
+    const onBig = proofRates(big, (i) => big.leaf(i), 100_000);
+    load.push(loadavg());
+    const [at32, at256] = g.map((xs) => Math.round(median(xs)));
     return {
-      groupCommitPerSec: Math.round(median(g)),
+      fsyncMs: fsync,
+      groupCommit32PerSec: at32 as number,
+      groupCommit256PerSec: at256 as number,
       perEntryCommitPerSec: Math.round(median(s)),
-      speedup: Number((median(g) / median(s)).toFixed(1)),
-      logSize: size,
-      inclusionProofMicros: Number(proveUs.toFixed(1)),
-      verifyInclusionMicros: Number(verifyUs.toFixed(1)),
-      samples: { groupCommit: g, perEntryCommit: s },
+      speedup32: Number(((at32 as number) / median(s)).toFixed(1)),
+      proofsOnLog: onLog,
+      proofsOnTree: onBig,
+      loadAverage: load.map((l) => l.map((x) => Number(x.toFixed(2)))),
+      samples: { groupCommit32: g[0], groupCommit256: g[1], perEntryCommit: s },
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -80,14 +137,19 @@ export async function runLogBench() {
 
 export async function main(): Promise<void> {
   const r = await runLogBench();
+  const t = r.proofsOnTree;
   const table = [
     '| measure | value |',
     '|---|---:|',
-    `| appends/s, group commit (${CONCURRENCY} concurrent), median | ${r.groupCommitPerSec} |`,
+    `| fsync (4 KB write + fdatasync), median ms | ${r.fsyncMs} |`,
+    `| appends/s, group commit, 32 in flight, median | ${r.groupCommit32PerSec} |`,
+    `| appends/s, group commit, 256 in flight, median | ${r.groupCommit256PerSec} |`,
     `| appends/s, one transaction per entry, median | ${r.perEntryCommitPerSec} |`,
-    `| group commit speed-up | ${r.speedup}x |`,
-    `| inclusion proof on a log of ${r.logSize}, µs | ${r.inclusionProofMicros} |`,
-    `| inclusion proof verification, µs | ${r.verifyInclusionMicros} |`,
+    `| group commit speed-up at 32 in flight | ${r.speedup32}x |`,
+    `| inclusion proofs on the log of ${r.proofsOnLog.size}: generated/s, verified/s | ${r.proofsOnLog.generatedPerSec}, ${r.proofsOnLog.verifiedPerSec} |`,
+    `| inclusion proofs on a tree of ${t.size}: generated/s | ${t.generatedPerSec} |`,
+    `| inclusion proofs on a tree of ${t.size}: verified/s | ${t.verifiedPerSec} |`,
+    `| inclusion proofs on a tree of ${t.size}: generated and verified/s | ${t.bothPerSec} |`,
   ].join('\n');
   const meta = {
     bench: 'log',
@@ -99,7 +161,7 @@ export async function main(): Promise<void> {
   writeFileSync(path.join(outDir, 'log.json'), `${JSON.stringify({ ...meta, results: r }, null, 2)}\n`);
   writeFileSync(
     path.join(outDir, 'log.md'),
-    `# Transparency log\n\n${meta.date}, ${meta.node}, ${ROUNDS} rounds x ${PER_ROUND} entries, both durable (WAL, synchronous=FULL)\n\n${table}\n`,
+    `# Transparency log\n\n${meta.date}, ${meta.node}, ${ROUNDS} rounds x ${PER_ROUND} entries, all durable (WAL, synchronous=FULL); load average (1, 5, 15 min) at the start, after the appends and after the proofs: ${r.loadAverage.map((l) => l.join(' ')).join(' / ')}. Group commit can do at most (appends in flight) / (fsync + CPU per commit) appends a second.\n\n${table}\n`,
   );
   process.stdout.write(`${table}\n\nwrote bench/results/log.json and bench/results/log.md\n`);
 }

@@ -102,4 +102,40 @@ describe('log entry encoding', () => {
     );
     assert.throws(() => encodeEntry({ ...sample, patient: 'Jane' as never }), /patient must be an address/);
   });
+
+  test('known answer: the bytes of the sample entry (docs/log-format.md) do not change', () => {
+    assert.equal(
+      Buffer.from(encodeEntry(sample)).toString('hex'),
+      '0100000000000000070000019ab697e8004d1ad100619f59d961c0cfd53d3cacf34b1892cd2433663163326539612d306435352d346138652d396434652d30633262376530613962313101080965e646b518a3ede437d12a425639b5c5befc01010b4f62736572766174696f6e036162630000000201abababababababababababababababababababababababababababababababab0101026f6b00',
+    );
+  });
+
+  test('lowercase addresses on request: the same checks, the same entry otherwise', () => {
+    const bytes = encodeEntry(sample);
+    const lower = decodeEntry(bytes, { lowercaseAddresses: true });
+    assert.deepEqual(lower, {
+      ...sample,
+      member: sample.member.toLowerCase(),
+      patient: sample.patient?.toLowerCase(),
+    });
+    assert.deepEqual(Buffer.from(encodeEntry(lower)), Buffer.from(bytes));
+    assert.throws(() => decodeEntry(bytes.subarray(0, 40), { lowercaseAddresses: true }), /truncated/);
+  });
+
+  test('addresses must be lowercase or correctly checksummed (EIP-55), as viem has it', () => {
+    const mixed = sample.member.replace('D', 'd');
+    assert.throws(() => encodeEntry({ ...sample, member: mixed as Hex }), /member must be an address/);
+    assert.throws(
+      () => encodeEntry({ ...sample, member: sample.member.toUpperCase().replace('0X', '0x') as Hex }),
+      /member must be an address/,
+    );
+    fc.assert(
+      fc.property(addr, (a) => {
+        assert.equal(
+          decodeEntry(encodeEntry({ ...sample, patient: a.toLowerCase() as Hex })).patient,
+          getAddress(a),
+        );
+      }),
+    );
+  });
 });

@@ -3,8 +3,9 @@
  * hashes, so encoding is strict and decoding rejects anything non-canonical. Entries hold no names:
  * actors are pseudonymous ids, patients are chain addresses, records are ids and ciphertext hashes.
  */
-import { type Address, getAddress, type Hex, isAddress } from 'viem';
+import type { Address, Hex } from 'viem';
 import { InvalidInputError } from '../errors.js';
+import { checksumAddress, isChecksummedAddress } from './_checksumAddress.js';
 
 export const ENTRY_FORMAT_VERSION = 1;
 
@@ -75,10 +76,10 @@ function checkHash(h: Hex | null, what: string): void {
 export function checkEntry(e: LogEntry): void {
   if (!Number.isSafeInteger(e.index) || e.index < 0) bad('index must be a non-negative integer');
   if (!Number.isSafeInteger(e.time) || e.time < 0) bad('time must be milliseconds since the epoch');
-  if (!isAddress(e.member)) bad('member must be an address');
+  if (!isChecksummedAddress(e.member)) bad('member must be an address');
   if (!TOKEN.test(e.actor) || e.actor.length === 0)
     bad('actor must be a pseudonymous id (1-64 of A-Za-z0-9:._@-)');
-  if (e.patient !== null && !isAddress(e.patient)) bad('patient must be an address or null');
+  if (e.patient !== null && !isChecksummedAddress(e.patient)) bad('patient must be an address or null');
   if (!LOG_ACTIONS.includes(e.action)) bad(`unknown action ${String(e.action)}`);
   if (e.target) {
     if (!TYPE.test(e.target.resourceType)) bad('target.resourceType must be letters');
@@ -93,104 +94,152 @@ export function checkEntry(e: LogEntry): void {
   checkHash(e.queryHash, 'queryHash');
 }
 
+// Entries are encoded and decoded for every append and by the verifier for every entry of the
+// log, so both work on one buffer at a time: the writer sizes the entry first, the reader reads
+// fields in place (hex straight from the source bytes).
+
+/** Bytes of a `str` field (1-byte length + ASCII). */
+const strLen = (s: string) => 1 + s.length;
+
 class Writer {
-  private readonly parts: Buffer[] = [];
+  private at = 0;
+  constructor(private readonly b: Buffer) {}
   u8(n: number) {
-    this.parts.push(Buffer.of(n));
+    this.b[this.at++] = n;
   }
   u32(n: number) {
-    const b = Buffer.alloc(4);
-    b.writeUInt32BE(n);
-    this.parts.push(b);
+    this.b.writeUInt32BE(n, this.at);
+    this.at += 4;
   }
   u64(n: number) {
-    const b = Buffer.alloc(8);
-    b.writeBigUInt64BE(BigInt(n));
-    this.parts.push(b);
+    // Safe integers (< 2^53) split exactly into two 32-bit halves.
+    this.b.writeUInt32BE(Math.floor(n / 0x1_0000_0000), this.at);
+    this.b.writeUInt32BE(n % 0x1_0000_0000, this.at + 4);
+    this.at += 8;
   }
-  bytes(b: Uint8Array) {
-    this.parts.push(Buffer.from(b));
+  hex(h: string) {
+    this.at += this.b.write(h.slice(2), this.at, 'hex');
   }
   str(s: string) {
-    const b = Buffer.from(s, 'ascii');
-    this.u8(b.length);
-    this.parts.push(b);
+    this.u8(s.length);
+    this.at += this.b.write(s, this.at, 'ascii');
   }
-  opt(b: Uint8Array | null) {
-    this.u8(b ? 1 : 0);
-    if (b) this.bytes(b);
+  optHex(h: string | null) {
+    this.u8(h ? 1 : 0);
+    if (h) this.hex(h);
   }
   done(): Uint8Array {
-    return new Uint8Array(Buffer.concat(this.parts));
+    if (this.at !== this.b.length) throw new Error('internal: entry size miscounted');
+    return new Uint8Array(this.b.buffer, this.b.byteOffset, this.b.byteLength);
   }
 }
 
 class Reader {
   private at = 0;
   constructor(private readonly b: Buffer) {}
-  private take(n: number): Buffer {
+  private take(n: number): number {
     if (this.at + n > this.b.length) bad('truncated');
-    const out = this.b.subarray(this.at, this.at + n);
+    const start = this.at;
     this.at += n;
-    return out;
+    return start;
   }
-  u8 = () => this.take(1)[0] as number;
-  u32 = () => this.take(4).readUInt32BE();
-  u64 = () => {
-    const v = this.take(8).readBigUInt64BE();
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) bad('number too large');
-    return Number(v);
-  };
-  bytes = (n: number) => new Uint8Array(this.take(n));
-  str = () => this.take(this.u8()).toString('ascii');
-  opt = (n: number) => {
+  u8(): number {
+    return this.b[this.take(1)] as number;
+  }
+  u32(): number {
+    return this.b.readUInt32BE(this.take(4));
+  }
+  u64(): number {
+    const at = this.take(8);
+    const hi = this.b.readUInt32BE(at);
+    if (hi > 0x1fffff) bad('number too large');
+    return hi * 0x1_0000_0000 + this.b.readUInt32BE(at + 4);
+  }
+  hex(n: number): Hex {
+    const at = this.take(n);
+    return `0x${this.b.toString('hex', at, at + n)}`;
+  }
+  str(): string {
+    const n = this.u8();
+    const at = this.take(n);
+    return this.b.toString('ascii', at, at + n);
+  }
+  optHex(n: number): Hex | null {
     const flag = this.u8();
     if (flag > 1) bad('bad presence flag');
-    return flag === 1 ? this.bytes(n) : null;
-  };
+    return flag === 1 ? this.hex(n) : null;
+  }
   end() {
     if (this.at !== this.b.length) bad('trailing bytes');
   }
 }
 
-const hexOf = (b: Uint8Array): Hex => `0x${Buffer.from(b).toString('hex')}`;
-const addrBytes = (a: Address) => Buffer.from(a.slice(2), 'hex');
-const hashBytes = (h: Hex) => Buffer.from(h.slice(2), 'hex');
-
 /** The canonical bytes of an entry (docs/log-format.md). */
 export function encodeEntry(e: LogEntry): Uint8Array {
   checkEntry(e);
-  const w = new Writer();
+  return writeEntry(e);
+}
+
+/** The bytes of an entry already checked. */
+function writeEntry(e: LogEntry): Uint8Array {
+  const t = e.target;
+  const size =
+    1 +
+    8 +
+    8 +
+    20 +
+    strLen(e.actor) +
+    (e.patient ? 21 : 1) +
+    1 +
+    1 +
+    (t ? strLen(t.resourceType) + strLen(t.id) + 4 + (t.ciphertextHash ? 33 : 1) : 0) +
+    1 +
+    1 +
+    strLen(e.reason) +
+    (e.queryHash ? 33 : 1);
+  // Not from the shared pool: the bytes are kept (and hashed) on their own.
+  const w = new Writer(Buffer.allocUnsafeSlow(size));
   w.u8(ENTRY_FORMAT_VERSION);
   w.u64(e.index);
   w.u64(e.time);
-  w.bytes(addrBytes(e.member));
+  w.hex(e.member);
   w.str(e.actor);
-  w.opt(e.patient ? addrBytes(e.patient) : null);
+  w.optHex(e.patient);
   w.u8(LOG_ACTIONS.indexOf(e.action));
-  w.u8(e.target ? 1 : 0);
-  if (e.target) {
-    w.str(e.target.resourceType);
-    w.str(e.target.id);
-    w.u32(e.target.version);
-    w.opt(e.target.ciphertextHash ? hashBytes(e.target.ciphertextHash) : null);
+  w.u8(t ? 1 : 0);
+  if (t) {
+    w.str(t.resourceType);
+    w.str(t.id);
+    w.u32(t.version);
+    w.optHex(t.ciphertextHash);
   }
   w.u8(LOG_PURPOSES.indexOf(e.purpose));
   w.u8(e.outcome === 'permit' ? 1 : 2);
   w.str(e.reason);
-  w.opt(e.queryHash ? hashBytes(e.queryHash) : null);
+  w.optHex(e.queryHash);
   return w.done();
 }
 
+export interface DecodeOptions {
+  /**
+   * Give addresses in lowercase instead of EIP-55 form. The checks are the same (the bytes of an
+   * address have one encoding either way); it saves a keccak per address, for the verifier, which
+   * decodes every entry of the log and shows no address.
+   */
+  lowercaseAddresses?: boolean;
+}
+
 /** Parse canonical entry bytes; throws InvalidInputError on anything else. */
-export function decodeEntry(bytes: Uint8Array): LogEntry {
-  const r = new Reader(Buffer.from(bytes));
+export function decodeEntry(bytes: Uint8Array, opts: DecodeOptions = {}): LogEntry {
+  const address = opts.lowercaseAddresses ? (a: Hex) => a as Address : checksumAddress;
+  const source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const r = new Reader(source);
   if (r.u8() !== ENTRY_FORMAT_VERSION) bad('unknown format version');
   const index = r.u64();
   const time = r.u64();
-  const member = getAddress(hexOf(r.bytes(20)));
+  const member = address(r.hex(20));
   const actor = r.str();
-  const p = r.opt(20);
+  const p = r.optHex(20);
   const action = LOG_ACTIONS[r.u8()] ?? bad('unknown action');
   const hasTarget = r.u8();
   if (hasTarget > 1) bad('bad presence flag');
@@ -199,30 +248,31 @@ export function decodeEntry(bytes: Uint8Array): LogEntry {
     const resourceType = r.str();
     const id = r.str();
     const version = r.u32();
-    const h = r.opt(32);
-    target = { resourceType, id, version, ciphertextHash: h ? hexOf(h) : null };
+    const ciphertextHash = r.optHex(32);
+    target = { resourceType, id, version, ciphertextHash };
   }
   const purpose = LOG_PURPOSES[r.u8()] ?? bad('unknown purpose');
   const o = r.u8();
   if (o !== 1 && o !== 2) bad('bad outcome');
   const reason = r.str();
-  const q = r.opt(32);
+  const queryHash = r.optHex(32);
   r.end();
   const e: LogEntry = {
     index,
     time,
     member,
     actor,
-    patient: p ? getAddress(hexOf(p)) : null,
+    patient: p ? address(p) : null,
     action,
     target,
     purpose,
     outcome: o === 1 ? 'permit' : 'deny',
     reason,
-    queryHash: q ? hexOf(q) : null,
+    queryHash,
   };
   checkEntry(e);
   // Canonical: re-encoding must give the same bytes.
-  if (!Buffer.from(encodeEntry(e)).equals(Buffer.from(bytes))) bad('not canonical');
+  const again = writeEntry(e);
+  if (!Buffer.from(again.buffer, again.byteOffset, again.byteLength).equals(source)) bad('not canonical');
   return e;
 }

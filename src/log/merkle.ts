@@ -1,25 +1,49 @@
 /**
  * RFC 9162 (Certificate Transparency v2) Merkle trees with SHA-256: leaf hash = H(0x00 || entry),
  * interior = H(0x01 || left || right), split at the largest power of two smaller than n, empty
- * tree = H(""). Proof generation (§2.1.3.1 PATH, §2.1.4.1 SUBPROOF) and verification (§2.1.3.2,
- * §2.1.4.2). Pure functions and one in-memory tree that caches every complete subtree.
+ * tree = H(""). Proof generation (§2.1.3.1 PATH, §2.1.4.1 SUBPROOF) over any source of subtree
+ * hashes, proof verification (§2.1.3.2, §2.1.4.2), and one in-memory tree that keeps every
+ * complete subtree in one flat byte array per level (64 bytes per leaf in all).
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 
 export type Hash = Uint8Array;
 
-const sha256 = (...parts: Uint8Array[]): Hash => {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
-};
+/** Bytes in a SHA-256 hash. */
+export const HASH_BYTES = 32;
 
 const LEAF = Uint8Array.of(0);
-const NODE = Uint8Array.of(1);
 
-export const EMPTY_ROOT: Hash = sha256();
-export const leafHash = (entry: Uint8Array): Hash => sha256(LEAF, entry);
-export const nodeHash = (left: Hash, right: Hash): Hash => sha256(NODE, left, right);
+export const EMPTY_ROOT: Hash = new Uint8Array(createHash('sha256').digest());
+// Entries are a few hundred bytes: 0x00 || entry is assembled in one reused buffer and hashed in
+// one call (a streaming hash object costs more than the hashing itself at this size).
+const leafScratch = new Uint8Array(1024);
+
+export function leafHash(entry: Uint8Array): Hash {
+  if (entry.length >= leafScratch.length)
+    return new Uint8Array(createHash('sha256').update(LEAF).update(entry).digest());
+  leafScratch[0] = 0;
+  leafScratch.set(entry, 1);
+  return new Uint8Array(oneShotHash('sha256', leafScratch.subarray(0, entry.length + 1), 'buffer'));
+}
+
+// One scratch buffer for interior nodes: 0x01 || left || right, hashed in one call (about twice as
+// fast as a streaming hash of three parts, and interior hashing is what proofs and restarts cost).
+const scratch = new Uint8Array(1 + 2 * HASH_BYTES);
+scratch[0] = 1;
+
+/** H(0x01 || left || right) written into `out` at `offset`. */
+export function nodeHashInto(left: Hash, right: Hash, out: Uint8Array, offset: number): void {
+  scratch.set(left, 1);
+  scratch.set(right, 1 + HASH_BYTES);
+  out.set(oneShotHash('sha256', scratch, 'buffer'), offset);
+}
+
+export const nodeHash = (left: Hash, right: Hash): Hash => {
+  const out = new Uint8Array(HASH_BYTES);
+  nodeHashInto(left, right, out, 0);
+  return out;
+};
 
 /** Largest power of two strictly smaller than n (n >= 2). */
 export function splitPoint(n: number): number {
@@ -30,104 +54,229 @@ export function splitPoint(n: number): number {
 
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
+/** MTH(D[start:end]) from wherever the caller keeps its nodes. */
+export type SubtreeHash = (start: number, end: number) => Hash;
+
+/** RFC 9162 §2.1.3.1 PATH(m, D[0:size]): the audit path of leaf `index`, leaf-side first. */
+export function inclusionPath(index: number, size: number, subtree: SubtreeHash): Hash[] {
+  const path: Hash[] = [];
+  const walk = (m: number, start: number, end: number) => {
+    const n = end - start;
+    if (n === 1) return;
+    const k = splitPoint(n);
+    if (m < k) {
+      walk(m, start, start + k);
+      path.push(subtree(start + k, end));
+    } else {
+      walk(m - k, start + k, end);
+      path.push(subtree(start, start + k));
+    }
+  };
+  walk(index, 0, size);
+  return path;
+}
+
+/** RFC 9162 §2.1.4.1 PROOF(first, D[0:second]) (first >= 1). */
+export function consistencyPath(first: number, second: number, subtree: SubtreeHash): Hash[] {
+  const path: Hash[] = [];
+  const sub = (m: number, start: number, end: number, complete: boolean) => {
+    const n = end - start;
+    if (m === n) {
+      if (!complete) path.push(subtree(start, end));
+      return;
+    }
+    const k = splitPoint(n);
+    if (m <= k) {
+      sub(m, start, start + k, complete);
+      path.push(subtree(start + k, end));
+    } else {
+      sub(m - k, start + k, end, false);
+      path.push(subtree(start, start + k));
+    }
+  };
+  sub(first, 0, second, true);
+  return path;
+}
+
+const isPowerOfTwo = (n: number) => n > 0 && 2 ** Math.round(Math.log2(n)) === n;
+
 /**
- * An append-only tree over leaf hashes. `levels[j][i]` is the hash of the complete subtree of
- * 2^j leaves starting at leaf i * 2^j, so any subtree hash costs O(log n).
+ * An append-only tree over leaf hashes. Level j holds the hash of every complete subtree of 2^j
+ * leaves, node i covering leaves [i * 2^j, (i + 1) * 2^j), so any subtree hash costs O(log n).
  */
 export class MerkleTree {
-  private readonly levels: Hash[][] = [[]];
+  /** levels[j]: nodes of level j, 32 bytes each, in a buffer with room to grow. */
+  private levels: Uint8Array[] = [];
+  /** counts[j]: how many nodes level j holds (floor(size / 2^j)). */
+  private counts: number[] = [];
 
   get size(): number {
-    return (this.levels[0] as Hash[]).length;
+    return this.counts[0] ?? 0;
+  }
+
+  /** Number of complete subtrees of 2^level leaves (the nodes of that level). */
+  levelSize(level: number): number {
+    return this.counts[level] ?? 0;
+  }
+
+  /** Levels that hold at least one node. */
+  get height(): number {
+    let h = 0;
+    while ((this.counts[h] ?? 0) > 0) h++;
+    return h;
+  }
+
+  /** Nodes [from, to) of `level`, concatenated (a view: copy it to keep it). */
+  levelBytes(level: number, from: number, to: number): Uint8Array {
+    if (from < 0 || to > this.levelSize(level) || from > to)
+      throw new RangeError(`no nodes [${from}, ${to}) at level ${level} (it has ${this.levelSize(level)})`);
+    return (this.levels[level] as Uint8Array).subarray(from * HASH_BYTES, to * HASH_BYTES);
+  }
+
+  /** Make room for node `index` of `level`. */
+  private reserve(level: number, index: number): Uint8Array {
+    let buf = this.levels[level];
+    const need = (index + 1) * HASH_BYTES;
+    if (!buf || buf.length < need) {
+      const grown = new Uint8Array(Math.max(need, (buf?.length ?? 0) * 2, 64 * HASH_BYTES));
+      if (buf) grown.set(buf.subarray(0, (this.counts[level] ?? 0) * HASH_BYTES));
+      this.levels[level] = buf = grown;
+      this.counts[level] ??= 0;
+    }
+    return buf;
+  }
+
+  private node(level: number, index: number): Hash {
+    const at = index * HASH_BYTES;
+    return (this.levels[level] as Uint8Array).subarray(at, at + HASH_BYTES);
   }
 
   /** Append a leaf hash; returns its index. */
   append(leaf: Hash): number {
+    if (leaf.length !== HASH_BYTES) throw new RangeError('a leaf hash is 32 bytes');
     const index = this.size;
-    (this.levels[0] as Hash[]).push(leaf);
+    this.reserve(0, index).set(leaf, index * HASH_BYTES);
+    this.counts[0] = index + 1;
     let j = 0;
     let i = index;
     // Complete every subtree this leaf finishes.
     while (i % 2 === 1) {
-      const level = this.levels[j] as Hash[];
-      const parent = nodeHash(level[i - 1] as Hash, level[i] as Hash);
+      const parent = (i - 1) / 2;
+      const out = this.reserve(j + 1, parent);
+      nodeHashInto(this.node(j, i - 1), this.node(j, i), out, parent * HASH_BYTES);
       j++;
-      i = (i - 1) / 2;
-      if (!this.levels[j]) this.levels[j] = [];
-      (this.levels[j] as Hash[]).push(parent);
+      i = parent;
+      this.counts[j] = parent + 1;
     }
     return index;
   }
 
-  leaf(index: number): Hash {
-    const h = this.levels[0]?.[index];
-    if (!h) throw new RangeError(`no leaf ${index} in a tree of ${this.size}`);
-    return h;
+  /** Forget every leaf from `size` on (undoes appends whose commit failed). */
+  truncate(size: number): void {
+    if (!Number.isSafeInteger(size) || size < 0 || size > this.size)
+      throw new RangeError(`cannot truncate a tree of ${this.size} to ${size}`);
+    for (let j = 0; j < this.counts.length; j++) this.counts[j] = Math.floor(size / 2 ** j);
+    this.partial.clear();
   }
+
+  leaf(index: number): Hash {
+    if (!Number.isSafeInteger(index) || index < 0 || index >= this.size)
+      throw new RangeError(`no leaf ${index} in a tree of ${this.size}`);
+    return this.node(0, index).slice();
+  }
+
+  /**
+   * Hashes of incomplete subtrees (the right edge of some tree size), which proofs at that size
+   * all need: a subtree of leaves that exist never changes, so they are kept until a truncate
+   * (or until there are many).
+   */
+  private readonly partial = new Map<string, Hash>();
+
+  /** MTH(D[start:end]), possibly a view into the tree. */
+  private hashOf = (start: number, end: number): Hash => {
+    const n = end - start;
+    if (isPowerOfTwo(n) && start % n === 0) return this.node(Math.log2(n), start / n);
+    const key = `${start}:${end}`;
+    let h = this.partial.get(key);
+    if (!h) {
+      const k = splitPoint(n);
+      h = nodeHash(this.hashOf(start, start + k), this.hashOf(start + k, end));
+      if (this.partial.size >= 4096) this.partial.clear();
+      this.partial.set(key, h);
+    }
+    return h;
+  };
 
   /** MTH(D[start:end]) for 0 <= start < end <= size, as RFC 9162 §2.1.1 defines it. */
   subtree(start: number, end: number): Hash {
-    const n = end - start;
-    if (n <= 0 || end > this.size) throw new RangeError(`bad subtree [${start}, ${end}) of ${this.size}`);
-    if ((n & (n - 1)) === 0 && start % n === 0) {
-      const j = Math.log2(n);
-      const cached = this.levels[j]?.[start / n];
-      if (cached) return cached;
-    }
-    const k = splitPoint(n);
-    return nodeHash(this.subtree(start, start + k), this.subtree(start + k, end));
+    if (
+      !Number.isSafeInteger(start) ||
+      !Number.isSafeInteger(end) ||
+      start < 0 ||
+      end <= start ||
+      end > this.size
+    )
+      throw new RangeError(`bad subtree [${start}, ${end}) of ${this.size}`);
+    return this.hashOf(start, end).slice();
   }
 
   /** Root of the first `size` leaves (default: all). */
   root(size = this.size): Hash {
-    if (size < 0 || size > this.size) throw new RangeError(`no tree of size ${size} (log has ${this.size})`);
-    return size === 0 ? EMPTY_ROOT : this.subtree(0, size);
+    if (!Number.isSafeInteger(size) || size < 0 || size > this.size)
+      throw new RangeError(`no tree of size ${size} (log has ${this.size})`);
+    return size === 0 ? EMPTY_ROOT.slice() : this.subtree(0, size);
   }
 
   /** Inclusion proof of leaf `index` in the tree of `size` leaves (RFC 9162 §2.1.3.1). */
   inclusionProof(index: number, size = this.size): Hash[] {
-    if (size > this.size || index < 0 || index >= size)
+    if (
+      !Number.isSafeInteger(index) ||
+      !Number.isSafeInteger(size) ||
+      size > this.size ||
+      index < 0 ||
+      index >= size
+    )
       throw new RangeError(`no leaf ${index} in a tree of ${size}`);
-    const path: Hash[] = [];
-    const walk = (m: number, start: number, end: number) => {
-      const n = end - start;
-      if (n === 1) return;
-      const k = splitPoint(n);
-      if (m < k) {
-        walk(m, start, start + k);
-        path.push(this.subtree(start + k, end));
-      } else {
-        walk(m - k, start + k, end);
-        path.push(this.subtree(start, start + k));
-      }
-    };
-    walk(index, 0, size);
-    return path;
+    return inclusionPath(index, size, this.hashOf).map((h) => h.slice());
   }
 
   /** Consistency proof between the trees of `first` and `second` leaves (RFC 9162 §2.1.4.1). */
   consistencyProof(first: number, second = this.size): Hash[] {
-    if (first < 1 || first > second || second > this.size) {
+    if (
+      !Number.isSafeInteger(first) ||
+      !Number.isSafeInteger(second) ||
+      first < 1 ||
+      first > second ||
+      second > this.size
+    ) {
       throw new RangeError(`no consistency proof from ${first} to ${second} (log has ${this.size})`);
     }
-    const path: Hash[] = [];
-    const sub = (m: number, start: number, end: number, complete: boolean) => {
-      const n = end - start;
-      if (m === n) {
-        if (!complete) path.push(this.subtree(start, end));
-        return;
-      }
-      const k = splitPoint(n);
-      if (m <= k) {
-        sub(m, start, start + k, complete);
-        path.push(this.subtree(start + k, end));
-      } else {
-        sub(m - k, start + k, end, false);
-        path.push(this.subtree(start, start + k));
-      }
-    };
-    sub(first, 0, second, true);
-    return path;
+    return consistencyPath(first, second, this.hashOf).map((h) => h.slice());
+  }
+
+  /**
+   * A tree of `size` leaves over the given level buffers, which it adopts: `levels[j]` has room
+   * for the floor(size / 2^j) nodes of level j and its first `filled[j]` nodes are set (level 0
+   * must be full). Every node not filled is computed from the level below, so
+   * `fromNodes(n, [leaves], [n])` builds a tree from scratch and persisted nodes save the hashing.
+   */
+  static fromNodes(size: number, levels: readonly Uint8Array[], filled: readonly number[]): MerkleTree {
+    const t = new MerkleTree();
+    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`no tree of ${size} leaves`);
+    if (size === 0) return t;
+    if (filled[0] !== size) throw new RangeError('every leaf hash must be given');
+    for (let j = 0; Math.floor(size / 2 ** j) > 0; j++) {
+      const n = Math.floor(size / 2 ** j);
+      const have = filled[j] ?? 0;
+      const buf = levels[j] ?? new Uint8Array(n * HASH_BYTES);
+      if (buf.length < n * HASH_BYTES || !Number.isSafeInteger(have) || have < 0 || have > n)
+        throw new RangeError(`level ${j} of a tree of ${size} has ${n} nodes`);
+      t.levels[j] = buf;
+      t.counts[j] = n;
+      for (let i = have; i < n; i++)
+        nodeHashInto(t.node(j - 1, 2 * i), t.node(j - 1, 2 * i + 1), buf, i * HASH_BYTES);
+    }
+    return t;
   }
 }
 
@@ -143,11 +292,11 @@ export function verifyInclusion(
   if (leaf.length !== 32 || root.length !== 32 || path.some((p) => p.length !== 32)) return false;
   let fn = index;
   let sn = size - 1;
-  let r = leaf;
+  const r = Uint8Array.from(leaf);
   for (const p of path) {
     if (sn === 0) return false;
     if (fn % 2 === 1 || fn === sn) {
-      r = nodeHash(p, r);
+      nodeHashInto(p, r, r, 0);
       if (fn % 2 === 0) {
         while (fn % 2 === 0 && fn !== 0) {
           fn = Math.floor(fn / 2);
@@ -155,7 +304,7 @@ export function verifyInclusion(
         }
       }
     } else {
-      r = nodeHash(r, p);
+      nodeHashInto(r, p, r, 0);
     }
     fn = Math.floor(fn / 2);
     sn = Math.floor(sn / 2);

@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
+import fc from 'fast-check';
 import { openDatabase } from '../store/database.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 import { decodeEntry } from './entry.js';
-import { leafHash, verifyConsistency, verifyInclusion } from './merkle.js';
+import { leafHash, MerkleTree, verifyConsistency, verifyInclusion } from './merkle.js';
 import { type LogInput, LogUnavailableError, TransparencyLog } from './transparencyLog.js';
+import { CHUNK_NODES, TreeStore } from './treeStore.js';
 
 const MEMBER = '0x4D1Ad100619f59d961c0CFD53D3cAcF34B1892cD';
 const input = (i: number): LogInput => ({
@@ -21,8 +23,15 @@ const input = (i: number): LogInput => ({
   queryHash: null,
 });
 
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
 function freshDb() {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'tlog-')), 'node.db');
+  const dir = mkdtempSync(path.join(tmpdir(), 'tlog-'));
+  dirs.push(dir);
+  const file = path.join(dir, 'node.db');
   return { file, db: openDatabase(file, NODE_MIGRATIONS) };
 }
 
@@ -86,5 +95,213 @@ describe('transparency log', () => {
     assert.deepEqual(db.prepare('SELECT count(*) AS n FROM side').get(), { n: 0 });
     log.commitWith([input(0), input(1)], () => db.prepare('INSERT INTO side VALUES (1)').run());
     assert.equal(log.size, 2);
+  });
+
+  test('a failed commit leaves neither leaves nor persisted chunks behind', async () => {
+    const { file, db } = freshDb();
+    const log = new TransparencyLog(db, MEMBER);
+    log.commitWith(
+      Array.from({ length: CHUNK_NODES - 1 }, (_, i) => input(i)),
+      () => undefined,
+    );
+    // This commit would complete the first chunk; the store refuses it.
+    db.pragma('query_only = ON');
+    await assert.rejects(log.appendAll([input(0), input(1)]), LogUnavailableError);
+    db.pragma('query_only = OFF');
+    assert.equal(log.size, CHUNK_NODES - 1);
+    assert.deepEqual(db.prepare('SELECT count(*) AS n FROM log_tree_chunks').get(), { n: 0 });
+    await log.appendAll([input(2), input(3)]);
+    const root = log.root();
+    db.close();
+    const reopened = new TransparencyLog(openDatabase(file, NODE_MIGRATIONS), MEMBER, Date.now, {
+      warn: (m) => assert.fail(m),
+    });
+    assert.deepEqual(reopened.root(), root);
+    assert.equal(reopened.rebuilt, null);
+  });
+});
+
+/** The tree of a stored log computed from its entry bytes, as a verifier would. */
+function referenceTree(db: ReturnType<typeof openDatabase>): MerkleTree {
+  const t = new MerkleTree();
+  for (const r of db.prepare('SELECT entry FROM log_entries ORDER BY idx').iterate() as Iterable<{
+    entry: Buffer;
+  }>)
+    t.append(leafHash(r.entry));
+  return t;
+}
+
+describe('the persisted tree', () => {
+  test('property: random appends and restarts give the roots and proofs of a tree built from scratch', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 700 }), fc.boolean()), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat(), fc.nat()), { minLength: 5, maxLength: 5 }),
+        (steps, picks) => {
+          const { file, db: first } = freshDb();
+          let db = first;
+          let log = new TransparencyLog(db, MEMBER, Date.now, { warn: (m) => assert.fail(m) });
+          for (const [count, restart] of steps) {
+            log.commitWith(
+              Array.from({ length: count }, (_, i) => input(log.size + i)),
+              () => undefined,
+            );
+            if (restart) {
+              db.close();
+              db = openDatabase(file, NODE_MIGRATIONS);
+              log = new TransparencyLog(db, MEMBER, Date.now, { warn: (m) => assert.fail(m) });
+            }
+          }
+          const ref = referenceTree(db);
+          const n = log.size;
+          assert.equal(ref.size, n);
+          for (const [a, b, c] of picks) {
+            const size = 1 + (a % n);
+            const index = b % size;
+            const m = 1 + (c % size);
+            assert.deepEqual(log.root(size), ref.root(size));
+            const path = log.inclusionProof(index, size);
+            assert.deepEqual(path, ref.inclusionProof(index, size));
+            assert.ok(verifyInclusion(ref.leaf(index), index, size, path, ref.root(size)));
+            const proof = log.consistencyProof(m, size);
+            assert.deepEqual(proof, ref.consistencyProof(m, size));
+            assert.ok(verifyConsistency(m, size, ref.root(m), ref.root(size), proof));
+          }
+          db.close();
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  /** A closed log of `n` entries; returns its file, root and the warnings of the next open. */
+  async function storedLog(n: number) {
+    const { file, db } = freshDb();
+    const log = new TransparencyLog(db, MEMBER);
+    for (let i = 0; i < n; i += 500)
+      log.commitWith(
+        Array.from({ length: Math.min(500, n - i) }, (_, k) => input(i + k)),
+        () => undefined,
+      );
+    const root = log.root();
+    const warnings: string[] = [];
+    const reopen = () => {
+      const d = openDatabase(file, NODE_MIGRATIONS);
+      return { db: d, log: new TransparencyLog(d, MEMBER, Date.now, { warn: (m) => warnings.push(m) }) };
+    };
+    return { db, root, warnings, reopen };
+  }
+
+  /** Change one stored chunk in place (`edit` gets its bytes). */
+  const editChunk = (
+    db: ReturnType<typeof openDatabase>,
+    level: number,
+    chunk: number,
+    edit: (b: Buffer) => void,
+  ) => {
+    const b = db
+      .prepare('SELECT hashes FROM log_tree_chunks WHERE level = ? AND chunk = ?')
+      .pluck()
+      .get(level, chunk) as Buffer;
+    edit(b);
+    db.prepare('UPDATE log_tree_chunks SET hashes = ? WHERE level = ? AND chunk = ?').run(b, level, chunk);
+  };
+
+  // A log of 3000 entries has leaf chunks 0-10 and level-1 chunks 0-4.
+  const cases: [string, (db: ReturnType<typeof openDatabase>) => void, RegExp][] = [
+    [
+      'a bit of the newest level-1 chunk flipped',
+      (db) =>
+        editChunk(db, 1, 4, (b) => {
+          b[100] = (b[100] as number) ^ 1;
+        }),
+      /node 1027 of level 1 does not hash from the level below/,
+    ],
+    [
+      'a node in the middle of level 1 changed (caught where level 2 uses it)',
+      (db) => editChunk(db, 1, 2, (b) => b.fill(7, 0, 32)),
+      /node 256 of level 2 does not hash from the level below/,
+    ],
+    [
+      'the newest leaf chunk not matching the entries',
+      (db) => editChunk(db, 0, 10, (b) => b.fill(0)),
+      /leaf 2560 is not the stored leaf hash/,
+    ],
+    [
+      'the first leaf chunk not matching the entries',
+      (db) => editChunk(db, 0, 0, (b) => b.fill(0, 32 * 17, 32 * 18)),
+      /leaf 17 is not the stored leaf hash/,
+    ],
+    [
+      'a leaf changed with every node above it recomputed, caught by the anchored root',
+      (db) => {
+        const ref = referenceTree(db);
+        db.prepare('INSERT INTO log_anchors (tree_size, root_hash, timestamp) VALUES (2000, ?, 0)').run(
+          `0x${Buffer.from(ref.root(2000)).toString('hex')}`,
+        );
+        const forged = new MerkleTree();
+        for (let i = 0; i < ref.size; i++) forged.append(i === 1001 ? new Uint8Array(32) : ref.leaf(i));
+        db.prepare('DELETE FROM log_tree_chunks').run();
+        new TreeStore(db, () => {}).persist(forged, 0);
+      },
+      /the root at size 2000 is not the anchored root/,
+    ],
+    [
+      'the end of the log cut off (chunks beyond the entries)',
+      (db) => db.prepare('DELETE FROM log_entries WHERE idx >= 1500').run(),
+      /beyond a log of 1500 entries/,
+    ],
+    [
+      'a chunk missing in the middle of a level',
+      (db) => db.prepare('DELETE FROM log_tree_chunks WHERE level = 0 AND chunk = 3').run(),
+      /level 0 lacks chunk 3/,
+    ],
+  ];
+
+  for (const [name, tamper, reason] of cases) {
+    test(`rebuilt from the entries, and said so, when: ${name}`, async () => {
+      const { db, warnings, reopen } = await storedLog(3000);
+      tamper(db);
+      const expected = referenceTree(db);
+      db.close();
+      const { db: d, log } = reopen();
+      assert.match(log.rebuilt ?? '', reason);
+      assert.equal(warnings.length, 1, warnings.join('\n'));
+      assert.match(warnings[0] as string, /rebuilding it from the \d+ entries/);
+      assert.deepEqual(log.root(), expected.root());
+      assert.deepEqual(log.inclusionProof(1234 % log.size), expected.inclusionProof(1234 % log.size));
+      d.close();
+      // The rebuilt tree was saved: the next open trusts it.
+      const again = reopen();
+      assert.equal(again.log.rebuilt, null);
+      assert.equal(warnings.length, 1);
+      assert.deepEqual(again.log.root(), expected.root());
+      again.db.close();
+    });
+  }
+
+  test('entries from before the persisted tree (or written around the log) get their chunks on open', async () => {
+    const { db, root, warnings, reopen } = await storedLog(2100);
+    db.prepare('DELETE FROM log_tree_chunks').run();
+    db.close();
+    const { db: d, log } = reopen();
+    assert.equal(log.rebuilt, null);
+    assert.deepEqual(log.root(), root);
+    assert.match(warnings.join('\n'), /saved 15 chunks/);
+    assert.deepEqual(d.prepare('SELECT count(*) AS n FROM log_tree_chunks').get(), { n: 15 });
+    d.close();
+  });
+
+  test('an anchored root the entries themselves no longer give is reported after the rebuild', async () => {
+    const { db, root, warnings, reopen } = await storedLog(600);
+    db.prepare('INSERT INTO log_anchors (tree_size, root_hash, timestamp) VALUES (600, ?, 0)').run(
+      `0x${'11'.repeat(32)}`,
+    );
+    db.close();
+    const { db: d, log } = reopen();
+    assert.match(log.rebuilt ?? '', /not the anchored root/);
+    assert.deepEqual(log.root(), root, "the tree is still the entries' tree");
+    assert.match(warnings.join('\n'), /even in the tree rebuilt from the entries; run medchain verify/);
+    d.close();
   });
 });

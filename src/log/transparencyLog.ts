@@ -1,6 +1,8 @@
 /**
  * A member's transparency log: entries stored durably in the node's SQLite store (WAL,
- * synchronous=FULL), their leaf hashes in an in-memory RFC 9162 tree for roots and proofs.
+ * synchronous=FULL), their leaf hashes in an in-memory RFC 9162 tree for roots and proofs (64
+ * bytes a leaf), the tree's complete subtrees persisted beside them (src/log/treeStore.ts) so
+ * that opening a long log reads its tree back instead of rehashing it.
  *
  * Two ways in:
  *  - `append` (group commit): appends queued in the same turn of the event loop share one SQLite
@@ -11,10 +13,11 @@
  */
 import type { Address } from 'viem';
 import { getAddress } from 'viem';
-import { MedchainError, UnavailableError } from '../errors.js';
+import { UnavailableError } from '../errors.js';
 import type { Db } from '../store/database.js';
 import { encodeEntry, type LogEntry } from './entry.js';
-import { type Hash, leafHash, MerkleTree } from './merkle.js';
+import { type Hash, leafHash, type MerkleTree } from './merkle.js';
+import { TreeStore } from './treeStore.js';
 
 export type LogInput = Omit<LogEntry, 'index' | 'time' | 'member'>;
 
@@ -35,34 +38,37 @@ export class LogUnavailableError extends UnavailableError {
   }
 }
 
+export interface TransparencyLogOptions {
+  /** Where to say that the persisted tree had to be rebuilt (default: stderr). */
+  warn?: (message: string) => void;
+}
+
 export class TransparencyLog {
-  private readonly tree = new MerkleTree();
+  private readonly tree: MerkleTree;
+  private readonly treeStore: TreeStore;
+  private readonly insert;
   private queue: { input: LogInput; resolve: (r: LogRecord) => void; reject: (e: unknown) => void }[] = [];
   private scheduled = false;
   readonly member: Address;
   /** Counters for tests and benchmarks: SQLite transactions committed, entries written. */
   readonly stats = { commits: 0, entries: 0 };
+  /** Why opening had to rebuild the tree from the entries, or null when the persisted tree held. */
+  readonly rebuilt: string | null;
 
   constructor(
     private readonly db: Db,
     member: Address,
     private readonly now: () => number = Date.now,
+    opts: TransparencyLogOptions = {},
   ) {
     this.member = getAddress(member);
-    const rows = db.prepare('SELECT idx, leaf_hash FROM log_entries ORDER BY idx').iterate() as Iterable<{
-      idx: number;
-      leaf_hash: Buffer;
-    }>;
-    for (const r of rows) {
-      // The verifier reports gaps and tampering; here we only refuse to extend a broken sequence.
-      if (r.idx !== this.tree.size) {
-        throw new MedchainError(
-          'log-corrupt',
-          `the log has a gap at index ${this.tree.size}; run medchain verify`,
-        );
-      }
-      this.tree.append(new Uint8Array(r.leaf_hash));
-    }
+    this.insert = db.prepare(
+      'INSERT INTO log_entries (idx, entry, leaf_hash, patient, action, outcome, time_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.treeStore = new TreeStore(db, opts.warn ?? ((m) => process.stderr.write(`${m}\n`)));
+    const opened = this.treeStore.open();
+    this.tree = opened.tree;
+    this.rebuilt = opened.rebuilt;
   }
 
   get size(): number {
@@ -132,9 +138,7 @@ export class TransparencyLog {
         bytes: Uint8Array;
       };
     });
-    const insert = this.db.prepare(
-      'INSERT INTO log_entries (idx, entry, leaf_hash, patient, action, outcome, time_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
+    const insert = this.insert;
     let result: T;
     let workFailed = false;
     try {
@@ -157,13 +161,17 @@ export class TransparencyLog {
             rec.entry.time,
           );
         }
+        // The tree grows inside the transaction, so the chunks these leaves complete are written
+        // with them; if the commit fails, the tree is cut back below.
+        for (const rec of records) this.tree.append(rec.leafHash);
+        this.treeStore.persist(this.tree, start);
         return r;
       })();
     } catch (err) {
+      if (this.tree.size > start) this.tree.truncate(start);
       if (workFailed) throw err;
       throw new LogUnavailableError(err);
     }
-    for (const rec of records) this.tree.append(rec.leafHash);
     this.stats.commits++;
     this.stats.entries += records.length;
     return {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { after, beforeEach, describe, test } from 'node:test';
 import type { Hex } from 'viem';
 import { startTestNode, type TestNode } from '../../test/support/testNode.js';
@@ -212,5 +213,42 @@ describe('verify', () => {
     assert.deepEqual(seen, [0, 1000, 2000, size]);
     assert.equal(verifyStore(node().db, heads).ok, true);
     assert.ok(ranBetween, 'nothing else ran while the check was going on');
+  });
+
+  test('an erasure while the check runs does not wait for it, and the WAL is truncated when it ends', () => {
+    let erasedInMs = -1;
+    const r = verifyStore(node().db, heads, (phase, done) => {
+      if (phase !== 'log entries' || done !== 0) return;
+      // What the gatekeeper's delete commits, done here while the check holds its snapshot.
+      const t0 = performance.now();
+      const erase = node().records.prepareDelete('Patient', ids[3] as string);
+      node().log.commitWith(
+        [
+          {
+            actor: 'operator:test',
+            patient: null,
+            action: 'delete',
+            target: {
+              resourceType: 'Patient',
+              id: erase.row.id,
+              version: erase.row.version,
+              ciphertextHash: null,
+            },
+            purpose: 'operations',
+            outcome: 'permit',
+            reason: 'ok',
+            queryHash: null,
+          },
+        ],
+        () => node().records.write([erase]),
+      );
+      node().records.finish([erase]);
+      erasedInMs = performance.now() - t0;
+    });
+    assert.equal(r.ok, true, JSON.stringify(r.problems));
+    assert.ok(erasedInMs >= 0 && erasedInMs < 1000, `the erasure took ${erasedInMs} ms`);
+    assert.equal(node().records.head('Patient', ids[3] as string)?.deleted, true);
+    assert.equal(statSync(`${node().db.name}-wal`).size, 0, 'the WAL was truncated after the check');
+    assert.equal(verifyStore(node().db, heads).ok, true);
   });
 });

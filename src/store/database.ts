@@ -89,3 +89,19 @@ export function statement(db: Db, sql: string): Database.Statement {
   }
   return s;
 }
+
+/**
+ * Checkpoint the WAL into the database file and truncate it, without waiting for readers: true
+ * when it is empty afterwards, false when a reader's snapshot still needs some of it.
+ */
+export function truncateWal(db: Db): boolean {
+  if (db.memory || db.inTransaction) return false;
+  const wait = db.pragma('busy_timeout', { simple: true }) as number;
+  db.pragma('busy_timeout = 0');
+  try {
+    const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+    return r?.busy === 0;
+  } finally {
+    db.pragma(`busy_timeout = ${wait}`);
+  }
+}

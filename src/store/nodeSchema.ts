@@ -169,4 +169,14 @@ export const NODE_MIGRATIONS: readonly string[] = [
      created_ms  INTEGER NOT NULL,
      PRIMARY KEY (patient_ref, kid)
    ) WITHOUT ROWID;`,
+  // 7: the transparency log's Merkle tree (src/log/treeStore.ts): chunk c of level j holds the
+  // hashes of complete subtrees [256c, 256c + 256) of 2^j leaves each (256 x 32 bytes), written in
+  // the transaction of the entries that complete it, so a restart need not rehash the log. A store
+  // from before this migration gets its chunks on the next open of its log.
+  `CREATE TABLE log_tree_chunks (
+     level  INTEGER NOT NULL,
+     chunk  INTEGER NOT NULL,
+     hashes BLOB NOT NULL,
+     PRIMARY KEY (level, chunk)
+   );`,
 ];

@@ -4,7 +4,7 @@
  * encryption happens above it (src/node/recordService.ts).
  */
 import type { Db } from './database.js';
-import { StoreError, statement } from './database.js';
+import { StoreError, statement, truncateWal } from './database.js';
 
 export interface VersionRow {
   resourceType: string;
@@ -444,9 +444,14 @@ export class RecordStore {
     })();
   }
 
-  /** Move WAL content into the database file and truncate the WAL (after shredding). */
-  checkpoint(): void {
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  /**
+   * Move WAL content into the database file and truncate the WAL (after shredding). While another
+   * connection holds a read snapshot (a verification running), the pages it may still read cannot
+   * go: this then copies what it can without waiting (the default busy wait would stall the node
+   * for seconds) and returns false; the verifier truncates the WAL when it lets go of its snapshot.
+   */
+  checkpoint(): boolean {
+    return truncateWal(this.db);
   }
 
   /**
