@@ -1,6 +1,7 @@
 /** `npm run bench`: every benchmark, each writing bench/results/<name>.json and a readable table. */
 import { main as federation } from './federation.js';
 import { main as gas } from './gas.js';
+import { main as http } from './http.js';
 import { main as log } from './log.js';
 import { main as records } from './records.js';
 
@@ -8,3 +9,4 @@ await gas();
 await records();
 await log();
 await federation();
+await http();

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: every *.test.ts under src/, test/ and web/ with node:test (Node 20 has no --test glob support).
+// `npm test`: every *.test.ts under src/, test/, web/ and bench/ with node:test (Node 20 has no --test glob support).
 // Extra arguments are passed to node --test (e.g. --test-name-pattern). Summary: "# pass N / # fail N".
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -13,7 +13,7 @@ function find(dir) {
   });
 }
 
-const files = [...find('src'), ...find('test'), ...find('web')].sort();
+const files = [...find('src'), ...find('test'), ...find('web'), ...find('bench')].sort();
 const r = spawnSync(
   process.execPath,
   [

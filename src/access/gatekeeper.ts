@@ -30,7 +30,12 @@ import type { LogInput, TransparencyLog } from '../log/transparencyLog.js';
 import { processBundle } from '../records/bundleProcessor.js';
 import { categoriesOfType } from '../records/recordCategory.js';
 import type { RecordService, StoredResource } from '../records/recordService.js';
-import { ALL_CATEGORY_BITS, type PreparedVersion, type VersionRow } from '../store/recordStore.js';
+import {
+  ALL_CATEGORY_BITS,
+  type PatientRecordKeyRow,
+  type PreparedVersion,
+  type VersionRow,
+} from '../store/recordStore.js';
 import { entry, targetOf, typeTarget } from './accessLog.js';
 import { ALL_CATEGORIES, covers, type Decision, decide, type Requester, released } from './policy.js';
 import { type AccessPurpose, defaultPurposeOf } from './purposeOfUse.js';
@@ -344,6 +349,20 @@ export class Gatekeeper {
       rows.map((r) => entry(`patient:${patient}`, 'export', targetOf(r), patient, 'none', 'permit', 'ok')),
     );
     return { resources: await Promise.all(rows.map((r) => this.records.open(r))), truncated };
+  }
+
+  /**
+   * The patient's record keys held here, each sealed to the patient's X25519 key (HPKE): with them
+   * the patient opens their own copy of every record's data key without this member. Logged.
+   */
+  async patientKeys(patient: Address): Promise<PatientRecordKeyRow[]> {
+    const keys = this.records
+      .patientIdsForAddress(patient)
+      .flatMap((id) => this.records.patientKeyEnvelopes(`Patient/${id}`));
+    await this.log.append(
+      entry(`patient:${patient}`, 'export', null, patient, 'none', 'permit', 'record-keys'),
+    );
+    return keys;
   }
 
   // ------------------------------------------------------------------ other members

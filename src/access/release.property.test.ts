@@ -125,6 +125,7 @@ async function custodianWith(records: { id: string; spec: Spec }[], patientId: s
     encryptionPrivateKey: keys.privateKey,
     encryptionPublicKey: keys.publicKey,
     indexKey: new Uint8Array(32).fill(7),
+    keks: [{ id: '0000000a', key: new Uint8Array(32).fill(9) }],
   });
   const log = new TransparencyLog(db, CUSTODIAN);
   const gate = new Gatekeeper(svc, log, new Uint8Array(32), () => NOW_MS);

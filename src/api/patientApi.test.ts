@@ -9,7 +9,13 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { startTestNode, type TestNode } from '../../test/support/testNode.js';
 import { waitFor } from '../../test/support/waitFor.js';
 import { PatientSessionStore } from '../access/sessions.js';
+import { bindingBytes, openRecord } from '../crypto/envelope.js';
+import { unwrapKey } from '../crypto/keyWrap.js';
+import { unwrapSymmetric } from '../crypto/symmetricWrap.js';
+import { generateX25519 } from '../crypto/x25519.js';
+import { PATIENT_KEY_EXTENSION } from '../fhir/resourceTypes.js';
 import { decodeEntry } from '../log/entry.js';
+import { bindingOf, patientKeyBinding } from '../records/recordService.js';
 
 const ALICE = privateKeyToAccount(generatePrivateKey());
 const BOB = privateKeyToAccount(generatePrivateKey());
@@ -114,6 +120,67 @@ describe('patient sign-in by signed challenge', () => {
     const denied = await get(`/patients/${BOB.address}/records`, token);
     assert.equal(denied.statusCode, 403);
     assert.equal(denied.json().resourceType, 'OperationOutcome');
+  });
+
+  test('a patient fetches their record keys, sealed to them, and opens their own copy of a record with it', async () => {
+    const carol = privateKeyToAccount(generatePrivateKey());
+    const keys = generateX25519();
+    const staff = { authorization: `Bearer ${await t.token('clinician')}` };
+    const p = await t.app.inject({
+      method: 'POST',
+      url: '/fhir/Patient',
+      headers: staff,
+      payload: {
+        resourceType: 'Patient',
+        identifier: [{ system: 'urn:medchain:patient', value: carol.address }],
+        extension: [
+          { url: PATIENT_KEY_EXTENSION, valueBase64Binary: Buffer.from(keys.publicKey).toString('base64') },
+        ],
+      },
+    });
+    const o = await t.app.inject({
+      method: 'POST',
+      url: '/fhir/Observation',
+      headers: staff,
+      payload: {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'sodium' },
+        subject: { reference: `Patient/${p.json().id}` },
+      },
+    });
+    const token = await signIn(carol);
+    const before = t.node.log.size;
+    const r = await get(`/patients/${carol.address}/keys`, token);
+    assert.equal(r.statusCode, 200, r.body);
+    const body = r.json() as { keys: { patientRef: string; kid: string; enc: string; sealed: string }[] };
+    assert.equal(body.keys.length, 1);
+    const k = body.keys[0] as (typeof body.keys)[number];
+    const recordKey = await unwrapKey(
+      keys.privateKey,
+      { enc: Buffer.from(k.enc, 'base64'), wrapped: Buffer.from(k.sealed, 'base64') },
+      patientKeyBinding(k.patientRef, k.kid),
+    );
+    const row = t.node.records.currentRow('Observation', o.json().id);
+    const pw = t.node.db
+      .prepare('SELECT wrapped FROM key_wraps WHERE id = ? AND recipient = ?')
+      .get(row.id, `pk:${k.kid}`) as { wrapped: Buffer };
+    const dataKey = unwrapSymmetric(recordKey, pw.wrapped, bindingBytes(bindingOf(row)));
+    const plain = JSON.parse(
+      Buffer.from(
+        openRecord(dataKey, row.nonce as Uint8Array, row.ciphertext as Uint8Array, bindingOf(row)),
+      ).toString(),
+    );
+    assert.equal(plain.code.text, 'sodium');
+    assert.deepEqual(
+      t.node.log
+        .entries(before, t.node.log.size)
+        .map((e) => `${decodeEntry(e.leaf).action}:${decodeEntry(e.leaf).reason}`),
+      ['export:record-keys'],
+      'the fetch is logged',
+    );
+    assert.equal((await get(`/patients/${carol.address}/keys`, await signIn(BOB))).statusCode, 403);
+    assert.equal((await get(`/patients/${carol.address}/keys`, await t.token('clinician'))).statusCode, 401);
   });
 
   test('a patient token is not a staff token, and a staff token is not a patient token', async () => {

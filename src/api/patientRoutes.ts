@@ -6,6 +6,7 @@
  *   POST /auth/patient/challenge {"address"}             -> {"challenge", "expiresAt"}
  *   POST /auth/patient/login {"address", "challenge", "signature"} -> {"access_token", "token_type": "Bearer", ...}
  *   GET  /patients/<address>/records                     -> Bundle (searchset) of the patient's records here
+ *   GET  /patients/<address>/keys                        -> the patient's record keys here, sealed to them (HPKE)
  */
 import type { BundleEntry } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -82,6 +83,25 @@ export function patientRoutes(
     const { token, expiresIn } = deps.patientSessions.issue(patient);
     reply.header('cache-control', 'no-store');
     return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, patient };
+  });
+
+  // The patient's record keys held here, sealed to the patient (each opens their copies of data keys).
+  app.get('/patients/:address/keys', async (request, reply) => {
+    const address = addressOf((request.params as { address: string }).address, 'the path');
+    requirePatient(request, address);
+    const keys = await deps.gate.patientKeys(address);
+    reply.header('cache-control', 'no-store');
+    return {
+      patient: address,
+      keys: keys.map((k) => ({
+        patientRef: k.patientRef,
+        kid: k.kid,
+        recipient: k.recipient,
+        enc: Buffer.from(k.enc).toString('base64'),
+        sealed: Buffer.from(k.sealed).toString('base64'),
+        createdAt: new Date(k.createdMs).toISOString(),
+      })),
+    };
   });
 
   app.get('/patients/:address/records', async (request, reply) => {

@@ -125,7 +125,12 @@ describe("the node's /rpc in front of a real chain", () => {
       );
     }
     assert.equal(await t.conn.publicClient.getBalance({ address: victim }), 0n);
-    assert.equal(await t.conn.publicClient.getBlockNumber(), before, 'no block was mined');
+    // evm_mine would add an empty block; blocks this node's own anchorer may have mined meanwhile
+    // (a loaded machine delays its rounds) carry its transaction.
+    for (let n = before + 1n; n <= (await t.conn.publicClient.getBlockNumber()); n++) {
+      const b = await t.conn.publicClient.getBlock({ blockNumber: n });
+      assert.ok(b.transactions.length > 0, `block ${n} was mined empty: evm_mine got through`);
+    }
     const registry = consortiumContracts(t.conn, manifest).registry;
     assert.equal(await registry.read.isActiveMember([identity.address]), true, 'the Registry code is intact');
   });

@@ -20,13 +20,20 @@ import { errorMessage, InvalidInputError } from '../errors.js';
 import { verifyDisclosures } from '../log/disclosures.js';
 import { httpPeerLog, monitorPeer } from '../log/monitor.js';
 import { DEMO_PASSPHRASE, type NetworkFile, startLocalNetwork } from '../node/localNetwork.js';
-import { createIdentity, loadIdentity, readPublicIdentity } from '../node/memberIdentity.js';
+import {
+  addKek,
+  createIdentity,
+  loadIdentity,
+  readPublicIdentity,
+  retireOldKeks,
+} from '../node/memberIdentity.js';
 import {
   chainHeads,
   DEFAULT_PORTAL_DIR,
   keyFileOf,
   openMemberNode,
   serveMemberNode,
+  servingProcess,
 } from '../node/memberNode.js';
 import { importPath } from '../records/importer.js';
 import {
@@ -311,6 +318,39 @@ export function buildCli(io: CliIo = defaultIo): Command {
       const r = await verifyDisclosures(conn, doc);
       for (const line of r.lines) io.out(line);
       if (!r.ok) throw new VerifyFailed();
+    });
+
+  const keys = program.command('keys').description("manage a member's keys");
+  keys
+    .command('rotate')
+    .description(
+      "add a new key-encryption key, rewrap every one of the member's own data keys and patient record keys under it, and retire the old one (stop the member's node first)",
+    )
+    .requiredOption('--dir <dir>', 'member directory')
+    .option('--passphrase-file <file>', 'file holding the passphrase (default: $MEDCHAIN_PASSPHRASE)')
+    .action(async (opts: { dir: string; passphraseFile?: string }) => {
+      const passphrase = passphraseFrom(opts);
+      const pid = servingProcess(opts.dir);
+      if (pid !== undefined)
+        throw new InvalidInputError(
+          `the node of ${opts.dir} is running (process ${pid}); stop it, then rotate`,
+        );
+      loadIdentity(keyFileOf(opts.dir), passphrase); // a wrong passphrase stops here, before anything changes
+      const identity = addKek(keyFileOf(opts.dir), passphrase);
+      const node = openMemberNode(opts.dir, passphrase);
+      try {
+        const n = await node.records.rewrapToCurrentKek();
+        if (node.records.needsOlderKeys())
+          throw new InvalidInputError(
+            'some keys could not be rewrapped; the older key-encryption key is kept',
+          );
+        retireOldKeks(keyFileOf(opts.dir), passphrase);
+        io.out(
+          `key-encryption key ${identity.keks.at(-1)?.id} is current; rewrapped ${n} key(s); the old key is retired`,
+        );
+      } finally {
+        node.close();
+      }
     });
 
   const user = program.command('user').description("manage a member node's users");

@@ -172,9 +172,10 @@ export class Replicator {
     const store = this.ctx.records.storeForReplication;
     const categories = row.categories ?? ALL_CATEGORY_BITS;
     const wraps: ReplicaRecord['wraps'] = [];
+    // The patient's own copies travel as they are: under their record key (or, from older stores, HPKE).
     const patientKey = store.patientKey(row.patientRef);
-    const pw = patientKey ? store.wrapOf(row, hex(patientKey)) : undefined;
-    if (pw)
+    const legacy = patientKey ? store.wrapOf(row, hex(patientKey)) : undefined;
+    for (const pw of [...store.wrapsOfKind(row, 'patient-key'), ...(legacy ? [legacy] : [])])
       wraps.push({ recipient: pw.recipient, enc: b64(pw.enc), wrapped: b64(pw.wrapped), grantTerms: '' });
     const nowSec = BigInt(Math.floor((this.ctx.now ?? Date.now)() / 1000));
     for (const m of members) {

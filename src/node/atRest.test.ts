@@ -8,9 +8,11 @@ import { startTestNode, TEST_PASSPHRASE, type TestNode } from '../../test/suppor
 import { CryptoError } from '../crypto/cryptoError.js';
 import { bindingBytes, openRecord } from '../crypto/envelope.js';
 import { unwrapKey } from '../crypto/keyWrap.js';
+import { unwrapSymmetric } from '../crypto/symmetricWrap.js';
 import { generateX25519 } from '../crypto/x25519.js';
 import { ConflictError } from '../errors.js';
 import { PATIENT_KEY_EXTENSION } from '../fhir/resourceTypes.js';
+import { patientKeyBinding } from '../records/recordService.js';
 import { openMemberNode } from './memberNode.js';
 
 let t: TestNode;
@@ -84,7 +86,8 @@ describe('at rest', () => {
       enc: Buffer;
       wrapped: Buffer;
     };
-    const slices = [row.ciphertext.subarray(0, 24), wrap.wrapped, wrap.enc];
+    // (A wrap under the member's key-encryption key has no HPKE `enc`: nothing to look for there.)
+    const slices = [row.ciphertext.subarray(0, 24), wrap.wrapped, wrap.enc].filter((x) => x.length > 0);
     for (const s of slices) assert.notDeepEqual(filesContaining(t.dir, s), [], 'present before erasure');
     t.node.records.delete('Patient', p.id);
     for (const s of slices) assert.deepEqual(filesContaining(t.dir, s), [], 'gone after erasure');
@@ -137,19 +140,49 @@ describe('at rest', () => {
       code: { text: 'hemoglobin' },
       subject: { reference: `Patient/${p.id}` },
     });
-    const recipient = Buffer.from(pk.publicKey).toString('hex');
+    // The record's data key is wrapped under the patient's record key ("pk:<kid>"), which the
+    // patient receives once, sealed to their X25519 key with HPKE.
     const wrap = t.node.db
-      .prepare('SELECT enc, wrapped FROM key_wraps WHERE id = ? AND recipient = ?')
-      .get(o.id, recipient) as { enc: Buffer; wrapped: Buffer };
+      .prepare("SELECT recipient, wrapped FROM key_wraps WHERE id = ? AND kind = 'patient-key'")
+      .get(o.id) as { recipient: string; wrapped: Buffer };
     assert.ok(wrap, 'a wrap for the patient exists');
+    const [envelope, ...more] = t.node.records.patientKeyEnvelopes(`Patient/${p.id}`);
+    assert.ok(envelope && more.length === 0, 'one record key for this patient');
+    assert.equal(wrap.recipient, `pk:${envelope.kid}`);
+    assert.equal(envelope.recipient, Buffer.from(pk.publicKey).toString('hex'));
+    const recordKey = await unwrapKey(
+      pk.privateKey,
+      { enc: envelope.enc, wrapped: envelope.sealed },
+      patientKeyBinding(`Patient/${p.id}`, envelope.kid),
+    );
     const row = t.node.db
       .prepare('SELECT nonce, ciphertext FROM resource_versions WHERE id = ?')
       .get(o.id) as { nonce: Buffer; ciphertext: Buffer };
     const binding = { resourceType: 'Observation', id: o.id, version: 1, patient: `Patient/${p.id}` };
-    const key = await unwrapKey(pk.privateKey, wrap, bindingBytes(binding));
+    const key = unwrapSymmetric(recordKey, wrap.wrapped, bindingBytes(binding));
     const plain = JSON.parse(Buffer.from(openRecord(key, row.nonce, row.ciphertext, binding)).toString());
     assert.equal(plain.code.text, 'hemoglobin');
-    await assert.rejects(unwrapKey(generateX25519().privateKey, wrap, bindingBytes(binding)), CryptoError);
+    await assert.rejects(
+      unwrapKey(
+        generateX25519().privateKey,
+        { enc: envelope.enc, wrapped: envelope.sealed },
+        patientKeyBinding(`Patient/${p.id}`, envelope.kid),
+      ),
+      CryptoError,
+      'only the patient opens their record key',
+    );
+    const second = await t.node.records.create({
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'glucose' },
+      subject: { reference: `Patient/${p.id}` },
+    });
+    assert.equal(
+      t.node.records.patientKeyEnvelopes(`Patient/${p.id}`).length,
+      1,
+      'the record key is made once',
+    );
+    assert.ok(second.id);
   });
 
   test('the node refuses to open with a wrong passphrase', () => {

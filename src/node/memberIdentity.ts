@@ -1,8 +1,10 @@
 /**
- * A member organization's keys: its chain account (secp256k1), its X25519 encryption key pair and
- * its blind-index HMAC key. Stored in a passphrase-protected key file (src/crypto/keystore.ts,
- * mode 0600); the address and encryption public key are also kept in clear in that file so they can
- * be shared without the passphrase.
+ * A member organization's keys: its chain account (secp256k1), its X25519 encryption key pair, its
+ * blind-index HMAC key, and its key-encryption keys (AES-256, the newest is current: the member's
+ * own copies of data keys are wrapped under it, so the local path needs no asymmetric operation).
+ * Stored in a passphrase-protected key file (src/crypto/keystore.ts, mode 0600); the address and
+ * encryption public key are also kept in clear in that file so they can be shared without the
+ * passphrase. A key file from before key-encryption keys gets one the first time it is opened.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -18,7 +20,27 @@ export interface MemberIdentity {
   encryptionPrivateKey: Hex;
   encryptionPublicKey: Hex;
   indexKey: Hex;
+  /** Key-encryption keys, oldest first; the last is current. Ids are unique within the file. */
+  keks: { id: string; key: Hex }[];
 }
+
+const newKek = (taken: readonly { id: string }[]) => {
+  let id: string;
+  do id = randomBytes(4).toString('hex');
+  while (taken.some((k) => k.id === id));
+  return { id, key: toHex(randomBytes(32)) };
+};
+
+function secretsOf(i: MemberIdentity): Record<string, string> {
+  return {
+    chainKey: i.chainKey,
+    encryptionPrivateKey: i.encryptionPrivateKey,
+    indexKey: i.indexKey,
+    keks: JSON.stringify(i.keks),
+  };
+}
+
+const publicOf = (i: MemberIdentity) => ({ address: i.address, encryptionPublicKey: i.encryptionPublicKey });
 
 export interface PublicIdentity {
   address: Address;
@@ -37,13 +59,9 @@ export function createIdentity(file: string, passphrase: string): MemberIdentity
     encryptionPrivateKey: toHex(enc.privateKey),
     encryptionPublicKey: toHex(enc.publicKey),
     indexKey: toHex(randomBytes(32)),
+    keks: [newKek([])],
   };
-  writeKeystore(
-    file,
-    passphrase,
-    { chainKey, encryptionPrivateKey: identity.encryptionPrivateKey, indexKey: identity.indexKey },
-    { address: identity.address, encryptionPublicKey: identity.encryptionPublicKey },
-  );
+  writeKeystore(file, passphrase, secretsOf(identity), publicOf(identity));
   return identity;
 }
 
@@ -64,13 +82,50 @@ export function loadIdentity(file: string, passphrase: string): MemberIdentity {
   if (!is32(s.chainKey) || !is32(s.encryptionPrivateKey) || !is32(s.indexKey)) {
     throw new CryptoError('keystore-corrupt', `${file} does not hold a medchain member identity`);
   }
-  return {
+  let keks: MemberIdentity['keks'] = [];
+  if (s.keks !== undefined) {
+    try {
+      keks = JSON.parse(s.keks);
+    } catch {
+      keks = [{ id: '', key: '0x' }];
+    }
+    if (
+      !Array.isArray(keks) ||
+      keks.length === 0 ||
+      keks.some((k) => typeof k?.id !== 'string' || !/^[0-9a-f]{8}$/.test(k.id) || !is32(k.key))
+    )
+      throw new CryptoError('keystore-corrupt', `${file} holds malformed key-encryption keys`);
+  }
+  const identity: MemberIdentity = {
     chainKey: s.chainKey,
     address: privateKeyToAccount(s.chainKey).address,
     encryptionPrivateKey: s.encryptionPrivateKey,
     encryptionPublicKey: toHex(x25519PublicKey(Buffer.from(s.encryptionPrivateKey.slice(2), 'hex'))),
     indexKey: s.indexKey,
+    keks,
   };
+  if (keks.length === 0) {
+    // A key file from before key-encryption keys: add the first one, once.
+    identity.keks = [newKek([])];
+    writeKeystore(file, passphrase, secretsOf(identity), publicOf(identity));
+  }
+  return identity;
+}
+
+/** Add a new current key-encryption key to the identity in `file`; the older ones stay until retired. */
+export function addKek(file: string, passphrase: string): MemberIdentity {
+  const identity = loadIdentity(file, passphrase);
+  identity.keks = [...identity.keks, newKek(identity.keks)];
+  writeKeystore(file, passphrase, secretsOf(identity), publicOf(identity));
+  return identity;
+}
+
+/** Keep only the current key-encryption key (after every wrap under the older ones was rewrapped). */
+export function retireOldKeks(file: string, passphrase: string): MemberIdentity {
+  const identity = loadIdentity(file, passphrase);
+  identity.keks = identity.keks.slice(-1);
+  writeKeystore(file, passphrase, secretsOf(identity), publicOf(identity));
+  return identity;
 }
 
 /** The public halves of an identity file (no passphrase needed). */

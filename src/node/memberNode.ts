@@ -8,6 +8,7 @@
  *
  * The directory is owner-only (0700) and every file in it 0600; wider modes are tightened on open.
  */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SearchRequest } from '@medplum/core';
@@ -77,6 +78,7 @@ export function openMemberNode(
     encryptionPrivateKey: bytes(identity.encryptionPrivateKey),
     encryptionPublicKey: bytes(identity.encryptionPublicKey),
     indexKey: bytes(identity.indexKey),
+    keks: identity.keks.map((k) => ({ id: k.id, key: bytes(k.key) })),
   });
   const log = new TransparencyLog(db, identity.address);
   const publisher = new LogPublisher(
@@ -217,8 +219,16 @@ export const DEFAULT_PORTAL_DIR = path.resolve(
 
 /** Serve the node's API on 127.0.0.1 (port 0 = any free port), anchoring its log when a chain is given. */
 export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {}): Promise<RunningNode> {
-  // Versions stored before categories were kept are classified once (until then they count as every category).
+  claimServing(node.dir);
+  // Versions stored before categories were kept are classified once (until then they count as every
+  // category), and this member's own copies still sealed with HPKE or under an older key-encryption
+  // key are rewrapped under the current one, so the local path needs no asymmetric operation.
   await node.records.classifyStored();
+  const rewrapped = await node.records.rewrapToCurrentKek();
+  if (rewrapped > 0)
+    process.stderr.write(
+      `medchain: rewrapped ${rewrapped} key(s) of ${node.dir} under the current key-encryption key\n`,
+    );
   let anchorer: Anchorer | undefined;
   let conn: ChainConnection | undefined;
   let outbox: Outbox | undefined;
@@ -306,6 +316,33 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
       await anchorer?.stop();
       await replicator?.stop();
       await app.close();
+      releaseServing(node.dir);
     },
   };
+}
+
+const servingFileOf = (dir: string) => path.join(dir, 'node.pid');
+
+/** The process serving the member in `dir`, if one is alive (a key rotation must not run beside it). */
+export function servingProcess(dir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(servingFileOf(dir), 'utf8').trim());
+    if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+function claimServing(dir: string): void {
+  writeFileSync(servingFileOf(dir), `${process.pid}\n`, { mode: 0o600 });
+}
+
+function releaseServing(dir: string): void {
+  try {
+    if (readFileSync(servingFileOf(dir), 'utf8').trim() === String(process.pid)) rmSync(servingFileOf(dir));
+  } catch {
+    // already gone
+  }
 }

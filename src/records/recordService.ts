@@ -6,13 +6,14 @@
  * rows, decides, and only then asks for a row to be opened, so a record that will not be released
  * is never decrypted.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, Patient, Resource } from '@medplum/fhirtypes';
 import { type Address, getAddress, isAddress } from 'viem';
 import { blindToken } from '../crypto/blindIndex.js';
 import { CryptoError } from '../crypto/cryptoError.js';
 import { bindingBytes, openRecord, type RecordBinding, sealRecord } from '../crypto/envelope.js';
 import { type KeyWrap, unwrapperFor, wrapKey } from '../crypto/keyWrap.js';
+import { unwrapSymmetric, wrapSymmetric } from '../crypto/symmetricWrap.js';
 import { badRequest, conflict, gone, notFound, preconditionFailed } from '../errors.js';
 import { indexValues, tokenForms } from '../fhir/indexValues.js';
 import { PATIENT_ADDRESS_SYSTEM, type ResourceType } from '../fhir/resourceTypes.js';
@@ -21,10 +22,12 @@ import { patientEncryptionKey, validateIncoming } from '../fhir/validate.js';
 import {
   ALL_CATEGORY_BITS,
   type BlindClause,
+  type PatientRecordKeyRow,
   type PreparedVersion,
   type RecordStore,
   VersionConflictError,
   type VersionRow,
+  type WrapRow,
 } from '../store/recordStore.js';
 import { categoryMask } from './recordCategory.js';
 
@@ -33,7 +36,13 @@ export interface MemberKeys {
   encryptionPublicKey: Uint8Array;
   /** HMAC key of the blind index. */
   indexKey: Uint8Array;
+  /** Key-encryption keys (AES-256), oldest first; the last is current. */
+  keks: readonly { id: string; key: Uint8Array }[];
 }
+
+/** What a patient record key is bound to: the patient and the key's id. */
+export const patientKeyBinding = (patientRef: string, kid: string): Uint8Array =>
+  new TextEncoder().encode(`medchain patient record key v1\n${patientRef}\n${kid}`);
 
 export type StoredResource = Resource & { resourceType: ResourceType; id: string };
 
@@ -61,13 +70,87 @@ export const bindingOf = (
 export class RecordService {
   private readonly custodian: string;
   private unwrapper: Promise<(wrap: KeyWrap, aad: Uint8Array) => Promise<Uint8Array>> | undefined;
+  /** Recipients of this member's own copies, most preferred first: the KEKs (newest first), then the HPKE key of old stores. */
+  private readonly ownRecipients: string[];
+  /** Patient record keys in use, by patient reference (only after their row is committed). */
+  private readonly patientKeys = new Map<string, { kid: string; key: Uint8Array; recipient: string }>();
 
   constructor(
     private readonly store: RecordStore,
     private readonly keys: MemberKeys,
     private readonly now: () => Date = () => new Date(),
   ) {
+    if (keys.keks.length === 0) throw new CryptoError('bad-argument', 'a member needs a key-encryption key');
     this.custodian = hex(keys.encryptionPublicKey);
+    this.ownRecipients = [...keys.keks.map((k) => `kek:${k.id}`).reverse(), this.custodian];
+  }
+
+  private get currentKek(): { id: string; key: Uint8Array } {
+    return this.keys.keks[this.keys.keks.length - 1] as { id: string; key: Uint8Array };
+  }
+
+  private kek(id: string): Uint8Array {
+    const k = this.keys.keks.find((x) => x.id === id);
+    if (!k)
+      throw new CryptoError('unwrap-failed', `key-encryption key ${id} is not in this member's key file`);
+    return k.key;
+  }
+
+  /** This member's own copy of a data key: under the current KEK (no asymmetric operation). */
+  private ownWrap(dataKey: Uint8Array, aad: Uint8Array): WrapRow {
+    const k = this.currentKek;
+    return {
+      recipient: `kek:${k.id}`,
+      kind: 'kek',
+      enc: new Uint8Array(),
+      wrapped: wrapSymmetric(k.key, dataKey, aad),
+    };
+  }
+
+  /**
+   * The record key of a patient (X25519 key `pk`): the one in use, else a new one, sealed to the
+   * patient once with HPKE and kept under the KEK. Returns the row to store when it is new.
+   */
+  private async patientRecordKey(
+    patientRef: string,
+    pk: Uint8Array,
+  ): Promise<{ kid: string; key: Uint8Array; row?: PatientRecordKeyRow }> {
+    const recipient = hex(pk);
+    const known = this.patientKeys.get(patientRef);
+    if (known?.recipient === recipient) return known;
+    const stored = this.store
+      .patientRecordKeys(patientRef)
+      .filter((k) => k.recipient === recipient)
+      .pop();
+    if (stored) {
+      const key = unwrapSymmetric(
+        this.kek(stored.kekId),
+        stored.wrapped,
+        patientKeyBinding(patientRef, stored.kid),
+      );
+      const k = { kid: stored.kid, key, recipient };
+      this.patientKeys.set(patientRef, k);
+      return k;
+    }
+    const kid = randomBytes(4).toString('hex');
+    const key = new Uint8Array(randomBytes(32));
+    const aad = patientKeyBinding(patientRef, kid);
+    const sealed = await wrapKey(pk, key, aad);
+    const kek = this.currentKek;
+    return {
+      kid,
+      key,
+      row: {
+        patientRef,
+        kid,
+        kekId: kek.id,
+        wrapped: wrapSymmetric(kek.key, key, aad),
+        recipient,
+        enc: sealed.enc,
+        sealed: sealed.wrapped,
+        createdMs: this.now().getTime(),
+      },
+    };
   }
 
   private token(type: string, param: string, value: string): string {
@@ -112,12 +195,21 @@ export class RecordService {
             ?.find((i) => i.system === PATIENT_ADDRESS_SYSTEM)
             ?.value?.toLowerCase()
         : undefined;
-    const recipientKeys = [this.keys.encryptionPublicKey];
+    // This member's copy under its KEK; the patient's under their record key: no asymmetric
+    // operation per record (a patient's record key is sealed to them once, when it is made).
+    const wraps: WrapRow[] = [this.ownWrap(sealed.dataKey, aad)];
     const pk = patientKey ?? (idx.patient ? this.store.patientKey(idx.patient) : undefined);
-    if (pk) recipientKeys.push(pk);
-    const wraps = await Promise.all(
-      recipientKeys.map(async (k) => ({ recipient: hex(k), ...(await wrapKey(k, sealed.dataKey, aad)) })),
-    );
+    let patientRecordKey: PatientRecordKeyRow | undefined;
+    if (pk && idx.patient) {
+      const k = await this.patientRecordKey(idx.patient, pk);
+      patientRecordKey = k.row;
+      wraps.push({
+        recipient: `pk:${k.kid}`,
+        kind: 'patient-key',
+        enc: new Uint8Array(),
+        wrapped: wrapSymmetric(k.key, sealed.dataKey, aad),
+      });
+    }
     sealed.dataKey.fill(0);
     const prepared: PreparedVersion = {
       row: {
@@ -138,6 +230,7 @@ export class RecordService {
       dates: idx.dates.map((d) => ({ param: d.param, lo: d.range.lo, hi: d.range.hi })),
       expectedPrevious: head?.version ?? 0,
       ...(patientKey ? { patientKey } : {}),
+      ...(patientRecordKey ? { patientRecordKey } : {}),
       ...(patientAddress ? { patientAddress } : {}),
     };
     return { prepared, resource };
@@ -185,8 +278,15 @@ export class RecordService {
     }
   }
 
-  /** After an erasure commits: checkpoint and truncate the WAL so no old page survives there. */
+  /**
+   * After the enclosing commit: a patient's new record key is in use from now on, and after an
+   * erasure the WAL is checkpointed and truncated so no old page survives there.
+   */
   finish(versions: readonly PreparedVersion[]): void {
+    for (const v of versions) {
+      const k = v.patientRecordKey;
+      if (k) this.patientKeys.delete(k.patientRef); // reloaded from the store on next use
+    }
     if (versions.some((v) => v.row.deleted)) this.store.checkpoint();
   }
 
@@ -250,10 +350,8 @@ export class RecordService {
   async open(row: VersionRow): Promise<StoredResource> {
     const label = `${row.resourceType}/${row.id}/_history/${row.version}`;
     if (row.deleted || !row.ciphertext || !row.nonce) throw gone(`${label} was deleted`);
-    const wrap = this.store.wrap(row.resourceType, row.id, row.version, this.custodian);
-    if (!wrap) throw gone(`${label}: no key for this member (erased)`);
     const binding = bindingOf(row);
-    const dataKey = await (await this.unwrap())(wrap, bindingBytes(binding));
+    const dataKey = await this.dataKeyOf(row);
     try {
       return JSON.parse(
         Buffer.from(openRecord(dataKey, row.nonce, row.ciphertext, binding)).toString('utf8'),
@@ -269,10 +367,10 @@ export class RecordService {
 
   /** The stored row of the current version (not decrypted); NotFound / Gone when there is none. */
   currentRow(type: ResourceType, id: string): VersionRow {
-    const head = this.store.head(type, id);
-    if (!head) throw notFound(`${type}/${id} does not exist`);
-    if (head.deleted) throw gone(`${type}/${id} was deleted`);
-    return this.store.version(type, id, head.version) as VersionRow;
+    const row = this.store.current(type, id);
+    if (!row) throw notFound(`${type}/${id} does not exist`);
+    if (row.deleted) throw gone(`${type}/${id} was deleted`);
+    return row;
   }
 
   /** The stored row of one version (not decrypted); NotFound when there is none. */
@@ -347,10 +445,70 @@ export class RecordService {
    * The data key of a stored version, unwrapped with this custodian's key, for re-wrapping to a
    * reader the gatekeeper released it to. The caller zeroes it after use.
    */
-  async dataKeyOf(row: VersionRow): Promise<Uint8Array> {
-    const wrap = this.store.wrap(row.resourceType, row.id, row.version, this.custodian);
-    if (!wrap || row.deleted) throw gone(`${row.resourceType}/${row.id}/_history/${row.version} was erased`);
-    return (await this.unwrap())(wrap, bindingBytes(bindingOf(row)));
+  async dataKeyOf(
+    row: Pick<VersionRow, 'resourceType' | 'id' | 'version' | 'patientRef' | 'deleted'>,
+  ): Promise<Uint8Array> {
+    const wrap = row.deleted ? undefined : this.store.firstWrap(row, this.ownRecipients);
+    if (!wrap)
+      throw gone(`${row.resourceType}/${row.id}/_history/${row.version}: no key for this member (erased)`);
+    const aad = bindingBytes(bindingOf(row));
+    if (wrap.kind === 'kek') return unwrapSymmetric(this.kek(wrap.recipient.slice(4)), wrap.wrapped, aad);
+    return (await this.unwrap())(wrap, aad);
+  }
+
+  /**
+   * Rewrap this member's own copies under the current KEK: copies still sealed with HPKE (stores
+   * from before KEKs) and copies under older KEKs (after a rotation), then the patients' record
+   * keys. Batched; returns how many it rewrapped. Afterwards older KEKs can be retired.
+   */
+  async rewrapToCurrentKek(batch = 500): Promise<number> {
+    const current = `kek:${this.currentKek.id}`;
+    let n = 0;
+    for (const from of this.ownRecipients.filter((r) => r !== current)) {
+      for (;;) {
+        const rows = this.store.wrapsOf(from, batch);
+        if (rows.length === 0) break;
+        const items = [];
+        for (const r of rows) {
+          const dataKey = await this.dataKeyOf({ ...r, deleted: false });
+          items.push({ ...r, from, to: this.ownWrap(dataKey, bindingBytes(bindingOf(r))) });
+          dataKey.fill(0);
+        }
+        this.store.replaceWraps(items);
+        n += items.length;
+      }
+    }
+    for (;;) {
+      const keys = this.store.patientRecordKeysNotUnder(this.currentKek.id, batch);
+      if (keys.length === 0) break;
+      for (const k of keys) {
+        const aad = patientKeyBinding(k.patientRef, k.kid);
+        const key = unwrapSymmetric(this.kek(k.kekId), k.wrapped, aad);
+        this.store.rewrapPatientRecordKey(
+          k.patientRef,
+          k.kid,
+          this.currentKek.id,
+          wrapSymmetric(this.currentKek.key, key, aad),
+        );
+        key.fill(0);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Whether anything is still wrapped under a key other than the current KEK (so older KEKs are needed). */
+  needsOlderKeys(): boolean {
+    const current = `kek:${this.currentKek.id}`;
+    return (
+      this.ownRecipients.some((r) => r !== current && this.store.wrapsOf(r, 1).length > 0) ||
+      this.store.patientRecordKeysNotUnder(this.currentKek.id, 1).length > 0
+    );
+  }
+
+  /** The patient's record keys, each sealed to the patient with HPKE (for the patient to fetch). */
+  patientKeyEnvelopes(patientRef: string): PatientRecordKeyRow[] {
+    return this.store.patientRecordKeys(patientRef);
   }
 
   /** A wrap of the data key of `row` for another recipient (re-wrapped by this custodian with HPKE). */

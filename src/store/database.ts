@@ -67,3 +67,25 @@ export function migrate(db: Db, migrations: readonly string[]): void {
     })();
   }
 }
+
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+const MAX_CACHED = 512;
+
+/**
+ * A prepared statement for `sql`, compiled once per database and reused (compiling costs more than
+ * running most of our queries). The cache is bounded: search SQL varies with the number of values.
+ */
+export function statement(db: Db, sql: string): Database.Statement {
+  let m = statements.get(db);
+  if (!m) {
+    m = new Map();
+    statements.set(db, m);
+  }
+  let s = m.get(sql);
+  if (!s) {
+    if (m.size >= MAX_CACHED) m.clear();
+    s = db.prepare(sql);
+    m.set(sql, s);
+  }
+  return s;
+}

@@ -151,4 +151,22 @@ export const NODE_MIGRATIONS: readonly string[] = [
    CREATE INDEX resource_heads_patient ON resource_heads (patient_ref, resource_type, deleted);
    ALTER TABLE replica_records ADD COLUMN category_mask INTEGER NOT NULL DEFAULT 255;
    ALTER TABLE replica_wraps ADD COLUMN grant_terms TEXT NOT NULL DEFAULT '';`,
+  // 6: no asymmetric operation on the local path (src/records/recordService.ts). A wrap's kind:
+  // 'hpke' (sealed to an X25519 key: grantees at replicas, and stores from before), 'kek' (under
+  // one of this member's key-encryption keys, recipient "kek:<id>"), 'patient-key' (under the
+  // patient's record key, recipient "pk:<kid>"). A patient's record keys are kept under the KEK
+  // and, sealed once to the patient with HPKE, for the patient to fetch.
+  `ALTER TABLE key_wraps ADD COLUMN kind TEXT NOT NULL DEFAULT 'hpke';
+   CREATE INDEX key_wraps_by_recipient ON key_wraps (recipient);
+   CREATE TABLE patient_record_keys (
+     patient_ref TEXT NOT NULL,
+     kid         TEXT NOT NULL,
+     kek_id      TEXT NOT NULL,
+     wrapped     BLOB NOT NULL,
+     recipient   TEXT NOT NULL,
+     enc         BLOB NOT NULL,
+     sealed      BLOB NOT NULL,
+     created_ms  INTEGER NOT NULL,
+     PRIMARY KEY (patient_ref, kid)
+   ) WITHOUT ROWID;`,
 ];

@@ -4,7 +4,7 @@
  * encryption happens above it (src/node/recordService.ts).
  */
 import type { Db } from './database.js';
-import { StoreError } from './database.js';
+import { StoreError, statement } from './database.js';
 
 export interface VersionRow {
   resourceType: string;
@@ -24,11 +24,28 @@ export interface VersionRow {
 /** Every category bit: what an unclassified version counts as. */
 export const ALL_CATEGORY_BITS = 0xff;
 
+export type WrapKind = 'hpke' | 'kek' | 'patient-key';
+
 export interface WrapRow {
-  /** Hex X25519 public key of the recipient. */
+  /** Hex X25519 public key of the recipient ('hpke'), "kek:<id>" ('kek') or "pk:<kid>" ('patient-key'). */
   recipient: string;
+  kind: WrapKind;
+  /** The HPKE encapsulated key ('hpke'); empty for symmetric wraps. */
   enc: Uint8Array;
   wrapped: Uint8Array;
+}
+
+/** A patient's record key: under this member's KEK, and sealed to the patient with HPKE (sent once). */
+export interface PatientRecordKeyRow {
+  patientRef: string;
+  kid: string;
+  kekId: string;
+  wrapped: Uint8Array;
+  /** Hex X25519 public key of the patient it is sealed to. */
+  recipient: string;
+  enc: Uint8Array;
+  sealed: Uint8Array;
+  createdMs: number;
 }
 
 /** One version ready to be written, with everything it brings. */
@@ -38,6 +55,8 @@ export interface PreparedVersion {
   tokens: { param: string; token: string }[];
   dates: { param: string; lo: number; hi: number }[];
   patientKey?: Uint8Array;
+  /** A new record key for the patient, created for this write. */
+  patientRecordKey?: PatientRecordKeyRow;
   /** For a Patient linked to a chain address (identifier urn:medchain:patient): that address. */
   patientAddress?: string;
   /** The head version this write was prepared against (0 = the record must not exist yet). */
@@ -110,40 +129,53 @@ export class RecordStore {
   constructor(private readonly db: Db) {}
 
   head(type: string, id: string): { version: number; deleted: boolean; patientRef: string } | undefined {
-    const r = this.db
-      .prepare('SELECT version, deleted, patient_ref FROM resource_heads WHERE resource_type = ? AND id = ?')
-      .get(type, id) as { version: number; deleted: number; patient_ref: string } | undefined;
+    const r = statement(
+      this.db,
+      'SELECT version, deleted, patient_ref FROM resource_heads WHERE resource_type = ? AND id = ?',
+    ).get(type, id) as { version: number; deleted: number; patient_ref: string } | undefined;
     return r && { version: r.version, deleted: r.deleted === 1, patientRef: r.patient_ref };
   }
 
+  /** The current version of a record in one query (a deleted record's current version is its deletion). */
+  current(type: string, id: string): VersionRow | undefined {
+    const r = statement(
+      this.db,
+      `SELECT v.* FROM resource_heads h JOIN resource_versions v
+         ON v.resource_type = h.resource_type AND v.id = h.id AND v.version = h.version
+       WHERE h.resource_type = ? AND h.id = ?`,
+    ).get(type, id) as RawVersion | undefined;
+    return r && toVersion(r);
+  }
+
   version(type: string, id: string, version: number): VersionRow | undefined {
-    const r = this.db
-      .prepare('SELECT * FROM resource_versions WHERE resource_type = ? AND id = ? AND version = ?')
-      .get(type, id, version) as RawVersion | undefined;
+    const r = statement(
+      this.db,
+      'SELECT * FROM resource_versions WHERE resource_type = ? AND id = ? AND version = ?',
+    ).get(type, id, version) as RawVersion | undefined;
     return r && toVersion(r);
   }
 
   history(type: string, id: string): VersionRow[] {
     return (
-      this.db
-        .prepare('SELECT * FROM resource_versions WHERE resource_type = ? AND id = ? ORDER BY version DESC')
-        .all(type, id) as RawVersion[]
+      statement(
+        this.db,
+        'SELECT * FROM resource_versions WHERE resource_type = ? AND id = ? ORDER BY version DESC',
+      ).all(type, id) as RawVersion[]
     ).map(toVersion);
   }
 
   wrap(type: string, id: string, version: number, recipient: string): WrapRow | undefined {
-    const r = this.db
-      .prepare(
-        'SELECT recipient, enc, wrapped FROM key_wraps WHERE resource_type = ? AND id = ? AND version = ? AND recipient = ?',
-      )
-      .get(type, id, version, recipient) as { recipient: string; enc: Buffer; wrapped: Buffer } | undefined;
+    const r = statement(
+      this.db,
+      'SELECT recipient, kind, enc, wrapped FROM key_wraps WHERE resource_type = ? AND id = ? AND version = ? AND recipient = ?',
+    ).get(type, id, version, recipient) as WrapRow | undefined;
     return r;
   }
 
   patientKey(patientRef: string): Uint8Array | undefined {
-    const r = this.db
-      .prepare('SELECT encryption_key FROM patient_keys WHERE patient_ref = ?')
-      .get(patientRef) as { encryption_key: Buffer } | undefined;
+    const r = statement(this.db, 'SELECT encryption_key FROM patient_keys WHERE patient_ref = ?').get(
+      patientRef,
+    ) as { encryption_key: Buffer } | undefined;
     return r?.encryption_key;
   }
 
@@ -154,36 +186,49 @@ export class RecordStore {
    */
   commit(versions: readonly PreparedVersion[]): void {
     const db = this.db;
-    const insertVersion = db.prepare(
+    const insertVersion = statement(
+      db,
       `INSERT INTO resource_versions (resource_type, id, version, last_updated, last_updated_ms, patient_ref, deleted, nonce, ciphertext, ciphertext_hash, category_mask)
        VALUES (@resourceType, @id, @version, @lastUpdated, @lastUpdatedMs, @patientRef, @deleted, @nonce, @ciphertext, @ciphertextHash, @categories)`,
     );
-    const upsertHead = db.prepare(
+    const upsertHead = statement(
+      db,
       `INSERT INTO resource_heads (resource_type, id, version, deleted, patient_ref, last_updated_ms, category_mask)
        VALUES (@resourceType, @id, @version, @deleted, @patientRef, @lastUpdatedMs, @categories)
        ON CONFLICT (resource_type, id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
          patient_ref = excluded.patient_ref, last_updated_ms = excluded.last_updated_ms,
          category_mask = excluded.category_mask`,
     );
-    const insertWrap = db.prepare(
-      'INSERT INTO key_wraps (resource_type, id, version, recipient, enc, wrapped) VALUES (?, ?, ?, ?, ?, ?)',
+    const insertWrap = statement(
+      db,
+      'INSERT INTO key_wraps (resource_type, id, version, recipient, kind, enc, wrapped) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
-    const clearTokens = db.prepare('DELETE FROM search_tokens WHERE resource_type = ? AND id = ?');
-    const clearDates = db.prepare('DELETE FROM search_dates WHERE resource_type = ? AND id = ?');
-    const insertToken = db.prepare(
+    const insertPatientKey = statement(
+      db,
+      `INSERT OR IGNORE INTO patient_record_keys (patient_ref, kid, kek_id, wrapped, recipient, enc, sealed, created_ms)
+       VALUES (@patientRef, @kid, @kekId, @wrapped, @recipient, @enc, @sealed, @createdMs)`,
+    );
+    const clearTokens = statement(db, 'DELETE FROM search_tokens WHERE resource_type = ? AND id = ?');
+    const clearDates = statement(db, 'DELETE FROM search_dates WHERE resource_type = ? AND id = ?');
+    const insertToken = statement(
+      db,
       'INSERT OR IGNORE INTO search_tokens (resource_type, id, param, token) VALUES (?, ?, ?, ?)',
     );
-    const insertDate = db.prepare(
+    const insertDate = statement(
+      db,
       'INSERT INTO search_dates (resource_type, id, param, lo, hi) VALUES (?, ?, ?, ?, ?)',
     );
-    const upsertKey = db.prepare(
+    const upsertKey = statement(
+      db,
       'INSERT INTO patient_keys (patient_ref, encryption_key) VALUES (?, ?) ON CONFLICT (patient_ref) DO UPDATE SET encryption_key = excluded.encryption_key',
     );
-    const upsertAddress = db.prepare(
+    const upsertAddress = statement(
+      db,
       'INSERT INTO patient_addresses (patient_ref, address) VALUES (?, ?) ON CONFLICT (patient_ref) DO UPDATE SET address = excluded.address',
     );
-    const shredWraps = db.prepare('DELETE FROM key_wraps WHERE resource_type = ? AND id = ?');
-    const shredContent = db.prepare(
+    const shredWraps = statement(db, 'DELETE FROM key_wraps WHERE resource_type = ? AND id = ?');
+    const shredContent = statement(
+      db,
       'UPDATE resource_versions SET nonce = NULL, ciphertext = NULL WHERE resource_type = ? AND id = ?',
     );
     db.transaction(() => {
@@ -201,17 +246,18 @@ export class RecordStore {
           shredWraps.run(row.resourceType, row.id);
           shredContent.run(row.resourceType, row.id);
           if (row.resourceType === 'Patient')
-            db.prepare('DELETE FROM patient_keys WHERE patient_ref = ?').run(`Patient/${row.id}`);
+            statement(db, 'DELETE FROM patient_keys WHERE patient_ref = ?').run(`Patient/${row.id}`);
           continue;
         }
+        if (p.patientRecordKey) insertPatientKey.run(p.patientRecordKey);
         for (const w of p.wraps)
-          insertWrap.run(row.resourceType, row.id, row.version, w.recipient, w.enc, w.wrapped);
+          insertWrap.run(row.resourceType, row.id, row.version, w.recipient, w.kind, w.enc, w.wrapped);
         for (const t of p.tokens) insertToken.run(row.resourceType, row.id, t.param, t.token);
         for (const d of p.dates) insertDate.run(row.resourceType, row.id, d.param, d.lo, d.hi);
         if (p.patientKey) upsertKey.run(row.patientRef, p.patientKey);
         if (p.patientAddress) upsertAddress.run(row.patientRef, p.patientAddress.toLowerCase());
         else if (row.resourceType === 'Patient')
-          db.prepare('DELETE FROM patient_addresses WHERE patient_ref = ?').run(row.patientRef);
+          statement(db, 'DELETE FROM patient_addresses WHERE patient_ref = ?').run(row.patientRef);
       }
     })();
   }
@@ -219,22 +265,21 @@ export class RecordStore {
   /** The current, live version row of every record of a patient. */
   currentRowsForPatient(patientRef: string): VersionRow[] {
     return (
-      this.db
-        .prepare(
-          `SELECT v.* FROM resource_heads h JOIN resource_versions v
+      statement(
+        this.db,
+        `SELECT v.* FROM resource_heads h JOIN resource_versions v
              ON v.resource_type = h.resource_type AND v.id = h.id AND v.version = h.version
            WHERE h.patient_ref = ? AND h.deleted = 0`,
-        )
-        .all(patientRef) as RawVersion[]
+      ).all(patientRef) as RawVersion[]
     ).map(toVersion);
   }
 
   /** Patient references linked to a chain address. */
   patientRefsForAddress(address: string): string[] {
     return (
-      this.db
-        .prepare('SELECT patient_ref FROM patient_addresses WHERE address = ?')
-        .all(address.toLowerCase()) as { patient_ref: string }[]
+      statement(this.db, 'SELECT patient_ref FROM patient_addresses WHERE address = ?').all(
+        address.toLowerCase(),
+      ) as { patient_ref: string }[]
     ).map((r) => r.patient_ref);
   }
 
@@ -245,20 +290,135 @@ export class RecordStore {
 
   /** The chain address linked to a patient reference, if any. */
   patientAddress(patientRef: string): string | undefined {
-    const r = this.db
-      .prepare('SELECT address FROM patient_addresses WHERE patient_ref = ?')
-      .get(patientRef) as { address: string } | undefined;
+    const r = statement(this.db, 'SELECT address FROM patient_addresses WHERE patient_ref = ?').get(
+      patientRef,
+    ) as { address: string } | undefined;
     return r?.address;
+  }
+
+  /** The first of `recipients` (in that order of preference) that holds a wrap of this version. */
+  firstWrap(
+    row: Pick<VersionRow, 'resourceType' | 'id' | 'version'>,
+    recipients: readonly string[],
+  ): WrapRow | undefined {
+    for (const r of recipients) {
+      const w = this.wrap(row.resourceType, row.id, row.version, r);
+      if (w) return w;
+    }
+    return undefined;
+  }
+
+  /** The wraps of one kind of a version (e.g. the patient's copy). */
+  wrapsOfKind(row: Pick<VersionRow, 'resourceType' | 'id' | 'version'>, kind: WrapKind): WrapRow[] {
+    return statement(
+      this.db,
+      'SELECT recipient, kind, enc, wrapped FROM key_wraps WHERE resource_type = ? AND id = ? AND version = ? AND kind = ?',
+    ).all(row.resourceType, row.id, row.version, kind) as WrapRow[];
+  }
+
+  /** Up to `limit` wraps held by `recipient` (to rewrap them under another key), with their versions. */
+  wrapsOf(
+    recipient: string,
+    limit: number,
+  ): { resourceType: string; id: string; version: number; patientRef: string; wrap: WrapRow }[] {
+    return (
+      statement(
+        this.db,
+        `SELECT w.resource_type, w.id, w.version, v.patient_ref, w.recipient, w.kind, w.enc, w.wrapped
+             FROM key_wraps w JOIN resource_versions v
+               ON v.resource_type = w.resource_type AND v.id = w.id AND v.version = w.version
+            WHERE w.recipient = ? LIMIT ?`,
+      ).all(recipient, limit) as {
+        resource_type: string;
+        id: string;
+        version: number;
+        patient_ref: string;
+        recipient: string;
+        kind: WrapKind;
+        enc: Buffer;
+        wrapped: Buffer;
+      }[]
+    ).map((r) => ({
+      resourceType: r.resource_type,
+      id: r.id,
+      version: r.version,
+      patientRef: r.patient_ref,
+      wrap: { recipient: r.recipient, kind: r.kind, enc: r.enc, wrapped: r.wrapped },
+    }));
+  }
+
+  /** Replace wraps of versions (one old recipient each) by new ones, in one transaction. */
+  replaceWraps(
+    items: readonly { resourceType: string; id: string; version: number; from: string; to: WrapRow }[],
+  ): void {
+    const del = statement(
+      this.db,
+      'DELETE FROM key_wraps WHERE resource_type = ? AND id = ? AND version = ? AND recipient = ?',
+    );
+    const ins = statement(
+      this.db,
+      'INSERT OR REPLACE INTO key_wraps (resource_type, id, version, recipient, kind, enc, wrapped) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.db.transaction(() => {
+      for (const i of items) {
+        del.run(i.resourceType, i.id, i.version, i.from);
+        ins.run(i.resourceType, i.id, i.version, i.to.recipient, i.to.kind, i.to.enc, i.to.wrapped);
+      }
+    })();
+  }
+
+  /** The record keys of a patient (newest last). */
+  patientRecordKeys(patientRef: string): PatientRecordKeyRow[] {
+    return (
+      statement(
+        this.db,
+        'SELECT * FROM patient_record_keys WHERE patient_ref = ? ORDER BY created_ms, kid',
+      ).all(patientRef) as {
+        patient_ref: string;
+        kid: string;
+        kek_id: string;
+        wrapped: Buffer;
+        recipient: string;
+        enc: Buffer;
+        sealed: Buffer;
+        created_ms: number;
+      }[]
+    ).map((r) => ({
+      patientRef: r.patient_ref,
+      kid: r.kid,
+      kekId: r.kek_id,
+      wrapped: r.wrapped,
+      recipient: r.recipient,
+      enc: r.enc,
+      sealed: r.sealed,
+      createdMs: r.created_ms,
+    }));
+  }
+
+  /** Patient record keys held under a KEK other than `kekId` (to rewrap on rotation). */
+  patientRecordKeysNotUnder(kekId: string, limit: number): PatientRecordKeyRow[] {
+    const refs = statement(
+      this.db,
+      'SELECT DISTINCT patient_ref FROM patient_record_keys WHERE kek_id != ? LIMIT ?',
+    ).all(kekId, limit) as { patient_ref: string }[];
+    return refs.flatMap((r) => this.patientRecordKeys(r.patient_ref)).filter((k) => k.kekId !== kekId);
+  }
+
+  /** Store a patient record key rewrapped under another KEK. */
+  rewrapPatientRecordKey(patientRef: string, kid: string, kekId: string, wrapped: Uint8Array): void {
+    statement(
+      this.db,
+      'UPDATE patient_record_keys SET kek_id = ?, wrapped = ? WHERE patient_ref = ? AND kid = ?',
+    ).run(kekId, wrapped, patientRef, kid);
   }
 
   /** Up to `limit` live versions written before categories were stored (migration 5). */
   unclassified(limit: number): VersionRow[] {
     return (
-      this.db
-        .prepare(
-          'SELECT * FROM resource_versions WHERE category_mask IS NULL AND deleted = 0 AND ciphertext IS NOT NULL LIMIT ?',
-        )
-        .all(limit) as RawVersion[]
+      statement(
+        this.db,
+        'SELECT * FROM resource_versions WHERE category_mask IS NULL AND deleted = 0 AND ciphertext IS NOT NULL LIMIT ?',
+      ).all(limit) as RawVersion[]
     ).map(toVersion);
   }
 
@@ -266,10 +426,12 @@ export class RecordStore {
   setCategories(
     rows: readonly { resourceType: string; id: string; version: number; categories: number }[],
   ): void {
-    const v = this.db.prepare(
+    const v = statement(
+      this.db,
       'UPDATE resource_versions SET category_mask = ? WHERE resource_type = ? AND id = ? AND version = ?',
     );
-    const h = this.db.prepare(
+    const h = statement(
+      this.db,
       'UPDATE resource_heads SET category_mask = ? WHERE resource_type = ? AND id = ? AND version = ?',
     );
     this.db.transaction(() => {
@@ -318,8 +480,10 @@ export class RecordStore {
           return p(`t${j}`);
         });
         params[`c${i}_param`] = c.param;
+        // An IN over the token index lets SQLite start from the matching ids (and look up their
+        // heads by primary key) instead of scanning every record of the type.
         where.push(
-          `EXISTS (SELECT 1 FROM search_tokens t WHERE t.resource_type = h.resource_type AND t.param = ${p('param')} AND t.token IN (${list.join(', ')}) AND t.id = h.id)`,
+          `h.id IN (SELECT t.id FROM search_tokens t WHERE t.resource_type = @type AND t.param = ${p('param')} AND t.token IN (${list.join(', ')}))`,
         );
       } else if (c.kind === 'ids') {
         const list = c.ids.map((id, j) => {
@@ -346,16 +510,15 @@ export class RecordStore {
     });
     const sqlWhere = where.join(' AND ');
     const total = (
-      this.db.prepare(`SELECT count(*) AS n FROM resource_heads h WHERE ${sqlWhere}`).get(params) as {
+      statement(this.db, `SELECT count(*) AS n FROM resource_heads h WHERE ${sqlWhere}`).get(params) as {
         n: number;
       }
     ).n;
     const ids = (
-      this.db
-        .prepare(
-          `SELECT h.id FROM resource_heads h WHERE ${sqlWhere} ORDER BY h.last_updated_ms DESC, h.id LIMIT @count OFFSET @offset`,
-        )
-        .all({ ...params, count, offset }) as { id: string }[]
+      statement(
+        this.db,
+        `SELECT h.id FROM resource_heads h WHERE ${sqlWhere} ORDER BY h.last_updated_ms DESC, h.id LIMIT @count OFFSET @offset`,
+      ).all({ ...params, count, offset }) as { id: string }[]
     ).map((r) => r.id);
     return { ids, total };
   }
