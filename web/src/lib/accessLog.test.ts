@@ -71,7 +71,7 @@ function chartOpening(at: number): LogEntry[] {
     }),
     // Valley Clinic: its clinician's read of its own records, what it received, what was refused.
     ...[0, 1, 2, 3].map((i) =>
-      entry({ member: CLINIC, actor: USER, time: at + 900 + i, reason: 'ok', target: obs(`own-${at}-${i}`) }),
+      entry({ member: CLINIC, actor: USER, time: at + i, reason: 'ok', target: obs(`own-${at}-${i}`) }),
     ),
     ...labIds.map((id, i) =>
       entry({ member: CLINIC, actor: USER, time: at + 800 + i, reason: 'received', target: obs(id) }),
@@ -113,7 +113,7 @@ describe('the patient’s access list: one row per access, in words', () => {
     assert.deepEqual(r.logs, ['Central Lab', 'City Hospital', 'Valley Clinic']);
     assert.equal(r.entries, 25);
     assert.equal(r.status, 'verified');
-    assert.equal(r.time, T0 + 90, 'when it began');
+    assert.equal(r.time, T0, 'when it began (the clinic’s own read came first)');
     assert.doesNotMatch(`${r.who} ${r.what} ${r.refused}`, /0x|3d1ee62d/, 'no addresses or pseudonyms');
   });
 
@@ -157,7 +157,24 @@ describe('the patient’s access list: one row per access, in words', () => {
       names,
     );
     assert.equal(rows[0]?.what, 'read 1 result held at another member');
-    assert.equal(rows[0]?.refused, 'Another member did not share conditions (no consent)');
+    assert.equal(rows[0]?.refused, undefined, 'a member that shared some is not listed for the rest');
+    const alone = accessRows(
+      [
+        entry({
+          member: CLINIC,
+          actor: USER,
+          outcome: 'deny',
+          reason: 'remote-no-consent',
+          target: type('Condition'),
+        }),
+      ].map((e) => item(e)),
+      PATIENT,
+      names,
+    );
+    assert.equal(
+      `${alone[0]?.what} (${alone[0]?.refused})`,
+      'asked for your records; nothing was shared (no consent)',
+    );
   });
 
   test('records a replica served are counted once, and say where the copy was', () => {
@@ -194,7 +211,7 @@ describe('the patient’s access list: one row per access, in words', () => {
     ].map((e) => item(e));
     const rows = accessRows(items, PATIENT, names);
     assert.equal(rows.length, 4, rows.map((r) => `${r.who} ${r.what} ${r.purpose}`).join('\n'));
-    assert.equal(rows[0]?.time, later + 90, 'newest first');
+    assert.equal(rows[0]?.time, later, 'newest first');
     const glass = rows.find((r) => r.breakGlass);
     assert.equal(glass?.what, 'read 1 result held at Central Lab');
     assert.equal(glass?.purpose, 'in an emergency, without consent');

@@ -299,24 +299,17 @@ function readRow(g: Group): AccessRow {
       if (e.reason === 'replica-consent') replicas.add(i.holder);
       if (!t || t.id === '') continue; // a search that found nothing: no record read
       const k = `${t.resourceType}/${t.id}/${t.version}`;
-      // The custodian's own entry names where the record was held; a replica's or the requester's
-      // entry alone does not (a record counted once whichever logs hold it).
-      const held =
-        e.reason === 'replica-consent' || fromAnother
-          ? undefined
-          : g.party.kind === 'member'
-            ? i.holder
-            : g.party.kind === 'patient'
-              ? i.holder
-              : self;
+      // The entry in the log of the member that holds the record (the custodian answering, or the
+      // reader's own member) names where it was held; a replica's or the requester's note of what
+      // it received does not. Each record is counted once, whichever logs hold it.
+      const held = e.reason === 'replica-consent' || fromAnother ? undefined : i.holder;
       const known = records.get(k);
       if (!known || (known.held === undefined && held !== undefined))
         records.set(k, { type: t.resourceType, held });
     } else {
       const type = t?.resourceType || 'records';
       // The requester's note of a refusal names no member; the refusing member's own entry does.
-      const holder =
-        e.reason === 'remote-no-consent' ? undefined : g.party.kind === 'member' ? i.holder : self;
+      const holder = e.reason === 'remote-no-consent' ? undefined : i.holder;
       refusals.set(`${type}/${holder ?? '?'}/${e.reason}`, { type, holder, reason: e.reason });
     }
   }
@@ -383,23 +376,35 @@ function readRow(g: Group): AccessRow {
   };
 }
 
-/** Who did not share, what and why: "City Hospital shared nothing (no consent)". */
+/**
+ * The members asked that shared nothing, and why: "City Hospital and Main Street Pharmacy shared
+ * nothing (no consent)". A member that shared some records is not listed for what else it did not
+ * share: its refusals are logged per type asked, whatever it holds, and name nothing it has.
+ */
 function refusalWords(
   refusals: readonly { type: string; holder: string | undefined; reason: string }[],
   shared: ReadonlyMap<string, ReadonlyMap<string, number>>,
 ): string {
-  const byHolder = new Map<string, { type: string; reason: string }[]>();
+  const reasonsOf = new Map<string, Set<string>>();
   for (const r of refusals) {
     const h = r.holder ?? 'another member';
-    byHolder.set(h, [...(byHolder.get(h) ?? []), r]);
+    if (shared.has(h)) continue;
+    const set = reasonsOf.get(h) ?? new Set<string>();
+    set.add(refusedWords(r.reason));
+    reasonsOf.set(h, set);
   }
-  return [...byHolder.entries()]
-    .sort(([a], [b]) => (a === 'another member' ? 1 : b === 'another member' ? -1 : a.localeCompare(b)))
-    .map(([h, rs]) => {
-      const why = listWords([...new Set(rs.map((r) => refusedWords(r.reason)))]);
-      const name = h === 'another member' ? 'Another member' : h;
-      if (!shared.has(h)) return `${name} shared nothing (${why})`;
-      return `${name} did not share ${listWords([...new Set(rs.map((r) => typePlural(r.type)))])} (${why})`;
+  const byWhy = new Map<string, string[]>();
+  for (const [h, reasons] of reasonsOf) {
+    const why = listWords([...reasons].sort());
+    byWhy.set(why, [...(byWhy.get(why) ?? []), h]);
+  }
+  const order = (a: string, b: string) =>
+    a === 'another member' ? 1 : b === 'another member' ? -1 : a.localeCompare(b);
+  return [...byWhy.entries()]
+    .map(([why, hs]) => {
+      const names = hs.sort(order);
+      const text = listWords(names);
+      return `${text.charAt(0).toUpperCase()}${text.slice(1)} shared nothing (${why})`;
     })
     .join('; ');
 }

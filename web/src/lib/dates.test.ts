@@ -10,6 +10,12 @@ describe('one date format on every screen', () => {
     assert.equal(formatMoment(T, 'UTC'), '1 Dec 2026, 10:04');
     assert.equal(formatMoment(Date.UTC(2026, 0, 9, 23, 5), 'UTC'), '9 Jan 2026, 23:05', '24-hour clock');
     assert.equal(formatDay(T, 'Pacific/Kiritimati'), '2 Dec 2026', 'the reader’s own day');
+    assert.equal(
+      formatDay(Date.UTC(2026, 8, 19), 'UTC'),
+      '19 Sep 2026',
+      'three letters, whatever ICU writes',
+    );
+    assert.equal(formatMoment(Date.UTC(2026, 5, 1, 0, 7), 'UTC'), '1 Jun 2026, 00:07');
   });
 
   test('no date reads as a dash', () => {
