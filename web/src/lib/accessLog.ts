@@ -93,9 +93,6 @@ export function countWords(n: number, resourceType: string): string {
   return `${n} ${n === 1 ? w[0] : w[1]}`;
 }
 
-/** A type in the plural ("results"), for refusals. */
-const typePlural = (t: string) => (TYPE_WORDS[t] ?? ['record', 'records'])[1];
-
 const PURPOSES: Record<string, string> = {
   treatment: 'for treatment',
   payment: 'for billing and payment',
