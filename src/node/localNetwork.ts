@@ -35,7 +35,7 @@ import { securePrivateDir, tightenPrivateFile } from '../util/privateFiles.js';
 import { DEMO_MEMBERS, type MemberSpec } from './demoNetwork.js';
 import { loadOrCreateIdentity, type MemberIdentity } from './memberIdentity.js';
 import { keyFileOf, openMemberNode } from './memberNode.js';
-import { portFileOf, portIsFree, savedPort, savePort } from './memberPort.js';
+import { pickFreePort, portFileOf, portIsFree, savedPort, savePort } from './memberPort.js';
 import { type NodeProcess, spawnNodeProcess } from './nodeProcess.js';
 import { type SeededPatient, seedNetwork } from './seed/seedNetwork.js';
 
@@ -112,12 +112,12 @@ export interface LocalNetworkOptions {
 }
 
 /**
- * The port a member listens on: the one saved in its folder, checked free, or 0 on its first start
- * (any free port; saved once the node listens).
+ * The port a member listens on from an earlier start (kept in its folder), checked free now;
+ * undefined on its first start.
  */
-async function portFor(m: NetworkMember): Promise<number> {
+async function keptPort(m: NetworkMember): Promise<number | undefined> {
   const port = savedPort(m.dir);
-  if (port === undefined) return 0;
+  if (port === undefined) return undefined;
   if (!(await portIsFree(NODE_HOST, port))) {
     throw new PortInUseError(
       `${m.spec.name}'s port ${port} (kept in ${portFileOf(m.dir)}) is in use by another program: stop it (is the network already running, in another terminal?), or delete that file to give ${m.spec.name} a new port (its URLs change, and patients import their key file again in the portal)`,
@@ -154,7 +154,7 @@ export async function startLocalNetwork(
     progress(`files: made owner-only (were open to group or others): ${tightened.join(', ')}`);
   // Each member keeps the port it was first given, so its URLs (and the portal origin, where a
   // patient's browser keeps their key) stay the same across restarts. Checked before anything starts.
-  const ports = await Promise.all(members.map((m) => portFor(m)));
+  const kept = await Promise.all(members.map((m) => keptPort(m)));
   const networkFile = path.join(root, 'network.json');
   const previous: NetworkFile | undefined = existsSync(networkFile)
     ? JSON.parse(readFileSync(networkFile, 'utf8'))
@@ -209,31 +209,39 @@ export async function startLocalNetwork(
     );
 
     const contracts = consortiumContracts(conn, manifest);
+    // Each member publishes its node's endpoint in the Registry BEFORE its node starts: the node's
+    // own outbox sends with the same account (anchors from its first second), and two senders
+    // picking nonces at once would leave one transaction stuck for good.
+    // A member's first start: a free port picked now (late, so nothing started since can take it),
+    // saved once its node listens on it.
+    const ports = await Promise.all(kept.map((p) => p ?? pickFreePort(NODE_HOST)));
+    const urls = ports.map((p) => `http://${NODE_HOST}:${p}`);
+    for (const [i, m] of members.entries()) {
+      const rec = await contracts.registry.read.getMember([m.identity.address]);
+      if (rec.endpoint !== urls[i]) {
+        progress(`registry: ${m.spec.name} publishes its endpoint ${urls[i]}`);
+        await writeAndWait(conn, walletFor(conn, m.identity.chainKey), {
+          address: manifest.contracts.Registry,
+          abi: registryAbi,
+          functionName: 'updateEndpoint',
+          args: [urls[i] as string],
+        });
+      }
+    }
     progress(`nodes: starting ${members.map((m) => m.spec.name).join(', ')}`);
     // Started side by side: on a loaded machine, one after another would add up each one's wait.
     const started = await Promise.allSettled(
       members.map(async (m, i) => {
         m.node = await spawnNodeProcess(m.dir, passphrase, {
           label: `the node of ${m.spec.name} (${m.dir})`,
-          port: ports[i] ?? 0,
+          port: ports[i] as number,
           rpcUrl: chain.rpcUrl,
           manifestFile: path.join(root, 'deployment.json'),
           ...(opts.onNodeOutput
             ? { onOutput: (line: string) => opts.onNodeOutput?.(m.spec.name, line) }
             : {}),
         });
-        const port = Number(new URL(m.node.url).port);
-        if (port !== ports[i]) savePort(m.dir, port);
-        // Each member publishes its own node endpoint in the Registry.
-        const rec = await contracts.registry.read.getMember([m.identity.address]);
-        if (rec.endpoint !== m.node.url) {
-          await writeAndWait(conn, walletFor(conn, m.identity.chainKey), {
-            address: manifest.contracts.Registry,
-            abi: registryAbi,
-            functionName: 'updateEndpoint',
-            args: [m.node.url],
-          });
-        }
+        if (savedPort(m.dir) !== ports[i]) savePort(m.dir, ports[i] as number);
       }),
     );
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');

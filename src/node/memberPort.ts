@@ -42,3 +42,18 @@ export function portIsFree(host: string, port: number): Promise<boolean> {
     probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(true)));
   });
 }
+
+/**
+ * A port nothing listens on now, picked by the operating system (listen on port 0, read it,
+ * release it). Another program could take it before the node does; the node then says so.
+ */
+export function pickFreePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ host, port: 0, exclusive: true }, () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
