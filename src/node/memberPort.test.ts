@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { portFileOf, portIsFree, savedPort, savePort } from './memberPort.js';
+import { pickFreePort, portFileOf, portIsFree, savedPort, savePort } from './memberPort.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'medchain-port-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -40,6 +40,12 @@ describe("a member's kept port", () => {
     const { port } = server.address() as { port: number };
     assert.equal(await portIsFree('127.0.0.1', port), false);
     await new Promise<void>((r) => server.close(() => r()));
+    assert.equal(await portIsFree('127.0.0.1', port), true);
+  });
+
+  test('pickFreePort: a port nothing listens on, that can then be listened on', async () => {
+    const port = await pickFreePort('127.0.0.1');
+    assert.ok(port > 0 && port < 65536);
     assert.equal(await portIsFree('127.0.0.1', port), true);
   });
 });
