@@ -1,4 +1,5 @@
 /** `npm run bench`: every benchmark, each writing bench/results/<name>.json and a readable table. */
+import { main as anchoring } from './anchoring.js';
 import { main as federation } from './federation.js';
 import { main as gas } from './gas.js';
 import { main as http } from './http.js';
@@ -9,4 +10,5 @@ await gas();
 await records();
 await log();
 await federation();
+await anchoring();
 await http();

@@ -98,3 +98,40 @@ test('the chain state folder is owner-only (0700) and the state file anvil write
   }
   assert.equal(statSync(chain.stateFile).mode & 0o777, 0o600, 'still 0600 after the final dump');
 });
+
+test('with a block time the chain mines a block every period, and a transaction waits for the next one', async () => {
+  await assert.rejects(launchEmbeddedChain({ dataDir: path.join(dir, 'bad'), blockTimeSeconds: 0 }), {
+    code: 'chain-options',
+  });
+  const chain = await launchEmbeddedChain({ dataDir: path.join(dir, 'timed'), blockTimeSeconds: 1 });
+  try {
+    const conn = await connectChain(chain.rpcUrl);
+    const member = newTestMember(conn, 'City Hospital');
+    const start = await conn.publicClient.getBlockNumber({ cacheTime: 0 });
+    const hash = await member.wallet.sendTransaction({
+      to: member.input.account,
+      value: 0n,
+      gasPrice: 0n,
+      type: 'legacy',
+    });
+    const receipt = await conn.publicClient.waitForTransactionReceipt({
+      hash,
+      pollingInterval: 50,
+      timeout: 120_000, // a block a second, but a loaded machine may be slow to mine and answer
+    });
+    assert.ok(receipt.blockNumber > start, 'mined in a later block, not on arrival');
+    // Empty blocks keep coming, one per second of chain time.
+    await waitFor(
+      'two more blocks without transactions',
+      async () => (await conn.publicClient.getBlockNumber({ cacheTime: 0 })) >= receipt.blockNumber + 2n,
+    );
+    const [a, b] = await Promise.all([
+      conn.publicClient.getBlock({ blockNumber: receipt.blockNumber + 1n }),
+      conn.publicClient.getBlock({ blockNumber: receipt.blockNumber + 2n }),
+    ]);
+    assert.equal(b.timestamp - a.timestamp, 1n);
+    assert.equal(a.transactions.length, 0);
+  } finally {
+    await chain.stop();
+  }
+});

@@ -26,6 +26,11 @@ export interface EmbeddedChainOptions {
   port?: number;
   /** How long to wait for anvil to listen. Default 60 s (a second when quiet; far more on a loaded machine). */
   startTimeoutMs?: number;
+  /**
+   * Mine a block every this many seconds, as a Besu QBFT network does (its block period), instead
+   * of one block per transaction the moment it arrives (anvil's automine, the default).
+   */
+  blockTimeSeconds?: number;
 }
 
 export interface EmbeddedChain {
@@ -62,6 +67,12 @@ export function anvilBinaryPath(): string {
 
 /** Start anvil (resuming from `<dataDir>/anvil-state.json` when it exists) and wait until it listens. */
 export async function launchEmbeddedChain(opts: EmbeddedChainOptions): Promise<EmbeddedChain> {
+  if (opts.blockTimeSeconds !== undefined && !(opts.blockTimeSeconds > 0)) {
+    throw new ChainError(
+      'chain-options',
+      `block time must be a positive number of seconds, not ${opts.blockTimeSeconds}`,
+    );
+  }
   securePrivateDir(opts.dataDir, { create: true });
   const stateFile = path.join(opts.dataDir, 'anvil-state.json');
   // A state file cut short by a crash mid-dump cannot be loaded; keep it aside rather than lose it
@@ -114,6 +125,7 @@ function buildArgs(opts: EmbeddedChainOptions, stateFile: string, chainId: numbe
     ['--base-fee', '0'],
     ['--gas-price', '0'],
     ['--disable-min-priority-fee'],
+    opts.blockTimeSeconds === undefined ? [] : ['--block-time', String(opts.blockTimeSeconds)],
   ].flat();
 }
 

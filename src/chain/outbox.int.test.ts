@@ -100,3 +100,102 @@ describe('Outbox', () => {
     db.close();
   });
 });
+
+describe('Outbox on a chain with 1 s blocks (transactions in flight)', () => {
+  let slow: TestChain;
+  let slowMember: TestMember;
+  let slowDb: string;
+  before(async () => {
+    slow = await startTestChain({ memberCount: 1, blockTimeSeconds: 1 });
+    slowMember = slow.members[0] as TestMember;
+    slowDb = path.join(slow.dir, 'node.db');
+  });
+  after(() => slow.close());
+
+  const bootSlow = () => {
+    const db = openDatabase(slowDb, NODE_MIGRATIONS);
+    open.push(db);
+    return { db, outbox: new Outbox(db, slow.conn, slowMember.wallet, { receiptTimeoutMs: 15_000 }) };
+  };
+  const req = (size: number) => ({ ...anchorReq(size), address: slow.manifest.contracts.AuditAnchor });
+  const heads = async () => {
+    const c = slow.contracts.auditAnchor.read;
+    const n = Number(await c.headCount([slowMember.input.account]));
+    const sizes: number[] = [];
+    for (let i = 0; i < n; i++)
+      sizes.push(Number((await c.headAt([slowMember.input.account, BigInt(i)])).treeSize));
+    return sizes;
+  };
+
+  test('submit does not wait for a block: three heads in flight with consecutive nonces, applied in order', async () => {
+    const { db, outbox } = bootSlow();
+    const sent = [];
+    for (const size of [10, 20, 30]) {
+      outbox.enqueue(req(size));
+      assert.deepEqual(await outbox.submit(), [], 'the contract accepts each head in its dry run');
+      sent.push(outbox.get(`anchor:${size}`));
+    }
+    assert.deepEqual(
+      sent.map((e) => e?.status),
+      ['signed', 'signed', 'signed'],
+    );
+    const nonces = sent.map((e) => e?.nonce as number);
+    assert.deepEqual(nonces, [nonces[0], (nonces[0] as number) + 1, (nonces[0] as number) + 2]);
+    const done = await outbox.flush();
+    assert.deepEqual(
+      done.map((e) => [e.key, e.status, e.error]),
+      [10, 20, 30].map((s) => [`anchor:${s}`, 'confirmed', null]),
+      'none reverted',
+    );
+    // Sent within milliseconds of each other, at least two were mined in one block: they were in
+    // flight together rather than each waiting for the one before.
+    assert.ok(new Set(done.map((e) => e.block)).size < 3, `blocks ${done.map((e) => e.block)}`);
+    assert.deepEqual(await heads(), [10, 20, 30]);
+    assert.equal(outbox.pending().length, 0);
+    db.close();
+  });
+
+  test('a crash after sending, while the transaction waits in the pool: applied exactly once', async () => {
+    const first = bootSlow();
+    first.outbox.enqueue(req(40));
+    await first.outbox.submit();
+    const sent = first.outbox.get('anchor:40');
+    assert.equal(sent?.status, 'signed');
+    first.db.close(); // crash before any receipt is recorded (the block has most likely not come yet)
+
+    const second = bootSlow();
+    const [done] = await second.outbox.flush();
+    assert.equal(done?.key, 'anchor:40');
+    assert.equal(done?.status, 'confirmed');
+    assert.equal(done?.txHash, sent?.txHash, 'the very same signed bytes');
+    await second.outbox.flush();
+    assert.deepEqual(await heads(), [10, 20, 30, 40]);
+    second.db.close();
+  });
+
+  test('a crash between signing and sending the second of two heads in flight: each applied once, in order', async () => {
+    const first = bootSlow();
+    first.outbox.enqueue(req(50));
+    await first.outbox.submit(); // broadcast
+    first.outbox.enqueue(req(60));
+    await first.outbox.signQueued(); // signed with the next nonce, never sent
+    const [a, b] = [first.outbox.get('anchor:50'), first.outbox.get('anchor:60')];
+    assert.equal(b?.nonce, (a?.nonce as number) + 1);
+    first.db.close(); // crash
+
+    const second = bootSlow();
+    const done = await second.outbox.flush();
+    assert.deepEqual(
+      done.map((e) => [e.key, e.status, e.txHash]),
+      [
+        ['anchor:50', 'confirmed', a?.txHash],
+        ['anchor:60', 'confirmed', b?.txHash],
+      ],
+    );
+    await second.outbox.flush();
+    assert.deepEqual(await heads(), [10, 20, 30, 40, 50, 60]);
+    const nonce = await slow.conn.publicClient.getTransactionCount({ address: slowMember.input.account });
+    assert.equal(nonce, (b?.nonce as number) + 1, 'no nonce skipped or used twice');
+    second.db.close();
+  });
+});

@@ -7,8 +7,16 @@
  *  - crash after signing: the row is `signed` with its raw transaction; on restart exactly the same
  *    bytes are re-broadcast. Same nonce, same hash: the chain applies it at most once, and the
  *    receipt for that hash tells whether it was applied.
- * Only standard JSON-RPC is used (eth_call, eth_sendRawTransaction, eth_getTransactionReceipt).
+ *
+ * Sending does not wait for the chain: `submit` signs and broadcasts, `settle` records the receipts
+ * of what has been mined since, so several transactions may be in flight with consecutive nonces
+ * (applied in nonce order, which is the order they were enqueued). `flush` does both and waits.
+ * Signing, broadcasting and settling run one at a time, so a nonce is never handed out twice.
+ * Only standard JSON-RPC is used (eth_call, eth_estimateGas, eth_getTransactionCount,
+ * eth_sendRawTransaction, eth_getTransactionReceipt).
  */
+
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Abi,
   type Address,
@@ -79,14 +87,24 @@ interface Row {
 }
 
 export interface OutboxOptions {
-  /** How long to wait for a receipt before leaving a transaction for the next flush. Default 30 s. */
+  /** How long `flush` waits for receipts before leaving a transaction for later. Default 30 s. */
   receiptTimeoutMs?: number;
+  /** Broadcast the same bytes again when a sent transaction is not mined after this long. Default 5 s. */
+  rebroadcastMs?: number;
   now?: () => number;
 }
+
+const SETTLE_POLL_MS = 50;
 
 export class Outbox {
   private flushing: Promise<OutboxEntry[]> | undefined;
   private readonly now: () => number;
+  /** One chain step at a time (sign, broadcast, settle): the tail of the queue of steps. */
+  private tail: Promise<unknown> = Promise.resolve();
+  /** When this process last broadcast each signed row (none after a restart: re-broadcast them). */
+  private readonly sentAt = new Map<number, number>();
+  /** Rows this process signed (so they cannot have been mined before their first broadcast). */
+  private readonly signedHere = new Set<number>();
 
   constructor(
     private readonly db: Db,
@@ -134,8 +152,9 @@ export class Outbox {
   }
 
   /**
-   * Sign, send and confirm every pending entry in order. Concurrent calls share one run.
-   * Returns the entries it settled or advanced.
+   * Sign, send and confirm every pending entry in order, waiting for receipts (up to
+   * `receiptTimeoutMs`). Concurrent calls share one run. Returns the entries the contract refused
+   * and the entries it sent or settled.
    */
   flush(): Promise<OutboxEntry[]> {
     if (!this.flushing) {
@@ -146,9 +165,43 @@ export class Outbox {
     return this.flushing;
   }
 
+  /**
+   * Sign every queued entry and broadcast every signed one not sent lately, without waiting for
+   * the chain. Returns the entries the contract refused (marked failed).
+   */
+  submit(): Promise<OutboxEntry[]> {
+    return this.exclusive(async () => {
+      const failed = await this.signAll();
+      await this.sendAll();
+      return failed;
+    });
+  }
+
+  /**
+   * Record the receipt of every sent entry the chain has mined (one eth_getTransactionCount, and a
+   * receipt per newly mined entry). Never waits for a block. Returns the entries it settled.
+   */
+  settle(): Promise<OutboxEntry[]> {
+    return this.exclusive(() => this.settleMined());
+  }
+
   private async runFlush(): Promise<OutboxEntry[]> {
-    const failed = await this.signQueued();
-    return [...failed, ...(await this.sendSigned())];
+    const before = this.pending().map((e) => e.id);
+    const failed = await this.submit();
+    const refused = new Set(failed.map((e) => e.id));
+    // Everything this flush sent or settled: what was open before (unless refused) and what is signed now.
+    const watched = [...new Set([...before, ...this.signedRows().map((r) => r.id)])].filter(
+      (id) => !refused.has(id),
+    );
+    // Real time, not the injectable clock: this is a wait for the chain.
+    const deadline = Date.now() + (this.opts.receiptTimeoutMs ?? 30_000);
+    const open = () => watched.filter((id) => this.row(id).status === 'signed');
+    while (open().length > 0 && Date.now() < deadline) {
+      await this.settle();
+      if (open().length > 0) await sleep(SETTLE_POLL_MS);
+    }
+    for (const id of open()) this.update(id, { error: 'no receipt yet; will retry' });
+    return [...failed, ...watched.map((id) => toEntry(this.row(id)))];
   }
 
   /**
@@ -156,9 +209,30 @@ export class Outbox {
    * Returns the entries the contract refused (marked failed). Public so crash recovery can be
    * tested between the steps.
    */
-  async signQueued(): Promise<OutboxEntry[]> {
+  signQueued(): Promise<OutboxEntry[]> {
+    return this.exclusive(() => this.signAll());
+  }
+
+  /** Step 2 of a flush: broadcast every signed entry not sent lately (no waiting for receipts). */
+  sendSigned(): Promise<OutboxEntry[]> {
+    return this.exclusive(() => this.sendAll());
+  }
+
+  /** Run `step` after every step already queued: nonces, broadcasts and receipts never interleave. */
+  private exclusive<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(step, step);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private signedRows(): Row[] {
+    return this.db.prepare(`SELECT * FROM outbox WHERE status = 'signed' ORDER BY nonce`).all() as Row[];
+  }
+
+  private async signAll(): Promise<OutboxEntry[]> {
     const rows = this.db.prepare(`SELECT * FROM outbox WHERE status = 'queued' ORDER BY id`).all() as Row[];
     const failed: OutboxEntry[] = [];
+    // In id order, stopping at the first error (thrown): nonces follow the order of enqueueing.
     for (const row of rows) {
       await this.sign(row);
       const after = this.row(row.id);
@@ -167,17 +241,45 @@ export class Outbox {
     return failed;
   }
 
-  /** Step 2 of a flush: (re)broadcast every signed entry and record its receipt. */
-  async sendSigned(): Promise<OutboxEntry[]> {
-    const rows = this.db
-      .prepare(`SELECT * FROM outbox WHERE status = 'signed' ORDER BY nonce`)
-      .all() as Row[];
+  private async sendAll(): Promise<OutboxEntry[]> {
     const done: OutboxEntry[] = [];
-    for (const row of rows) {
-      await this.broadcastAndConfirm(row);
+    const rebroadcastMs = this.opts.rebroadcastMs ?? 5000;
+    for (const row of this.signedRows()) {
+      const sent = this.sentAt.get(row.id);
+      if (sent !== undefined && this.now() - sent < rebroadcastMs) continue;
+      await this.broadcast(row, sent === undefined);
       done.push(toEntry(this.row(row.id)));
     }
     return done;
+  }
+
+  private async settleMined(): Promise<OutboxEntry[]> {
+    const rows = this.signedRows();
+    if (rows.length === 0) return [];
+    const pc = this.conn.publicClient;
+    // Nonces below the account's mined count are in blocks: only those can have a receipt.
+    const mined = await pc.getTransactionCount({ address: this.wallet.account.address, blockTag: 'latest' });
+    const settled: OutboxEntry[] = [];
+    for (const row of rows) {
+      if ((row.nonce as number) >= mined) break;
+      const receipt = await pc.getTransactionReceipt({ hash: row.tx_hash as Hash }).catch(() => undefined);
+      // A used nonce without our receipt: another transaction took it, or the node lags; keep the
+      // row signed (it is re-broadcast, and settles if ours is the one mined).
+      if (!receipt) continue;
+      this.record(row.id, receipt);
+      settled.push(toEntry(this.row(row.id)));
+    }
+    return settled;
+  }
+
+  private record(id: number, receipt: { status: 'success' | 'reverted'; blockNumber: bigint }): void {
+    this.sentAt.delete(id);
+    this.signedHere.delete(id);
+    this.update(id, {
+      status: receipt.status === 'success' ? 'confirmed' : 'failed',
+      block: Number(receipt.blockNumber),
+      error: receipt.status === 'success' ? null : 'reverted on chain',
+    });
   }
 
   private row(id: number): Row {
@@ -224,6 +326,7 @@ export class Outbox {
       type: 'legacy',
     });
     const txHash = keccak256(raw);
+    this.signedHere.add(row.id);
     this.update(row.id, {
       status: 'signed',
       nonce,
@@ -233,39 +336,32 @@ export class Outbox {
     });
   }
 
-  private async broadcastAndConfirm(row: Row): Promise<void> {
+  /**
+   * Broadcast a signed row's stored bytes. A row this process has not sent (signed before a
+   * restart) is first looked up: if the chain already has its receipt it is settled instead.
+   */
+  private async broadcast(row: Row, unseen: boolean): Promise<void> {
     const pc = this.conn.publicClient;
-    const hash = row.tx_hash as Hash;
-    const known = await pc.getTransactionReceipt({ hash }).catch(() => undefined);
-    if (!known) {
-      try {
-        await pc.sendRawTransaction({ serializedTransaction: row.raw_tx as Hex });
-      } catch (err) {
-        // "already known" / "nonce too low" mean the same bytes are in the pool or mined: the
-        // receipt below settles it. Anything else is left for the next flush.
-        const msg = String((err as BaseError).details ?? (err as Error).message).toLowerCase();
-        if (!/already known|nonce too low|already imported|known transaction/.test(msg)) {
-          this.update(row.id, { error: `broadcast: ${(err as BaseError).shortMessage ?? msg}` });
-          return;
-        }
+    if (unseen && !this.signedHere.has(row.id)) {
+      const known = await pc.getTransactionReceipt({ hash: row.tx_hash as Hash }).catch(() => undefined);
+      if (known) {
+        this.record(row.id, known);
+        return;
       }
     }
     try {
-      const receipt =
-        known ??
-        (await pc.waitForTransactionReceipt({
-          hash,
-          timeout: this.opts.receiptTimeoutMs ?? 30_000,
-          pollingInterval: 50,
-        }));
-      this.update(row.id, {
-        status: receipt.status === 'success' ? 'confirmed' : 'failed',
-        block: Number(receipt.blockNumber),
-        error: receipt.status === 'success' ? null : 'reverted on chain',
-      });
-    } catch {
-      this.update(row.id, { error: 'no receipt yet; will retry' });
+      await pc.sendRawTransaction({ serializedTransaction: row.raw_tx as Hex });
+    } catch (err) {
+      // "already known" / "nonce too low" mean the same bytes are in the pool or mined: settling
+      // the receipt decides. Anything else is left for the next submit.
+      const msg = String((err as BaseError).details ?? (err as Error).message).toLowerCase();
+      if (!/already known|nonce too low|already imported|known transaction/.test(msg)) {
+        this.update(row.id, { error: `broadcast: ${(err as BaseError).shortMessage ?? msg}` });
+        return;
+      }
     }
+    this.sentAt.set(row.id, this.now());
+    if (row.error) this.update(row.id, { error: null });
   }
 }
 

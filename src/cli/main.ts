@@ -19,6 +19,7 @@ import { hashPassword } from '../crypto/password.js';
 import { errorMessage, InvalidInputError } from '../errors.js';
 import { verifyDisclosures } from '../log/disclosures.js';
 import { httpPeerLog, monitorPeer } from '../log/monitor.js';
+import { DEFAULT_ANCHOR_INTERVAL_MS } from '../node/anchorer.js';
 import { DEMO_PASSPHRASE, type NetworkFile, startLocalNetwork } from '../node/localNetwork.js';
 import {
   addKek,
@@ -212,7 +213,11 @@ export function buildCli(io: CliIo = defaultIo): Command {
     .option('--port <port>', 'port on 127.0.0.1 (0 = any free port)', '0')
     .option('--rpc-url <url>', 'chain JSON-RPC endpoint (with --manifest: anchor the log there)')
     .option('--manifest <file>', 'deployment manifest (deployment.json)')
-    .option('--anchor-interval <ms>', 'anchor at least this often when the log grew', '1000')
+    .option(
+      '--anchor-interval <ms>',
+      'anchor a growing log this often (ms; one transaction per round, receipts not awaited)',
+      String(DEFAULT_ANCHOR_INTERVAL_MS),
+    )
     .option(
       '--public-rpc-url <url>',
       "chain JSON-RPC URL the portal's browsers read from, for a hardened public RPC of your own (default: this node's /rpc, which forwards only standard reads and eth_sendRawTransaction to --rpc-url)",

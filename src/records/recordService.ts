@@ -448,7 +448,9 @@ export class RecordService {
   async dataKeyOf(
     row: Pick<VersionRow, 'resourceType' | 'id' | 'version' | 'patientRef' | 'deleted'>,
   ): Promise<Uint8Array> {
-    const wrap = row.deleted ? undefined : this.store.firstWrap(row, this.ownRecipients);
+    const wrap = row.deleted
+      ? undefined
+      : ((row as VersionRow).ownWrap ?? this.store.firstWrap(row, this.ownRecipients));
     if (!wrap)
       throw gone(`${row.resourceType}/${row.id}/_history/${row.version}: no key for this member (erased)`);
     const aad = bindingBytes(bindingOf(row));
@@ -615,8 +617,8 @@ export class RecordService {
         });
       }
     }
-    const { ids, total } = this.store.search(type, clauses, q.count, q.offset, allowed);
-    return { rows: ids.map((id) => this.currentRow(type, id)), total };
+    // The page's rows come with this member's current-KEK wrap in the same query.
+    return this.store.search(type, clauses, q.count, q.offset, allowed, this.ownRecipients[0]);
   }
 
   /**

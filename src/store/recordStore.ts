@@ -19,6 +19,8 @@ export interface VersionRow {
   ciphertextHash: string;
   /** Consent category bits of this version (src/records/recordCategory.ts); null = not classified yet. */
   categories: number | null;
+  /** The reading member's own wrap of this version, when the query that found it fetched it too. */
+  ownWrap?: WrapRow;
 }
 
 /** Every category bit: what an unclassified version counts as. */
@@ -458,13 +460,15 @@ export class RecordStore {
     count: number,
     offset: number,
     allowed: number = ALL_CATEGORY_BITS,
-  ): { ids: string[]; total: number } {
+    /** A recipient whose wrap of each found version comes with it (one query for the whole page). */
+    own?: string,
+  ): { rows: VersionRow[]; total: number } {
     if (
       clauses.some(
         (c) => (c.kind === 'tokens' && c.tokens.length === 0) || (c.kind === 'ids' && c.ids.length === 0),
       )
     ) {
-      return { ids: [], total: 0 };
+      return { rows: [], total: 0 };
     }
     const where = ['h.resource_type = @type', 'h.deleted = 0'];
     const params: Record<string, unknown> = { type };
@@ -514,12 +518,27 @@ export class RecordStore {
         n: number;
       }
     ).n;
-    const ids = (
+    const rows = (
       statement(
         this.db,
-        `SELECT h.id FROM resource_heads h WHERE ${sqlWhere} ORDER BY h.last_updated_ms DESC, h.id LIMIT @count OFFSET @offset`,
-      ).all({ ...params, count, offset }) as { id: string }[]
-    ).map((r) => r.id);
-    return { ids, total };
+        `SELECT v.*, w.recipient AS w_recipient, w.kind AS w_kind, w.enc AS w_enc, w.wrapped AS w_wrapped
+           FROM resource_heads h
+           JOIN resource_versions v ON v.resource_type = h.resource_type AND v.id = h.id AND v.version = h.version
+           LEFT JOIN key_wraps w ON w.resource_type = v.resource_type AND w.id = v.id AND w.version = v.version
+             AND w.recipient = @own
+          WHERE ${sqlWhere} ORDER BY h.last_updated_ms DESC, h.id LIMIT @count OFFSET @offset`,
+      ).all({ ...params, own: own ?? null, count, offset }) as (RawVersion & {
+        w_recipient: string | null;
+        w_kind: WrapKind;
+        w_enc: Buffer;
+        w_wrapped: Buffer;
+      })[]
+    ).map((r) => {
+      const row = toVersion(r);
+      if (r.w_recipient !== null)
+        row.ownWrap = { recipient: r.w_recipient, kind: r.w_kind, enc: r.w_enc, wrapped: r.w_wrapped };
+      return row;
+    });
+    return { rows, total };
   }
 }

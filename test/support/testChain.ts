@@ -1,6 +1,8 @@
 /**
  * Test support: an embedded chain in a fresh temporary directory with the consortium contracts
  * deployed and `memberCount` genesis members, each with its own key. Used by *.int.test.ts files.
+ * `blockTimeSeconds` mines a block every so many seconds (a Besu QBFT-like block period) instead
+ * of one per transaction.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -49,10 +51,13 @@ export function newTestMember(conn: ChainConnection, name: string, roles = 1): T
 }
 
 export async function startTestChain(
-  opts: { memberCount?: number; quorumPercent?: number } = {},
+  opts: { memberCount?: number; quorumPercent?: number; blockTimeSeconds?: number } = {},
 ): Promise<TestChain> {
   const dir = mkdtempSync(path.join(tmpdir(), 'medchain-test-'));
-  const chain = await launchEmbeddedChain({ dataDir: path.join(dir, 'chain') });
+  const chain = await launchEmbeddedChain({
+    dataDir: path.join(dir, 'chain'),
+    ...(opts.blockTimeSeconds === undefined ? {} : { blockTimeSeconds: opts.blockTimeSeconds }),
+  });
   try {
     const conn = await connectChain(chain.rpcUrl);
     const members = Array.from({ length: opts.memberCount ?? 3 }, (_, i) =>
