@@ -139,6 +139,23 @@ export class ChainUnavailableError extends UnavailableError {
   }
 }
 
+/** A port this node (or a member of the local network) must listen on is taken by another program. */
+export class PortInUseError extends MedchainError {
+  constructor(
+    message: string,
+    readonly port: number,
+  ) {
+    super('port-in-use', message);
+  }
+}
+
+/** A member node process did not start: it exited or did not say where it listens in time. */
+export class NodeStartError extends MedchainError {
+  constructor(code: 'node-start-failed' | 'node-start-timeout', message: string) {
+    super(code, message);
+  }
+}
+
 export const badRequest = (msg: string, issues?: readonly OperationOutcomeIssue[]) =>
   new InvalidInputError(msg, issues ? { issues } : {});
 export const notSupported = (msg: string) => new NotSupportedError(msg);

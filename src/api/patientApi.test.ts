@@ -7,6 +7,7 @@ import type { Bundle, Observation, Patient } from '@medplum/fhirtypes';
 import type { LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { startTestNode, type TestNode } from '../../test/support/testNode.js';
+import { waitFor } from '../../test/support/waitFor.js';
 import { PatientSessionStore } from '../access/sessions.js';
 import { bindingBytes, openRecord } from '../crypto/envelope.js';
 import { unwrapKey } from '../crypto/keyWrap.js';
@@ -427,10 +428,15 @@ describe('administration', () => {
     assert.equal(start.statusCode, 202);
     const { id } = start.json() as { id: string };
     let run: { state: string; phase: string; report?: { ok: boolean } } = start.json();
-    for (let i = 0; i < 100 && run.state === 'running'; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      run = (await get(`/verify/runs/${id}`, admin)).json();
-    }
+    await waitFor(
+      'the verify run to finish',
+      async () => {
+        run = (await get(`/verify/runs/${id}`, admin)).json();
+        return run.state !== 'running';
+      },
+      undefined,
+      20,
+    );
     assert.equal(run.state, 'done');
     assert.equal(run.report?.ok, true);
     const last = decodeEntry(t.node.log.entries(t.node.log.size - 1, t.node.log.size)[0]?.leaf as Uint8Array);

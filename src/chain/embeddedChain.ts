@@ -24,7 +24,7 @@ export interface EmbeddedChainOptions {
   stateIntervalSeconds?: number;
   /** Port to listen on; 0 (default) picks a free one. */
   port?: number;
-  /** How long to wait for anvil to listen. Default 15 s. */
+  /** How long to wait for anvil to listen. Default 60 s (a second when quiet; far more on a loaded machine). */
   startTimeoutMs?: number;
   /**
    * Mine a block every this many seconds, as a Besu QBFT network does (its block period), instead
@@ -83,7 +83,7 @@ export async function launchEmbeddedChain(opts: EmbeddedChainOptions): Promise<E
   const chainId = opts.chainId ?? DEFAULT_CHAIN_ID;
   const [command, args] = withPrivateUmask(anvilBinaryPath(), buildArgs(opts, stateFile, chainId));
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const rpcUrl = await waitForListening(child, opts.startTimeoutMs ?? 15_000);
+  const rpcUrl = await waitForListening(child, opts.startTimeoutMs ?? 60_000);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const pid = child.pid ?? -1;
   let stopped = false;

@@ -7,9 +7,14 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { runCliCaptured, startUp, stopUp } from '../../test/support/testNetwork.js';
+import { waitFor } from '../../test/support/waitFor.js';
+import { connectChain } from '../chain/clients.js';
 import { signGrant } from '../chain/consentSignatures.js';
+import { consortiumContracts } from '../chain/contracts.js';
+import { replicasOf } from '../federation/replicaRing.js';
 import { decodeEntry } from '../log/entry.js';
 import { readPublicIdentity } from '../node/memberIdentity.js';
+import { readNetwork } from './cliSupport.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'medchain-consent-'));
 const data = path.join(dir, 'data');
@@ -18,6 +23,7 @@ const keyfile = path.join(dir, 'alice.json');
 let up: ChildProcess;
 
 const cli = runCliCaptured;
+const net = () => JSON.parse(readFileSync(network, 'utf8'));
 
 before(async () => {
   process.env.MEDCHAIN_PASSPHRASE = 'patient and demo passphrase';
@@ -84,6 +90,26 @@ describe('patient consent from the command line', () => {
       (await cli('consent', 'list', '--patient', address, '--network', network)).out,
       `no consent recorded for ${address}`,
     );
+    const { manifest } = readNetwork(network);
+    const consentOnChain = consortiumContracts(await connectChain(net().chain.rpcUrl), manifest).consent;
+    const nonce = () => consentOnChain.read.nonces([address as `0x${string}`]);
+    const before = await nonce();
+    const again = await cli(
+      'consent',
+      'revoke',
+      '--patient',
+      keyfile,
+      '--to',
+      'Central Lab',
+      '--network',
+      network,
+    );
+    assert.equal(again.code, 0, again.err);
+    assert.equal(
+      again.out,
+      `nothing to revoke: ${address} has granted Central Lab nothing; no transaction was sent`,
+    );
+    assert.equal(await nonce(), before, 'no revoke was signed or relayed (the nonce is unused)');
   });
 
   test('the relaying member logged each consent change against the patient', async () => {
@@ -166,12 +192,13 @@ describe('patient consent from the command line', () => {
       'labs',
       '--purpose',
       'treatment',
-      '--expires',
-      '2099-01-01',
       '--network',
       network,
     );
     assert.equal(g.code, 0, g.err);
+    // No --expires: a year from now (give or take the test's own run time).
+    const until = Date.parse(/ until (\S+)$/m.exec(g.out)?.[1] ?? '');
+    assert.ok(Math.abs(until - (Date.now() + 365 * 86_400_000)) < 3_600_000, g.out);
     const after = (await (await labs()).json()) as {
       entry: { resource: { resourceType: string; meta?: { source?: string } } }[];
     };
@@ -188,28 +215,46 @@ describe('patient consent from the command line', () => {
     const clinicKey = readPublicIdentity(
       path.join(data, 'members', 'valley-clinic', 'keys.json'),
     ).encryptionPublicKey.slice(2);
-    // Wait until some member holds replica wraps for Valley Clinic of all eight of the patient's lab
-    // results at Central Lab (replication runs every second; on a loaded machine it takes a few).
-    const holders = () =>
-      net.members.filter((m: { slug: string }) => {
-        const db = new Database(path.join(data, 'members', m.slug, 'node.db'), { readonly: true });
-        try {
-          return (
-            ((
-              db.prepare('SELECT count(*) AS n FROM replica_wraps WHERE recipient = ?').get(clinicKey) as {
-                n: number;
-              }
-            ).n ?? 0) >= 8
-          );
-        } finally {
-          db.close();
-        }
-      });
-    // Generous for a loaded machine: up to 3 minutes, checked every 200 ms.
-    for (let i = 0; i < 900 && holders().length === 0; i++) await new Promise((r) => setTimeout(r, 200));
-    assert.ok(
-      holders().length > 0,
-      'waited 3 minutes for a replica to hold the grantee’s wraps of all eight lab results',
+    // A replica can serve only what it can prove against the head Central Lab anchored last: wait
+    // until Central Lab's log is anchored in full (the demo story's reads grew it), and some member
+    // holds a copy of that whole log and replica wraps for Valley Clinic of all eight of the
+    // patient's lab results (replication and anchoring run every second; loaded, they take longer).
+    const lab = net.members.find((m: { slug: string }) => m.slug === 'central-lab');
+    const { manifest } = readNetwork(network);
+    const anchors = consortiumContracts(await connectChain(net.chain.rpcUrl), manifest).auditAnchor;
+    const count = (slug: string, sql: string, ...args: string[]) => {
+      const db = new Database(path.join(data, 'members', slug, 'node.db'), { readonly: true });
+      try {
+        return (db.prepare(sql).get(...args) as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    // The clinic asks the lab's replicas in ring order (skipping itself) and takes the first answer.
+    const asked = replicasOf(lab.address, net.members as { address: `0x${string}`; slug: string }[]).filter(
+      (m) => m.slug !== 'valley-clinic',
+    );
+    const replicasReady = async () => {
+      const logSize = count('central-lab', 'SELECT count(*) AS n FROM log_entries');
+      const anchored = Number((await anchors.read.latestHead([lab.address])).treeSize);
+      return (
+        anchored === logSize &&
+        asked.every(
+          (m) =>
+            count(
+              m.slug,
+              'SELECT count(*) AS n FROM replica_log WHERE custodian = ?',
+              lab.address.toLowerCase(),
+            ) >= anchored &&
+            count(m.slug, 'SELECT count(*) AS n FROM replica_wraps WHERE recipient = ?', clinicKey) >= 8,
+        )
+      );
+    };
+    await waitFor(
+      `Central Lab’s whole log anchored, and its replicas (${asked.map((m) => m.slug).join(', ')}) holding it and the clinic’s wraps of all eight lab results`,
+      replicasReady,
+      undefined,
+      500, // each poll reads the chain through a member's rate-limited /rpc proxy
     );
     // Find Central Lab's node process and kill it hard.
     const labDir = path.join(data, 'members', 'central-lab');

@@ -14,11 +14,14 @@ import type { DeploymentManifest } from '../chain/manifest.js';
 import { categoriesToMask, maskToCategories, maskToPurposes, purposesToMask } from '../chain/scopes.js';
 import { InvalidInputError } from '../errors.js';
 import { parseFhirDate } from '../fhir/dates.js';
-import type { NetworkFile } from '../node/localNetwork.js';
+import { DEMO_PASSPHRASE, type NetworkFile } from '../node/localNetwork.js';
 import { createPatientKeys, loadPatientKeys, patientAddressOf } from '../node/patientKeys.js';
 import { type CliIo, passphraseFrom, readNetwork } from './cliSupport.js';
 
 const DEFAULT_NETWORK = './data/network.json';
+
+/** How long a grant lasts when `consent grant` is given no --expires (365 days). */
+export const ONE_YEAR_SECONDS = 365n * 86_400n;
 
 /** A date (YYYY-MM-DD or a dateTime) as Unix seconds. */
 function seconds(value: string, flag: string): bigint {
@@ -117,7 +120,7 @@ export function registerConsentCommands(program: Command, io: CliIo): void {
       'comma-separated: general, labs, medications, imaging, mental-health, sexual-reproductive-health, substance-use, genetics',
     )
     .requiredOption('--purpose <list>', 'comma-separated: treatment, payment, operations, research')
-    .requiredOption('--expires <date>', 'end of the grant (exclusive), e.g. 2027-01-31')
+    .option('--expires <date>', 'end of the grant (exclusive), e.g. 2027-01-31 (default: one year from now)')
     .option('--from <date>', 'start of the grant (default: now)')
     .option('--via <member>', 'member whose node relays (default: the first)')
     .option('--network <file>', 'network file of `medchain up`', DEFAULT_NETWORK)
@@ -125,13 +128,20 @@ export function registerConsentCommands(program: Command, io: CliIo): void {
       '--passphrase-file <file>',
       "file holding the patient key file's passphrase (default: $MEDCHAIN_PASSPHRASE)",
     )
+    .addHelpText(
+      'after',
+      `
+Example (the local network of npm start; its patients' key files use the demo passphrase):
+  MEDCHAIN_PASSPHRASE=${DEMO_PASSPHRASE} npx medchain consent grant --patient data/patients/patient-01.json \\
+    --to "Valley Clinic" --categories labs --purpose treatment`,
+    )
     .action(
       async (opts: {
         patient: string;
         to: string;
         categories: string;
         purpose: string;
-        expires: string;
+        expires?: string;
         from?: string;
         via?: string;
         network: string;
@@ -142,7 +152,7 @@ export function registerConsentCommands(program: Command, io: CliIo): void {
         const purposes = purposesToMask(opts.purpose.split(',').map((x) => x.trim()));
         const now = BigInt(Math.floor(Date.now() / 1000));
         const validFrom = opts.from ? seconds(opts.from, '--from') : now - 60n;
-        const expiry = seconds(opts.expires, '--expires');
+        const expiry = opts.expires ? seconds(opts.expires, '--expires') : now + ONE_YEAR_SECONDS;
         if (expiry <= now) throw new InvalidInputError('--expires must be in the future');
         if (expiry <= validFrom) throw new InvalidInputError('--expires must be after --from');
         const { account, contracts } = await signer(opts, manifest, net);
@@ -194,9 +204,17 @@ export function registerConsentCommands(program: Command, io: CliIo): void {
       }) => {
         const { net, manifest, grantee, via } = participants(opts);
         const { account, contracts } = await signer(opts, manifest, net);
+        const granteeAddress = getAddress(grantee.address);
+        // Nothing stored: a revoke would spend a nonce and a transaction to change nothing.
+        if ((await contracts.consent.read.getGrant([account.address, granteeAddress])).categories === 0) {
+          io.out(
+            `nothing to revoke: ${account.address} has granted ${grantee.name} nothing; no transaction was sent`,
+          );
+          return;
+        }
         const request: RevokeRequest = {
           patient: account.address,
-          grantee: getAddress(grantee.address),
+          grantee: granteeAddress,
           nonce: await contracts.consent.read.nonces([account.address]),
           deadline: BigInt(Math.floor(Date.now() / 1000)) + 3600n,
         };

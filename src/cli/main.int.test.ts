@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -37,7 +38,7 @@ describe('medchain CLI', () => {
   });
 
   test('up deploys the consortium, survives Ctrl-C, and resumes the same network without redeploying', async () => {
-    const data = path.join(dir, 'net');
+    const data = path.join(dir, 'data');
     const first = await up(data);
     assert.match(first.output(), /contracts {2}deployed/);
     const network = JSON.parse(readFileSync(path.join(data, 'network.json'), 'utf8'));
@@ -106,10 +107,85 @@ describe('medchain CLI', () => {
     const st = await cli('status', '--dir', data);
     assert.equal(st.code, 0);
     assert.ok(st.out.includes(lab2.url), 'each member published its node endpoint in the Registry');
+    // Every member keeps its port: URLs, bookmarks and the portal origin (where a patient's browser
+    // keeps their key) are the same after a restart.
+    assert.deepEqual(
+      again.members.map((m: { url: string }) => m.url),
+      network.members.map((m: { url: string }) => m.url),
+      'the same URLs after a restart',
+    );
+    for (const m of again.members) {
+      const saved = JSON.parse(readFileSync(path.join(data, 'members', m.slug, 'port.json'), 'utf8'));
+      assert.equal(`http://127.0.0.1:${saved.port}`, m.url, `${m.name}'s port is kept in its folder`);
+      assert.equal(modeOf(`members/${m.slug}/port.json`), 0o600);
+    }
+    // verify: the whole network by default (the data folder), or one member folder; the anchors are
+    // read through a member's /rpc proxy named in network.json.
+    const whole = await cli('verify', '--dir', data);
+    assert.equal(whole.code, 0, whole.out + whole.err);
+    for (const m of again.members)
+      assert.match(
+        whole.out,
+        new RegExp(
+          `^${m.name}: ok: \\d+ log entries, \\d+ record versions, \\d+ anchored heads checked; 0 problem\\(s\\)$`,
+          'm',
+        ),
+      );
+    assert.match(
+      whole.out,
+      /^ok: 5 members, \d+ log entries, \d+ record versions, [1-9]\d* anchored heads checked; 0 problem\(s\)$/m,
+    );
+    const cwd = process.cwd();
+    process.chdir(path.dirname(data)); // `medchain verify` alone reads ./data
+    try {
+      const byDefault = await cli('verify');
+      assert.equal(byDefault.code, 0, byDefault.out + byDefault.err);
+      assert.match(byDefault.out, /^ok: 5 members, /m);
+    } finally {
+      process.chdir(cwd);
+    }
+    const one = await cli('verify', '--dir', path.join(data, 'members', 'central-lab'));
+    assert.equal(one.code, 0, one.out + one.err);
+    assert.match(
+      one.out,
+      /^ok: \d+ log entries, \d+ record versions, [1-9]\d* anchored heads checked; 0 problem\(s\)$/m,
+    );
     assert.equal(await stop(second.child), 0);
     for (const m of again.members) {
       await assert.rejects(fetch(`${m.url}/fhir/metadata`), 'member nodes stop with up');
     }
+    const offline = await cli('verify', '--dir', data);
+    assert.equal(offline.code, 0, offline.out + offline.err);
+    assert.match(
+      offline.out,
+      /cannot reach the chain of .*network\.json .*is the network running \(npm start\)\?/,
+    );
+    assert.match(offline.out, /anchors NOT checked \(no chain\)$/m);
+
+    // A saved port that another program holds: one line naming the member, the port and what to do.
+    const lab3 = again.members.find((m: { slug: string }) => m.slug === 'central-lab');
+    const squatter = createServer();
+    await new Promise<void>((r) => squatter.listen(Number(new URL(lab3.url).port), '127.0.0.1', r));
+    try {
+      await assert.rejects(startUp(data), (err: Error) => {
+        assert.match(
+          err.message,
+          /^medchain: Central Lab's port \d+ \(kept in .*central-lab\/port\.json\) is in use by another program: stop it .*or delete that file/m,
+        );
+        return true;
+      });
+    } finally {
+      squatter.close();
+    }
+  });
+
+  test('verify names what it cannot check', async () => {
+    const r = await cli('verify', '--dir', path.join(dir, 'nowhere'));
+    assert.equal(r.code, 1);
+    assert.match(
+      r.err,
+      /nowhere is neither the data folder of `medchain up` \(no network\.json; run npm start first\) nor a member folder/,
+    );
   });
 
   test('status without a running network says what is wrong', async () => {

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help, type Option } from 'commander';
 import { getAddress, isAddress, isHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { memberAuthHeader } from '../access/memberAuth.js';
@@ -13,7 +13,7 @@ import { isUserRole, USER_ROLES } from '../access/roles.js';
 import { connectChain, walletFor } from '../chain/clients.js';
 import { consortiumContracts } from '../chain/contracts.js';
 import { deployContracts, type MemberInput } from '../chain/deploy.js';
-import { type DeploymentManifest, parseManifest } from '../chain/manifest.js';
+import { parseManifest } from '../chain/manifest.js';
 import { maskToRoles, rolesToMask } from '../chain/scopes.js';
 import { hashPassword } from '../crypto/password.js';
 import { errorMessage, InvalidInputError } from '../errors.js';
@@ -31,16 +31,12 @@ import {
 import {
   chainHeads,
   DEFAULT_PORTAL_DIR,
-  dbFileOf,
   keyFileOf,
   openMemberNode,
   serveMemberNode,
   servingProcess,
-  verifyMemberNode,
 } from '../node/memberNode.js';
 import { importPath } from '../records/importer.js';
-import { openDatabase } from '../store/database.js';
-import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 import {
   type CliIo,
   defaultIo,
@@ -51,6 +47,7 @@ import {
   waitForSignal,
 } from './cliSupport.js';
 import { registerConsentCommands } from './consentCommands.js';
+import { registerVerifyCommand } from './verifyCommand.js';
 
 /**
  * Parse a genesis file: a JSON array of {name, roles: string[], endpoint} plus either
@@ -105,7 +102,14 @@ export function buildCli(io: CliIo = defaultIo): Command {
       'Health record security for a consortium: encrypted records, patient consent, anchored audit logs.',
     )
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    // Commander's help does not say which options are required; every command's help does.
+    .configureHelp({
+      optionDescription(this: Help, o: Option) {
+        const text = Help.prototype.optionDescription.call(this, o);
+        return o.mandatory ? `${text} (required)` : text;
+      },
+    });
 
   program
     .command('up')
@@ -114,7 +118,9 @@ export function buildCli(io: CliIo = defaultIo): Command {
     .action(async (opts: { dir: string }) => {
       const started = Date.now();
       let step = 0;
-      const net = await startLocalNetwork(opts.dir, (s) => io.out(`[${++step}] ${s}`));
+      const net = await startLocalNetwork(opts.dir, (s) => io.out(`[${++step}] ${s}`), {
+        onNodeOutput: (member, line) => io.err(`${member}: ${line}`),
+      });
       io.out(
         `chain      ${net.chain.rpcUrl} (chain id ${net.manifest.chainId}, state in ${net.chain.stateFile})`,
       );
@@ -257,47 +263,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
       },
     );
 
-  program
-    .command('verify')
-    .description("check a member's records against its log, and its log against the heads anchored on chain")
-    .requiredOption('--dir <dir>', 'member directory')
-    .option('--rpc-url <url>', 'chain JSON-RPC endpoint (with --manifest)')
-    .option('--manifest <file>', 'deployment manifest (deployment.json)')
-    .action(async (opts: { dir: string; rpcUrl?: string; manifest?: string }) => {
-      if (Boolean(opts.rpcUrl) !== Boolean(opts.manifest))
-        throw new InvalidInputError('give both --rpc-url and --manifest, or neither');
-      const identity = readPublicIdentity(keyFileOf(opts.dir));
-      if (!existsSync(dbFileOf(opts.dir)))
-        throw new InvalidInputError(`${dbFileOf(opts.dir)} does not exist`);
-      const db = openDatabase(dbFileOf(opts.dir), NODE_MIGRATIONS);
-      try {
-        let chain:
-          | { conn: Awaited<ReturnType<typeof connectChain>>; manifest: DeploymentManifest }
-          | undefined;
-        if (opts.rpcUrl && opts.manifest) {
-          const manifest = readManifestFile(opts.manifest);
-          chain = { conn: await connectChain(opts.rpcUrl, { expectedChainId: manifest.chainId }), manifest };
-        } else {
-          io.out('no chain given: checking records against the log only, not the log against anchored heads');
-        }
-        let lastPct = -1;
-        const report = await verifyMemberNode({ db, identity }, chain, (phase, done, total) => {
-          const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
-          if (pct >= lastPct + 25 || done === total) {
-            lastPct = pct;
-            io.err(`verifying ${phase}: ${done}/${total}`);
-          }
-        });
-        for (const p of report.problems) io.out(`problem ${p.kind}: ${p.where}: ${p.detail}`);
-        const c = report.checked;
-        io.out(
-          `${report.ok ? 'ok' : 'FAILED'}: ${c.entries} log entries, ${c.recordVersions} record versions, ${c.anchoredHeads} anchored heads checked; ${report.problems.length} problem(s)`,
-        );
-        if (!report.ok) throw new VerifyFailed();
-      } finally {
-        db.close();
-      }
-    });
+  registerVerifyCommand(program, io);
 
   program
     .command('monitor')

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestChain, type TestChain } from '../../test/support/testChain.js';
+import { waitFor } from '../../test/support/waitFor.js';
 import { walletFor } from '../chain/clients.js';
 import { consortiumContracts } from '../chain/contracts.js';
 import { deployContracts } from '../chain/deploy.js';
@@ -80,19 +81,14 @@ async function appendFor(ms: number, from: number): Promise<number> {
   return most;
 }
 
-/** Wait (up to 30 s) until the chain's latest anchored head covers the whole log. */
+/** Wait until the chain's latest anchored head covers the whole log, with nothing unconfirmed. */
 async function waitAllAnchored(): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const head = await anchorContract().read.latestHead([node.identity.address]);
-    if (Number(head.treeSize) === node.log.size && unconfirmed() === 0) return;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `waited 30 s for the anchored head (${head.treeSize}) to reach the log size ${node.log.size} with nothing unconfirmed (${unconfirmed()})`,
-      );
-    }
-    await sleep(100);
-  }
+  await waitFor(
+    'the anchored head to reach the log size with nothing unconfirmed',
+    async () =>
+      Number((await anchorContract().read.latestHead([node.identity.address])).treeSize) === node.log.size &&
+      unconfirmed() === 0,
+  );
 }
 
 before(async () => {
@@ -161,11 +157,7 @@ describe('Anchorer on a chain with 1 s blocks', () => {
     const stats = running.anchorer?.stats as { rounds: number; queued: number; observed: number };
     const before = { ...stats, rows: anchorRows().length };
     const nonce = await t.conn.publicClient.getTransactionCount({ address: node.identity.address });
-    const deadline = Date.now() + 30_000;
-    while (stats.rounds < before.rounds + 10) {
-      assert.ok(Date.now() < deadline, 'waited 30 s for ten anchor rounds');
-      await sleep(50);
-    }
+    await waitFor('ten anchor rounds', () => stats.rounds >= before.rounds + 10, undefined, 50);
     assert.equal(stats.queued, before.queued, 'no head queued');
     assert.equal(stats.observed, before.observed, 'no look at the chain');
     assert.equal(anchorRows().length, before.rows);

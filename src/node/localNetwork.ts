@@ -8,6 +8,7 @@
  *   deployment.json               contract addresses (src/chain/manifest.ts)
  *   members/<slug>/keys.json      each member's keys (passphrase-protected, mode 0600)
  *   members/<slug>/node.db        each member's encrypted store
+ *   members/<slug>/port.json      the port the member's node listens on, chosen on its first start
  *   patients/                     the synthetic patients' key files (src/node/seed)
  *   network.json                  what clients need: chain, contracts, members, demo users
  *
@@ -28,11 +29,13 @@ import type { DeploymentManifest } from '../chain/manifest.js';
 import { rolesToMask } from '../chain/scopes.js';
 import { writeAndWait } from '../chain/transact.js';
 import { hashPassword } from '../crypto/password.js';
+import { PortInUseError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomicFile.js';
 import { securePrivateDir, tightenPrivateFile } from '../util/privateFiles.js';
 import { DEMO_MEMBERS, type MemberSpec } from './demoNetwork.js';
 import { loadOrCreateIdentity, type MemberIdentity } from './memberIdentity.js';
 import { keyFileOf, openMemberNode } from './memberNode.js';
+import { pickFreePort, portFileOf, portIsFree, savedPort, savePort } from './memberPort.js';
 import { type NodeProcess, spawnNodeProcess } from './nodeProcess.js';
 import { type SeededPatient, seedNetwork } from './seed/seedNetwork.js';
 
@@ -103,7 +106,34 @@ async function ensureDemoUsers(
   }
 }
 
-export async function startLocalNetwork(dir: string, progress: Progress = () => {}): Promise<LocalNetwork> {
+export interface LocalNetworkOptions {
+  /** A line a running member node wrote to stderr (or that it exited), with the member's name. */
+  onNodeOutput?: (member: string, line: string) => void;
+}
+
+/**
+ * The port a member listens on from an earlier start (kept in its folder), checked free now;
+ * undefined on its first start.
+ */
+async function keptPort(m: NetworkMember): Promise<number | undefined> {
+  const port = savedPort(m.dir);
+  if (port === undefined) return undefined;
+  if (!(await portIsFree(NODE_HOST, port))) {
+    throw new PortInUseError(
+      `${m.spec.name}'s port ${port} (kept in ${portFileOf(m.dir)}) is in use by another program: stop it (is the network already running, in another terminal?), or delete that file to give ${m.spec.name} a new port (its URLs change, and patients import their key file again in the portal)`,
+      port,
+    );
+  }
+  return port;
+}
+
+const NODE_HOST = '127.0.0.1';
+
+export async function startLocalNetwork(
+  dir: string,
+  progress: Progress = () => {},
+  opts: LocalNetworkOptions = {},
+): Promise<LocalNetwork> {
   const root = path.resolve(dir);
   const passphrase = process.env.MEDCHAIN_PASSPHRASE ?? DEMO_PASSPHRASE;
   const tightened = [
@@ -122,6 +152,9 @@ export async function startLocalNetwork(dir: string, progress: Progress = () => 
   });
   if (tightened.length > 0)
     progress(`files: made owner-only (were open to group or others): ${tightened.join(', ')}`);
+  // Each member keeps the port it was first given, so its URLs (and the portal origin, where a
+  // patient's browser keeps their key) stay the same across restarts. Checked before anything starts.
+  const kept = await Promise.all(members.map((m) => keptPort(m)));
   const networkFile = path.join(root, 'network.json');
   const previous: NetworkFile | undefined = existsSync(networkFile)
     ? JSON.parse(readFileSync(networkFile, 'utf8'))
@@ -176,23 +209,43 @@ export async function startLocalNetwork(dir: string, progress: Progress = () => 
     );
 
     const contracts = consortiumContracts(conn, manifest);
-    for (const m of members) {
-      progress(`node: starting ${m.spec.name}`);
-      m.node = await spawnNodeProcess(m.dir, passphrase, {
-        rpcUrl: chain.rpcUrl,
-        manifestFile: path.join(root, 'deployment.json'),
-      });
-      // Each member publishes its own node endpoint in the Registry.
+    // Each member publishes its node's endpoint in the Registry BEFORE its node starts: the node's
+    // own outbox sends with the same account (anchors from its first second), and two senders
+    // picking nonces at once would leave one transaction stuck for good.
+    // A member's first start: a free port picked now (late, so nothing started since can take it),
+    // saved once its node listens on it.
+    const ports = await Promise.all(kept.map((p) => p ?? pickFreePort(NODE_HOST)));
+    const urls = ports.map((p) => `http://${NODE_HOST}:${p}`);
+    for (const [i, m] of members.entries()) {
       const rec = await contracts.registry.read.getMember([m.identity.address]);
-      if (rec.endpoint !== m.node.url) {
+      if (rec.endpoint !== urls[i]) {
+        progress(`registry: ${m.spec.name} publishes its endpoint ${urls[i]}`);
         await writeAndWait(conn, walletFor(conn, m.identity.chainKey), {
           address: manifest.contracts.Registry,
           abi: registryAbi,
           functionName: 'updateEndpoint',
-          args: [m.node.url],
+          args: [urls[i] as string],
         });
       }
     }
+    progress(`nodes: starting ${members.map((m) => m.spec.name).join(', ')}`);
+    // Started side by side: on a loaded machine, one after another would add up each one's wait.
+    const started = await Promise.allSettled(
+      members.map(async (m, i) => {
+        m.node = await spawnNodeProcess(m.dir, passphrase, {
+          label: `the node of ${m.spec.name} (${m.dir})`,
+          port: ports[i] as number,
+          rpcUrl: chain.rpcUrl,
+          manifestFile: path.join(root, 'deployment.json'),
+          ...(opts.onNodeOutput
+            ? { onOutput: (line: string) => opts.onNodeOutput?.(m.spec.name, line) }
+            : {}),
+        });
+        if (savedPort(m.dir) !== ports[i]) savePort(m.dir, ports[i] as number);
+      }),
+    );
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     const file: NetworkFile = {
       chain: {
         // The CLI reads the chain through the first member's allow-listing proxy (consent and

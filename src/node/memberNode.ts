@@ -22,8 +22,10 @@ import { buildApi } from '../api/server.js';
 import { type ChainConnection, connectChain, walletFor } from '../chain/clients.js';
 import { type ConsortiumView, chainConsortium } from '../chain/consortium.js';
 import { consortiumContracts } from '../chain/contracts.js';
+import { auditAnchorAbi } from '../chain/generated/index.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { Outbox } from '../chain/outbox.js';
+import { PortInUseError } from '../errors.js';
 import { relayConsent } from '../federation/consentRelay.js';
 import { answerMember } from '../federation/custodian.js';
 import { acceptPush, answerAsReplica } from '../federation/replica.js';
@@ -103,7 +105,11 @@ export function openMemberNode(
   };
 }
 
-/** The heads this member anchored on chain, oldest first. */
+/**
+ * The heads this member anchored on chain, oldest first. Read from the HeadAnchored events (one
+ * call, so a rate-limited public RPC such as a node's /rpc proxy answers it), checked against the
+ * contract's head count; when the events do not add up (a node that prunes logs), head by head.
+ */
 export async function chainHeads(
   conn: ChainConnection,
   manifest: DeploymentManifest,
@@ -111,6 +117,20 @@ export async function chainHeads(
 ): Promise<ChainHead[]> {
   const c = consortiumContracts(conn, manifest);
   const n = Number(await c.auditAnchor.read.headCount([member]));
+  if (n === 0) return [];
+  const events = await conn.publicClient.getContractEvents({
+    address: manifest.contracts.AuditAnchor,
+    abi: auditAnchorAbi,
+    eventName: 'HeadAnchored',
+    args: { member },
+    fromBlock: BigInt(manifest.deploymentBlock),
+    toBlock: 'latest',
+  });
+  if (events.length === n)
+    return events.map((e) => ({
+      treeSize: Number(e.args.treeSize),
+      rootHash: e.args.rootHash as `0x${string}`,
+    }));
   const heads: ChainHead[] = [];
   for (let i = 0; i < n; i++) {
     const h = await c.auditAnchor.read.headAt([member, BigInt(i)]);
@@ -271,7 +291,22 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
       : {}),
     ...(chain && consortium ? federationDeps(node, consortium) : {}),
   });
-  const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
+  const host = opts.host ?? '127.0.0.1';
+  let address: string;
+  try {
+    address = await app.listen({ host, port: opts.port ?? 0 });
+  } catch (err) {
+    // Nothing may keep running (and keep the process alive) behind a node that could not listen.
+    await anchorer?.stop();
+    await replicator?.stop();
+    await app.close();
+    if ((err as { code?: unknown }).code === 'EADDRINUSE')
+      throw new PortInUseError(
+        `port ${opts.port} on ${host} is in use by another program; stop it, or choose another --port (0 = any free port)`,
+        opts.port ?? 0,
+      );
+    throw err;
+  }
   return {
     url: address,
     app,

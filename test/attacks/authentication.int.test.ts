@@ -37,7 +37,7 @@ const statusCounts = (as: Answer[]) =>
     return c;
   }, {});
 
-describe('attack: authentication', { timeout: 240_000 }, () => {
+describe('attack: authentication', { timeout: 600_000 }, () => {
   test('9a-1. a stranger failing on user X from another address does not lock X out from its own', async () => {
     for (let i = 0; i < 6; i++) await net.signIn('hospital', 'nurse', 'not the password', '127.0.0.2');
     const own = await net.signIn('hospital', 'nurse', passwordOf('nurse'));
@@ -86,7 +86,7 @@ describe('attack: authentication', { timeout: 240_000 }, () => {
 
   test('9a-3. repeated failures get a growing back-off (Retry-After grows)', async () => {
     const from = '127.0.0.4';
-    const budgetMs = 45_000;
+    const budgetMs = 150_000; // a loaded machine slows every attempt; the back-offs themselves are seconds
     const end = Date.now() + budgetMs;
     const waits: number[] = [];
     let attempts = 0;

@@ -21,7 +21,7 @@ after(async () => {
   await net?.close();
 });
 
-describe('attack: what a node exposes', { timeout: 180_000 }, () => {
+describe('attack: what a node exposes', { timeout: 600_000 }, () => {
   test('10. log entries: refused to another member and to a clinician, served to the admin; heads and proofs still served to members', async () => {
     const entries = '/log/entries?start=0&end=1';
     const refused: string[] = [];

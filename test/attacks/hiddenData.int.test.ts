@@ -51,7 +51,7 @@ const rawCondition = (patient: `0x${string}`, params?: Record<string, string[]>)
     ...(params ? { params } : {}),
   });
 
-describe('attack: a refusal tells what is hidden', { timeout: 180_000 }, () => {
+describe('attack: a refusal tells what is hidden', { timeout: 600_000 }, () => {
   test('1. no consent at all: matching and non-matching hidden codes get the same answer (clinician and raw member)', async () => {
     const a = net.patientA;
     await net.revokeAll(a);

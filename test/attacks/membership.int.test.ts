@@ -15,7 +15,7 @@ after(async () => {
   await net?.close();
 });
 
-describe('attack: a re-admitted member', { timeout: 180_000 }, () => {
+describe('attack: a re-admitted member', { timeout: 600_000 }, () => {
   test('7. removed by vote and re-admitted with the same address: the old grant no longer permits reads', async () => {
     const a = net.patientA;
     await net.revokeAll(a);

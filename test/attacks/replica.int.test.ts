@@ -45,7 +45,7 @@ const labIds = (a: Parameters<typeof matches>[0]) =>
     .filter((r) => r.meta?.source === net.source('lab'))
     .map((r) => r.id as string);
 
-describe('attack: reading through a replica', { timeout: 240_000 }, () => {
+describe('attack: reading through a replica', { timeout: 600_000 }, () => {
   test('5. a grant narrowed while the custodian is down: the replica serves no record the new grant does not cover', async () => {
     const a = net.patientA;
     await net.startMember('lab');

@@ -5,6 +5,9 @@ import { fileURLToPath } from 'node:url';
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/medchain.mjs');
 
+/** How long `medchain up` may take to say it is ready. */
+export const UP_DEADLINE_MS = 600_000;
+
 /** Every `medchain up` this process started and that has not exited yet. */
 const live = new Set<ChildProcess>();
 
@@ -31,11 +34,14 @@ export function startUp(
     output += c.toString();
   });
   return new Promise((resolve, reject) => {
-    // Generous: seeding 20 patients and starting five node processes on a loaded 2-core machine.
+    // Generous: seeding 20 patients and starting five node processes takes about a minute on a
+    // 2-core machine at load average 10 (and a few times that when it is busier still).
     const timer = setTimeout(() => {
       child.kill('SIGINT'); // it stops its chain and nodes; leave nothing running behind a failed test
-      reject(new Error(`medchain up did not get ready:\n${output}`));
-    }, 180_000);
+      reject(
+        new Error(`medchain up did not get ready within ${UP_DEADLINE_MS / 1000} s; its output:\n${output}`),
+      );
+    }, UP_DEADLINE_MS);
     child.stdout?.on('data', () => {
       if (output.includes('Press Ctrl-C to stop')) {
         clearTimeout(timer);
@@ -44,7 +50,7 @@ export function startUp(
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`medchain up exited with ${code}:\n${output}`));
+      reject(new Error(`medchain up exited with ${code}; its output:\n${output}`));
     });
   });
 }

@@ -58,6 +58,9 @@ export async function seedNetwork(
           name: [{ given: [p.given], family: p.family }],
           gender: p.gender,
           birthDate: p.birthDate,
+          address: [
+            { use: 'home', line: [p.address.line], city: p.address.city, postalCode: p.address.postalCode },
+          ],
           identifier: [{ system: PATIENT_ADDRESS_SYSTEM, value: keys.address }],
           extension: [
             {

@@ -22,5 +22,11 @@ describe('synthetic patients', () => {
     const cats = new Set(all.map((r) => recordCategory(r)));
     for (const c of ['general', 'labs', 'medications', 'mental-health']) assert.ok(cats.has(c as never), c);
     assert.ok(a.every((p) => p.records.lab.length === 8 && p.records.clinic.length >= 13));
+    // A home address each (its own generator: the people and records above did not change).
+    assert.ok(a.every((p) => /^\d+ [A-Z]/.test(p.address.line) && p.address.city && p.address.postalCode));
+    assert.deepEqual(
+      a.slice(0, 3).map((p) => `${p.given} ${p.family} ${p.birthDate}`),
+      ['Kwame Mensah 1960-02-23', 'Hana Mensah 1984-03-26', 'Priya Mensah 1959-05-25'],
+    );
   });
 });

@@ -13,6 +13,8 @@ export interface SyntheticPatient {
   family: string;
   gender: 'male' | 'female';
   birthDate: string;
+  /** A made-up home address (street, town, postcode), for the Patient resource. */
+  address: { line: string; city: string; postalCode: string };
   /** Resources per member, referencing the patient as "Patient/{{patient}}" (replaced per member). */
   records: Record<SeedMember, Resource[]>;
 }
@@ -73,6 +75,30 @@ const FAMILY = [
   'Rahman',
   'Weber',
 ];
+
+const STREETS = [
+  'Elm Street',
+  'Mill Lane',
+  'Station Road',
+  'Church Street',
+  'Oak Avenue',
+  'Park Road',
+  'High Street',
+];
+const TOWNS = ['Springfield', 'Riverton', 'Lakeside', 'Fairview', 'Greenville'];
+
+/**
+ * An address from its own generator (seeded per patient), so adding it changed none of the
+ * people, records or values the main generator draws.
+ */
+function syntheticAddress(seed: number, i: number): SyntheticPatient['address'] {
+  const r = prng((seed ^ 0x5eed) + 7919 * (i + 1));
+  const n = 1 + Math.floor(r() * 180);
+  const street = STREETS[Math.floor(r() * STREETS.length)] as string;
+  const city = TOWNS[Math.floor(r() * TOWNS.length)] as string;
+  const postalCode = `${city.slice(0, 2).toUpperCase()}${1 + Math.floor(r() * 9)} ${1 + Math.floor(r() * 9)}${String.fromCharCode(65 + Math.floor(r() * 26))}${String.fromCharCode(65 + Math.floor(r() * 26))}`;
+  return { line: `${n} ${street}`, city, postalCode };
+}
 
 const LOINC = 'http://loinc.org';
 const SNOMED = 'http://snomed.info/sct';
@@ -313,6 +339,7 @@ export function syntheticPatients(
       family: pick(FAMILY),
       gender,
       birthDate,
+      address: syntheticAddress(seed, i),
       records,
     });
   }

@@ -1,21 +1,24 @@
 /**
- * Who accessed my records: the patient's entries from every member's log. Each entry is shown as
- * verified only after this browser proved it is included in the head that member anchored on
- * chain (RFC 9162 inclusion proof, root read from the AuditAnchor contract).
+ * Who accessed my records: the patient's entries from every member's log, one row per access in
+ * words (lib/accessLog.ts), newest first, a page at a time. A row is verified only after this
+ * browser proved every entry behind it included in the head its member anchored on chain
+ * (RFC 9162 inclusion proof, root read from the AuditAnchor contract).
  */
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { checkDisclosures, type DisclosuresDoc } from '../../../src/log/disclosures.js';
 import { decodeEntry, type LogEntry } from '../../../src/log/entry.js';
-import { type AccessRow, accessRows, groupRows } from '../lib/accessLog.js';
+import { accessRows, type CheckedItem, checkedItems, pageOf } from '../lib/accessLog.js';
 import type { Chain, Member } from '../lib/chain.js';
 import type { PatientSessions } from '../lib/patientSession.js';
 import { Busy, ErrorNote, moment } from './common.js';
 
 interface MemberResult {
   member: Member;
-  rows: AccessRow[];
+  items: CheckedItem[];
   error?: unknown;
 }
+
+const PAGE_SIZE = 20;
 
 export function AccessPanel({
   chain,
@@ -30,6 +33,7 @@ export function AccessPanel({
   const [results, setResults] = useState<MemberResult[] | null>(null);
   const [progress, setProgress] = useState<{ done: number; of: number; now: string } | null>(null);
   const [hideOwn, setHideOwn] = useState(true);
+  const [page, setPage] = useState(0);
   const names = useMemo(() => new Map(members.map((m) => [m.address.toLowerCase(), m.name])), [members]);
 
   const check = useCallback(async () => {
@@ -58,27 +62,24 @@ export function AccessPanel({
             /* an undecodable pending entry is left out: nothing about it is known */
           }
         }
-        out.push({ member, rows: accessRows(checked, pending, patient, names, member.name) });
+        out.push({ member, items: checkedItems(checked, pending, member.name) });
       } catch (error) {
-        out.push({ member, rows: [], error });
+        out.push({ member, items: [], error });
       }
     }
     setProgress(null);
     setResults(out);
-  }, [chain, members, names, patient, sessions]);
+    setPage(0);
+  }, [chain, members, patient, sessions]);
 
   useEffect(() => {
     void check();
   }, [check]);
 
-  const rows = groupRows(
-    (results ?? [])
-      .flatMap((r) => r.rows)
-      .filter((r) => !hideOwn || r.who !== 'You')
-      .sort((a, b) => b.time - a.time),
-  );
-  const all = (results ?? []).flatMap((r) => r.rows);
-  const count = (s: AccessRow['status']) => all.filter((r) => r.status === s).length;
+  const all = (results ?? []).flatMap((r) => r.items);
+  const rows = accessRows(all, patient, names).filter((r) => !hideOwn || r.who !== 'You');
+  const shown = pageOf(rows, page, PAGE_SIZE);
+  const count = (st: CheckedItem['status']) => all.filter((i) => i.status === st).length;
 
   return (
     <section className="card wide" aria-labelledby="access-title">
@@ -95,9 +96,9 @@ export function AccessPanel({
       ) : null}
       {results ? (
         <p className="summary" data-testid="access-summary">
-          {all.length} entries from {results.filter((r) => !r.error).length} members:{' '}
-          <strong>{count('verified')} verified</strong> against the chain, {count('pending')} waiting to be
-          anchored, {count('failed')} failed verification.
+          {rows.length} {rows.length === 1 ? 'access' : 'accesses'}, from {all.length} log entries at{' '}
+          {results.filter((r) => !r.error).length} members: <strong>{count('verified')} verified</strong>{' '}
+          against the chain, {count('pending')} waiting to be anchored, {count('failed')} failed verification.
         </p>
       ) : null}
       {results
@@ -106,46 +107,55 @@ export function AccessPanel({
           <ErrorNote key={r.member.address} error={r.error} />
         ))}
       <label className="check">
-        <input type="checkbox" checked={hideOwn} onChange={(e) => setHideOwn(e.target.checked)} /> Hide what I
-        did myself
+        <input
+          type="checkbox"
+          checked={hideOwn}
+          onChange={(e) => {
+            setHideOwn(e.target.checked);
+            setPage(0);
+          }}
+        />{' '}
+        Hide what I did myself
       </label>
       <div className="scroll">
         <table className="access">
           <thead>
             <tr>
               <th scope="col">When</th>
-              <th scope="col">Who</th>
-              <th scope="col">What</th>
-              <th scope="col">Log of</th>
-              <th scope="col">Outcome</th>
+              <th scope="col">What happened</th>
               <th scope="col">Purpose</th>
+              <th scope="col">Recorded in the log of</th>
               <th scope="col">Proof</th>
             </tr>
           </thead>
           <tbody>
-            {rows.map((r) => (
+            {shown.rows.map((r) => (
               <tr
                 key={r.key}
-                className={`${r.breakGlass ? 'breakglass' : ''} outcome-${r.outcome}`}
+                className={`${r.breakGlass ? 'breakglass' : ''} kind-${r.kind}`}
                 data-status={r.status}
+                data-kind={r.kind}
               >
-                <td>{moment(r.time)}</td>
-                <td>{r.who}</td>
+                <td>{r.time ? moment(r.time) : '—'}</td>
                 <td>
-                  {r.breakGlass ? <span className="tag tag-breakglass">⚠ break-glass</span> : null} {r.what}
-                  {r.count > 1 ? <span className="muted"> × {r.count} records</span> : null}
+                  {r.breakGlass ? (
+                    <span className="tag tag-breakglass">⚠ emergency access (break-glass)</span>
+                  ) : null}{' '}
+                  <strong>{r.who}</strong> {r.what}
+                  {r.refused ? (
+                    <>
+                      {r.kind === 'refused' ? ' ' : '. '}
+                      <span className="refused">{r.kind === 'refused' ? `(${r.refused})` : r.refused}</span>
+                    </>
+                  ) : null}
                 </td>
-                <td>{r.holder}</td>
-                <td>
-                  {r.outcome === 'permit' ? 'allowed' : 'refused'}
-                  {r.reason ? <span className="muted"> · {r.reason}</span> : null}
-                </td>
-                <td>{r.purpose}</td>
+                <td>{r.purpose || '—'}</td>
+                <td>{r.logs.join(', ')}</td>
                 <td>
                   {r.status === 'verified' ? (
                     <span
                       className="tag tag-ok"
-                      title="inclusion proof checked in this browser against the head anchored on chain"
+                      title={`${r.entries} log ${r.entries === 1 ? 'entry' : 'entries'}, each proven included in the head anchored on chain, checked in this browser`}
                     >
                       ✓ verified
                     </span>
@@ -167,6 +177,29 @@ export function AccessPanel({
           </tbody>
         </table>
       </div>
+      {shown.pages > 1 ? (
+        <nav className="pager" aria-label="Pages of the access list">
+          <button
+            type="button"
+            className="secondary"
+            disabled={shown.page === 0}
+            onClick={() => setPage(shown.page - 1)}
+          >
+            Newer
+          </button>
+          <span>
+            Page {shown.page + 1} of {shown.pages}
+          </span>
+          <button
+            type="button"
+            className="secondary"
+            disabled={shown.page >= shown.pages - 1}
+            onClick={() => setPage(shown.page + 1)}
+          >
+            Older
+          </button>
+        </nav>
+      ) : null}
     </section>
   );
 }

@@ -106,7 +106,7 @@ export function Timeline({
       <Card section={SECTIONS.vitals} wide count={data.vitals.length} {...gap}>
         <div className="vitals">
           {data.vitals.map((s) => (
-            <VitalsChart key={s.code} series={s} />
+            <VitalsChart key={s.key} series={s} />
           ))}
         </div>
       </Card>

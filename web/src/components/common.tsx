@@ -1,6 +1,7 @@
 /** Small shared pieces: an error with what to do next, a progress line, a date. */
 import type { ReactNode } from 'react';
 import { ApiError, nextStep } from '../lib/api.js';
+import { formatDay, formatMoment } from '../lib/dates.js';
 
 export function ErrorNote({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
   if (!error) return null;
@@ -36,8 +37,7 @@ export function Note({ children, tone = 'info' }: { children: ReactNode; tone?: 
   );
 }
 
-export const day = (t: number | null) =>
-  t === null || t === 0 ? '—' : new Date(t).toLocaleDateString(undefined, { dateStyle: 'medium' });
-export const moment = (t: number) =>
-  new Date(t).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+/** A day ("1 Dec 2026") and a moment ("1 Dec 2026, 10:04"): the portal's one date format (lib/dates.ts). */
+export const day = (t: number | null) => formatDay(t);
+export const moment = (t: number) => formatMoment(t);
 export const short = (a: string) => `${a.slice(0, 8)}…${a.slice(-6)}`;

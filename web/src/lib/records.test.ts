@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Observation, Resource } from '@medplum/fhirtypes';
 import { syntheticPatients } from '../../../src/node/seed/syntheticPatients.js';
-import { arrangeRecords, type HeldRecord } from './records.js';
+import { alignedRows, arrangeRecords, type HeldRecord, patientSummary, type VitalSeries } from './records.js';
 
 const lab = (value: number, extra: Partial<Observation> = {}): Observation => ({
   resourceType: 'Observation',
@@ -27,18 +27,29 @@ describe('arranging a patient’s records for reading', () => {
     ].map((h, i) => ({ ...h, resource: { ...h.resource, id: `r${i}` } }));
     const t = arrangeRecords(held);
     assert.equal(t.total, held.length);
-    // Four vital signs, three visits each, in time order.
+    // Three charts in the order clinicians read them, blood pressure's two parts on one; three
+    // visits each, in time order; units as people write them.
     assert.deepEqual(
-      t.vitals.map((v) => [v.name, v.points.length]),
+      t.vitals.map((v) => [v.name, v.unit, v.lines.map((l) => [l.name, l.points.length])]),
       [
-        ['Body weight', 3],
-        ['Diastolic blood pressure', 3],
-        ['Heart rate', 3],
-        ['Systolic blood pressure', 3],
+        [
+          'Blood pressure',
+          'mmHg',
+          [
+            ['Systolic', 3],
+            ['Diastolic', 3],
+          ],
+        ],
+        ['Heart rate', '/min', [['Heart rate', 3]]],
+        ['Body weight', 'kg', [['Body weight', 3]]],
       ],
     );
-    for (const v of t.vitals)
-      assert.ok(v.points.every((x, i, xs) => i === 0 || (xs[i - 1]?.time ?? 0) <= x.time));
+    for (const l of t.vitals.flatMap((v) => v.lines))
+      assert.ok(l.points.every((x, i, xs) => i === 0 || (xs[i - 1]?.time ?? 0) <= x.time));
+    const bp = alignedRows(t.vitals[0] as VitalSeries);
+    assert.equal(bp.length, 3, 'one row per visit, systolic and diastolic side by side');
+    assert.ok(bp.every((r) => r.values.length === 2 && r.values.every((v) => typeof v === 'number')));
+    assert.ok(bp.every((r) => (r.values[0] as number) > (r.values[1] as number)));
     // Two panels of four labs, all from Central Lab, with ranges, newest first.
     assert.equal(t.labs.length, 8);
     assert.ok(t.labs.every((l) => l.member === 'Central Lab' && l.range !== ''));
@@ -89,5 +100,92 @@ describe('arranging a patient’s records for reading', () => {
     assert.equal(t.conditions[0]?.time, null);
     assert.equal(t.total, 2);
     assert.equal(t.labs.length + t.medications.length + t.vitals.length, 0);
+  });
+
+  test('a blood pressure panel (components) charts with the separate readings; unknown vitals last', () => {
+    const at = '2026-10-01T08:00:00Z';
+    const vital = (code: string, extra: Partial<Observation>): Resource =>
+      ({
+        resourceType: 'Observation',
+        status: 'final',
+        category: [{ coding: [{ code: 'vital-signs' }] }],
+        code: { coding: [{ code, display: code }] },
+        effectiveDateTime: at,
+        ...extra,
+      }) as Observation;
+    const t = arrangeRecords(
+      [
+        vital('85354-9', {
+          effectiveDateTime: '2026-11-01T08:00:00Z',
+          component: [
+            {
+              code: { coding: [{ code: '8480-6', display: 'Systolic blood pressure' }] },
+              valueQuantity: { value: 130, code: 'mm[Hg]' },
+            },
+            {
+              code: { coding: [{ code: '8462-4', display: 'Diastolic blood pressure' }] },
+              valueQuantity: { value: 85, code: 'mm[Hg]' },
+            },
+          ],
+        }),
+        vital('8462-4', { valueQuantity: { value: 80, unit: 'mm[Hg]' } }),
+        vital('8480-6', { valueQuantity: { value: 120, unit: 'mm[Hg]' } }),
+        vital('8310-5', { valueQuantity: { value: 37.1, code: 'Cel' } }),
+        vital('0000-0', { valueQuantity: { value: 1 } }),
+      ].map((resource) => ({ resource, member: 'Valley Clinic' })),
+    );
+    assert.deepEqual(
+      t.vitals.map((v) => [v.key, v.unit]),
+      [
+        ['blood-pressure', 'mmHg'],
+        ['8310-5', '°C'],
+        ['0000-0', ''],
+      ],
+    );
+    assert.deepEqual(
+      alignedRows(t.vitals[0] as VitalSeries).map((r) => r.values),
+      [
+        [120, 80],
+        [130, 85],
+      ],
+    );
+  });
+
+  test('the patient, from their Patient records: name, birth date, address in short', () => {
+    const held = (resource: Resource, member = 'City Hospital') => ({ resource, member });
+    assert.equal(patientSummary([held({ resourceType: 'Observation' } as Resource)]), undefined);
+    const bare = held({
+      resourceType: 'Patient',
+      name: [{ given: ['Amara'], family: 'Okafor' }],
+    } as Resource);
+    const full = held(
+      {
+        resourceType: 'Patient',
+        name: [{ given: ['Amara', 'N.'], family: 'Okafor' }],
+        birthDate: '1957-03-09',
+        gender: 'female',
+        address: [
+          { use: 'home', line: ['12 Elm Street', 'Flat 2'], city: 'Springfield', postalCode: 'SP1 2AB' },
+        ],
+      } as Resource,
+      'Valley Clinic',
+    );
+    assert.deepEqual(patientSummary([bare, full]), {
+      name: 'Amara N. Okafor',
+      birthDate: '1957-03-09',
+      gender: 'female',
+      address: '12 Elm Street, Springfield',
+    });
+    assert.deepEqual(patientSummary([bare]), {
+      name: 'Amara Okafor',
+      birthDate: undefined,
+      gender: undefined,
+      address: undefined,
+    });
+    assert.equal(
+      patientSummary([held({ resourceType: 'Patient', name: [{ text: 'Dr. A. Okafor' }] } as Resource)])
+        ?.name,
+      'Dr. A. Okafor',
+    );
   });
 });

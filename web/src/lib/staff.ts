@@ -3,7 +3,7 @@ import type { Bundle, Patient, Resource } from '@medplum/fhirtypes';
 import { MEMBER_SOURCE_PREFIX, NOTE_SYSTEM } from '../../../src/fhir/remoteCodes.js';
 import { PATIENT_ADDRESS_SYSTEM } from '../../../src/fhir/resourceTypes.js';
 import { ApiError, call, outcomeText } from './api.js';
-import type { HeldRecord } from './records.js';
+import { type HeldRecord, type PatientSummary, patientSummary } from './records.js';
 import { parseRefusal, type Refusal } from './refusals.js';
 
 export interface StaffSession {
@@ -50,6 +50,19 @@ export async function localPatients(s: StaffSession): Promise<PatientChoice[]> {
       address: p.identifier?.find((i) => i.system === PATIENT_ADDRESS_SYSTEM)?.value,
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Who the patient is, from this member's own Patient record of them (undefined when it has none). */
+export async function patientDetails(s: StaffSession, address: string): Promise<PatientSummary | undefined> {
+  const b = await call<Bundle<Patient>>(
+    window.location.origin,
+    `/fhir/Patient?identifier=${encodeURIComponent(`${PATIENT_ADDRESS_SYSTEM}|${address.toLowerCase()}`)}`,
+    { token: s.token },
+  );
+  const held = (b.entry ?? [])
+    .filter((e) => e.search?.mode !== 'outcome' && e.resource?.resourceType === 'Patient')
+    .map((e) => ({ resource: e.resource as Patient, member: '' }));
+  return patientSummary(held);
 }
 
 export interface ReadResult {

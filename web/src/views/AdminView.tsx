@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { Busy, ErrorNote, moment, Note, short } from '../components/common.js';
 import { StaffSignIn } from '../components/StaffSignIn.js';
+import { anchorReading } from '../lib/anchoring.js';
 import { ApiError, call } from '../lib/api.js';
 import type { Chain, Member, PortalConfig } from '../lib/chain.js';
 import { chainError } from '../lib/chain.js';
@@ -68,7 +69,13 @@ export function AdminView({ config, chain }: { config: PortalConfig; chain: Chai
     if (!session) return;
     setError(null);
     try {
-      setHead(await api<Head>('/log/head'));
+      // The log head and the chain's anchored size read together: one reading, not two moments.
+      const [h, size] = await Promise.all([
+        api<Head>('/log/head'),
+        chain ? chain.latestAnchoredSize(config.member.address).catch(() => null) : Promise.resolve(null),
+      ]);
+      setHead(h);
+      setChainSize(size);
       setOutbox(await api('/admin/outbox'));
     } catch (err) {
       setError(err);
@@ -89,7 +96,6 @@ export function AdminView({ config, chain }: { config: PortalConfig; chain: Chai
         ),
       );
       setMembers(ms.map((m, i) => ({ ...m, online: online[i] ?? false })));
-      setChainSize(await chain.latestAnchoredSize(config.member.address));
     } catch (err) {
       setError(chainError(err));
     }
@@ -114,6 +120,8 @@ export function AdminView({ config, chain }: { config: PortalConfig; chain: Chai
       setError(err);
     }
   }
+
+  const reading = head ? anchorReading(head, chainSize) : null;
 
   if (!session)
     return (
@@ -207,19 +215,25 @@ export function AdminView({ config, chain }: { config: PortalConfig; chain: Chai
         {head ? (
           <dl className="facts">
             <dt>Entries</dt>
-            <dd data-testid="log-size">{head.treeSize}</dd>
+            <dd data-testid="log-size">{reading?.entries ?? head.treeSize}</dd>
             <dt>Root hash</dt>
             <dd>
               <code>{head.rootHash}</code>
             </dd>
-            <dt>Last anchored head</dt>
-            <dd>
-              {head.anchored
-                ? `${head.anchored.treeSize} entries, block ${head.anchored.blockNumber ?? '?'}, transaction ${head.anchored.txHash ?? '?'}`
-                : 'none yet'}
+            <dt>Anchored on chain</dt>
+            <dd data-testid="anchored">
+              {reading
+                ? `${reading.anchored} of ${reading.entries} entries${reading.waiting > 0 ? ` (${reading.waiting} waiting for the next anchor, within a second or so)` : ''}${reading.source === 'node' ? ' — as this node recorded it; the chain could not be read' : ''}`
+                : '…'}
             </dd>
-            <dt>The chain says</dt>
-            <dd>{chainSize === null ? '…' : `${chainSize} entries anchored`}</dd>
+            <dt>Anchoring transaction</dt>
+            <dd>
+              {reading?.tx
+                ? `block ${reading.tx.block ?? '?'}, transaction ${reading.tx.hash ?? '?'}`
+                : reading && reading.anchored > 0
+                  ? 'this node is still recording it (press Refresh)'
+                  : 'none yet'}
+            </dd>
           </dl>
         ) : (
           <Busy>Reading the log head…</Busy>

@@ -7,15 +7,18 @@ import { type FormEvent, useEffect, useMemo, useState } from 'react';
 import { getAddress, isAddress } from 'viem';
 import { AskForConsent } from '../components/AskForConsent.js';
 import { Busy, day, ErrorNote, Note, short } from '../components/common.js';
+import { PatientHeader } from '../components/PatientHeader.js';
 import { StaffSignIn } from '../components/StaffSignIn.js';
 import { Timeline } from '../components/Timeline.js';
 import type { Chain, GrantView, Member, PortalConfig } from '../lib/chain.js';
 import { chainError } from '../lib/chain.js';
-import { arrangeRecords } from '../lib/records.js';
+import { formatFhirDate } from '../lib/dates.js';
+import { arrangeRecords, type PatientSummary } from '../lib/records.js';
 import { memberLines } from '../lib/refusals.js';
 import {
   localPatients,
   type PatientChoice,
+  patientDetails,
   type ReadResult,
   readPatient,
   type StaffSession,
@@ -39,6 +42,8 @@ export function ClinicianView({ config, chain }: { config: PortalConfig; chain: 
   const [members, setMembers] = useState<Member[]>([]);
   const [grant, setGrant] = useState<GrantView | null | undefined>(undefined);
   const [result, setResult] = useState<ReadResult | null>(null);
+  /** The patient's details from this member's Patient record (undefined: it holds none; null: not read yet). */
+  const [who, setWho] = useState<PatientSummary | undefined | null>(null);
   const [breakGlass, setBreakGlass] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -84,10 +89,17 @@ export function ClinicianView({ config, chain }: { config: PortalConfig; chain: 
         const a = getAddress(raw);
         setAddress(a);
         setResult(null);
+        setWho(null);
         setBreakGlass(reason ?? null);
         const me = members.find((m) => m.address === config.member.address);
         if (chain && me) setGrant((await chain.grants(a, [me]))[0] ?? null);
-        setResult(await readPatient(session, a, names, here, reason));
+        const [read, details] = await Promise.all([
+          readPatient(session, a, names, here, reason),
+          // A role that may not read Patient records (or any failure here) leaves the header short.
+          patientDetails(session, a).catch(() => undefined),
+        ]);
+        setWho(details);
+        setResult(read);
       },
     );
 
@@ -164,7 +176,7 @@ export function ClinicianView({ config, chain }: { config: PortalConfig; chain: 
                   {p.name}
                 </button>{' '}
                 <span className="muted">
-                  born {p.birthDate || '—'} · {p.address ? short(p.address) : 'no chain address'}
+                  born {formatFhirDate(p.birthDate)} · {p.address ? short(p.address) : 'no chain address'}
                 </span>
               </li>
             ))}
@@ -173,6 +185,9 @@ export function ClinicianView({ config, chain }: { config: PortalConfig; chain: 
       ) : null}
       {busy ? <Busy>{busy}</Busy> : null}
       <ErrorNote error={error} />
+      {address && who !== null ? (
+        <PatientHeader patient={who} address={address} missing={`A patient ${here} has no record of`} />
+      ) : null}
       {address && grant !== undefined ? (
         <section className="card wide" aria-labelledby="consent-title">
           <h3 id="consent-title">Consent on chain for {here}</h3>

@@ -5,6 +5,7 @@ import { AccessPanel } from '../components/AccessPanel.js';
 import { ConsentPanel } from '../components/ConsentPanel.js';
 import { Busy, ErrorNote, Note, short } from '../components/common.js';
 import { KeySetup } from '../components/KeySetup.js';
+import { PatientHeader } from '../components/PatientHeader.js';
 import { Timeline } from '../components/Timeline.js';
 import type { Chain, Member } from '../lib/chain.js';
 import { chainError } from '../lib/chain.js';
@@ -12,7 +13,7 @@ import { parseRequest } from '../lib/consentRequest.js';
 import type { UnlockedKey } from '../lib/keyVault.js';
 import { PatientSessions } from '../lib/patientSession.js';
 import { type Gaps, NO_GAPS, SECTIONS } from '../lib/recordSections.js';
-import { arrangeRecords, type HeldRecord } from '../lib/records.js';
+import { arrangeRecords, type HeldRecord, patientSummary } from '../lib/records.js';
 
 type Tab = 'records' | 'consent' | 'access';
 
@@ -79,6 +80,8 @@ export function PatientView({ chain }: { chain: Chain | null }) {
   if (!key) return <KeySetup onUnlocked={setKey} />;
 
   const timeline = arrangeRecords(records);
+  // Each member holds the patient's own Patient record: their name and details, as the members have them.
+  const me = patientSummary(records);
   // The patient sees all of their own records; only a member that did not answer leaves a gap.
   const gaps: Gaps = status.some((s) => s.error)
     ? { refusals: [], incomplete: Object.values(SECTIONS).map((s) => s.resourceType) }
@@ -93,6 +96,13 @@ export function PatientView({ chain }: { chain: Chain | null }) {
           Lock
         </button>
       </div>
+      {status.length > 0 ? (
+        <PatientHeader
+          patient={me}
+          address={key.address}
+          missing="No member holds your name (no Patient record of you yet)"
+        />
+      ) : null}
       <details className="small">
         <summary>Your public keys (to give to a new provider)</summary>
         <p>
