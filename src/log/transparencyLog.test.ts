@@ -97,6 +97,50 @@ describe('transparency log', () => {
     assert.equal(log.size, 2);
   });
 
+  test('commitQueued: concurrent writes share one commit; one that fails takes back only itself', async () => {
+    const { db } = freshDb();
+    db.exec('CREATE TABLE side (x INTEGER)');
+    const log = new TransparencyLog(db, MEMBER);
+    const commits = log.stats.commits;
+    const write = (x: number) => () => {
+      db.prepare('INSERT INTO side VALUES (?)').run(x);
+      if (x === 2) throw new Error('version conflict');
+      return x;
+    };
+    const results = await Promise.allSettled([
+      log.commitQueued([input(0), input(1)], write(1)),
+      log.commitQueued([input(2)], write(2)),
+      log.append(input(3)),
+      log.commitQueued([input(4)], write(4)),
+    ]);
+    assert.equal(log.stats.commits, commits + 1, 'one transaction (one fsync) for all of them');
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+    );
+    assert.match(String((results[1] as PromiseRejectedResult).reason), /version conflict/);
+    assert.deepEqual(
+      db.prepare('SELECT x FROM side ORDER BY x').all(),
+      [{ x: 1 }, { x: 4 }],
+      'the failed write left nothing',
+    );
+    assert.equal(log.size, 4, 'its entry neither');
+    const first = (results[0] as PromiseFulfilledResult<{ result: number; records: { index: number }[] }>)
+      .value;
+    assert.equal(first.result, 1);
+    assert.deepEqual(
+      first.records.map((r) => r.index),
+      [0, 1],
+    );
+    assert.equal(
+      (results[2] as PromiseFulfilledResult<{ index: number }>).value.index,
+      2,
+      'indices stay contiguous',
+    );
+    const reopened = new TransparencyLog(db, MEMBER);
+    assert.deepEqual(reopened.root(), log.root());
+  });
+
   test('a failed commit leaves neither leaves nor persisted chunks behind', async () => {
     const { file, db } = freshDb();
     const log = new TransparencyLog(db, MEMBER);

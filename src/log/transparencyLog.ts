@@ -7,8 +7,10 @@
  * Two ways in:
  *  - `append` (group commit): appends queued in the same turn of the event loop share one SQLite
  *    transaction, so durability costs one fsync per batch, not per entry.
- *  - `commitWith`: entries written in the same transaction as other work (a record write and its
- *    log entry are one atomic change).
+ *  - `commitQueued` (group commit of writes): other work (a record write) and its entries, queued
+ *    like appends; each piece of work runs in a savepoint of the shared transaction, so one that
+ *    fails (a version conflict) takes back only itself, and concurrent writes share one fsync.
+ *  - `commitWith`: entries written in the same transaction as other work, at once (tools, bulk).
  * The promise of `append` resolves only after the entry is committed; callers serve data after it.
  */
 import type { Address } from 'viem';
@@ -26,6 +28,17 @@ export interface LogRecord {
   entry: LogEntry;
   leafHash: Hash;
 }
+
+/** What waits for the next group commit: one entry, or work with the entries it writes. */
+type Queued =
+  | { kind: 'entry'; input: LogInput; resolve: (r: LogRecord) => void; reject: (e: unknown) => void }
+  | {
+      kind: 'work';
+      inputs: readonly LogInput[];
+      work: () => unknown;
+      resolve: (r: { result: unknown; records: LogRecord[] }) => void;
+      reject: (e: unknown) => void;
+    };
 
 /** The log could not be written: nothing may be served (503). */
 export class LogUnavailableError extends UnavailableError {
@@ -47,7 +60,7 @@ export class TransparencyLog {
   private readonly tree: MerkleTree;
   private readonly treeStore: TreeStore;
   private readonly insert;
-  private queue: { input: LogInput; resolve: (r: LogRecord) => void; reject: (e: unknown) => void }[] = [];
+  private queue: Queued[] = [];
   private scheduled = false;
   readonly member: Address;
   /** Counters for tests and benchmarks: SQLite transactions committed, entries written. */
@@ -93,13 +106,7 @@ export class TransparencyLog {
 
   /** Append one entry; resolves once it is durably committed (group commit). */
   append(input: LogInput): Promise<LogRecord> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ input, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'entry', input, resolve, reject }));
   }
 
   /** Append several entries in one commit. */
@@ -107,27 +114,115 @@ export class TransparencyLog {
     return Promise.all(inputs.map((i) => this.append(i)));
   }
 
+  /**
+   * Run `work` and write `inputs` atomically, in the next group commit: `work` runs in a savepoint
+   * of the shared transaction, so if it throws only it (and its entries) is taken back, and the
+   * promise rejects with its error; if the store fails, everything is (LogUnavailableError).
+   */
+  commitQueued<T>(inputs: readonly LogInput[], work: () => T): Promise<{ result: T; records: LogRecord[] }> {
+    return new Promise((resolve, reject) =>
+      this.enqueue({
+        kind: 'work',
+        inputs,
+        work,
+        resolve: resolve as (r: { result: unknown; records: LogRecord[] }) => void,
+        reject,
+      }),
+    );
+  }
+
+  private enqueue(q: Queued): void {
+    this.queue.push(q);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private record(input: LogInput, index: number, time: number): LogRecord & { bytes: Uint8Array } {
+    const entry: LogEntry = { ...input, index, time, member: this.member };
+    const bytes = encodeEntry(entry);
+    return { index, entry, leafHash: leafHash(bytes), bytes };
+  }
+
+  private insertAll(records: readonly (LogRecord & { bytes: Uint8Array })[]): void {
+    for (const rec of records) {
+      this.insert.run(
+        rec.index,
+        rec.bytes,
+        rec.leafHash,
+        rec.entry.patient?.toLowerCase() ?? null,
+        rec.entry.action,
+        rec.entry.outcome,
+        rec.entry.time,
+      );
+      this.tree.append(rec.leafHash);
+    }
+  }
+
   private flush(): void {
     this.scheduled = false;
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
+    const start = this.size;
+    const time = this.now();
+    const outcomes: ({ records: LogRecord[]; result?: unknown } | { error: unknown })[] = [];
     try {
-      const { records } = this.commitWith(
-        batch.map((b) => b.input),
-        () => undefined,
-      );
-      for (const [i, b] of batch.entries()) b.resolve(records[i] as LogRecord);
+      this.db.transaction(() => {
+        for (const q of batch) {
+          if (q.kind === 'entry') {
+            const rec = this.record(q.input, this.tree.size, time);
+            this.insertAll([rec]);
+            outcomes.push({ records: [rec] });
+            continue;
+          }
+          const before = this.tree.size;
+          let workFailed = false;
+          try {
+            // A savepoint: a conflict in this piece of work takes back only it.
+            const result = this.db.transaction(() => {
+              let r: unknown;
+              try {
+                r = q.work();
+              } catch (err) {
+                workFailed = true;
+                throw err;
+              }
+              const recs = q.inputs.map((input, i) => this.record(input, before + i, time));
+              this.insertAll(recs);
+              outcomes.push({ records: recs, result: r });
+              return r;
+            })();
+            void result;
+          } catch (err) {
+            if (this.tree.size > before) this.tree.truncate(before);
+            if (!workFailed) throw err; // the store itself failed: the whole batch goes
+            outcomes.push({ error: err });
+          }
+        }
+        this.treeStore.persist(this.tree, start);
+      })();
     } catch (err) {
+      if (this.tree.size > start) this.tree.truncate(start);
       const e = err instanceof LogUnavailableError ? err : new LogUnavailableError(err);
-      for (const b of batch) b.reject(e);
+      for (const q of batch) q.reject(e);
+      return;
+    }
+    this.stats.commits++;
+    for (const [i, q] of batch.entries()) {
+      const o = outcomes[i] as (typeof outcomes)[number];
+      if ('error' in o) {
+        q.reject(o.error);
+        continue;
+      }
+      this.stats.entries += o.records.length;
+      const records = o.records.map(({ index, entry, leafHash: h }) => ({ index, entry, leafHash: h }));
+      if (q.kind === 'entry') q.resolve(records[0] as LogRecord);
+      else q.resolve({ result: o.result, records });
     }
   }
 
-  /**
-   * Run `work` and write `inputs` in one SQLite transaction; if either fails nothing is written
-   * and the error is thrown (a storage failure as LogUnavailableError).
-   */
   commitWith<T>(inputs: readonly LogInput[], work: () => T): { result: T; records: LogRecord[] } {
     const start = this.size;
     const time = this.now();

@@ -116,7 +116,7 @@ async function prepareOne(
 
 /** How a bundle's writes are committed and its reads served (the gatekeeper logs both). */
 export interface BundleHooks {
-  commit(versions: readonly PreparedVersion[]): void;
+  commit(versions: readonly PreparedVersion[]): void | Promise<void>;
   read(type: ResourceType, id: string): Promise<StoredResource>;
   /** A batch entry was refused or failed: log it before its response is written. */
   denied?(method: string, url: string, failure: HttpFailure): Promise<void>;
@@ -155,7 +155,7 @@ export async function processBundle(
         throw err;
       }
     }
-    hooks.commit(results.flatMap((r) => (r.prepared ? [r.prepared] : [])));
+    await hooks.commit(results.flatMap((r) => (r.prepared ? [r.prepared] : [])));
     const entry: BundleEntry[] = [];
     for (const [i, r] of results.entries()) {
       const p = planned[i] as Planned;
@@ -186,7 +186,7 @@ export async function processBundle(
         continue;
       }
       const r = await prepareOne(svc, p, ids);
-      if (r.prepared) hooks.commit([r.prepared]);
+      if (r.prepared) await hooks.commit([r.prepared]);
       out.push({ ...(r.resource ? { resource: r.resource } : {}), response: response(r.status, r.resource) });
     } catch (err) {
       // Our own faults (and an unwritable log) fail the whole request; the entry's own failures are its answer.
