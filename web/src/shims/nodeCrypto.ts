@@ -1,5 +1,5 @@
 /**
- * The one part of `node:crypto` the shared log modules use, for the browser: createHash('sha256')
+ * The parts of `node:crypto` the shared log modules use, for the browser: createHash('sha256')
  * with update/digest, backed by @noble/hashes (audited, pure JS). Anything else throws.
  */
 import { sha256 } from '@noble/hashes/sha2';
@@ -18,4 +18,11 @@ export function createHash(algorithm: string) {
     },
   };
   return api;
+}
+
+/** Node's one-shot `hash(algorithm, data, 'buffer')` (Node 20.12+), for SHA-256 only. */
+export function hash(algorithm: string, data: Uint8Array, outputEncoding?: 'buffer'): Uint8Array {
+  if (algorithm !== 'sha256' || (outputEncoding !== undefined && outputEncoding !== 'buffer'))
+    throw new Error(`hash(${algorithm}, ${outputEncoding}) is not available in the browser`);
+  return sha256(data);
 }
