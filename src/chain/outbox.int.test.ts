@@ -99,6 +99,47 @@ describe('Outbox', () => {
     assert.equal(await anchoredCount(), 3n);
     db.close();
   });
+
+  test('a nonce another sender used: the entry is signed again with a fresh nonce, not re-broadcast forever', async () => {
+    let clock = 1_000_000;
+    const db = openDatabase(dbFile, NODE_MIGRATIONS);
+    open.push(db);
+    const outbox = new Outbox(db, t.conn, member.wallet, {
+      receiptTimeoutMs: 3000,
+      rebroadcastMs: 1000,
+      now: () => clock,
+    });
+    outbox.enqueue(anchorReq(9));
+    await outbox.signQueued();
+    const signed = outbox.get('anchor:9');
+    assert.equal(signed?.status, 'signed');
+    // Another process holding the same key takes that nonce first (a plain transfer to itself).
+    const pc = t.conn.publicClient;
+    const taken = await member.wallet.sendTransaction({
+      account: member.wallet.account,
+      chain: t.conn.chain,
+      to: member.wallet.account.address,
+      value: 0n,
+      nonce: signed?.nonce as number,
+      gasPrice: await pc.getGasPrice(),
+      type: 'legacy',
+    });
+    await pc.waitForTransactionReceipt({ hash: taken });
+    await outbox.sendSigned(); // "nonce too low": the stored bytes can never be mined now
+    await outbox.settle();
+    assert.equal(outbox.get('anchor:9')?.status, 'signed', 'one look is not enough: the node may lag');
+    clock += 1000;
+    await outbox.settle();
+    const requeued = outbox.get('anchor:9');
+    assert.equal(requeued?.status, 'queued');
+    assert.match(requeued?.error ?? '', /nonce \d+ was used by another transaction/);
+    const [done] = await outbox.flush();
+    assert.equal(done?.status, 'confirmed');
+    assert.notEqual(done?.txHash, signed?.txHash);
+    assert.ok((done?.nonce as number) > (signed?.nonce as number));
+    assert.equal(await anchoredCount(), 4n);
+    db.close();
+  });
 });
 
 describe('Outbox on a chain with 1 s blocks (transactions in flight)', () => {

@@ -7,6 +7,8 @@
  *  - crash after signing: the row is `signed` with its raw transaction; on restart exactly the same
  *    bytes are re-broadcast. Same nonce, same hash: the chain applies it at most once, and the
  *    receipt for that hash tells whether it was applied.
+ *  - another sender used the row's nonce (the same key in two places): the bytes can never be
+ *    mined; seen twice, `rebroadcastMs` apart, the row is signed afresh with a new nonce.
  *
  * Sending does not wait for the chain: `submit` signs and broadcasts, `settle` records the receipts
  * of what has been mined since, so several transactions may be in flight with consecutive nonces
@@ -105,6 +107,8 @@ export class Outbox {
   private readonly sentAt = new Map<number, number>();
   /** Rows this process signed (so they cannot have been mined before their first broadcast). */
   private readonly signedHere = new Set<number>();
+  /** When a row's nonce was first seen mined without its receipt (another transaction took it). */
+  private readonly nonceTakenAt = new Map<number, number>();
 
   constructor(
     private readonly db: Db,
@@ -263,17 +267,44 @@ export class Outbox {
     for (const row of rows) {
       if ((row.nonce as number) >= mined) break;
       const receipt = await pc.getTransactionReceipt({ hash: row.tx_hash as Hash }).catch(() => undefined);
-      // A used nonce without our receipt: another transaction took it, or the node lags; keep the
-      // row signed (it is re-broadcast, and settles if ours is the one mined).
-      if (!receipt) continue;
+      if (!receipt) {
+        this.nonceTaken(row);
+        continue;
+      }
       this.record(row.id, receipt);
       settled.push(toEntry(this.row(row.id)));
     }
     return settled;
   }
 
+  /**
+   * A mined nonce without our receipt: another transaction with this key took it, or the node
+   * lags. Seen again after `rebroadcastMs`, the stored bytes can never be mined, so the row goes
+   * back to `queued` and is signed afresh (dry run, new nonce): no double effect, since the old
+   * bytes are dead. Order among entries may change then; a superseded one fails its dry run.
+   */
+  private nonceTaken(row: Row): void {
+    const first = this.nonceTakenAt.get(row.id);
+    if (first === undefined) {
+      this.nonceTakenAt.set(row.id, this.now());
+      return;
+    }
+    if (this.now() - first < (this.opts.rebroadcastMs ?? 5000)) return;
+    this.nonceTakenAt.delete(row.id);
+    this.sentAt.delete(row.id);
+    this.signedHere.delete(row.id);
+    this.update(row.id, {
+      status: 'queued',
+      nonce: null,
+      raw_tx: null,
+      tx_hash: null,
+      error: `nonce ${row.nonce} was used by another transaction; signed again`,
+    });
+  }
+
   private record(id: number, receipt: { status: 'success' | 'reverted'; blockNumber: bigint }): void {
     this.sentAt.delete(id);
+    this.nonceTakenAt.delete(id);
     this.signedHere.delete(id);
     this.update(id, {
       status: receipt.status === 'success' ? 'confirmed' : 'failed',
