@@ -525,7 +525,11 @@ export class RecordStore {
     ) {
       return { rows: [], total: 0 };
     }
-    const where = ['h.resource_type = @type', 'h.deleted = 0'];
+    // With a token clause, SQLite must start from the matching ids (the heads' primary key, one
+    // lookup per id): the unary + keeps it from walking every head of the type through the
+    // (resource_type, deleted, last_updated_ms) index instead, which it otherwise prefers.
+    const byToken = clauses.some((c) => c.kind === 'tokens' || c.kind === 'ids');
+    const where = ['h.resource_type = @type', byToken ? '+h.deleted = 0' : 'h.deleted = 0'];
     const params: Record<string, unknown> = { type };
     if ((allowed & ALL_CATEGORY_BITS) !== ALL_CATEGORY_BITS) {
       params.allowed = allowed & ALL_CATEGORY_BITS;
