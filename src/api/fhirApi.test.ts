@@ -396,6 +396,153 @@ describe('search', () => {
   });
 });
 
+describe('Patient search by name, birth date, gender and identifier (blind tokens)', () => {
+  const ids: Record<string, string> = {};
+  before(async () => {
+    const people: [string, Patient][] = [
+      [
+        'jose',
+        {
+          resourceType: 'Patient',
+          name: [{ family: "O'Brien-Núñez", given: ['José', 'María'] }],
+          birthDate: '1971-04-01',
+          gender: 'male',
+          identifier: [{ system: 'http://hospital.example/mrn', value: 'MRN-71' }],
+        },
+      ],
+      [
+        'anna',
+        {
+          resourceType: 'Patient',
+          name: [{ text: 'Anna Okafor-Smith', family: 'Okafor-Smith', given: ['Anna'] }],
+          birthDate: '1971',
+          gender: 'female',
+        },
+      ],
+      [
+        'maria',
+        {
+          resourceType: 'Patient',
+          name: [
+            { family: 'Brien', given: ['Maria'] },
+            { family: 'Jones', use: 'old' },
+          ],
+          birthDate: '1971-04-15',
+          gender: 'female',
+        },
+      ],
+    ];
+    for (const [key, body] of people) {
+      const r = await call('POST', '/fhir/Patient', { role: 'clinician', body });
+      assert.equal(r.status, 201, r.body);
+      ids[key] = r.json().id;
+    }
+  });
+
+  /** The ids among this describe's patients that `query` finds (the file's other patients are ignored). */
+  const found = async (query: string): Promise<string[]> => {
+    const r = await call('GET', `/fhir/Patient?${query}&_count=100`, { role: 'clinician' });
+    assert.equal(r.status, 200, `${query}: ${r.body}`);
+    const mine = new Set(Object.values(ids));
+    const names = Object.fromEntries(Object.entries(ids).map(([k, v]) => [v, k]));
+    return ((r.json() as Bundle).entry ?? [])
+      .map((e) => e.resource?.id as string)
+      .filter((id) => mine.has(id))
+      .map((id) => names[id] as string)
+      .sort();
+  };
+
+  test('name: any whole part of given, family or text, case- and accent-insensitive', async () => {
+    const cases: [string, string[]][] = [
+      ['name=nunez', ['jose']],
+      ['name=N%C3%9A%C3%91EZ', ['jose']],
+      ['name=Jos%C3%A9', ['jose']],
+      ['name=maria', ['jose', 'maria']],
+      ['name=brien', ['jose', 'maria']],
+      ["name=O'Brien", ['jose']],
+      ['name=obrien', ['jose']],
+      ['name=jones', ['maria']], // every name of the patient, not only the official one
+      ['name=okafor', ['anna']],
+      ['name=Okafor-Smith', ['anna']],
+      ['name=Maria%20Brien', ['jose', 'maria']], // several parts in one value: all of them
+      ['name=Maria%20Okafor', []],
+      ['name=okafor,nunez', ['anna', 'jose']], // commas: any of them
+      ['name=okafor&name=anna', ['anna']], // repeated: all of them
+      ['name=okaf', []], // whole parts only: no prefix match (documented departure from FHIR)
+      ['family=brien', ['jose', 'maria']],
+      ['family=maria', []],
+      ['given=maria', ['jose', 'maria']],
+      ['given=okafor', []],
+    ];
+    for (const [q, expected] of cases) assert.deepEqual(await found(q), expected, q);
+  });
+
+  test('birthdate: equality at year, month or day precision (FHIR eq: the stored date lies within it)', async () => {
+    const cases: [string, string[]][] = [
+      ['birthdate=1971', ['anna', 'jose', 'maria']],
+      ['birthdate=eq1971', ['anna', 'jose', 'maria']],
+      ['birthdate=1971-04', ['jose', 'maria']], // a year-only birth date is not within April
+      ['birthdate=1971-04-01', ['jose']],
+      ['birthdate=1972', []],
+      ['name=maria&birthdate=1971-04-15', ['maria']],
+    ];
+    for (const [q, expected] of cases) assert.deepEqual(await found(q), expected, q);
+  });
+
+  test('gender and identifier: tokens, with or without their system', async () => {
+    const cases: [string, string[]][] = [
+      ['gender=female', ['anna', 'maria']],
+      ['gender=http://hl7.org/fhir/administrative-gender|male', ['jose']],
+      ['gender=http://example.org/other|male', []],
+      ['identifier=http://hospital.example/mrn|MRN-71', ['jose']],
+      ['identifier=MRN-71', ['jose']],
+      ['identifier=http://hospital.example/mrn|MRN-72', []],
+      ['name=brien&gender=female&birthdate=1971', ['maria']],
+    ];
+    for (const [q, expected] of cases) assert.deepEqual(await found(q), expected, q);
+  });
+
+  test('what blind tokens cannot answer is refused with a 400 saying why', async () => {
+    const cases: [string, RegExp][] = [
+      ['birthdate=ge1971', /"ge" prefix is not supported: the date is kept as blind equality tokens/],
+      ['birthdate=lt1971-04-01', /"lt" prefix is not supported/],
+      ['birthdate=1971-04-01T10:00:00Z', /not a date at year, month or day precision/],
+      ['name=---', /has no letters or digits/],
+      ['name=Maria%20Brien,Okafor', /each must be one name part/],
+      ['name:exact=Okafor', /modifiers are not supported/],
+      ['name:contains=kaf', /modifiers are not supported/],
+      ['birthdate=1971-13', /Invalid format for date search parameter|not a date/],
+    ];
+    for (const [q, msg] of cases) {
+      const r = await call('GET', `/fhir/Patient?${q}`, { role: 'clinician' });
+      assert.equal(r.status, 400, q);
+      assert.match(asOutcome(r), msg, q);
+    }
+  });
+
+  test('the CapabilityStatement lists the Patient parameters and documents the departures', async () => {
+    const cs = (await call('GET', '/fhir/metadata')).json();
+    const p = cs.rest[0].resource.find((x: { type: string }) => x.type === 'Patient');
+    const params = new Map(
+      p.searchParam.map((x: { name: string; type: string; documentation?: string }) => [x.name, x]),
+    );
+    for (const [name, type] of [
+      ['name', 'string'],
+      ['family', 'string'],
+      ['given', 'string'],
+      ['birthdate', 'date'],
+      ['gender', 'token'],
+      ['identifier', 'token'],
+    ])
+      assert.equal((params.get(name) as { type: string } | undefined)?.type, type, name);
+    assert.match((params.get('name') as { documentation: string }).documentation, /not prefixes/);
+    assert.match(
+      (params.get('birthdate') as { documentation: string }).documentation,
+      /ge, le, gt, lt are refused/,
+    );
+  });
+});
+
 describe('bad input never crashes the node nor half-stores anything', () => {
   test('each gets the right OperationOutcome', async () => {
     const before = (await call('GET', '/fhir/Patient?_count=0', { role: 'clinician' })).json().total;

@@ -46,7 +46,11 @@ export function capabilityStatement(
             }),
           ),
           searchParam: [
-            ...Object.entries(SEARCH_PARAMS[type]).map(([name, d]) => ({ name, type: d.kind })),
+            ...Object.entries(SEARCH_PARAMS[type]).map(([name, d]) => ({
+              name,
+              type: d.kind,
+              ...(d.documentation ? { documentation: d.documentation } : {}),
+            })),
             { name: '_id', type: 'token' as const },
             { name: '_lastUpdated', type: 'date' as const },
           ],

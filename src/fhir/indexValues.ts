@@ -1,10 +1,13 @@
 /**
  * What a resource contributes to the search index, as plaintext values: the caller blinds the
- * token values (src/crypto/blindIndex.ts) before anything is stored. Dates become ranges.
+ * token values (src/crypto/blindIndex.ts) before anything is stored. Dates become ranges, except
+ * blind ones (a birth date), which become a token per precision; names become normalized parts.
  */
 import { evalFhirPath } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { type DateRange, MAX_MS, MIN_MS, parseFhirDate } from './dates.js';
+import { dateTokens } from './dateTokens.js';
+import { humanNameParts } from './nameParts.js';
 import { PATIENT_ADDRESS_SYSTEM, type ResourceType, SEARCH_PARAMS } from './resourceTypes.js';
 
 export interface IndexValues {
@@ -29,8 +32,8 @@ export function tokenForms(system: string | undefined, code: string | undefined)
   return system ? [`${system}|${c}`, c] : [`|${c}`, c];
 }
 
-function tokensOf(v: unknown): string[] {
-  if (typeof v === 'string') return [v];
+function tokensOf(v: unknown, system?: string): string[] {
+  if (typeof v === 'string') return system ? tokenForms(system, v) : [v];
   if (typeof v !== 'object' || v === null) return [];
   const c = v as Codingish;
   if (Array.isArray(c.coding)) return c.coding.flatMap((x) => tokenForms(x.system, x.code));
@@ -60,6 +63,7 @@ export function patientReference(resource: Resource, path: string): string | und
   return undefined;
 }
 
+/** The index values of a resource: tokens (blinded by the caller), date ranges, and its patient. */
 export function indexValues(type: ResourceType, resource: Resource & { id: string }): IndexValues {
   const out: IndexValues = { tokens: [], dates: [], patient: undefined };
   for (const [param, def] of Object.entries(SEARCH_PARAMS[type])) {
@@ -72,8 +76,11 @@ export function indexValues(type: ResourceType, resource: Resource & { id: strin
       continue;
     }
     for (const v of evalFhirPath(def.path, resource)) {
-      if (def.kind === 'token') for (const t of tokensOf(v)) out.tokens.push({ param, value: t });
-      else {
+      if (def.kind === 'token') for (const t of tokensOf(v, def.system)) out.tokens.push({ param, value: t });
+      else if (def.kind === 'string') for (const t of humanNameParts(v)) out.tokens.push({ param, value: t });
+      else if (def.blind) {
+        for (const t of typeof v === 'string' ? dateTokens(v) : []) out.tokens.push({ param, value: t });
+      } else {
         const r = rangeOf(v);
         if (r) out.dates.push({ param, range: r });
       }

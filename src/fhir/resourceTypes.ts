@@ -19,21 +19,47 @@ export type ResourceType = (typeof RESOURCE_TYPES)[number];
 export const isResourceType = (t: string): t is ResourceType =>
   (RESOURCE_TYPES as readonly string[]).includes(t);
 
-export type ParamKind = 'token' | 'reference' | 'date';
+export type ParamKind = 'token' | 'reference' | 'date' | 'string';
 
 export interface ParamDef {
   kind: ParamKind;
   /** FHIRPath to the indexed values (relative to the resource). */
   path: string;
+  /** The code system of a plain `code` element (e.g. Patient.gender), so `system|code` finds it too. */
+  system?: string;
+  /**
+   * Kept only as blind tokens, never as plaintext: a string as its normalized name parts
+   * (src/fhir/nameParts.ts), a date as one token per precision (src/fhir/dateTokens.ts).
+   */
+  blind?: true;
+  /** How this node departs from the parameter's FHIR definition (the CapabilityStatement says so). */
+  documentation?: string;
 }
 
 const patientRef = (path: string): ParamDef => ({ kind: 'reference', path });
 const code = (path: string): ParamDef => ({ kind: 'token', path });
 const date = (path: string): ParamDef => ({ kind: 'date', path });
 
+const NAME_DOC =
+  "Matches whole name parts, case- and accent-insensitive (NFKD, diacritics stripped; parts split on spaces, hyphens and apostrophes, and O'Brien also matches OBrien), not prefixes as in FHIR: the blind index keeps no prefixes. Several parts in one value must all match; commas separate alternatives.";
+const namePart = (path: string): ParamDef => ({ kind: 'string', path, blind: true, documentation: NAME_DOC });
+
 /** Per-type search parameters beyond the common `_id`, `_lastUpdated`, `_count`, `_offset`. */
 export const SEARCH_PARAMS: Record<ResourceType, Record<string, ParamDef>> = {
-  Patient: { identifier: code('Patient.identifier') },
+  Patient: {
+    identifier: code('Patient.identifier'),
+    name: namePart('Patient.name'),
+    family: namePart('Patient.name.family'),
+    given: namePart('Patient.name.given'),
+    birthdate: {
+      kind: 'date',
+      path: 'Patient.birthDate',
+      blind: true,
+      documentation:
+        'Equality only, at year, month or day precision (1980, 1980-04, 1980-04-01): the birth date is kept as blind tokens, so the prefixes ge, le, gt, lt are refused.',
+    },
+    gender: { kind: 'token', path: 'Patient.gender', system: 'http://hl7.org/fhir/administrative-gender' },
+  },
   Encounter: {
     patient: patientRef('Encounter.subject'),
     subject: patientRef('Encounter.subject'),

@@ -6,6 +6,7 @@
  */
 import { parseSearchRequest } from '@medplum/core';
 import { badRequest, notSupported } from '../errors.js';
+import { blindClauses } from './blindSearch.js';
 import { type DateRange, parseFhirDate } from './dates.js';
 import { type ResourceType, SEARCH_PARAMS } from './resourceTypes.js';
 
@@ -19,6 +20,8 @@ export type DateOp = 'eq' | 'gt' | 'lt' | 'ge' | 'le';
 export type Clause =
   | { kind: 'token'; param: string; values: string[] }
   | { kind: 'reference'; param: string; values: string[] }
+  /** Values already in index form (name parts, date tokens; src/fhir/blindSearch.ts), any of them. */
+  | { kind: 'exact'; param: string; values: string[] }
   | { kind: 'date'; param: string; op: DateOp; range: DateRange }
   | { kind: 'id'; values: string[] }
   | { kind: 'lastUpdated'; op: DateOp; range: DateRange };
@@ -126,7 +129,9 @@ export function parseSearch(
     } else {
       const def = SEARCH_PARAMS[type][f.code];
       if (!def) throw notSupported(`unsupported search parameter "${f.code}" for ${type}`);
-      if (def.kind === 'date') {
+      if (def.blind || def.kind === 'string') {
+        clauses.push(...blindClauses(f.code, def.kind, f.operator, f.value));
+      } else if (def.kind === 'date') {
         clauses.push({ kind: 'date', param: f.code, ...dateClause(f.code, f.operator, f.value) });
       } else {
         if (f.operator !== 'eq') throw notSupported(`${f.code} supports exact match only`);

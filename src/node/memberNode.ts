@@ -224,6 +224,8 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
   // category), and this member's own copies still sealed with HPKE or under an older key-encryption
   // key are rewrapped under the current one, so the local path needs no asymmetric operation.
   await node.records.classifyStored();
+  // Patients stored before their names, birth dates and genders were indexed (migration 8).
+  await node.records.reindexStored();
   const rewrapped = await node.records.rewrapToCurrentKek();
   if (rewrapped > 0)
     process.stderr.write(

@@ -16,7 +16,7 @@ import { type KeyWrap, unwrapperFor, wrapKey } from '../crypto/keyWrap.js';
 import { unwrapSymmetric, wrapSymmetric } from '../crypto/symmetricWrap.js';
 import { badRequest, conflict, gone, notFound, preconditionFailed } from '../errors.js';
 import { indexValues, tokenForms } from '../fhir/indexValues.js';
-import { PATIENT_ADDRESS_SYSTEM, type ResourceType } from '../fhir/resourceTypes.js';
+import { isResourceType, PATIENT_ADDRESS_SYSTEM, type ResourceType } from '../fhir/resourceTypes.js';
 import type { SearchQuery } from '../fhir/search.js';
 import { patientEncryptionKey, validateIncoming } from '../fhir/validate.js';
 import {
@@ -157,6 +157,17 @@ export class RecordService {
     return blindToken(this.keys.indexKey, `${type}.${param}`, value);
   }
 
+  /** The index rows of a resource: its values blinded under this member's index key, and date ranges. */
+  private indexRows(
+    type: ResourceType,
+    idx: ReturnType<typeof indexValues>,
+  ): Pick<PreparedVersion, 'tokens' | 'dates'> {
+    return {
+      tokens: idx.tokens.map((t) => ({ param: t.param, token: this.token(type, t.param, t.value) })),
+      dates: idx.dates.map((d) => ({ param: d.param, lo: d.range.lo, hi: d.range.hi })),
+    };
+  }
+
   /**
    * Prepare (validate, encrypt, wrap, index) a new version of `input`. `expectedPrevious` is the
    * head version the write is based on; the commit fails if the record moved on meanwhile.
@@ -226,8 +237,7 @@ export class RecordService {
         categories: categoryMask(resource),
       },
       wraps,
-      tokens: idx.tokens.map((t) => ({ param: t.param, token: this.token(type, t.param, t.value) })),
-      dates: idx.dates.map((d) => ({ param: d.param, lo: d.range.lo, hi: d.range.hi })),
+      ...this.indexRows(type, idx),
       expectedPrevious: head?.version ?? 0,
       ...(patientKey ? { patientKey } : {}),
       ...(patientRecordKey ? { patientRecordKey } : {}),
@@ -591,6 +601,12 @@ export class RecordService {
         clauses.push({ kind: 'lastUpdated', op: c.op, lo: c.range.lo, hi: c.range.hi });
       else if (c.kind === 'date')
         clauses.push({ kind: 'date', param: c.param, op: c.op, lo: c.range.lo, hi: c.range.hi });
+      else if (c.kind === 'exact')
+        clauses.push({
+          kind: 'tokens',
+          param: c.param,
+          tokens: c.values.map((v) => this.token(type, c.param, v)),
+        });
       else if (c.kind === 'reference') {
         const refs = c.values.flatMap((v) => {
           if (isAddress(v, { strict: false }))
@@ -619,6 +635,36 @@ export class RecordService {
     }
     // The page's rows come with this member's current-KEK wrap in the same query.
     return this.store.search(type, clauses, q.count, q.offset, allowed, this.ownRecipients[0]);
+  }
+
+  /**
+   * Index again the records queued by a change of what is indexed (schema migration 8: Patients'
+   * names, birth dates and genders): decrypt each current version with this member's key and
+   * replace its index rows. A record this member cannot open (its key erased) keeps the rows it
+   * had. Batched, each batch with its progress in one transaction, so it is safe to interrupt and
+   * to run again; returns how many records it indexed.
+   */
+  async reindexStored(batch = 500): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const queued = this.store.reindexQueue(batch);
+      if (queued.length === 0) return n;
+      const items = [];
+      for (const q of queued) {
+        const row = this.store.current(q.resourceType, q.id);
+        if (!row || row.deleted || !isResourceType(row.resourceType)) continue;
+        let resource: StoredResource;
+        try {
+          resource = await this.open(row);
+        } catch {
+          continue; // not openable here: it keeps its rows
+        }
+        const rows = this.indexRows(row.resourceType, indexValues(row.resourceType, resource));
+        items.push({ resourceType: row.resourceType, id: row.id, version: row.version, ...rows });
+      }
+      this.store.reindex(items, queued);
+      n += items.length;
+    }
   }
 
   /**

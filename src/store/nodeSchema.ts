@@ -179,4 +179,15 @@ export const NODE_MIGRATIONS: readonly string[] = [
      hashes BLOB NOT NULL,
      PRIMARY KEY (level, chunk)
    );`,
+  // 8: Patient search by name, birth date and gender (src/fhir/nameParts.ts, dateTokens.ts): records
+  // whose index was made before a change of what is indexed wait here until the node, which can
+  // decrypt them, indexes them again (RecordService.reindexStored, on serve). Each batch replaces
+  // the records' tokens and leaves the queue in one transaction, so an interrupted run resumes.
+  `CREATE TABLE reindex_queue (
+     resource_type TEXT NOT NULL,
+     id            TEXT NOT NULL,
+     PRIMARY KEY (resource_type, id)
+   ) WITHOUT ROWID;
+   INSERT INTO reindex_queue (resource_type, id)
+     SELECT resource_type, id FROM resource_heads WHERE resource_type = 'Patient' AND deleted = 0;`,
 ];

@@ -444,6 +444,56 @@ export class RecordStore {
     })();
   }
 
+  /** Up to `limit` records waiting to be indexed again (schema migration 8). */
+  reindexQueue(limit: number): { resourceType: string; id: string }[] {
+    return (
+      statement(this.db, 'SELECT resource_type, id FROM reindex_queue LIMIT ?').all(limit) as {
+        resource_type: string;
+        id: string;
+      }[]
+    ).map((r) => ({ resourceType: r.resource_type, id: r.id }));
+  }
+
+  /**
+   * Replace the index rows of records indexed again and take `done` off the queue, in one
+   * transaction. An item whose record moved on since it was read (a newer version was written and
+   * indexed by then) keeps its current rows.
+   */
+  reindex(
+    items: readonly {
+      resourceType: string;
+      id: string;
+      version: number;
+      tokens: readonly { param: string; token: string }[];
+      dates: readonly { param: string; lo: number; hi: number }[];
+    }[],
+    done: readonly { resourceType: string; id: string }[],
+  ): void {
+    const db = this.db;
+    const clearTokens = statement(db, 'DELETE FROM search_tokens WHERE resource_type = ? AND id = ?');
+    const clearDates = statement(db, 'DELETE FROM search_dates WHERE resource_type = ? AND id = ?');
+    const insertToken = statement(
+      db,
+      'INSERT OR IGNORE INTO search_tokens (resource_type, id, param, token) VALUES (?, ?, ?, ?)',
+    );
+    const insertDate = statement(
+      db,
+      'INSERT INTO search_dates (resource_type, id, param, lo, hi) VALUES (?, ?, ?, ?, ?)',
+    );
+    const dequeue = statement(db, 'DELETE FROM reindex_queue WHERE resource_type = ? AND id = ?');
+    db.transaction(() => {
+      for (const i of items) {
+        const head = this.head(i.resourceType, i.id);
+        if (!head || head.deleted || head.version !== i.version) continue;
+        clearTokens.run(i.resourceType, i.id);
+        clearDates.run(i.resourceType, i.id);
+        for (const t of i.tokens) insertToken.run(i.resourceType, i.id, t.param, t.token);
+        for (const d of i.dates) insertDate.run(i.resourceType, i.id, d.param, d.lo, d.hi);
+      }
+      for (const d of done) dequeue.run(d.resourceType, d.id);
+    })();
+  }
+
   /**
    * Move WAL content into the database file and truncate the WAL (after shredding). While another
    * connection holds a read snapshot (a verification running), the pages it may still read cannot
@@ -475,7 +525,11 @@ export class RecordStore {
     ) {
       return { rows: [], total: 0 };
     }
-    const where = ['h.resource_type = @type', 'h.deleted = 0'];
+    // With a token clause, SQLite must start from the matching ids (the heads' primary key, one
+    // lookup per id): the unary + keeps it from walking every head of the type through the
+    // (resource_type, deleted, last_updated_ms) index instead, which it otherwise prefers.
+    const byToken = clauses.some((c) => c.kind === 'tokens' || c.kind === 'ids');
+    const where = ['h.resource_type = @type', byToken ? '+h.deleted = 0' : 'h.deleted = 0'];
     const params: Record<string, unknown> = { type };
     if ((allowed & ALL_CATEGORY_BITS) !== ALL_CATEGORY_BITS) {
       params.allowed = allowed & ALL_CATEGORY_BITS;
