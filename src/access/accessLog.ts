@@ -4,7 +4,7 @@
  * category and hold no free text (a break-glass reason only as its hash): the log is evidence for
  * the patient and auditors, not a second copy of the data.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { Address, Hex } from 'viem';
 import type { LogAction, LogPurpose, LogTarget } from '../log/entry.js';
 import type { LogInput } from '../log/transparencyLog.js';
@@ -40,6 +40,20 @@ export function entry(
   queryHash: Hex | null = null,
 ): LogInput {
   return { actor, patient, action, target, purpose, outcome, reason, queryHash };
+}
+
+/**
+ * What the log keeps of a search: HMAC-SHA256 under a key of this member over the query with its
+ * parameters sorted. Keyed, because a plain hash of `Patient?name=…` lets anyone who reads the log
+ * test guessed names, even for searches that matched nobody; equal queries still hash equal.
+ */
+export function queryHash(key: Uint8Array, type: string, query: Record<string, string | string[]>): Hex {
+  const pairs = Object.entries(query)
+    .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}=${x}`))
+    .sort();
+  return `0x${createHmac('sha256', key)
+    .update(`query\0${type}?${pairs.join('&')}`)
+    .digest('hex')}`;
 }
 
 /** What the log keeps of a break-glass reason: its SHA-256 (entries hold no free text). */

@@ -36,7 +36,7 @@ import {
   type PreparedVersion,
   type VersionRow,
 } from '../store/recordStore.js';
-import { entry, targetOf, typeTarget } from './accessLog.js';
+import { entry, queryHash, targetOf, typeTarget } from './accessLog.js';
 import { ALL_CATEGORIES, covers, type Decision, decide, type Requester, released } from './policy.js';
 import { type AccessPurpose, defaultPurposeOf } from './purposeOfUse.js';
 import { type Action, mayAccess, type UserRole } from './roles.js';
@@ -157,6 +157,11 @@ export class Gatekeeper {
   /** A stable pseudonym for a sign-in name that matches no user (never the name itself). */
   pseudonym(username: string): string {
     return `anon:${createHmac('sha256', this.pseudonymKey).update(`login\0${username}`).digest('hex').slice(0, 24)}`;
+  }
+
+  /** What the log keeps of a search query: keyed, so the log cannot be used to test guesses. */
+  queryHash(type: string, query: Record<string, string | string[]>): Hex {
+    return queryHash(this.pseudonymKey, type, query);
   }
 
   // ------------------------------------------------------------------ the decision, for each kind of asker

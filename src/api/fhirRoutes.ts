@@ -1,5 +1,4 @@
 /** FHIR R4 REST routes (/fhir). Every access goes through the gatekeeper, which logs before serving. */
-import { createHash } from 'node:crypto';
 import { parseSearchRequest, type SearchRequest } from '@medplum/core';
 import type { Bundle, BundleEntry, BundleLink, Patient } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -18,16 +17,6 @@ import { parseIfMatch, type StoredResource } from '../records/recordService.js';
 import { actorOf, idParam, send, sendResource, typeParam } from './http.js';
 import { NOTE_SYSTEM, remoteOutcomeEntries } from './remoteOutcomes.js';
 import type { ApiDeps } from './server.js';
-
-/** SHA-256 of the search query with its parameters sorted: what the log keeps of a search. */
-function queryHash(type: string, query: Record<string, string | string[]>): `0x${string}` {
-  const pairs = Object.entries(query)
-    .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}=${x}`))
-    .sort();
-  return `0x${createHash('sha256')
-    .update(`${type}?${pairs.join('&')}`)
-    .digest('hex')}`;
-}
 
 /** The validated break-glass reason header, as its hash (the reason itself is never stored). */
 function breakGlassOf(request: FastifyRequest): Hex | null {
@@ -96,7 +85,7 @@ export function fhirRoutes(
         remoteFilter(type, query),
       ));
     }
-    const local = await gate.search(actor, q, queryHash(type, query));
+    const local = await gate.search(actor, q, gate.queryHash(type, query));
     const resources = [...local.resources, ...remote];
     const total = local.total + remote.length;
     const base = `${request.protocol}://${request.host}/fhir/${type}`;
@@ -176,7 +165,7 @@ export function fhirRoutes(
       const local = await gate.search(
         actor,
         q,
-        queryHash(type, { patient: `Patient/${id}`, $everything: 'true' }),
+        gate.queryHash(type, { patient: `Patient/${id}`, $everything: 'true' }),
       );
       for (const r of local.resources) entry.push({ resource: r, search: { mode: 'match' } });
     }
