@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { parseSearchRequest, type SearchRequest } from '@medplum/core';
 import type { Bundle, BundleEntry, BundleLink, Patient } from '@medplum/fhirtypes';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import { type Address, getAddress, type Hex, isAddress } from 'viem';
 import { reasonHash } from '../access/accessLog.js';
 import type { Gatekeeper } from '../access/gatekeeper.js';
@@ -11,6 +11,7 @@ import { mayAccess, type UserRole } from '../access/roles.js';
 import { badRequest } from '../errors.js';
 import type { RemoteOutcome } from '../federation/requester.js';
 import { capabilityStatement } from '../fhir/capability.js';
+import { type RestRoute, SYSTEM_ROUTES, TYPE_INTERACTIONS, TYPE_OPERATIONS } from '../fhir/interactions.js';
 import { okOutcome } from '../fhir/outcomes.js';
 import { PATIENT_ADDRESS_SYSTEM, RESOURCE_TYPES } from '../fhir/resourceTypes.js';
 import { parseSearch, type SearchQuery } from '../fhir/search.js';
@@ -63,13 +64,18 @@ export function fhirRoutes(
   software: { name: string; version: string },
   federated?: ApiDeps['federatedSearch'],
 ): void {
+  const on = (route: RestRoute, handler: RouteHandlerMethod) => app.route({ ...route, handler });
   app.get('/fhir/metadata', async (_request, reply) => send(reply, 200, capabilityStatement(software)));
 
-  app.post('/fhir', async (request, reply) =>
-    send(reply, 200, await gate.bundle(actorOf(request), request.body)),
-  );
+  // Transaction and batch at [base] and [base]/ (FHIR R4 http.html#transaction: clients in the
+  // field post to either).
+  for (const route of SYSTEM_ROUTES)
+    app.route({
+      ...route,
+      handler: async (request, reply) => send(reply, 200, await gate.bundle(actorOf(request), request.body)),
+    });
 
-  app.get('/fhir/:type', async (request, reply) => {
+  on(TYPE_INTERACTIONS['search-type'], async (request, reply) => {
     const type = typeParam((request.params as { type: string }).type);
     const actor = actorOf(request);
     const query = request.query as Record<string, string | string[]>;
@@ -150,7 +156,7 @@ export function fhirRoutes(
 
   // Everything about one patient: local records of every type the role may read, plus what other
   // members share under the patient's consent (when the Patient is linked to a chain address).
-  app.get('/fhir/Patient/:id/$everything', async (request, reply) => {
+  on(TYPE_OPERATIONS.Patient.everything.route, async (request, reply) => {
     const actor = actorOf(request);
     const id = idParam((request.params as { id: string }).id);
     const patient = await gate.read(actor, 'Patient', id);
@@ -188,19 +194,19 @@ export function fhirRoutes(
     });
   });
 
-  app.post('/fhir/:type', async (request, reply) => {
+  on(TYPE_INTERACTIONS.create, async (request, reply) => {
     const type = typeParam((request.params as { type: string }).type);
     const actor = actorOf(request);
     if (request.body === undefined) throw badRequest('the body is empty; send a FHIR resource');
     return sendResource(reply, 201, await gate.create(actor, type, request.body));
   });
 
-  app.get('/fhir/:type/:id', async (request, reply) => {
+  on(TYPE_INTERACTIONS.read, async (request, reply) => {
     const p = request.params as { type: string; id: string };
     return sendResource(reply, 200, await gate.read(actorOf(request), typeParam(p.type), idParam(p.id)));
   });
 
-  app.put('/fhir/:type/:id', async (request, reply) => {
+  on(TYPE_INTERACTIONS.update, async (request, reply) => {
     const p = request.params as { type: string; id: string };
     const type = typeParam(p.type);
     const actor = actorOf(request);
@@ -210,7 +216,7 @@ export function fhirRoutes(
     return sendResource(reply, created ? 201 : 200, resource);
   });
 
-  app.delete('/fhir/:type/:id', async (request, reply) => {
+  on(TYPE_INTERACTIONS.delete, async (request, reply) => {
     const p = request.params as { type: string; id: string };
     await gate.delete(actorOf(request), typeParam(p.type), idParam(p.id));
     return send(
@@ -220,13 +226,13 @@ export function fhirRoutes(
     );
   });
 
-  app.get('/fhir/:type/:id/_history', async (request, reply) => {
+  on(TYPE_INTERACTIONS['history-instance'], async (request, reply) => {
     const p = request.params as { type: string; id: string };
     const entry = await gate.history(actorOf(request), typeParam(p.type), idParam(p.id));
     return send(reply, 200, { resourceType: 'Bundle', type: 'history', total: entry.length, entry });
   });
 
-  app.get('/fhir/:type/:id/_history/:vid', async (request, reply) => {
+  on(TYPE_INTERACTIONS.vread, async (request, reply) => {
     const p = request.params as { type: string; id: string; vid: string };
     const type = typeParam(p.type);
     const actor = actorOf(request);
