@@ -11,6 +11,7 @@ import { mayAccess, type UserRole } from '../access/roles.js';
 import { badRequest } from '../errors.js';
 import type { RemoteOutcome } from '../federation/requester.js';
 import { capabilityStatement } from '../fhir/capability.js';
+import { foreignRecordQuery } from '../fhir/foreignReferences.js';
 import { type RestRoute, SYSTEM_ROUTES, TYPE_INTERACTIONS, TYPE_OPERATIONS } from '../fhir/interactions.js';
 import { okOutcome } from '../fhir/outcomes.js';
 import { PATIENT_ADDRESS_SYSTEM, RESOURCE_TYPES } from '../fhir/resourceTypes.js';
@@ -58,6 +59,21 @@ function federatedPatient(q: SearchQuery): Address | undefined {
   return values.length === 1 && isAddress(values[0] as string) ? getAddress(values[0] as string) : undefined;
 }
 
+/** This node's FHIR base URL as the client addressed it. */
+const baseOf = (request: FastifyRequest): string => `${request.protocol}://${request.host}/fhir`;
+
+/**
+ * A searchset match entry with its fullUrl: a local record's absolute URL here; for a record
+ * another member released about the patient at `foreignPatient`, the search here that returns it
+ * (src/fhir/foreignReferences.ts; the record's references were rewritten the same way).
+ */
+function matchEntry(base: string, r: StoredResource, foreignPatient?: Address): BundleEntry {
+  const fullUrl = foreignPatient
+    ? `${base}/${foreignRecordQuery(r.resourceType, r.id, foreignPatient)}`
+    : `${base}/${r.resourceType}/${r.id}`;
+  return { fullUrl, resource: r, search: { mode: 'match' } };
+}
+
 export function fhirRoutes(
   app: FastifyInstance,
   gate: Gatekeeper,
@@ -103,9 +119,9 @@ export function fhirRoutes(
       ));
     }
     const local = await gate.search(actor, q, queryHash(type, query));
-    const resources = [...local.resources, ...remote];
     const total = local.total + remote.length;
-    const base = `${request.protocol}://${request.host}/fhir/${type}`;
+    const fhirBase = baseOf(request);
+    const base = `${fhirBase}/${type}`;
     const link = (relation: string, offset: number): BundleLink => {
       const p = new URLSearchParams(query as Record<string, string>);
       p.set('_count', String(q.count));
@@ -121,13 +137,8 @@ export function fhirRoutes(
       total,
       link: links,
       entry: [
-        ...resources.map((r) => ({
-          ...(r.meta?.source
-            ? {}
-            : { fullUrl: `${request.protocol}://${request.host}/fhir/${r.resourceType}/${r.id}` }),
-          resource: r,
-          search: { mode: 'match' as const },
-        })),
+        ...local.resources.map((r) => matchEntry(fhirBase, r)),
+        ...remote.map((r) => matchEntry(fhirBase, r, address)),
         ...(q.countCapped
           ? [
               {
@@ -164,7 +175,8 @@ export function fhirRoutes(
     const types = RESOURCE_TYPES.filter(
       (t) => t !== 'Patient' && (actor.role === 'operator' || mayAccess(actor.role, 'read', t)),
     );
-    const entry: BundleEntry[] = [{ resource: patient, search: { mode: 'match' } }];
+    const fhirBase = baseOf(request);
+    const entry: BundleEntry[] = [matchEntry(fhirBase, patient)];
     let outcomeEntries: BundleEntry[] = [];
     if (federated && address && isAddress(address) && types.length > 0) {
       const remote = await federated(actor, {
@@ -174,7 +186,7 @@ export function fhirRoutes(
         userRole: actor.role as UserRole,
         breakGlass: null,
       });
-      for (const r of remote.resources) entry.push({ resource: r, search: { mode: 'match' } });
+      for (const r of remote.resources) entry.push(matchEntry(fhirBase, r, getAddress(address)));
       outcomeEntries = remoteOutcomeEntries(remote.outcomes, actor.purpose);
     }
     for (const type of types) {
@@ -184,7 +196,7 @@ export function fhirRoutes(
         q,
         queryHash(type, { patient: `Patient/${id}`, $everything: 'true' }),
       );
-      for (const r of local.resources) entry.push({ resource: r, search: { mode: 'match' } });
+      for (const r of local.resources) entry.push(matchEntry(fhirBase, r));
     }
     return send(reply, 200, {
       resourceType: 'Bundle',
