@@ -81,7 +81,9 @@ export function fhirRoutes(
   federated?: ApiDeps['federatedSearch'],
 ): void {
   const on = (route: RestRoute, handler: RouteHandlerMethod) => app.route({ ...route, handler });
-  app.get('/fhir/metadata', async (_request, reply) => send(reply, 200, capabilityStatement(software)));
+  app.get('/fhir/metadata', async (request, reply) =>
+    send(reply, 200, capabilityStatement(software, baseOf(request))),
+  );
 
   // Transaction and batch at [base] and [base]/ (FHIR R4 http.html#transaction: clients in the
   // field post to either).
@@ -240,7 +242,11 @@ export function fhirRoutes(
 
   on(TYPE_INTERACTIONS['history-instance'], async (request, reply) => {
     const p = request.params as { type: string; id: string };
-    const entry = await gate.history(actorOf(request), typeParam(p.type), idParam(p.id));
+    const type = typeParam(p.type);
+    const id = idParam(p.id);
+    // fullUrl is the version-independent URL (FHIR R4 bdl-8); the version is in meta and request.
+    const fullUrl = `${baseOf(request)}/${type}/${id}`;
+    const entry = (await gate.history(actorOf(request), type, id)).map((e) => ({ ...e, fullUrl }));
     return send(reply, 200, { resourceType: 'Bundle', type: 'history', total: entry.length, entry });
   });
 

@@ -61,6 +61,7 @@ function storedType(type: (typeof RESOURCE_TYPES)[number]): CapabilityStatementR
 /** The statement served at GET /fhir/metadata. */
 export function capabilityStatement(
   software: { name: string; version: string },
+  base: string,
   now = new Date(),
 ): CapabilityStatement {
   return {
@@ -69,6 +70,8 @@ export function capabilityStatement(
     date: now.toISOString(),
     kind: 'instance',
     software,
+    // kind = instance needs the implementation (FHIR R4 cpb-14): this member node at `base`.
+    implementation: { description: `${software.name} member node`, url: base },
     fhirVersion: '4.0.1',
     format: ['json'],
     rest: [
