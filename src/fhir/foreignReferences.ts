@@ -27,7 +27,7 @@ export const foreignRecordQuery = (type: string, id: string, address: string): s
 
 const RELATIVE = /^([A-Z][A-Za-z]{1,63})\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 
-function rewrite(ref: string, patientRef: string, address: string, custodian: string): string | null {
+function rewrite(ref: string, patientRef: string, address: string): string | null {
   const m = RELATIVE.exec(ref);
   if (!m) return ref;
   const [, type, id] = m as unknown as [string, string, string];
@@ -53,7 +53,7 @@ export function resolvableForeign<T extends Resource>(
     for (const [k, x] of Object.entries(v)) out[k] = walk(x, inMeta || k === 'meta');
     const ref = (v as { reference?: unknown }).reference;
     if (!inMeta && typeof ref === 'string') {
-      const r = rewrite(ref, patientRef, address, custodian);
+      const r = rewrite(ref, patientRef, address);
       if (r === null) {
         delete out.reference;
         const kind = RELATIVE.exec(ref)?.[1] ?? 'resource';

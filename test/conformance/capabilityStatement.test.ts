@@ -87,7 +87,7 @@ function sample(type: string, pid: string): Resource {
 }
 
 /** A well-formed value for a search parameter of `kind`. */
-const valueOf = (kind: string, pid: string) =>
+const sampleValue = (kind: string, pid: string) =>
   kind === 'reference' ? `Patient/${pid}` : kind === 'date' ? 'ge2000-01-01' : 'conformance-token';
 
 const resources = () => cs.rest?.[0]?.resource ?? [];
@@ -154,13 +154,13 @@ describe('the CapabilityStatement does not lie', () => {
     for (const r of resources() as CapabilityStatementRestResource[]) {
       const listed = new Map((r.searchParam ?? []).map((p) => [p.name, p.type]));
       for (const [name, kind] of listed) {
-        const v = r.type === 'AuditEvent' ? pid : valueOf(kind as string, pid);
+        const v = r.type === 'AuditEvent' ? pid : sampleValue(kind as string, pid);
         const res = await call('GET', `/fhir/${r.type}?${name}=${encodeURIComponent(v)}`, 'clinician');
         assert.equal(res.status, 200, `${r.type}?${name} is listed but: ${res.body.slice(0, 200)}`);
       }
       for (const [code, def] of Object.entries(getSearchParameters(r.type) ?? {})) {
         if (listed.has(code) || ['_count', '_offset', '_format'].includes(code)) continue;
-        const v = valueOf(def.type ?? 'token', pid);
+        const v = sampleValue(def.type ?? 'token', pid);
         const res = await call('GET', `/fhir/${r.type}?${code}=${encodeURIComponent(v)}`, 'clinician');
         assert.ok(
           res.status >= 400 && res.status < 500,
