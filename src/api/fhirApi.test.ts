@@ -335,6 +335,11 @@ describe('search', () => {
       capped.bundle.entry?.some((e) => e.search?.mode === 'outcome'),
       'says the count was lowered',
     );
+    for (const e of capped.bundle.entry ?? []) {
+      if (e.search?.mode === 'match')
+        assert.match(e.fullUrl ?? '', new RegExp(`^http://[^/]+/fhir/Observation/${e.resource?.id}$`));
+      else assert.match(e.fullUrl ?? '', /^urn:uuid:[0-9a-f-]{36}$/, 'an outcome entry has a fullUrl too');
+    }
   });
 
   test('unsupported features are refused with an OperationOutcome, never ignored', async () => {

@@ -1,5 +1,5 @@
 /** FHIR R4 REST routes (/fhir). Every access goes through the gatekeeper, which logs before serving. */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { parseSearchRequest, type SearchRequest } from '@medplum/core';
 import type { Bundle, BundleEntry, BundleLink, Patient } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
@@ -74,6 +74,10 @@ function matchEntry(base: string, r: StoredResource, foreignPatient?: Address): 
   return { fullUrl, resource: r, search: { mode: 'match' } };
 }
 
+/** Outcome entries (no server location) get a fresh `urn:uuid:` fullUrl, so every entry has one. */
+const withUuid = (entries: BundleEntry[]): BundleEntry[] =>
+  entries.map((e) => ({ fullUrl: `urn:uuid:${randomUUID()}`, ...e }));
+
 export function fhirRoutes(
   app: FastifyInstance,
   gate: Gatekeeper,
@@ -141,27 +145,29 @@ export function fhirRoutes(
       entry: [
         ...local.resources.map((r) => matchEntry(fhirBase, r)),
         ...remote.map((r) => matchEntry(fhirBase, r, address)),
-        ...(q.countCapped
-          ? [
-              {
-                resource: {
-                  resourceType: 'OperationOutcome' as const,
-                  issue: [
-                    {
-                      severity: 'warning' as const,
-                      code: 'informational' as const,
-                      details: {
-                        text: `_count lowered to the maximum of ${q.count}`,
-                        coding: [{ system: NOTE_SYSTEM, code: 'count-capped' }],
+        ...withUuid(
+          q.countCapped
+            ? [
+                {
+                  resource: {
+                    resourceType: 'OperationOutcome' as const,
+                    issue: [
+                      {
+                        severity: 'warning' as const,
+                        code: 'informational' as const,
+                        details: {
+                          text: `_count lowered to the maximum of ${q.count}`,
+                          coding: [{ system: NOTE_SYSTEM, code: 'count-capped' }],
+                        },
                       },
-                    },
-                  ],
+                    ],
+                  },
+                  search: { mode: 'outcome' as const },
                 },
-                search: { mode: 'outcome' as const },
-              },
-            ]
-          : []),
-        ...remoteOutcomeEntries(outcomes, purpose),
+              ]
+            : [],
+        ),
+        ...withUuid(remoteOutcomeEntries(outcomes, purpose)),
       ],
     };
     return send(reply, 200, bundle);
@@ -189,7 +195,7 @@ export function fhirRoutes(
         breakGlass: null,
       });
       for (const r of remote.resources) entry.push(matchEntry(fhirBase, r, getAddress(address)));
-      outcomeEntries = remoteOutcomeEntries(remote.outcomes, actor.purpose);
+      outcomeEntries = withUuid(remoteOutcomeEntries(remote.outcomes, actor.purpose));
     }
     for (const type of types) {
       const q = parseSearch(type, { patient: `Patient/${id}`, _count: '100' });

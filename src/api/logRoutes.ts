@@ -76,7 +76,11 @@ export function logRoutes(app: FastifyInstance, deps: LogRouteDeps): void {
     const end = intQuery(q.end, 'end');
     if (end < start) throw badRequest('end must be at least start (end is inclusive, RFC 6962 §4.6)');
     if (start >= log.size)
-      throw badRequest(`start is beyond the log (size ${log.size}, so the last index is ${log.size - 1})`);
+      throw badRequest(
+        log.size === 0
+          ? 'the log is empty'
+          : `start is beyond the log (size ${log.size}, so the last index is ${log.size - 1})`,
+      );
     const last = Math.min(end, log.size - 1, start + MAX_ENTRIES_PER_CALL - 1);
     const entries = log.entries(start, last + 1);
     await entryRead('permit');

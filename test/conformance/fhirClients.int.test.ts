@@ -21,7 +21,8 @@ import {
 } from './conformanceNode.js';
 
 // fhirclient's Node entry (lib/entry/node.js) exports the server-side FhirClient beside smart();
-// its top-level typings predate it.
+// its top-level typings predate it. lib/FhirClient is CommonJS, so under NodeNext its class is the
+// `default` of the module's `default` (module.exports).
 const { FhirClient } = smart as unknown as { FhirClient: typeof FhirClientModule.default.default };
 
 let n: ConformanceNode;
