@@ -72,7 +72,9 @@ describe('authentication', () => {
       'patient',
       'subject',
     ]);
-    assert.equal(cs.rest[0].resource.length, 10);
+    // The ten stored types, and AuditEvent (the log's entries, search by patient only).
+    assert.equal(cs.rest[0].resource.length, 11);
+    assert.equal(cs.rest[0].security.cors, true);
   });
 
   test('FHIR routes need a valid token', async () => {
@@ -290,6 +292,11 @@ describe('search', () => {
       0,
     );
     assert.equal((await ids(`/fhir/Patient?identifier=urn:medchain:patient|${ADDRESS}`)).total, 1);
+    // A token without a system matches the value in any system (FHIR R4 search.html#token).
+    assert.equal((await ids(`/fhir/Patient?identifier=${ADDRESS}`)).total, 1);
+    assert.equal((await ids(`/fhir/Patient?identifier=${ADDRESS.toLowerCase()}`)).total, 1);
+    assert.equal((await ids(`/fhir/Patient?identifier=|${ADDRESS}`)).total, 0);
+    assert.equal((await ids(`/fhir/Patient?identifier=urn:other|${ADDRESS}`)).total, 0);
   });
 
   test('by code (system|code, code alone) and date prefixes', async () => {
@@ -328,6 +335,11 @@ describe('search', () => {
       capped.bundle.entry?.some((e) => e.search?.mode === 'outcome'),
       'says the count was lowered',
     );
+    for (const e of capped.bundle.entry ?? []) {
+      if (e.search?.mode === 'match')
+        assert.match(e.fullUrl ?? '', new RegExp(`^http://[^/]+/fhir/Observation/${e.resource?.id}$`));
+      else assert.match(e.fullUrl ?? '', /^urn:uuid:[0-9a-f-]{36}$/, 'an outcome entry has a fullUrl too');
+    }
   });
 
   test('unsupported features are refused with an OperationOutcome, never ignored', async () => {
@@ -676,6 +688,25 @@ describe('transaction and batch bundles', () => {
     assert.equal((res.entry?.[1]?.resource as Observation | undefined)?.subject?.reference, `Patient/${pid}`);
     const found = await call('GET', `/fhir/Observation?patient=${pid}`, { role: 'clinician' });
     assert.equal(found.json().total, 1);
+  });
+
+  test('transaction and batch are accepted at [base] and [base]/; GET [base]/ is a clear 404', async () => {
+    for (const url of ['/fhir', '/fhir/'])
+      for (const type of ['transaction', 'batch'] as const) {
+        const r = await call('POST', url, {
+          role: 'clinician',
+          body: {
+            resourceType: 'Bundle',
+            type,
+            entry: [{ request: { method: 'POST', url: 'Patient' }, resource: patient('AtBase') }],
+          },
+        });
+        assert.equal(r.status, 200, `${type} at ${url}: ${r.body}`);
+        assert.equal((r.json() as Bundle).type, `${type}-response`);
+      }
+    const get = await call('GET', '/fhir/', { role: 'clinician' });
+    assert.equal(get.status, 404);
+    assert.match(asOutcome(get), /no resource type in the path/);
   });
 
   test('a transaction with one bad entry stores nothing', async () => {

@@ -1,7 +1,8 @@
 /** FHIR R4 REST routes (/fhir). Every access goes through the gatekeeper, which logs before serving. */
+import { randomUUID } from 'node:crypto';
 import { parseSearchRequest, type SearchRequest } from '@medplum/core';
 import type { Bundle, BundleEntry, BundleLink, Patient } from '@medplum/fhirtypes';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import { type Address, getAddress, type Hex, isAddress } from 'viem';
 import { reasonHash } from '../access/accessLog.js';
 import type { Gatekeeper } from '../access/gatekeeper.js';
@@ -10,6 +11,8 @@ import { mayAccess, type UserRole } from '../access/roles.js';
 import { badRequest } from '../errors.js';
 import type { RemoteOutcome } from '../federation/requester.js';
 import { capabilityStatement } from '../fhir/capability.js';
+import { foreignRecordQuery } from '../fhir/foreignReferences.js';
+import { type RestRoute, SYSTEM_ROUTES, TYPE_INTERACTIONS, TYPE_OPERATIONS } from '../fhir/interactions.js';
 import { okOutcome } from '../fhir/outcomes.js';
 import { PATIENT_ADDRESS_SYSTEM, RESOURCE_TYPES } from '../fhir/resourceTypes.js';
 import { parseSearch, type SearchQuery } from '../fhir/search.js';
@@ -46,19 +49,45 @@ function federatedPatient(q: SearchQuery): Address | undefined {
   return values.length === 1 && isAddress(values[0] as string) ? getAddress(values[0] as string) : undefined;
 }
 
+/** This node's FHIR base URL as the client addressed it. */
+const baseOf = (request: FastifyRequest): string => `${request.protocol}://${request.host}/fhir`;
+
+/**
+ * A searchset match entry with its fullUrl: a local record's absolute URL here; for a record
+ * another member released about the patient at `foreignPatient`, the search here that returns it
+ * (src/fhir/foreignReferences.ts; the record's references were rewritten the same way).
+ */
+function matchEntry(base: string, r: StoredResource, foreignPatient?: Address): BundleEntry {
+  const fullUrl = foreignPatient
+    ? `${base}/${foreignRecordQuery(r.resourceType, r.id, foreignPatient)}`
+    : `${base}/${r.resourceType}/${r.id}`;
+  return { fullUrl, resource: r, search: { mode: 'match' } };
+}
+
+/** Outcome entries (no server location) get a fresh `urn:uuid:` fullUrl, so every entry has one. */
+const withUuid = (entries: BundleEntry[]): BundleEntry[] =>
+  entries.map((e) => ({ fullUrl: `urn:uuid:${randomUUID()}`, ...e }));
+
 export function fhirRoutes(
   app: FastifyInstance,
   gate: Gatekeeper,
   software: { name: string; version: string },
   federated?: ApiDeps['federatedSearch'],
 ): void {
-  app.get('/fhir/metadata', async (_request, reply) => send(reply, 200, capabilityStatement(software)));
-
-  app.post('/fhir', async (request, reply) =>
-    send(reply, 200, await gate.bundle(actorOf(request), request.body)),
+  const on = (route: RestRoute, handler: RouteHandlerMethod) => app.route({ ...route, handler });
+  app.get('/fhir/metadata', async (request, reply) =>
+    send(reply, 200, capabilityStatement(software, baseOf(request))),
   );
 
-  app.get('/fhir/:type', async (request, reply) => {
+  // Transaction and batch at [base] and [base]/ (FHIR R4 http.html#transaction: clients in the
+  // field post to either).
+  for (const route of SYSTEM_ROUTES)
+    app.route({
+      ...route,
+      handler: async (request, reply) => send(reply, 200, await gate.bundle(actorOf(request), request.body)),
+    });
+
+  on(TYPE_INTERACTIONS['search-type'], async (request, reply) => {
     const type = typeParam((request.params as { type: string }).type);
     const actor = actorOf(request);
     const query = request.query as Record<string, string | string[]>;
@@ -86,9 +115,9 @@ export function fhirRoutes(
       ));
     }
     const local = await gate.search(actor, q, gate.queryHash(type, query));
-    const resources = [...local.resources, ...remote];
     const total = local.total + remote.length;
-    const base = `${request.protocol}://${request.host}/fhir/${type}`;
+    const fhirBase = baseOf(request);
+    const base = `${fhirBase}/${type}`;
     const link = (relation: string, offset: number): BundleLink => {
       const p = new URLSearchParams(query as Record<string, string>);
       p.set('_count', String(q.count));
@@ -104,34 +133,31 @@ export function fhirRoutes(
       total,
       link: links,
       entry: [
-        ...resources.map((r) => ({
-          ...(r.meta?.source
-            ? {}
-            : { fullUrl: `${request.protocol}://${request.host}/fhir/${r.resourceType}/${r.id}` }),
-          resource: r,
-          search: { mode: 'match' as const },
-        })),
-        ...(q.countCapped
-          ? [
-              {
-                resource: {
-                  resourceType: 'OperationOutcome' as const,
-                  issue: [
-                    {
-                      severity: 'warning' as const,
-                      code: 'informational' as const,
-                      details: {
-                        text: `_count lowered to the maximum of ${q.count}`,
-                        coding: [{ system: NOTE_SYSTEM, code: 'count-capped' }],
+        ...local.resources.map((r) => matchEntry(fhirBase, r)),
+        ...remote.map((r) => matchEntry(fhirBase, r, address)),
+        ...withUuid(
+          q.countCapped
+            ? [
+                {
+                  resource: {
+                    resourceType: 'OperationOutcome' as const,
+                    issue: [
+                      {
+                        severity: 'warning' as const,
+                        code: 'informational' as const,
+                        details: {
+                          text: `_count lowered to the maximum of ${q.count}`,
+                          coding: [{ system: NOTE_SYSTEM, code: 'count-capped' }],
+                        },
                       },
-                    },
-                  ],
+                    ],
+                  },
+                  search: { mode: 'outcome' as const },
                 },
-                search: { mode: 'outcome' as const },
-              },
-            ]
-          : []),
-        ...remoteOutcomeEntries(outcomes, purpose),
+              ]
+            : [],
+        ),
+        ...withUuid(remoteOutcomeEntries(outcomes, purpose)),
       ],
     };
     return send(reply, 200, bundle);
@@ -139,7 +165,7 @@ export function fhirRoutes(
 
   // Everything about one patient: local records of every type the role may read, plus what other
   // members share under the patient's consent (when the Patient is linked to a chain address).
-  app.get('/fhir/Patient/:id/$everything', async (request, reply) => {
+  on(TYPE_OPERATIONS.Patient.everything.route, async (request, reply) => {
     const actor = actorOf(request);
     const id = idParam((request.params as { id: string }).id);
     const patient = await gate.read(actor, 'Patient', id);
@@ -147,7 +173,8 @@ export function fhirRoutes(
     const types = RESOURCE_TYPES.filter(
       (t) => t !== 'Patient' && (actor.role === 'operator' || mayAccess(actor.role, 'read', t)),
     );
-    const entry: BundleEntry[] = [{ resource: patient, search: { mode: 'match' } }];
+    const fhirBase = baseOf(request);
+    const entry: BundleEntry[] = [matchEntry(fhirBase, patient)];
     let outcomeEntries: BundleEntry[] = [];
     if (federated && address && isAddress(address) && types.length > 0) {
       const remote = await federated(actor, {
@@ -157,8 +184,8 @@ export function fhirRoutes(
         userRole: actor.role as UserRole,
         breakGlass: null,
       });
-      for (const r of remote.resources) entry.push({ resource: r, search: { mode: 'match' } });
-      outcomeEntries = remoteOutcomeEntries(remote.outcomes, actor.purpose);
+      for (const r of remote.resources) entry.push(matchEntry(fhirBase, r, getAddress(address)));
+      outcomeEntries = withUuid(remoteOutcomeEntries(remote.outcomes, actor.purpose));
     }
     for (const type of types) {
       const q = parseSearch(type, { patient: `Patient/${id}`, _count: '100' });
@@ -167,7 +194,7 @@ export function fhirRoutes(
         q,
         gate.queryHash(type, { patient: `Patient/${id}`, $everything: 'true' }),
       );
-      for (const r of local.resources) entry.push({ resource: r, search: { mode: 'match' } });
+      for (const r of local.resources) entry.push(matchEntry(fhirBase, r));
     }
     return send(reply, 200, {
       resourceType: 'Bundle',
@@ -177,19 +204,19 @@ export function fhirRoutes(
     });
   });
 
-  app.post('/fhir/:type', async (request, reply) => {
+  on(TYPE_INTERACTIONS.create, async (request, reply) => {
     const type = typeParam((request.params as { type: string }).type);
     const actor = actorOf(request);
     if (request.body === undefined) throw badRequest('the body is empty; send a FHIR resource');
     return sendResource(reply, 201, await gate.create(actor, type, request.body));
   });
 
-  app.get('/fhir/:type/:id', async (request, reply) => {
+  on(TYPE_INTERACTIONS.read, async (request, reply) => {
     const p = request.params as { type: string; id: string };
     return sendResource(reply, 200, await gate.read(actorOf(request), typeParam(p.type), idParam(p.id)));
   });
 
-  app.put('/fhir/:type/:id', async (request, reply) => {
+  on(TYPE_INTERACTIONS.update, async (request, reply) => {
     const p = request.params as { type: string; id: string };
     const type = typeParam(p.type);
     const actor = actorOf(request);
@@ -199,7 +226,7 @@ export function fhirRoutes(
     return sendResource(reply, created ? 201 : 200, resource);
   });
 
-  app.delete('/fhir/:type/:id', async (request, reply) => {
+  on(TYPE_INTERACTIONS.delete, async (request, reply) => {
     const p = request.params as { type: string; id: string };
     await gate.delete(actorOf(request), typeParam(p.type), idParam(p.id));
     return send(
@@ -209,13 +236,17 @@ export function fhirRoutes(
     );
   });
 
-  app.get('/fhir/:type/:id/_history', async (request, reply) => {
+  on(TYPE_INTERACTIONS['history-instance'], async (request, reply) => {
     const p = request.params as { type: string; id: string };
-    const entry = await gate.history(actorOf(request), typeParam(p.type), idParam(p.id));
+    const type = typeParam(p.type);
+    const id = idParam(p.id);
+    // fullUrl is the version-independent URL (FHIR R4 bdl-8); the version is in meta and request.
+    const fullUrl = `${baseOf(request)}/${type}/${id}`;
+    const entry = (await gate.history(actorOf(request), type, id)).map((e) => ({ ...e, fullUrl }));
     return send(reply, 200, { resourceType: 'Bundle', type: 'history', total: entry.length, entry });
   });
 
-  app.get('/fhir/:type/:id/_history/:vid', async (request, reply) => {
+  on(TYPE_INTERACTIONS.vread, async (request, reply) => {
     const p = request.params as { type: string; id: string; vid: string };
     const type = typeParam(p.type);
     const actor = actorOf(request);

@@ -23,6 +23,10 @@ export function sendResource(reply: FastifyReply, status: number, r: StoredResou
 }
 
 export function typeParam(raw: string): ResourceType {
+  if (raw === '')
+    throw notFound(
+      'no resource type in the path: use /fhir/{type} (GET /fhir/metadata lists them), or POST a transaction or batch Bundle to /fhir',
+    );
   if (!isResourceType(raw)) throw notFound(`resource type "${raw.slice(0, 40)}" is not supported here`);
   return raw;
 }

@@ -8,6 +8,7 @@ import { patientAuthHeader } from '../access/patientAuth.js';
 import { decodeEntry, type LogEntry } from '../log/entry.js';
 import { leafHash, verifyConsistency, verifyInclusion } from '../log/merkle.js';
 import { verifyTreeHead } from '../log/treeHead.js';
+import { MAX_ENTRIES_PER_CALL } from './logRoutes.js';
 
 let t: TestNode;
 before(async () => {
@@ -204,7 +205,7 @@ describe('log API', () => {
     assert.ok(await verifyTreeHead(t.node.identity.address, {}, head), 'signature by the member key');
     assert.equal(await verifyTreeHead(PATIENT.address, {}, head), false);
     const n = head.treeSize;
-    const entries = (await call('GET', `/log/entries?start=0&end=${n}`, 'admin')).json().entries as {
+    const entries = (await call('GET', `/log/entries?start=0&end=${n - 1}`, 'admin')).json().entries as {
       index: number;
       leaf: string;
     }[];
@@ -225,7 +226,7 @@ describe('log API', () => {
   });
 
   test('only admins read entries; every read and refused attempt is logged; proofs stay open to all roles', async () => {
-    const url = '/log/entries?start=0&end=1';
+    const url = '/log/entries?start=0&end=0';
     for (const role of ['clinician', 'nurse', 'billing', 'emergency-clinician'] as const) {
       const from = t.node.log.size;
       const r = await call('GET', url, role);
@@ -257,13 +258,31 @@ describe('log API', () => {
       assert.equal((await call('GET', proof, 'billing')).status, 200, proof);
   });
 
+  test('entries: end is inclusive (RFC 6962 §4.6); past the log or the per-call limit the page is short', async () => {
+    const n = t.node.log.size;
+    assert.ok(n >= 3, 'the earlier tests wrote entries');
+    const get = async (url: string) => {
+      const r = await call('GET', url, 'admin');
+      assert.equal(r.status, 200, `${url}: ${r.body}`);
+      return (r.json().entries as { index: number }[]).map((e) => e.index);
+    };
+    assert.deepEqual(await get('/log/entries?start=1&end=1'), [1]);
+    assert.deepEqual(await get('/log/entries?start=0&end=2'), [0, 1, 2]);
+    const size = t.node.log.size;
+    const tail = await get(`/log/entries?start=${size - 2}&end=${size + 5}`);
+    assert.deepEqual(tail, [size - 2, size - 1], 'short page at the end of the log');
+    const all = await get('/log/entries?start=0&end=5000');
+    assert.equal(all.length, Math.min(t.node.log.size - 1, MAX_ENTRIES_PER_CALL));
+    assert.equal(all[0], 0);
+  });
+
   test('bad ranges are refused', async () => {
     const n = t.node.log.size;
     const cases = [
-      `/log/entries?start=5&end=5`,
-      `/log/entries?start=0&end=${n + 1}`,
-      '/log/entries?start=0&end=1001',
+      `/log/entries?start=5&end=4`,
+      `/log/entries?start=${n}&end=${n}`,
       '/log/entries?start=-1&end=2',
+      '/log/entries?start=0',
       `/log/proof/inclusion?index=${n}&treeSize=${n}`,
       `/log/proof/inclusion?index=0&treeSize=${n + 1}`,
       '/log/proof/consistency?first=0&second=2',

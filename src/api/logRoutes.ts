@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { getAddress, type Hex, isAddress } from 'viem';
 import type { Gatekeeper } from '../access/gatekeeper.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
+import { AUDIT_EVENT } from '../fhir/interactions.js';
 import { toAuditEvent } from '../log/auditEvent.js';
 import { decodeEntry } from '../log/entry.js';
 import type { LogPublisher } from '../log/logPublisher.js';
@@ -68,13 +69,20 @@ export function logRoutes(app: FastifyInstance, deps: LogRouteDeps): void {
       );
     }
     const q = request.query as Record<string, unknown>;
+    // RFC 6962 §4.6 get-entries: `end` is inclusive. The answer may be a short page (at most
+    // MAX_ENTRIES_PER_CALL entries, and none beyond the log's size); the client asks again from
+    // start + entries.length.
     const start = intQuery(q.start, 'start');
     const end = intQuery(q.end, 'end');
-    if (end <= start) throw badRequest('end must be greater than start (end is exclusive)');
-    if (end - start > MAX_ENTRIES_PER_CALL)
-      throw badRequest(`at most ${MAX_ENTRIES_PER_CALL} entries per call`);
-    if (end > log.size) throw badRequest(`end is beyond the log (size ${log.size})`);
-    const entries = log.entries(start, end);
+    if (end < start) throw badRequest('end must be at least start (end is inclusive, RFC 6962 §4.6)');
+    if (start >= log.size)
+      throw badRequest(
+        log.size === 0
+          ? 'the log is empty'
+          : `start is beyond the log (size ${log.size}, so the last index is ${log.size - 1})`,
+      );
+    const last = Math.min(end, log.size - 1, start + MAX_ENTRIES_PER_CALL - 1);
+    const entries = log.entries(start, last + 1);
     await entryRead('permit');
     return {
       entries: entries.map((e) => ({ index: e.index, leaf: Buffer.from(e.leaf).toString('base64') })),
@@ -96,48 +104,54 @@ export function logRoutes(app: FastifyInstance, deps: LogRouteDeps): void {
   });
 
   // Audit trail of a patient as FHIR AuditEvents (IHE BALP), for privacy officers and clinicians.
-  app.get('/fhir/AuditEvent', async (request, reply) => {
-    const actor = actorOf(request);
-    if (!['admin', 'clinician', 'emergency-clinician'].includes(actor.role)) {
-      throw forbidden(`the ${actor.role} role may not read AuditEvent`);
-    }
-    const q = request.query as Record<string, unknown>;
-    for (const k of Object.keys(q)) {
-      if (!['patient', '_count', '_offset'].includes(k))
-        throw badRequest(
-          `unsupported search parameter "${k.slice(0, 40)}" for AuditEvent; supported: patient, _count, _offset`,
-        );
-    }
-    if (typeof q.patient !== 'string')
-      throw badRequest('AuditEvent search needs patient=<chain address or Patient/id>');
-    const address = isAddress(q.patient)
-      ? getAddress(q.patient)
-      : deps.records.patientAddressOf(q.patient.startsWith('Patient/') ? q.patient : `Patient/${q.patient}`);
-    const count = q._count === undefined ? 50 : Math.min(intQuery(q._count, '_count'), 200);
-    const offset = q._offset === undefined ? 0 : intQuery(q._offset, '_offset');
-    const all = address ? log.entriesForPatient(address) : [];
-    await gate.log.append({
-      actor: actor.id,
-      patient: address,
-      action: 'audit-read',
-      target: null,
-      purpose: actor.purpose,
-      outcome: 'permit',
-      reason: 'ok',
-      queryHash: null,
-    });
-    const page = all
-      .slice()
-      .reverse()
-      .slice(offset, offset + count);
-    const events: AuditEvent[] = page.map((e) => toAuditEvent(decodeEntry(e.leaf)));
-    const bundle: Bundle = {
-      resourceType: 'Bundle',
-      type: 'searchset',
-      total: all.length,
-      entry: events.map((resource) => ({ resource, search: { mode: 'match' } })),
-    };
-    return send(reply, 200, bundle);
+  app.route({
+    ...AUDIT_EVENT.route,
+    handler: async (request, reply) => {
+      const actor = actorOf(request);
+      if (!['admin', 'clinician', 'emergency-clinician'].includes(actor.role)) {
+        throw forbidden(`the ${actor.role} role may not read AuditEvent`);
+      }
+      const q = request.query as Record<string, unknown>;
+      const supported: string[] = [...Object.keys(AUDIT_EVENT.searchParams), ...AUDIT_EVENT.paging];
+      for (const k of Object.keys(q)) {
+        if (!supported.includes(k))
+          throw badRequest(
+            `unsupported search parameter "${k.slice(0, 40)}" for AuditEvent; supported: ${supported.join(', ')}`,
+          );
+      }
+      if (typeof q.patient !== 'string')
+        throw badRequest('AuditEvent search needs patient=<chain address or Patient/id>');
+      const address = isAddress(q.patient)
+        ? getAddress(q.patient)
+        : deps.records.patientAddressOf(
+            q.patient.startsWith('Patient/') ? q.patient : `Patient/${q.patient}`,
+          );
+      const count = q._count === undefined ? 50 : Math.min(intQuery(q._count, '_count'), 200);
+      const offset = q._offset === undefined ? 0 : intQuery(q._offset, '_offset');
+      const all = address ? log.entriesForPatient(address) : [];
+      await gate.log.append({
+        actor: actor.id,
+        patient: address,
+        action: 'audit-read',
+        target: null,
+        purpose: actor.purpose,
+        outcome: 'permit',
+        reason: 'ok',
+        queryHash: null,
+      });
+      const page = all
+        .slice()
+        .reverse()
+        .slice(offset, offset + count);
+      const events: AuditEvent[] = page.map((e) => toAuditEvent(decodeEntry(e.leaf)));
+      const bundle: Bundle = {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        total: all.length,
+        entry: events.map((resource) => ({ resource, search: { mode: 'match' } })),
+      };
+      return send(reply, 200, bundle);
+    },
   });
 
   // Accounting of disclosures: the patient's entries with inclusion proofs to the latest anchored head.

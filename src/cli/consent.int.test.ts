@@ -128,7 +128,7 @@ describe('patient consent from the command line', () => {
       await fetch(`${hospital.url}/log/head`, { headers: { authorization: `Bearer ${access_token}` } })
     ).json()) as { treeSize: number };
     const { entries } = (await (
-      await fetch(`${hospital.url}/log/entries?start=0&end=${head.treeSize}`, {
+      await fetch(`${hospital.url}/log/entries?start=0&end=${head.treeSize - 1}`, {
         headers: { authorization: `Bearer ${access_token}` },
       })
     ).json()) as { entries: { leaf: string }[] };

@@ -18,6 +18,7 @@ import { bindingBytes } from '../crypto/envelope.js';
 import { openResponseKey } from '../crypto/responseKey.js';
 import { unwrapSymmetric } from '../crypto/symmetricWrap.js';
 import { errorMessage } from '../errors.js';
+import { resolvableForeign } from '../fhir/foreignReferences.js';
 import { MEMBER_SOURCE_PREFIX } from '../fhir/remoteCodes.js';
 import { decodeEntry, type LogTarget } from '../log/entry.js';
 import { leafHash, verifyInclusion } from '../log/merkle.js';
@@ -100,14 +101,17 @@ async function openAnswer(
           if (!responseKey) throw new Error('no response key');
           key = { dataKey: unwrapSymmetric(responseKey, unb64(rec.key.wrapped), bindingBytes(binding)) };
         } else key = { wrap: { enc: unb64(rec.key.enc), wrapped: unb64(rec.key.wrapped) } };
-        const resource = await ctx.records.openForeign({
+        const raw = await ctx.records.openForeign({
           binding,
           nonce: unb64(rec.nonce),
           ciphertext: unb64(rec.ciphertext),
           ciphertextHash: rec.ciphertextHash,
           key,
         });
-        if (resource.resourceType !== rec.resourceType || resource.id !== rec.id) throw new Error('mismatch');
+        if (raw.resourceType !== rec.resourceType || raw.id !== rec.id) throw new Error('mismatch');
+        // References in the custodian's id space are rewritten to resolve at this node
+        // (src/fhir/foreignReferences.ts); the custodian's local patient id is not served.
+        const resource = resolvableForeign(raw, rec.patientRef, q.patient, custodian.address);
         resource.meta = { ...(resource.meta ?? {}), source: `${MEMBER_SOURCE_PREFIX}${custodian.address}` };
         opened.push({ resource, target: targetOfSent(rec), viaReplica: viaReplica !== null });
       } catch {

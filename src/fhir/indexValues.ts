@@ -32,6 +32,22 @@ export function tokenForms(system: string | undefined, code: string | undefined)
   return system ? [`${system}|${c}`, c] : [`|${c}`, c];
 }
 
+/**
+ * The index forms a token search value matches (FHIR R4 search.html#token): `system|code` that
+ * pair, `|code` a code without a system, and a bare `code` the code in any system. A bare value
+ * that is a chain address is also looked up in the lower case the address system is indexed in.
+ */
+export function queryTokenForms(value: string): string[] {
+  const bar = value.indexOf('|');
+  if (bar < 0) {
+    const lower = value.toLowerCase();
+    return /^0x[0-9a-f]{40}$/.test(lower) && lower !== value ? [value, lower] : [value];
+  }
+  const system = value.slice(0, bar);
+  const code = value.slice(bar + 1);
+  return system === '' ? [`|${code}`] : tokenForms(system, code).slice(0, 1);
+}
+
 function tokensOf(v: unknown, system?: string): string[] {
   if (typeof v === 'string') return system ? tokenForms(system, v) : [v];
   if (typeof v !== 'object' || v === null) return [];

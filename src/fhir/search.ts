@@ -35,7 +35,9 @@ export interface SearchQuery {
   countCapped: boolean;
 }
 
-const COMMON = ['_id', '_lastUpdated', '_count', '_offset', '_format'];
+/** Search parameters every type supports (FHIR R4 search.html#all), with their kinds. */
+export const COMMON_SEARCH_PARAMS = { _id: 'token', _lastUpdated: 'date' } as const;
+const COMMON = [...Object.keys(COMMON_SEARCH_PARAMS), '_count', '_offset', '_format'];
 const DATE_OPS: readonly string[] = ['eq', 'gt', 'lt', 'ge', 'le'];
 
 function supportedList(type: ResourceType): string {

@@ -159,7 +159,7 @@ describe('monitoring another member', () => {
     assert.equal((await signedGet(`/log/proof/consistency?first=1&second=${n}`)).status, 200);
     assert.equal((await signedGet(`/log/proof/inclusion?index=0&treeSize=${n}`)).status, 200);
     const from = b.node.log.size;
-    const entries = await signedGet(`/log/entries?start=0&end=${n}`);
+    const entries = await signedGet(`/log/entries?start=0&end=${n - 1}`);
     assert.equal(entries.status, 403);
     const body = (await entries.json()) as { resourceType: string; issue: { details: { text: string } }[] };
     assert.equal(body.resourceType, 'OperationOutcome');

@@ -15,7 +15,7 @@ import { bindingBytes, openRecord, type RecordBinding, sealRecord } from '../cry
 import { type KeyWrap, unwrapperFor, wrapKey } from '../crypto/keyWrap.js';
 import { unwrapSymmetric, wrapSymmetric } from '../crypto/symmetricWrap.js';
 import { badRequest, conflict, gone, notFound, preconditionFailed } from '../errors.js';
-import { indexValues, tokenForms } from '../fhir/indexValues.js';
+import { indexValues, queryTokenForms } from '../fhir/indexValues.js';
 import { isResourceType, PATIENT_ADDRESS_SYSTEM, type ResourceType } from '../fhir/resourceTypes.js';
 import type { SearchQuery } from '../fhir/search.js';
 import { patientEncryptionKey, validateIncoming } from '../fhir/validate.js';
@@ -619,13 +619,7 @@ export class RecordService {
           tokens: refs.map((r) => this.token(type, c.param, r)),
         });
       } else {
-        const forms = c.values.map((v) => {
-          const bar = v.indexOf('|');
-          if (bar < 0) return v;
-          const system = v.slice(0, bar);
-          const code = v.slice(bar + 1);
-          return system === '' ? `|${code}` : (tokenForms(system, code)[0] as string);
-        });
+        const forms = c.values.flatMap(queryTokenForms);
         clauses.push({
           kind: 'tokens',
           param: c.param,

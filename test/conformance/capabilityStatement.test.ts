@@ -1,0 +1,187 @@
+/**
+ * The CapabilityStatement is the truth (issue 15): every interaction, operation and search
+ * parameter it lists is exercised and must work, and every FHIR R4 search parameter of a type it
+ * does not list must be refused. A route that disappears, or a table entry the API does not honour,
+ * fails here.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { getSearchParameters } from '@medplum/core';
+import type { CapabilityStatement, CapabilityStatementRestResource, Resource } from '@medplum/fhirtypes';
+import { loadFhirDefinitions } from '../../src/fhir/definitions.js';
+import { startTestNode, type TestNode } from '../support/testNode.js';
+import { assertValid } from './conformanceNode.js';
+
+let t: TestNode;
+let cs: CapabilityStatement;
+before(async () => {
+  loadFhirDefinitions();
+  t = await startTestNode();
+  cs = (await t.app.inject({ method: 'GET', url: '/fhir/metadata' })).json();
+});
+after(() => t?.close());
+
+async function call(method: string, url: string, role: 'clinician' | 'admin', body?: unknown) {
+  const r = await t.app.inject({
+    method: method as 'GET',
+    url,
+    headers: {
+      authorization: `Bearer ${await t.token(role)}`,
+      ...(body ? { 'content-type': 'application/fhir+json' } : {}),
+    },
+    ...(body ? { payload: JSON.stringify(body) } : {}),
+  });
+  return { status: r.statusCode, body: r.body, json: () => r.json() };
+}
+
+/** A minimal valid resource of each type the statement may list, about patient `pid`. */
+function sample(type: string, pid: string): Resource {
+  const subject = { reference: `Patient/${pid}` };
+  const text = { text: 'conformance sample' };
+  const samples: Record<string, Resource> = {
+    Patient: { resourceType: 'Patient', name: [{ family: 'Capability' }] },
+    Encounter: {
+      resourceType: 'Encounter',
+      status: 'finished',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+      subject,
+    },
+    Observation: { resourceType: 'Observation', status: 'final', code: text, subject },
+    Condition: { resourceType: 'Condition', code: text, subject },
+    AllergyIntolerance: {
+      resourceType: 'AllergyIntolerance',
+      clinicalStatus: {
+        coding: [
+          { system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' },
+        ],
+      },
+      code: text,
+      patient: subject,
+    },
+    MedicationRequest: {
+      resourceType: 'MedicationRequest',
+      status: 'active',
+      intent: 'order',
+      medicationCodeableConcept: text,
+      subject,
+    },
+    Immunization: {
+      resourceType: 'Immunization',
+      status: 'completed',
+      vaccineCode: text,
+      patient: subject,
+      occurrenceDateTime: '2024-01-01',
+    },
+    Procedure: { resourceType: 'Procedure', status: 'completed', code: text, subject },
+    DiagnosticReport: { resourceType: 'DiagnosticReport', status: 'final', code: text, subject },
+    DocumentReference: {
+      resourceType: 'DocumentReference',
+      status: 'current',
+      subject,
+      content: [{ attachment: { contentType: 'text/plain', data: Buffer.from('note').toString('base64') } }],
+    },
+  };
+  const s = samples[type];
+  assert.ok(s, `no sample ${type} resource: add one for the new type`);
+  return s;
+}
+
+/** A well-formed value for a search parameter of `kind`. */
+const sampleValue = (kind: string, pid: string) =>
+  kind === 'reference' ? `Patient/${pid}` : kind === 'date' ? '2000-01-01' : 'conformance-token';
+
+const resources = () => cs.rest?.[0]?.resource ?? [];
+const stored = () => resources().filter((r) => r.interaction?.some((i) => i.code === 'create'));
+
+describe('the CapabilityStatement does not lie', () => {
+  test('it is valid R4, says CORS and names the security services', async () => {
+    assertValid('metadata', cs);
+    assert.equal(cs.rest?.[0]?.security?.cors, true);
+    const cors = await t.app.inject({
+      method: 'OPTIONS',
+      url: '/fhir/Patient',
+      headers: { origin: 'https://portal.example', 'access-control-request-method': 'GET' },
+    });
+    assert.equal(cors.headers['access-control-allow-origin'], 'https://portal.example', 'CORS answered');
+    const services = cs.rest?.[0]?.security?.service?.flatMap((s) => s.coding?.map((c) => c.code)) ?? [];
+    assert.deepEqual(services, ['staff-session', 'patient-signature', 'member-signature']);
+    assert.ok(!services.includes('OAuth') && !services.includes('SMART-on-FHIR'));
+  });
+
+  test('every interaction and operation listed for a type works', async () => {
+    const pid = (await call('POST', '/fhir/Patient', 'clinician', sample('Patient', 'x'))).json()
+      .id as string;
+    assert.ok(stored().length >= 10);
+    for (const r of stored()) {
+      const type = r.type;
+      const codes = new Set(r.interaction?.map((i) => i.code));
+      const seen = new Set<string>();
+      const expect = async (
+        code: string,
+        method: string,
+        url: string,
+        status: number,
+        role = 'clinician',
+        body?: unknown,
+      ) => {
+        assert.ok(codes.has(code as never), `${type}: ${code} exercised but not listed`);
+        const res = await call(method, url, role as 'clinician', body);
+        assert.equal(res.status, status, `${type} ${code}: ${method} ${url}: ${res.body.slice(0, 300)}`);
+        seen.add(code);
+        return res;
+      };
+      const created = (
+        await expect('create', 'POST', `/fhir/${type}`, 201, 'clinician', sample(type, pid))
+      ).json();
+      await expect('read', 'GET', `/fhir/${type}/${created.id}`, 200);
+      await expect('update', 'PUT', `/fhir/${type}/${created.id}`, 200, 'clinician', created);
+      await expect('vread', 'GET', `/fhir/${type}/${created.id}/_history/1`, 200);
+      await expect('history-instance', 'GET', `/fhir/${type}/${created.id}/_history`, 200);
+      await expect('search-type', 'GET', `/fhir/${type}?_id=${created.id}`, 200);
+      for (const op of r.operation ?? []) {
+        assert.equal(type, 'Patient', `${type}: an operation with no exercise here (${op.name})`);
+        const res = await call('GET', `/fhir/Patient/${pid}/$${op.name}`, 'clinician');
+        assert.equal(res.status, 200, `$${op.name}: ${res.body.slice(0, 200)}`);
+      }
+      await expect('delete', 'DELETE', `/fhir/${type}/${created.id}`, 200, 'admin');
+      assert.deepEqual([...codes].sort(), [...seen].sort(), `${type}: listed interactions not exercised`);
+    }
+  });
+
+  test('every listed search parameter is accepted, and every other FHIR R4 parameter of the type refused', async () => {
+    const pid = (await call('POST', '/fhir/Patient', 'clinician', sample('Patient', 'x'))).json()
+      .id as string;
+    for (const r of resources() as CapabilityStatementRestResource[]) {
+      const listed = new Map((r.searchParam ?? []).map((p) => [p.name, p.type]));
+      for (const [name, kind] of listed) {
+        const v = r.type === 'AuditEvent' ? pid : sampleValue(kind as string, pid);
+        const res = await call('GET', `/fhir/${r.type}?${name}=${encodeURIComponent(v)}`, 'clinician');
+        assert.equal(res.status, 200, `${r.type}?${name} is listed but: ${res.body.slice(0, 200)}`);
+      }
+      for (const [code, def] of Object.entries(getSearchParameters(r.type) ?? {})) {
+        if (listed.has(code) || ['_count', '_offset', '_format'].includes(code)) continue;
+        const v = sampleValue(def.type ?? 'token', pid);
+        const res = await call('GET', `/fhir/${r.type}?${code}=${encodeURIComponent(v)}`, 'clinician');
+        assert.ok(
+          res.status >= 400 && res.status < 500,
+          `${r.type}?${code} is not listed but answered ${res.status}: ${res.body.slice(0, 200)}`,
+        );
+      }
+    }
+  });
+
+  test('transaction and batch are listed and served at [base] and [base]/', async () => {
+    const codes = cs.rest?.[0]?.interaction?.map((i) => i.code).sort();
+    assert.deepEqual(codes, ['batch', 'transaction']);
+    for (const type of codes ?? [])
+      for (const url of ['/fhir', '/fhir/']) {
+        const res = await call('POST', url, 'clinician', {
+          resourceType: 'Bundle',
+          type,
+          entry: [{ request: { method: 'POST', url: 'Patient' }, resource: sample('Patient', 'x') }],
+        });
+        assert.equal(res.status, 200, `${type} at ${url}: ${res.body.slice(0, 200)}`);
+        assert.equal(res.json().type, `${type}-response`);
+      }
+  });
+});
