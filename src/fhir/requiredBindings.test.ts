@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import type { Resource } from '@medplum/fhirtypes';
+import fc from 'fast-check';
 import { syntheticPatients } from '../node/seed/syntheticPatients.js';
 import { loadFhirDefinitions } from './definitions.js';
 import { allowedHint, bindingCoverage, requiredBindingIssues } from './requiredBindings.js';
@@ -147,6 +148,38 @@ describe('required bindings', () => {
     ];
     assert.ok(all.length > 100);
     for (const r of all) assert.deepEqual(issuesOf(r), [], String(r.resourceType));
+  });
+
+  test('property: a code is refused exactly when it is outside the expansion', () => {
+    const terms = definitionValueSets();
+    const gender = terms.expand('http://hl7.org/fhir/ValueSet/administrative-gender');
+    const clinical = terms.expand('http://hl7.org/fhir/ValueSet/condition-clinical');
+    assert.ok(gender && clinical);
+    const someCode = (exp: typeof gender) =>
+      fc.oneof(fc.constantFrom(...exp.anySystem), fc.string({ maxLength: 12 }));
+    fc.assert(
+      fc.property(someCode(gender), (code) => {
+        assert.equal(
+          issuesOf({ resourceType: 'Patient', gender: code }).length === 0,
+          gender.anySystem.has(code),
+        );
+      }),
+    );
+    const coding = fc.record({
+      system: fc.constantFrom(CLINICAL, 'http://snomed.info/sct'),
+      code: someCode(clinical),
+    });
+    fc.assert(
+      fc.property(fc.array(coding, { maxLength: 4 }), (codings) => {
+        const ok = codings.some((c) => clinical.codes.get(c.system)?.has(c.code));
+        const r = {
+          resourceType: 'Condition',
+          subject: { reference: 'Patient/1' },
+          clinicalStatus: { coding: codings },
+        };
+        assert.equal(issuesOf(r).length === 0, ok, JSON.stringify(codings));
+      }),
+    );
   });
 
   test('an issue names the element, the value, the value set and what is allowed', () => {
