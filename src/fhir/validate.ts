@@ -1,13 +1,16 @@
 /**
  * Validation of incoming resources against the FHIR R4 StructureDefinitions (@medplum/core
- * validateResource), plus medchain's own rules: the type must be one this node stores and match
- * the URL, ids must be FHIR ids, and the patient chain address must be an address.
+ * validateResource) and their required value-set bindings (src/fhir/requiredBindings.ts), plus
+ * medchain's own rules: the type must be one this node stores and match the URL, ids must be FHIR
+ * ids, and the patient chain address must be an address. (References are checked against the
+ * store by src/records/referenceCheck.ts, which needs the store.)
  */
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { Patient, Resource } from '@medplum/fhirtypes';
 import { isAddress } from 'viem';
 import { badRequest, unprocessable } from '../errors.js';
 import { parseFhirDate } from './dates.js';
+import { requiredBindingIssues } from './requiredBindings.js';
 import {
   isResourceType,
   PATIENT_ADDRESS_SYSTEM,
@@ -15,13 +18,18 @@ import {
   RESOURCE_TYPES,
   type ResourceType,
 } from './resourceTypes.js';
+import { definitionValueSets, type ValueSetIndex } from './valueSets.js';
 
 export const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
-/** Check the shape of an untrusted JSON value and validate it; returns it typed. */
+/**
+ * Check the shape of an untrusted JSON value and validate it; returns it typed. `terms` are the
+ * value sets required bindings are checked against (the R4 definitions unless a test gives others).
+ */
 export function validateIncoming(
   body: unknown,
   expectedType?: ResourceType,
+  terms: ValueSetIndex = definitionValueSets(),
 ): Resource & { resourceType: ResourceType } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badRequest('the body must be a FHIR resource (a JSON object)');
@@ -58,6 +66,14 @@ export function validateIncoming(
         details: { text: 'Invalid date' },
         expression: [path],
       })),
+    );
+  }
+  const codes = requiredBindingIssues(body as Resource, terms);
+  if (codes.length > 0) {
+    const first = codes[0]?.details?.text ?? '';
+    throw unprocessable(
+      `${type} is not valid FHIR R4: ${first}${codes.length > 1 ? ` (and ${codes.length - 1} more code problem(s))` : ''}`,
+      codes,
     );
   }
   if (type === 'Patient') checkPatientLinks(body as Patient);

@@ -2,6 +2,8 @@
  * `POST /fhir` with a Bundle: `transaction` (all or nothing: every entry is validated, encrypted
  * and then committed in one SQLite transaction) or `batch` (each entry on its own). `urn:uuid:`
  * fullUrls of created resources are resolved: references to them are rewritten to the new ids.
+ * In a transaction, references to what its entries write resolve (whatever the entry order) and
+ * references to what it deletes do not (src/records/referenceCheck.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, BundleEntryResponse } from '@medplum/fhirtypes';
@@ -11,6 +13,7 @@ import { isResourceType, type ResourceType } from '../fhir/resourceTypes.js';
 import { FHIR_ID } from '../fhir/validate.js';
 import type { PreparedVersion } from '../store/recordStore.js';
 import { parseIfMatch, type RecordService, type StoredResource } from './recordService.js';
+import type { PlannedWrites } from './referenceCheck.js';
 
 export const MAX_BUNDLE_ENTRIES = 1000;
 
@@ -98,10 +101,21 @@ function response(status: string, r?: StoredResource): BundleEntryResponse {
     : { status };
 }
 
+/** What a transaction's entries write and delete, by "Type/id" (the last entry about a record wins). */
+function plannedWrites(planned: readonly Planned[]): PlannedWrites {
+  const out = new Map<string, 'write' | 'delete'>();
+  for (const p of planned) {
+    if (p.method === 'POST' || p.method === 'PUT') out.set(`${p.type}/${p.id}`, 'write');
+    else if (p.method === 'DELETE') out.set(`${p.type}/${p.id}`, 'delete');
+  }
+  return out;
+}
+
 async function prepareOne(
   svc: RecordService,
   p: Planned,
   ids: Map<string, string>,
+  planned?: PlannedWrites,
 ): Promise<{ prepared?: PreparedVersion; resource?: StoredResource; status: string }> {
   if (p.method === 'GET') return { status: '200 OK' };
   if (p.method === 'DELETE') return { prepared: svc.prepareDelete(p.type, p.id), status: '204 No Content' };
@@ -110,6 +124,7 @@ async function prepareOne(
     type: p.type,
     id: p.id,
     ...(p.method === 'PUT' && p.ifMatch !== undefined ? { ifMatch: p.ifMatch } : {}),
+    ...(planned ? { planned } : {}),
   });
   return { prepared, resource, status: prepared.expectedPrevious === 0 ? '201 Created' : '200 OK' };
 }
@@ -145,10 +160,11 @@ export async function processBundle(
       if (p.method !== 'GET' && seen.has(key)) throw badRequest(`${key} appears twice in one transaction`);
       seen.add(key);
     }
+    const writes = plannedWrites(planned);
     const results = [];
     for (const [i, p] of planned.entries()) {
       try {
-        results.push(await prepareOne(svc, p, ids));
+        results.push(await prepareOne(svc, p, ids, writes));
       } catch (err) {
         if (err instanceof MedchainError)
           err.message = `entry[${i}] (${p.method} ${p.type}): ${err.message}; nothing was stored`;

@@ -30,6 +30,7 @@ import {
   type WrapRow,
 } from '../store/recordStore.js';
 import { categoryMask } from './recordCategory.js';
+import { checkReferences, type PlannedWrites, type ReferenceLookup } from './referenceCheck.js';
 
 export interface MemberKeys {
   encryptionPrivateKey: Uint8Array;
@@ -168,13 +169,24 @@ export class RecordService {
     };
   }
 
+  /** Heads and live versions of this member's records, for the reference check. */
+  private readonly references: ReferenceLookup = {
+    head: (type, id) => this.store.head(type, id),
+    liveVersion: (type, id, version) => {
+      const row = this.store.version(type, id, version);
+      return row !== undefined && !row.deleted;
+    },
+  };
+
   /**
-   * Prepare (validate, encrypt, wrap, index) a new version of `input`. `expectedPrevious` is the
-   * head version the write is based on; the commit fails if the record moved on meanwhile.
+   * Prepare (validate, check references, encrypt, wrap, index) a new version of `input`.
+   * `expectedPrevious` is the head version the write is based on; the commit fails if the record
+   * moved on meanwhile. `planned`: what the enclosing transaction writes and deletes (its records
+   * resolve as references; its deletions do not).
    */
   async prepare(
     input: unknown,
-    opts: { type?: ResourceType; id?: string; ifMatch?: number } = {},
+    opts: { type?: ResourceType; id?: string; ifMatch?: number; planned?: PlannedWrites } = {},
   ): Promise<{ prepared: PreparedVersion; resource: StoredResource }> {
     const valid = validateIncoming(input, opts.type);
     const type = valid.resourceType;
@@ -188,6 +200,8 @@ export class RecordService {
         `${type}/${id} is at version ${head?.version ?? 'none'}, not ${opts.ifMatch} (If-Match)`,
       );
     }
+    // After every other check, so a refusal says nothing about references unless all else held.
+    checkReferences({ ...valid, id }, this.references, opts.planned);
     const version = (head?.version ?? 0) + 1;
     const at = this.now();
     const resource = {
