@@ -44,3 +44,15 @@ export function parseSscc(value: string): string {
 export function withCheckDigit(data: string): string {
   return `${data}${gs1CheckDigit(data)}`;
 }
+
+/** A 13-digit GLN (a party or a location) with a correct check digit. */
+export function parseGln(value: string): string {
+  if (!/^\d{13}$/.test(value)) throw new Gs1SyntaxError(`a GLN has 13 digits, not ${JSON.stringify(value)}`);
+  const expected = gs1CheckDigit(value.slice(0, -1));
+  if (Number(value.at(-1)) !== expected) {
+    throw new Gs1SyntaxError(
+      `GLN ${value} has check digit ${value.at(-1)} but its other digits give ${expected}`,
+    );
+  }
+  return value;
+}
