@@ -114,8 +114,10 @@ contract DrugLedger {
     /// @notice Claim a GS1 company prefix (or, with digits = 14, one whole GTIN-14) as the caller's:
     ///         the caller becomes the verification responder for the GTINs under it.
     /// @dev Requires: caller is an active member with the manufacturer role; 6 <= digits <= 12 (or
-    ///      14) and prefix < 10**digits; no other member holds that entry. Claiming one's own entry
-    ///      again is a no-op returning false. Emits PrefixClaimed when stored.
+    ///      14) and prefix < 10**digits; no other member holds that entry or a shorter prefix of it
+    ///      (reverts DrugLedgerPrefixTaken naming the holder). Claiming one's own entry again is a
+    ///      no-op returning false. Emits PrefixClaimed when stored. First come, first served: GS1
+    ///      allocates prefixes; a Registry vote on claims is not built (docs/supply-chain.md).
     function claimPrefix(uint64 prefix, uint8 digits) external onlyMember returns (bool stored) {
         if (registry.rolesOf(msg.sender) & ROLE_MANUFACTURER == 0) revert DrugLedgerNotManufacturer(msg.sender);
         bool ok = digits == 14 || (digits >= MIN_PREFIX_DIGITS && digits <= MAX_PREFIX_DIGITS);
@@ -124,6 +126,13 @@ contract DrugLedger {
         address owner = _directory[key];
         if (owner == msg.sender) return false;
         if (owner != address(0)) revert DrugLedgerPrefixTaken(prefix, digits, owner);
+        // No claim inside another member's prefix: the longest match would hand it that range.
+        uint8 top = digits == 14 ? MAX_PREFIX_DIGITS : digits - 1;
+        for (uint8 d = MIN_PREFIX_DIGITS; d <= top; d++) {
+            uint64 outer = digits == 14 ? (prefix / uint64(10) ** (13 - d)) % uint64(10) ** d : prefix / uint64(10) ** (digits - d);
+            address holder = _directory[_entry(outer, d)];
+            if (holder != address(0) && holder != msg.sender) revert DrugLedgerPrefixTaken(outer, d, holder);
+        }
         _directory[key] = msg.sender;
         emit PrefixClaimed(msg.sender, prefix, digits);
         return true;

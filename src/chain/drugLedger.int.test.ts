@@ -38,6 +38,7 @@ let manufacturer: TestMember;
 let distributor: TestMember;
 let pharmacy: TestMember;
 let regulator: TestMember;
+let manufacturer2: TestMember;
 let units: Commitment[];
 let tree: UnitBatchTree;
 const gasReport: string[] = [];
@@ -70,8 +71,12 @@ const gas = (what: string, used: bigint, perUnit?: number) =>
   );
 
 before(async () => {
-  t = await startTestChain({ memberCount: 4, memberRoles: [MANUFACTURER, DISTRIBUTOR, PHARMACY, REGULATOR] });
-  [manufacturer, distributor, pharmacy, regulator] = t.members as [
+  t = await startTestChain({
+    memberCount: 5,
+    memberRoles: [MANUFACTURER, DISTRIBUTOR, PHARMACY, REGULATOR, MANUFACTURER],
+  });
+  [manufacturer, distributor, pharmacy, regulator, manufacturer2] = t.members as [
+    TestMember,
     TestMember,
     TestMember,
     TestMember,
@@ -113,6 +118,13 @@ describe('DrugLedger', () => {
     await reverts(send(manufacturer, 'claimPrefix', [9506000n, 5]), 'DrugLedgerBadPrefix');
     await reverts(send(manufacturer, 'claimPrefix', [10_000_000n, 7]), 'DrugLedgerBadPrefix');
     await reverts(send(t.outsider(), 'claimPrefix', [9520123n, 7]), 'DrugLedgerNotMember');
+    // Another manufacturer can take neither the prefix, nor a longer one inside it, nor one GTIN of it.
+    await reverts(send(manufacturer2, 'claimPrefix', [9506000n, 7]), 'DrugLedgerPrefixTaken');
+    await reverts(send(manufacturer2, 'claimPrefix', [95060001n, 8]), 'DrugLedgerPrefixTaken');
+    await reverts(send(manufacturer2, 'claimPrefix', [BigInt(GTIN), 14]), 'DrugLedgerPrefixTaken');
+    assert.equal((await send(manufacturer2, 'claimPrefix', [BigInt(OTHER_GTIN), 14])).result, true);
+    assert.equal(await read(OTHER_GTIN), manufacturer2.input.account);
+    assert.equal(await read(GTIN), manufacturer.input.account);
   });
 
   test(`commissioning ${UNITS} units is one transaction: a Merkle root over keyed unit commitments`, async () => {
@@ -131,6 +143,11 @@ describe('DrugLedger', () => {
     await reverts(
       send(manufacturer, 'commission', [BigInt(OTHER_GTIN), lot, tree.root, 1, eventHash('x')]),
       'DrugLedgerNotGtinOwner',
+    );
+    // The lot commitment is the first manufacturer's: another cannot commission into it.
+    await reverts(
+      send(manufacturer2, 'commission', [BigInt(OTHER_GTIN), lot, tree.root, 1, eventHash('x')]),
+      'DrugLedgerLotOfAnotherManufacturer',
     );
     await reverts(
       send(manufacturer, 'commission', [BigInt(GTIN), lot, `0x${'00'.repeat(32)}`, 1, eventHash('x')]),
