@@ -11,6 +11,8 @@ import {
   auditAnchorBytecode,
   consentAbi,
   consentBytecode,
+  drugLedgerAbi,
+  drugLedgerBytecode,
   registryAbi,
   registryBytecode,
 } from './generated/index.js';
@@ -83,6 +85,18 @@ export async function deployContracts(
   };
   writeManifest(opts.manifestFile, manifest);
   return { manifest, deployed: true };
+}
+
+/**
+ * Deploy a DrugLedger beside an existing Registry. Not yet part of deployContracts or the manifest
+ * (the supply chain is not wired into nodes yet, docs/supply-chain.md); used by its tests.
+ */
+export async function deployDrugLedger(
+  conn: ChainConnection,
+  deployer: ChainWallet,
+  registry: Address,
+): Promise<{ address: Address; block: number }> {
+  return deployOne(conn, deployer, 'DrugLedger', drugLedgerAbi, drugLedgerBytecode, [registry]);
 }
 
 async function deployOne(
