@@ -179,4 +179,20 @@ export const NODE_MIGRATIONS: readonly string[] = [
      hashes BLOB NOT NULL,
      PRIMARY KEY (level, chunk)
    );`,
+  // 8 (9 once the local patient search index lands as 8; the integrator renumbers): patient
+  // discovery (src/federation/discovery.ts). A live Patient linked to a chain address has one row per
+  // discovery token (HMAC under consortium key `kid` of a match key, src/fhir/demographics.ts), and
+  // one row in discovery_indexed saying under which key its tokens were made (also when it has none:
+  // no name or no full birth date), so a restart indexes only what is new or under an older key.
+  `CREATE TABLE discovery_tokens (
+     token       TEXT NOT NULL,
+     patient_ref TEXT NOT NULL,
+     kid         TEXT NOT NULL,
+     PRIMARY KEY (token, patient_ref)
+   ) WITHOUT ROWID;
+   CREATE INDEX discovery_tokens_by_patient ON discovery_tokens (patient_ref);
+   CREATE TABLE discovery_indexed (
+     patient_ref TEXT PRIMARY KEY,
+     kid         TEXT NOT NULL
+   ) WITHOUT ROWID;`,
 ];
