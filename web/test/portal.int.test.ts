@@ -246,6 +246,12 @@ describe('portal main story in Chromium on a real network', () => {
     assert.doesNotMatch(table, /0x[0-9a-fA-F]{6}/, 'readers by name, not by address');
     assert.doesNotMatch(table, /×/, 'no per-entry counts');
     assert.match(await shown(p).getByTestId('access-summary').innerText(), /\d+ verified/);
+    // The search by name and birth date shows too: Valley Clinic asked Central Lab whether it holds records.
+    assert.match(
+      table,
+      /Valley Clinic asked whether you have records here \(a search by name and birth date; no records shared\)[^\n]*Central Lab/,
+      'the patient sees that Valley Clinic looked them up at Central Lab',
+    );
     await shot(p, '04-patient-sees-access-verified', false);
 
     // 5. The patient revokes Valley Clinic's access.
