@@ -11,12 +11,12 @@
  * Writes commit the record version and its log entry in one transaction. Refused and failed
  * attempts are logged too. If the log cannot be written, nothing is served (LogUnavailableError).
  */
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import type { Address, Hex } from 'viem';
 import type { GrantTerms } from '../chain/consentModel.js';
 import { MEMBER_ROLES, rolesToMask } from '../chain/scopes.js';
-import { AccessDeniedError } from '../errors.js';
+import { AccessDeniedError, conflict, tooMany } from '../errors.js';
 import {
   isResourceType,
   PATIENT_ADDRESS_SYSTEM,
@@ -37,7 +37,15 @@ import {
   type VersionRow,
 } from '../store/recordStore.js';
 import { entry, queryHash, targetOf, typeTarget } from './accessLog.js';
-import { ALL_CATEGORIES, covers, type Decision, decide, type Requester, released } from './policy.js';
+import {
+  ALL_CATEGORIES,
+  covers,
+  type Decision,
+  decide,
+  decideDiscovery,
+  type Requester,
+  released,
+} from './policy.js';
 import { type AccessPurpose, defaultPurposeOf } from './purposeOfUse.js';
 import { type Action, mayAccess, type UserRole } from './roles.js';
 import { SlidingWindow } from './slidingWindow.js';
@@ -87,6 +95,30 @@ export interface Refusal {
   reason: string;
 }
 
+/** A patient discovery request from another member: opaque tokens, the purpose and role acted for. */
+export interface DiscoveryQuery {
+  /** The id of the consortium key the tokens were made under. */
+  kid: string;
+  /** Discovery tokens (hex HMACs of match keys, src/crypto/discoveryToken.ts), sorted. */
+  tokens: readonly string[];
+  purpose: AccessPurpose;
+  userRole: UserRole;
+}
+
+/** Discovery requests one member may send another per minute (answering side). */
+export const MEMBER_DISCOVERY_PER_MINUTE = 60;
+/** Discovery searches one user may start per minute at their own node. */
+export const USER_DISCOVERY_PER_MINUTE = 20;
+
+/** What the log keeps of a discovery: SHA-256 of its sorted tokens (the same at asker and answerer). */
+export const discoveryHash = (tokens: readonly string[]): Hex =>
+  `0x${createHash('sha256')
+    .update(`medchain discovery\n${[...tokens].sort().join('\n')}`)
+    .digest('hex')}`;
+
+/** Words of a discovery refusal: the same whatever the demographics and whatever matches. */
+const DISCOVERY_REFUSAL = 'patient discovery is for treatment, by a care member’s clinical staff';
+
 /** Most records of one type a member releases to another in one answer (newest first). */
 export const MAX_RELEASED_PER_TYPE = 1000;
 
@@ -94,6 +126,7 @@ export const MAX_RELEASED_PER_TYPE = 1000;
 export const USER_BREAK_GLASS_PER_HOUR = 10;
 
 const HOUR = 3_600_000;
+const MINUTE = 60_000;
 const nowSeconds = (now: () => number) => BigInt(Math.floor(now() / 1000));
 
 /** The query for every live record of `type` about the patient at `address`. */
@@ -141,6 +174,9 @@ export class Gatekeeper {
   private readonly memberBreakGlass = new SlidingWindow(HOUR);
   /** Break-glass reads started per user (requester side). */
   private readonly userBreakGlass = new SlidingWindow(HOUR);
+  /** Discovery requests answered per requesting member, and started per user. */
+  private readonly memberDiscovery = new SlidingWindow(MINUTE);
+  private readonly userDiscovery = new SlidingWindow(MINUTE);
 
   constructor(
     private readonly records: RecordService,
@@ -553,6 +589,115 @@ export class Gatekeeper {
       ),
     ];
     if (inputs.length > 0) await this.log.appendAll(inputs);
+  }
+
+  // ------------------------------------------------------------------ patient discovery
+
+  /**
+   * Another member asks whether this member may hold records of a patient matching some tokens.
+   * Decided (src/access/policy.ts decideDiscovery) and throttled before anything is matched, so a
+   * refusal is the same whatever matches; then one entry per matching patient (the patient sees
+   * in their access list that the member asked), or one with no patient when nothing matched, all
+   * logged BEFORE the addresses are returned.
+   */
+  async discoverForMember(
+    caller: Address,
+    q: DiscoveryQuery,
+    /** The id of the consortium key this member's tokens are under (undefined: it holds none). */
+    heldKid: string | undefined,
+    match: () => Address[],
+  ): Promise<Address[]> {
+    if (!this.chain) throw new AccessDeniedError('this node is not connected to the chain', 'no-chain');
+    const actor = `member:${caller}`;
+    const qh = discoveryHash(q.tokens);
+    const m = await this.chain.member(caller);
+    const d = decideDiscovery({
+      requester: {
+        kind: 'member',
+        address: caller,
+        roles: m.active ? m.roles : 0,
+        active: m.active,
+        admission: m.admission,
+        self: false,
+      },
+      userRole: q.userRole,
+      purpose: q.purpose,
+    });
+    const refuse = async (reason: string) =>
+      this.log.append(entry(actor, 'discover', typeTarget('Patient'), null, q.purpose, 'deny', reason, qh));
+    if (!d.permit) {
+      await refuse(d.reason);
+      throw new AccessDeniedError(DISCOVERY_REFUSAL, d.reason);
+    }
+    const now = this.now();
+    if (this.memberDiscovery.count(caller, now) >= MEMBER_DISCOVERY_PER_MINUTE) {
+      await refuse('rate-limited');
+      throw tooMany('too many patient discovery requests from this member; try again in a minute', 60);
+    }
+    this.memberDiscovery.add(caller, now);
+    if (heldKid !== q.kid) {
+      await refuse('consortium-key');
+      throw conflict(
+        heldKid
+          ? `this member's discovery tokens are under consortium key ${heldKid}, not ${q.kid}; the consortium is rotating its key, try again once both members hold the new one`
+          : 'this member holds no consortium key, so it takes no part in patient discovery',
+      );
+    }
+    const found = match();
+    await this.log.appendAll(
+      found.length === 0
+        ? [entry(actor, 'discover', typeTarget('Patient'), null, q.purpose, 'permit', 'no-match', qh)]
+        : found.map((a) =>
+            entry(actor, 'discover', typeTarget('Patient'), a, q.purpose, 'permit', 'may-hold', qh),
+          ),
+    );
+    return found;
+  }
+
+  /**
+   * May `actor` search for a patient by demographics across members? Their role and this member's
+   * own Registry roles must act for treatment; at most USER_DISCOVERY_PER_MINUTE a minute. A
+   * refusal is logged before it is thrown.
+   */
+  async authorizeDiscovery(actor: Actor, tokens: readonly string[]): Promise<void> {
+    const qh = discoveryHash(tokens);
+    const refuse = async (reason: string) =>
+      this.log.append(
+        entry(actor.id, 'discover', typeTarget('Patient'), null, actor.purpose, 'deny', reason, qh),
+      );
+    if (actor.role === 'operator') {
+      await refuse('purpose-role');
+      throw new AccessDeniedError(DISCOVERY_REFUSAL, 'purpose-role');
+    }
+    const self = await this.selfRequester();
+    if (self.kind !== 'member') throw new Error('unreachable: this member decides as a member');
+    const d = decideDiscovery({
+      requester: { ...self, self: false },
+      userRole: actor.role,
+      purpose: actor.purpose as AccessPurpose,
+    });
+    if (!d.permit) {
+      await refuse(d.reason);
+      throw new AccessDeniedError(DISCOVERY_REFUSAL, d.reason);
+    }
+    const now = this.now();
+    if (this.userDiscovery.count(actor.id, now) >= USER_DISCOVERY_PER_MINUTE) {
+      await refuse('rate-limited');
+      throw tooMany('too many patient searches in the last minute; try again shortly', 60);
+    }
+    this.userDiscovery.add(actor.id, now);
+  }
+
+  /** The asker's side: one entry per patient found (or one when none was), before `actor` sees them. */
+  async logDiscovered(actor: Actor, tokens: readonly string[], found: readonly Address[]): Promise<void> {
+    const qh = discoveryHash(tokens);
+    await this.log.appendAll(
+      found.length === 0
+        ? [entry(actor.id, 'discover', typeTarget('Patient'), null, actor.purpose, 'permit', 'no-match', qh)]
+        : found.map((a) =>
+            entry(actor.id, 'discover', typeTarget('Patient'), a, actor.purpose, 'permit', 'discovered', qh),
+          ),
+    );
   }
 
   // ------------------------------------------------------------------ writes

@@ -91,7 +91,8 @@ export type DenyReason =
   | 'break-glass-member'
   | 'break-glass-limit'
   | 'no-patient'
-  | 'no-consent';
+  | 'no-consent'
+  | 'discovery-purpose';
 
 export type Basis = 'patient' | 'custodian' | 'break-glass' | 'consent';
 
@@ -166,3 +167,32 @@ export function covers(d: Decision, recordCategories: number): boolean {
 
 /** The categories a decision releases (0 for a deny). */
 export const released = (d: Decision): number => (d.permit ? d.categories : 0);
+
+/** The purposes a patient discovery may be made for: finding a patient to treat them. */
+export const DISCOVERY_PURPOSES: readonly AccessPurpose[] = ['treatment'];
+
+/** Who asks to discover a patient (src/federation/discovery.ts): no patient, no category. */
+export interface DiscoveryRequest {
+  requester: Extract<Requester, { kind: 'member' }>;
+  userRole: UserRole | null;
+  purpose: AccessPurpose;
+}
+
+export type DiscoveryDecision = { permit: true } | { permit: false; reason: DenyReason };
+
+/**
+ * Patient discovery: whether a member's user may learn that members may hold records of a patient
+ * matching some demographics. Only for treatment (an insurer, a researcher, billing may not
+ * enumerate patients), only by a user role that acts for treatment, only by a member whose Registry
+ * roles allow treatment, only by an active member. It never looks at the demographics or at what
+ * matches, so a refusal is the same whoever is asked about. Pure.
+ */
+export function decideDiscovery(req: DiscoveryRequest): DiscoveryDecision {
+  const r = req.requester;
+  if (!r.self && !r.active) return { permit: false, reason: 'not-a-member' };
+  if (!DISCOVERY_PURPOSES.includes(req.purpose)) return { permit: false, reason: 'discovery-purpose' };
+  if (req.userRole !== null && !roleMayActFor(req.userRole, req.purpose))
+    return { permit: false, reason: 'purpose-role' };
+  if (!r.self && !memberMayActFor(r.roles, req.purpose)) return { permit: false, reason: 'purpose-member' };
+  return { permit: true };
+}

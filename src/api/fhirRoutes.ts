@@ -76,7 +76,7 @@ export function fhirRoutes(
 ): void {
   const on = (route: RestRoute, handler: RouteHandlerMethod) => app.route({ ...route, handler });
   app.get('/fhir/metadata', async (request, reply) =>
-    send(reply, 200, capabilityStatement(software, baseOf(request))),
+    send(reply, 200, capabilityStatement(software, baseOf(request), { chain: federated !== undefined })),
   );
 
   // Transaction and batch at [base] and [base]/ (FHIR R4 http.html#transaction: clients in the

@@ -26,7 +26,7 @@ import type { OutboxEntry } from '../chain/outbox.js';
 import { ConflictError, forbidden, tooMany, UnavailableError, unauthorized } from '../errors.js';
 import type { RelayResult } from '../federation/consentRelay.js';
 import type { RemoteOutcome } from '../federation/requester.js';
-import type { RecordsAnswer } from '../federation/wire.js';
+import type { DiscoveryAnswer, RecordsAnswer } from '../federation/wire.js';
 import { errorOutcome, httpFailure, outcome } from '../fhir/outcomes.js';
 import type { LogPublisher } from '../log/logPublisher.js';
 import { LogUnavailableError } from '../log/transparencyLog.js';
@@ -39,6 +39,7 @@ import { authRoutes } from './authRoutes.js';
 import { fhirRoutes } from './fhirRoutes.js';
 import { send } from './http.js';
 import { logRoutes } from './logRoutes.js';
+import { type DiscoverPatients, matchRoutes } from './matchRoutes.js';
 import { patientRoutes } from './patientRoutes.js';
 import { type PortalConfig, portalRoutes } from './portalRoutes.js';
 import { type RpcProxyOptions, rpcProxyRoutes } from './rpcProxy.js';
@@ -88,6 +89,10 @@ export interface ApiDeps {
     q: ReleaseRequest,
     filter?: SearchRequest,
   ) => Promise<{ resources: StoredResource[]; outcomes: RemoteOutcome[] }>;
+  /** Patient discovery, answering side (needs a chain): the answer to a member-signed request. */
+  answerDiscovery?: (caller: `0x${string}`, body: unknown) => Promise<DiscoveryAnswer>;
+  /** Patient discovery, asking side (needs a chain): `POST /fhir/Patient/$match`. */
+  discoverPatients?: DiscoverPatients;
   /** Replica side of replication (needs a chain). */
   replica?: {
     push: (caller: `0x${string}`, body: unknown) => { logSize: number };
@@ -361,6 +366,14 @@ function apiRoutes(
     request.audit = null;
     return deps.answerMember(caller, request.body);
   });
+  app.post('/federation/discover', async (request) => {
+    const caller = request.memberCaller;
+    if (!caller || !deps.answerDiscovery)
+      throw unauthorized('cross-member requests must be signed by an active member');
+    request.audit = null; // the gatekeeper logs every discovery request, refused or answered, itself
+    return deps.answerDiscovery(caller, request.body);
+  });
+  matchRoutes(app, deps.discoverPatients);
   fhirRoutes(app, deps.gate, deps.software ?? { name: 'medchain', version: '0.1.0' }, deps.federatedSearch);
   logRoutes(app, deps);
   patientRoutes(app, deps);

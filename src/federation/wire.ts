@@ -12,9 +12,15 @@
  *   evidence: {entryIndex, entry, path}     the custodian's create/update entry and its inclusion proof
  *                                           to the head it anchored (replica answers)
  *   answer:   {custodian, patient, responseKey, records, refusals, truncated, anchoredSize?}
+ *
+ * Patient discovery (`POST /federation/discover`, src/federation/discovery.ts) carries no
+ * demographics, only HMAC tokens under the consortium key, and answers only chain addresses:
+ *
+ *   request:  {kid, tokens, purpose, userRole}
+ *   answer:   {member, kid, matches}            matches: chain addresses, sorted, at most 10
  */
 import { type Address, getAddress, type Hex, isAddress } from 'viem';
-import type { ReleaseRequest } from '../access/gatekeeper.js';
+import type { DiscoveryQuery, ReleaseRequest } from '../access/gatekeeper.js';
 import type { AccessPurpose } from '../access/purposeOfUse.js';
 import { isUserRole } from '../access/roles.js';
 import { CATEGORIES, type Category } from '../chain/scopes.js';
@@ -203,5 +209,78 @@ export function parseRecordsAnswer(body: unknown): RecordsAnswer {
     refusals: a.refusals as WireRefusal[],
     truncated: a.truncated === true,
     ...(a.anchoredSize !== undefined ? { anchoredSize: a.anchoredSize as number } : {}),
+  };
+}
+
+/** Most tokens in one discovery request (one person: a few name parts, src/fhir/demographics.ts). */
+export const MAX_DISCOVERY_TOKENS = 24;
+/** Most chain addresses in one discovery answer. */
+export const MAX_DISCOVERY_MATCHES = 10;
+
+/** An answer to a discovery request: which patients this member may hold records of, nothing more. */
+export interface DiscoveryAnswer {
+  member: Address;
+  kid: string;
+  matches: Address[];
+}
+
+const KID = /^[0-9a-f]{16}$/;
+const TOKEN = /^[0-9a-f]{64}$/;
+
+/** The body of `POST /federation/discover`. */
+export const discoveryRequestBody = (q: DiscoveryQuery): string =>
+  JSON.stringify({ kid: q.kid, tokens: q.tokens, purpose: q.purpose, userRole: q.userRole });
+
+/** Parse a member's discovery request; 400 naming the first bad field. Anything but tokens is refused. */
+export function parseDiscoveryRequest(body: unknown): DiscoveryQuery {
+  const b = body as Record<string, unknown> | undefined;
+  if (!b || typeof b !== 'object' || Array.isArray(b))
+    throw badRequest('send {kid, tokens, purpose, userRole}');
+  for (const k of Object.keys(b))
+    if (!['kid', 'tokens', 'purpose', 'userRole'].includes(k))
+      throw badRequest(
+        `"${k.slice(0, 40)}" is not part of a discovery request (it carries discovery tokens only, never demographics)`,
+      );
+  if (typeof b.kid !== 'string' || !KID.test(b.kid)) throw badRequest('kid must be a consortium key id');
+  const t = b.tokens;
+  if (
+    !Array.isArray(t) ||
+    t.length === 0 ||
+    t.length > MAX_DISCOVERY_TOKENS ||
+    t.some((x) => typeof x !== 'string' || !TOKEN.test(x)) ||
+    new Set(t).size !== t.length
+  )
+    throw badRequest(`tokens must be 1 to ${MAX_DISCOVERY_TOKENS} distinct discovery tokens (64 hex digits)`);
+  if (typeof b.purpose !== 'string' || !PURPOSES.includes(b.purpose))
+    throw badRequest(`purpose must be one of ${PURPOSES.join(', ')}`);
+  if (typeof b.userRole !== 'string' || !isUserRole(b.userRole))
+    throw badRequest('userRole must be a user role');
+  return {
+    kid: b.kid,
+    tokens: [...(t as string[])].sort(),
+    purpose: b.purpose as AccessPurpose,
+    userRole: b.userRole,
+  };
+}
+
+/** Validate a discovery answer (untrusted input). */
+export function parseDiscoveryAnswer(body: unknown): DiscoveryAnswer {
+  const a = body as Record<string, unknown>;
+  if (!a || typeof a !== 'object') bad('not an object');
+  for (const k of Object.keys(a))
+    if (!['member', 'kid', 'matches'].includes(k)) bad(`unexpected field ${k.slice(0, 40)}`);
+  if (typeof a.member !== 'string' || !isAddress(a.member)) bad('member');
+  if (typeof a.kid !== 'string' || !KID.test(a.kid)) bad('kid');
+  const m = a.matches;
+  if (
+    !Array.isArray(m) ||
+    m.length > MAX_DISCOVERY_MATCHES ||
+    m.some((x) => typeof x !== 'string' || !isAddress(x))
+  )
+    bad('matches');
+  return {
+    member: getAddress(a.member),
+    kid: a.kid,
+    matches: [...new Set((m as string[]).map((x) => getAddress(x)))],
   };
 }

@@ -4,7 +4,13 @@
  * resourceTypes.ts SEARCH_PARAMS, search.ts COMMON_SEARCH_PARAMS), so it cannot claim more or less.
  */
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
-import { AUDIT_EVENT, SYSTEM_INTERACTIONS, TYPE_INTERACTIONS, TYPE_OPERATIONS } from './interactions.js';
+import {
+  AUDIT_EVENT,
+  type RestOperation,
+  SYSTEM_INTERACTIONS,
+  TYPE_INTERACTIONS,
+  TYPE_OPERATIONS,
+} from './interactions.js';
 import { RESOURCE_TYPES, SEARCH_PARAMS } from './resourceTypes.js';
 import { COMMON_SEARCH_PARAMS } from './search.js';
 
@@ -42,8 +48,10 @@ const searchParamsOf = (
     ...(typeof d !== 'string' && d.documentation ? { documentation: d.documentation } : {}),
   }));
 
-function storedType(type: (typeof RESOURCE_TYPES)[number]): CapabilityStatementRestResource {
-  const operations = (TYPE_OPERATIONS as Record<string, Record<string, { definition: string }>>)[type];
+function storedType(type: (typeof RESOURCE_TYPES)[number], chain: boolean): CapabilityStatementRestResource {
+  const operations = Object.entries(
+    (TYPE_OPERATIONS as Record<string, Record<string, RestOperation>>)[type] ?? {},
+  ).filter(([, o]) => chain || !o.needsChain);
   return {
     type,
     versioning: 'versioned-update',
@@ -55,8 +63,14 @@ function storedType(type: (typeof RESOURCE_TYPES)[number]): CapabilityStatementR
     conditionalDelete: 'not-supported',
     interaction: Object.keys(TYPE_INTERACTIONS).map((code) => ({ code: code as 'read' })),
     searchParam: [...searchParamsOf(SEARCH_PARAMS[type]), ...searchParamsOf(COMMON_SEARCH_PARAMS)],
-    ...(operations
-      ? { operation: Object.entries(operations).map(([name, o]) => ({ name, definition: o.definition })) }
+    ...(operations.length > 0
+      ? {
+          operation: operations.map(([name, o]) => ({
+            name,
+            definition: o.definition,
+            ...(o.documentation ? { documentation: o.documentation } : {}),
+          })),
+        }
       : {}),
   };
 }
@@ -65,6 +79,7 @@ function storedType(type: (typeof RESOURCE_TYPES)[number]): CapabilityStatementR
 export function capabilityStatement(
   software: { name: string; version: string },
   base: string,
+  opts: { chain?: boolean } = {},
   now = new Date(),
 ): CapabilityStatement {
   return {
@@ -85,7 +100,7 @@ export function capabilityStatement(
         security: SECURITY,
         interaction: Object.keys(SYSTEM_INTERACTIONS).map((code) => ({ code: code as 'transaction' })),
         resource: [
-          ...RESOURCE_TYPES.map(storedType),
+          ...RESOURCE_TYPES.map((t) => storedType(t, opts.chain === true)),
           {
             type: 'AuditEvent',
             interaction: [{ code: 'search-type' }],

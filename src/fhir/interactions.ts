@@ -43,15 +43,31 @@ export const SYSTEM_ROUTES: readonly RestRoute[] = [
   ).values(),
 ];
 
-/** Operations per type: name, its FHIR OperationDefinition and the route. */
+/** An operation: its FHIR OperationDefinition, the route, and whether it needs the chain (other members). */
+export interface RestOperation {
+  definition: string;
+  route: RestRoute;
+  /** Served only by a node connected to the chain; a node without one leaves it out of its statement. */
+  needsChain?: boolean;
+  documentation?: string;
+}
+
+/** Operations per type, by name. */
 export const TYPE_OPERATIONS = {
   Patient: {
     everything: {
       definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
       route: { method: 'GET', url: '/fhir/Patient/:id/$everything' },
     },
+    match: {
+      definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match',
+      route: { method: 'POST', url: '/fhir/Patient/$match' },
+      needsChain: true,
+      documentation:
+        'Patient discovery across members (treatment roles only): answers Patients with only the chain-address identifier and one urn:medchain:extension:may-hold-records per member that may hold records; match-grade possible, no score; onlyCertainMatches=true returns nothing.',
+    },
   },
-} as const satisfies Record<string, Record<string, { definition: string; route: RestRoute }>>;
+} as const satisfies Record<string, Record<string, RestOperation>>;
 
 /**
  * AuditEvent: the transparency log's entries about one patient, rendered (IHE BALP); search only,

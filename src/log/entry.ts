@@ -25,6 +25,8 @@ export const LOG_ACTIONS = [
   'login-failed',
   'audit-read',
   'verify',
+  // A patient discovery request (src/federation/discovery.ts): asked, answered, or refused.
+  'discover',
 ] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
 

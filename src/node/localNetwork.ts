@@ -32,6 +32,7 @@ import { hashPassword } from '../crypto/password.js';
 import { PortInUseError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomicFile.js';
 import { securePrivateDir, tightenPrivateFile } from '../util/privateFiles.js';
+import { distributeConsortiumKey } from './consortiumSetup.js';
 import { DEMO_MEMBERS, type MemberSpec } from './demoNetwork.js';
 import { loadOrCreateIdentity, type MemberIdentity } from './memberIdentity.js';
 import { keyFileOf, openMemberNode } from './memberNode.js';
@@ -150,6 +151,12 @@ export async function startLocalNetwork(
       identity: loadOrCreateIdentity(keyFileOf(memberDir), passphrase).identity,
     };
   });
+  // Patient discovery: every member holds the same consortium key (made once, sealed to each member).
+  const withKey = await distributeConsortiumKey(
+    members.map((m) => ({ file: keyFileOf(m.dir), identity: m.identity })),
+    passphrase,
+  );
+  for (const [i, m] of members.entries()) m.identity = withKey[i] as MemberIdentity;
   if (tightened.length > 0)
     progress(`files: made owner-only (were open to group or others): ${tightened.join(', ')}`);
   // Each member keeps the port it was first given, so its URLs (and the portal origin, where a

@@ -5,11 +5,19 @@
  * Stored in a passphrase-protected key file (src/crypto/keystore.ts, mode 0600); the address and
  * encryption public key are also kept in clear in that file so they can be shared without the
  * passphrase. A key file from before key-encryption keys gets one the first time it is opened.
+ * It also keeps the consortium keys this member was given (src/crypto/consortiumKey.ts), oldest
+ * first; the last is current. A member without one takes part in no patient discovery.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { type Address, type Hex, isAddress, isHex, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import {
+  CONSORTIUM_KEY_ID,
+  type ConsortiumKey,
+  openConsortiumKey,
+  type SealedConsortiumKey,
+} from '../crypto/consortiumKey.js';
 import { CryptoError } from '../crypto/cryptoError.js';
 import { readKeystore, readKeystorePublic, writeKeystore } from '../crypto/keystore.js';
 import { generateX25519, x25519PublicKey } from '../crypto/x25519.js';
@@ -22,6 +30,8 @@ export interface MemberIdentity {
   indexKey: Hex;
   /** Key-encryption keys, oldest first; the last is current. Ids are unique within the file. */
   keks: { id: string; key: Hex }[];
+  /** Consortium keys (patient discovery), oldest first; the last is current. May be empty. */
+  consortiumKeys: { id: string; key: Hex }[];
 }
 
 const newKek = (taken: readonly { id: string }[]) => {
@@ -37,6 +47,7 @@ function secretsOf(i: MemberIdentity): Record<string, string> {
     encryptionPrivateKey: i.encryptionPrivateKey,
     indexKey: i.indexKey,
     keks: JSON.stringify(i.keks),
+    ...(i.consortiumKeys.length > 0 ? { consortiumKeys: JSON.stringify(i.consortiumKeys) } : {}),
   };
 }
 
@@ -60,6 +71,7 @@ export function createIdentity(file: string, passphrase: string): MemberIdentity
     encryptionPublicKey: toHex(enc.publicKey),
     indexKey: toHex(randomBytes(32)),
     keks: [newKek([])],
+    consortiumKeys: [],
   };
   writeKeystore(file, passphrase, secretsOf(identity), publicOf(identity));
   return identity;
@@ -96,6 +108,19 @@ export function loadIdentity(file: string, passphrase: string): MemberIdentity {
     )
       throw new CryptoError('keystore-corrupt', `${file} holds malformed key-encryption keys`);
   }
+  let consortiumKeys: MemberIdentity['consortiumKeys'] = [];
+  if (s.consortiumKeys !== undefined) {
+    try {
+      consortiumKeys = JSON.parse(s.consortiumKeys);
+    } catch {
+      consortiumKeys = [{ id: '', key: '0x' }];
+    }
+    if (
+      !Array.isArray(consortiumKeys) ||
+      consortiumKeys.some((k) => typeof k?.id !== 'string' || !CONSORTIUM_KEY_ID.test(k.id) || !is32(k.key))
+    )
+      throw new CryptoError('keystore-corrupt', `${file} holds malformed consortium keys`);
+  }
   const identity: MemberIdentity = {
     chainKey: s.chainKey,
     address: privateKeyToAccount(s.chainKey).address,
@@ -103,6 +128,7 @@ export function loadIdentity(file: string, passphrase: string): MemberIdentity {
     encryptionPublicKey: toHex(x25519PublicKey(Buffer.from(s.encryptionPrivateKey.slice(2), 'hex'))),
     indexKey: s.indexKey,
     keks,
+    consortiumKeys,
   };
   if (keks.length === 0) {
     // A key file from before key-encryption keys: add the first one, once.
@@ -124,6 +150,37 @@ export function addKek(file: string, passphrase: string): MemberIdentity {
 export function retireOldKeks(file: string, passphrase: string): MemberIdentity {
   const identity = loadIdentity(file, passphrase);
   identity.keks = identity.keks.slice(-1);
+  writeKeystore(file, passphrase, secretsOf(identity), publicOf(identity));
+  return identity;
+}
+
+/** The current consortium key of an identity, as bytes (undefined when it was given none). */
+export function currentConsortiumKey(i: MemberIdentity): ConsortiumKey | undefined {
+  const k = i.consortiumKeys.at(-1);
+  return k ? { id: k.id, key: new Uint8Array(Buffer.from(k.key.slice(2), 'hex')) } : undefined;
+}
+
+/**
+ * Open a consortium key sealed to this member and keep it in `file` as the current one (a key it
+ * already holds is not added twice). Older keys stay until the consortium has moved on.
+ */
+export async function installConsortiumKey(
+  file: string,
+  passphrase: string,
+  sealed: SealedConsortiumKey,
+): Promise<MemberIdentity> {
+  const identity = loadIdentity(file, passphrase);
+  const ck = await openConsortiumKey(
+    new Uint8Array(Buffer.from(identity.encryptionPrivateKey.slice(2), 'hex')),
+    identity.address,
+    sealed,
+  );
+  if (identity.consortiumKeys.at(-1)?.id === ck.id) return identity;
+  identity.consortiumKeys = [
+    ...identity.consortiumKeys.filter((k) => k.id !== ck.id),
+    { id: ck.id, key: toHex(ck.key) },
+  ];
+  ck.key.fill(0);
   writeKeystore(file, passphrase, secretsOf(identity), publicOf(identity));
   return identity;
 }

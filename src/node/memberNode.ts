@@ -28,10 +28,12 @@ import { Outbox } from '../chain/outbox.js';
 import { PortInUseError } from '../errors.js';
 import { relayConsent } from '../federation/consentRelay.js';
 import { answerMember } from '../federation/custodian.js';
+import { answerDiscovery, discoverPatients } from '../federation/discovery.js';
 import { acceptPush, answerAsReplica } from '../federation/replica.js';
 import { Replicator } from '../federation/replication.js';
 import { federatedSearch } from '../federation/requester.js';
 import { loadFhirDefinitions } from '../fhir/definitions.js';
+import type { Demographics } from '../fhir/demographics.js';
 import { LogPublisher } from '../log/logPublisher.js';
 import { TransparencyLog } from '../log/transparencyLog.js';
 import { type ChainHead, type VerifyProgress, type VerifyReport, verifyStoreAsync } from '../log/verifier.js';
@@ -42,7 +44,7 @@ import { RecordStore } from '../store/recordStore.js';
 import { UserStore } from '../store/userStore.js';
 import { securePrivateDir } from '../util/privateFiles.js';
 import { Anchorer, type AnchorerOptions } from './anchorer.js';
-import { loadIdentity, type MemberIdentity } from './memberIdentity.js';
+import { currentConsortiumKey, loadIdentity, type MemberIdentity } from './memberIdentity.js';
 
 export interface MemberNode {
   dir: string;
@@ -79,6 +81,7 @@ export function openMemberNode(
     encryptionPublicKey: bytes(identity.encryptionPublicKey),
     indexKey: bytes(identity.indexKey),
     keks: identity.keks.map((k) => ({ id: k.id, key: bytes(k.key) })),
+    ...(currentConsortiumKey(identity) ? { consortiumKey: currentConsortiumKey(identity) } : {}),
   });
   const log = new TransparencyLog(db, identity.address);
   const publisher = new LogPublisher(
@@ -160,6 +163,10 @@ function federationDeps(node: MemberNode, consortium: ConsortiumView) {
     },
     answerMember: (caller: `0x${string}`, body: unknown) =>
       answerMember({ gate: node.gate, records: node.records, member: consortium.member, self }, caller, body),
+    answerDiscovery: (caller: `0x${string}`, body: unknown) =>
+      answerDiscovery({ gate: node.gate, records: node.records, self }, caller, body),
+    discoverPatients: (actor: Actor, d: Demographics) =>
+      discoverPatients({ gate: node.gate, records: node.records, consortium, signer }, actor, d),
     federatedSearch: (actor: Actor, q: ReleaseRequest, filter?: SearchRequest) =>
       federatedSearch({ gate: node.gate, records: node.records, consortium, signer }, actor, q, filter),
     replica: {
@@ -227,6 +234,8 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
   // Patients stored before their names, birth dates and genders were indexed (migration 8).
   await node.records.reindexStored();
   const rewrapped = await node.records.rewrapToCurrentKek();
+  // Patients stored before this member held the current consortium key get their discovery tokens.
+  await node.records.indexDiscoveryStored();
   if (rewrapped > 0)
     process.stderr.write(
       `medchain: rewrapped ${rewrapped} key(s) of ${node.dir} under the current key-encryption key\n`,

@@ -57,10 +57,15 @@ before(async () => {
   db.prepare(
     `DELETE FROM search_tokens WHERE resource_type = 'Patient' AND param IN (${NEW_PARAMS.map(() => '?').join(', ')})`,
   ).run(...NEW_PARAMS);
-  db.exec('DROP TABLE reindex_queue');
+  // Undo migrations 8 (the queue) and 9 (discovery tokens, rebuilt on open from the Patients).
+  db.exec('DROP TABLE reindex_queue; DROP TABLE discovery_tokens; DROP TABLE discovery_indexed');
   db.pragma('user_version = 7');
   db.close();
-  assert.equal(NODE_MIGRATIONS.length, 8, 'this test rolls a store back to just before migration 8');
+  assert.equal(
+    NODE_MIGRATIONS.length,
+    9,
+    'this test rolls a store back to just before migration 8 (undoing 8 and 9)',
+  );
 });
 after(() => {
   node?.close();

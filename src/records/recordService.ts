@@ -10,11 +10,14 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, Patient, Resource } from '@medplum/fhirtypes';
 import { type Address, getAddress, isAddress } from 'viem';
 import { blindToken } from '../crypto/blindIndex.js';
+import type { ConsortiumKey } from '../crypto/consortiumKey.js';
 import { CryptoError } from '../crypto/cryptoError.js';
+import { discoveryTokens } from '../crypto/discoveryToken.js';
 import { bindingBytes, openRecord, type RecordBinding, sealRecord } from '../crypto/envelope.js';
 import { type KeyWrap, unwrapperFor, wrapKey } from '../crypto/keyWrap.js';
 import { unwrapSymmetric, wrapSymmetric } from '../crypto/symmetricWrap.js';
 import { badRequest, conflict, gone, notFound, preconditionFailed } from '../errors.js';
+import { demographicsOf, matchKeys } from '../fhir/demographics.js';
 import { indexValues, queryTokenForms } from '../fhir/indexValues.js';
 import { isResourceType, PATIENT_ADDRESS_SYSTEM, type ResourceType } from '../fhir/resourceTypes.js';
 import type { SearchQuery } from '../fhir/search.js';
@@ -39,6 +42,8 @@ export interface MemberKeys {
   indexKey: Uint8Array;
   /** Key-encryption keys (AES-256), oldest first; the last is current. */
   keks: readonly { id: string; key: Uint8Array }[];
+  /** The current consortium key (patient discovery); without it no discovery tokens are kept. */
+  consortiumKey?: ConsortiumKey;
 }
 
 /** What a patient record key is bound to: the patient and the key's id. */
@@ -256,6 +261,9 @@ export class RecordService {
       ...(patientKey ? { patientKey } : {}),
       ...(patientRecordKey ? { patientRecordKey } : {}),
       ...(patientAddress ? { patientAddress } : {}),
+      ...(patientAddress && this.keys.consortiumKey
+        ? { discovery: this.discoveryEntryOf(resource as Patient, this.keys.consortiumKey) }
+        : {}),
     };
     return { prepared, resource };
   }
@@ -643,6 +651,52 @@ export class RecordService {
     }
     // The page's rows come with this member's current-KEK wrap in the same query.
     return this.store.search(type, clauses, q.count, q.offset, allowed, this.ownRecipients[0]);
+  }
+
+  private discoveryEntryOf(p: Patient, ck: ConsortiumKey): { kid: string; tokens: string[] } {
+    return { kid: ck.id, tokens: discoveryTokens(ck.key, matchKeys(demographicsOf(p))) };
+  }
+
+  /** The id of the consortium key discovery tokens are made under here (undefined: none held). */
+  get discoveryKeyId(): string | undefined {
+    return this.keys.consortiumKey?.id;
+  }
+
+  /** Discovery tokens of a query's demographics under this member's consortium key (none without one). */
+  discoveryTokensFor(d: Parameters<typeof matchKeys>[0]): string[] {
+    const ck = this.keys.consortiumKey;
+    return ck ? discoveryTokens(ck.key, matchKeys(d)) : [];
+  }
+
+  /** Chain addresses of live Patients here matching any of `tokens` (made under key `kid`), at most `limit`. */
+  discoveryMatches(kid: string, tokens: readonly string[], limit: number): Address[] {
+    if (kid !== this.keys.consortiumKey?.id) return [];
+    return this.store.discoveryMatches(kid, tokens, limit).map((a) => getAddress(a));
+  }
+
+  /**
+   * Make discovery tokens for stored Patients that have none under the current consortium key
+   * (stores from before discovery, a key given later, a rotated key): decrypt each, tokenize,
+   * keep only the tokens. Returns how many Patients it indexed.
+   */
+  async indexDiscoveryStored(batch = 200): Promise<number> {
+    const ck = this.keys.consortiumKey;
+    if (!ck) return 0;
+    let n = 0;
+    for (;;) {
+      const ids = this.store.patientsToIndex(ck.id, batch);
+      if (ids.length === 0) return n;
+      for (const id of ids) {
+        let entry: { kid: string; tokens: string[] } = { kid: ck.id, tokens: [] };
+        try {
+          entry = this.discoveryEntryOf((await this.read('Patient', id)) as Patient, ck);
+        } catch {
+          // Not openable here (its key was erased): indexed with no tokens, so it is never found.
+        }
+        this.store.setDiscoveryTokens(`Patient/${id}`, entry);
+      }
+      n += ids.length;
+    }
   }
 
   /**

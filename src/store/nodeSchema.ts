@@ -190,4 +190,19 @@ export const NODE_MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;
    INSERT INTO reindex_queue (resource_type, id)
      SELECT resource_type, id FROM resource_heads WHERE resource_type = 'Patient' AND deleted = 0;`,
+  // 9: patient discovery (src/federation/discovery.ts). A live Patient linked to a chain address has one row per
+  // discovery token (HMAC under consortium key `kid` of a match key, src/fhir/demographics.ts), and
+  // one row in discovery_indexed saying under which key its tokens were made (also when it has none:
+  // no name or no full birth date), so a restart indexes only what is new or under an older key.
+  `CREATE TABLE discovery_tokens (
+     token       TEXT NOT NULL,
+     patient_ref TEXT NOT NULL,
+     kid         TEXT NOT NULL,
+     PRIMARY KEY (token, patient_ref)
+   ) WITHOUT ROWID;
+   CREATE INDEX discovery_tokens_by_patient ON discovery_tokens (patient_ref);
+   CREATE TABLE discovery_indexed (
+     patient_ref TEXT PRIMARY KEY,
+     kid         TEXT NOT NULL
+   ) WITHOUT ROWID;`,
 ];

@@ -5,6 +5,12 @@
  */
 import type { Db } from './database.js';
 import { StoreError, statement, truncateWal } from './database.js';
+import {
+  addressesMatching,
+  type DiscoveryEntry,
+  patientsToIndex,
+  replaceDiscoveryTokens,
+} from './discoveryStore.js';
 
 export interface VersionRow {
   resourceType: string;
@@ -61,6 +67,8 @@ export interface PreparedVersion {
   patientRecordKey?: PatientRecordKeyRow;
   /** For a Patient linked to a chain address (identifier urn:medchain:patient): that address. */
   patientAddress?: string;
+  /** For such a Patient, when this member holds a consortium key: its discovery tokens. */
+  discovery?: DiscoveryEntry;
   /** The head version this write was prepared against (0 = the record must not exist yet). */
   expectedPrevious: number;
 }
@@ -129,6 +137,21 @@ function dateSql(op: string, loCol: string, hiCol: string): string {
 
 export class RecordStore {
   constructor(private readonly db: Db) {}
+
+  /** Chain addresses of live Patients with any of `tokens` under consortium key `kid` (src/store/discoveryStore.ts). */
+  discoveryMatches(kid: string, tokens: readonly string[], limit: number): string[] {
+    return addressesMatching(this.db, kid, tokens, limit);
+  }
+
+  /** Ids of live, address-linked Patients whose discovery tokens are not under `kid`. */
+  patientsToIndex(kid: string, limit: number): string[] {
+    return patientsToIndex(this.db, kid, limit);
+  }
+
+  /** Set one Patient's discovery tokens outside a record write (indexing stored Patients). */
+  setDiscoveryTokens(patientRef: string, entry: DiscoveryEntry | undefined): void {
+    this.db.transaction(() => replaceDiscoveryTokens(this.db, patientRef, entry))();
+  }
 
   head(type: string, id: string): { version: number; deleted: boolean; patientRef: string } | undefined {
     const r = statement(
@@ -244,6 +267,12 @@ export class RecordStore {
         upsertHead.run({ ...row, deleted: row.deleted ? 1 : 0 });
         clearTokens.run(row.resourceType, row.id);
         clearDates.run(row.resourceType, row.id);
+        if (row.resourceType === 'Patient')
+          replaceDiscoveryTokens(
+            db,
+            `Patient/${row.id}`,
+            row.deleted || !p.patientAddress ? undefined : p.discovery,
+          );
         if (row.deleted) {
           shredWraps.run(row.resourceType, row.id);
           shredContent.run(row.resourceType, row.id);

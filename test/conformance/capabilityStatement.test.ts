@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { getSearchParameters } from '@medplum/core';
 import type { CapabilityStatement, CapabilityStatementRestResource, Resource } from '@medplum/fhirtypes';
+import { capabilityStatement } from '../../src/fhir/capability.js';
 import { loadFhirDefinitions } from '../../src/fhir/definitions.js';
 import { startTestNode, type TestNode } from '../support/testNode.js';
 import { assertValid } from './conformanceNode.js';
@@ -140,6 +141,7 @@ describe('the CapabilityStatement does not lie', () => {
       await expect('search-type', 'GET', `/fhir/${type}?_id=${created.id}`, 200);
       for (const op of r.operation ?? []) {
         assert.equal(type, 'Patient', `${type}: an operation with no exercise here (${op.name})`);
+        assert.equal(op.name, 'everything', `an operation with no exercise here ($${op.name})`);
         const res = await call('GET', `/fhir/Patient/${pid}/$${op.name}`, 'clinician');
         assert.equal(res.status, 200, `$${op.name}: ${res.body.slice(0, 200)}`);
       }
@@ -183,5 +185,38 @@ describe('the CapabilityStatement does not lie', () => {
         assert.equal(res.status, 200, `${type} at ${url}: ${res.body.slice(0, 200)}`);
         assert.equal(res.json().type, `${type}-response`);
       }
+  });
+  test('$match needs other members: a node without the chain leaves it out and answers 503; with the chain it is listed', async () => {
+    const patient = cs.rest?.[0]?.resource?.find((r) => r.type === 'Patient');
+    assert.deepEqual(
+      (patient?.operation ?? []).map((o) => o.name),
+      ['everything'],
+    );
+    const res = await call('POST', '/fhir/Patient/$match', 'clinician', {
+      resourceType: 'Parameters',
+      parameter: [
+        {
+          name: 'resource',
+          resource: {
+            resourceType: 'Patient',
+            name: [{ family: 'X', given: ['Y'] }],
+            birthDate: '1980-01-02',
+          },
+        },
+      ],
+    });
+    assert.equal(res.status, 503, res.body.slice(0, 200));
+    const withChain = capabilityStatement({ name: 'medchain', version: 't' }, 'http://127.0.0.1/fhir', {
+      chain: true,
+    });
+    assertValid('metadata with chain', withChain);
+    const ops = withChain.rest?.[0]?.resource?.find((r) => r.type === 'Patient')?.operation ?? [];
+    assert.deepEqual(
+      ops.map((o) => [o.name, o.definition]),
+      [
+        ['everything', 'http://hl7.org/fhir/OperationDefinition/Patient-everything'],
+        ['match', 'http://hl7.org/fhir/OperationDefinition/Patient-match'],
+      ],
+    );
   });
 });

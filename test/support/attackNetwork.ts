@@ -37,10 +37,14 @@ import {
   rolesToMask,
 } from '../../src/chain/scopes.js';
 import { writeAndWait } from '../../src/chain/transact.js';
+import type { ConsortiumKey } from '../../src/crypto/consortiumKey.js';
+import { discoveryTokens } from '../../src/crypto/discoveryToken.js';
 import { hashPassword } from '../../src/crypto/password.js';
 import { replicasOf } from '../../src/federation/replicaRing.js';
+import { demographicsOf, matchKeys } from '../../src/fhir/demographics.js';
 import type { ResourceType } from '../../src/fhir/resourceTypes.js';
-import { createIdentity, type MemberIdentity } from '../../src/node/memberIdentity.js';
+import { distributeConsortiumKey } from '../../src/node/consortiumSetup.js';
+import { createIdentity, currentConsortiumKey, type MemberIdentity } from '../../src/node/memberIdentity.js';
 import {
   keyFileOf,
   type MemberNode,
@@ -171,6 +175,26 @@ export async function request(url: string, opts: RequestOptions = {}): Promise<A
 }
 
 export { waitFor } from './waitFor.js';
+
+// ---------------------------------------------------------------- the discovery wire (ONE place)
+
+/** What a (possibly malicious) member asks at /federation/discover: tokens of these demographics. */
+export interface DiscoveryProbe {
+  who: { family: string; given: string; birthDate: string; gender?: 'male' | 'female' };
+  purpose: Purpose | 'emergency';
+  userRole: UserRole;
+  /** Another consortium key id than the one the tokens are made under. */
+  kid?: string;
+}
+
+/** The body of a /federation/discover request (src/federation/wire.ts): {kid, tokens, purpose, userRole}. */
+export function discoveryBody(ck: ConsortiumKey, p: DiscoveryProbe): string {
+  const tokens = discoveryTokens(
+    ck.key,
+    matchKeys(demographicsOf({ name: [{ family: p.who.family, given: [p.who.given] }], ...p.who })),
+  );
+  return JSON.stringify({ kid: p.kid ?? ck.id, tokens, purpose: p.purpose, userRole: p.userRole });
+}
 
 // ---------------------------------------------------------------- the federation wire (ONE place)
 
@@ -318,6 +342,21 @@ export interface AttackMember {
   running: RunningNode | undefined;
 }
 
+/** Who a seeded patient is (held at the lab only, in its Patient record). */
+export interface PatientDemographics {
+  family: string;
+  given: string;
+  birthDate: string;
+  gender: 'male' | 'female';
+}
+
+/** The seeded patients' demographics (patient discovery finds them by these). */
+export const DEMOGRAPHICS = {
+  A: { family: 'Lindqvist-Åberg', given: 'Signe', birthDate: '1961-07-14', gender: 'female' },
+  B: { family: 'Okonkwo', given: 'Chidi', birthDate: '1979-11-02', gender: 'male' },
+  control: { family: 'Marchetti', given: 'Paolo', birthDate: '1990-03-30', gender: 'male' },
+} as const satisfies Record<string, PatientDemographics>;
+
 /** A patient whose records the lab holds; ids are the records' ids at the lab. */
 export interface SeededPatient {
   account: PrivateKeyAccount;
@@ -361,6 +400,12 @@ export class AttackNetwork {
     try {
       const ids = {} as Record<MemberName, MemberIdentity>;
       for (const n of MEMBER_NAMES) ids[n] = createIdentity(keyFileOf(path.join(t.dir, n)), PASSPHRASE);
+      // Patient discovery: the consortium key, made once and sealed to every member (as `medchain up`).
+      const withKey = await distributeConsortiumKey(
+        MEMBER_NAMES.map((n) => ({ file: keyFileOf(path.join(t.dir, n)), identity: ids[n] })),
+        PASSPHRASE,
+      );
+      for (const [i, n] of MEMBER_NAMES.entries()) ids[n] = withKey[i] as MemberIdentity;
       const deployer = walletFor(t.conn, ids.hospital.chainKey);
       const { manifest } = await deployContracts(t.conn, deployer, {
         genesis: MEMBER_NAMES.map((n) => ({
@@ -405,18 +450,21 @@ export class AttackNetwork {
   }
 
   private async seed(): Promise<void> {
-    this.patientA = await this.seedPatient(13.2);
-    this.patientB = await this.seedPatient(7.7);
-    this.control = await this.seedPatient(4.4);
+    this.patientA = await this.seedPatient(13.2, DEMOGRAPHICS.A);
+    this.patientB = await this.seedPatient(7.7, DEMOGRAPHICS.B);
+    this.control = await this.seedPatient(4.4, DEMOGRAPHICS.control);
     await this.grant(this.control, 'clinic', ['labs'], ['treatment']);
   }
 
-  private async seedPatient(labValue: number): Promise<SeededPatient> {
+  private async seedPatient(labValue: number, who: PatientDemographics): Promise<SeededPatient> {
     const account = privateKeyToAccount(generatePrivateKey());
     const g = this.members.lab.node.gate;
     const p = await g.create(OPERATOR, 'Patient', {
       resourceType: 'Patient',
       identifier: [{ system: 'urn:medchain:patient', value: account.address }],
+      name: [{ family: who.family, given: [who.given] }],
+      birthDate: who.birthDate,
+      gender: who.gender,
     });
     const subject = { reference: `Patient/${p.id}` };
     const coding = (token: string) => {
@@ -644,6 +692,13 @@ export class AttackNetwork {
       headers: { authorization },
       ...(body !== undefined ? { body } : {}),
     });
+  }
+
+  /** `attacker`'s node asks `target` directly at /federation/discover, with tokens under its consortium key. */
+  discover(attacker: MemberName, target: MemberName, p: DiscoveryProbe): Promise<Answer> {
+    const ck = currentConsortiumKey(this.members[attacker].identity);
+    if (!ck) throw new Error(`${attacker} holds no consortium key`);
+    return this.memberRequest(attacker, target, 'POST', '/federation/discover', discoveryBody(ck, p));
   }
 
   /** `attacker` asks custodian `target` directly at /federation/search. */

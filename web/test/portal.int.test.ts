@@ -64,9 +64,38 @@ async function importKey(page: Page, keyFile: string) {
   await shown(page).getByRole('button', { name: 'Import' }).click();
 }
 
+/** Open a patient by chain address (the advanced option under "Find a patient"). */
 async function openPatient(page: Page, address: string) {
+  const advanced = shown(page).locator('details', { hasText: 'Open by chain address' });
+  if ((await advanced.getAttribute('open')) === null) await advanced.locator('summary').click();
   await shown(page).getByLabel('Patient chain address').fill(address);
   await shown(page).getByRole('button', { name: 'Open', exact: true }).click();
+  await page.getByText('Reading records from the members').waitFor({ state: 'detached', timeout: UI_MS });
+}
+
+/**
+ * Find a patient as a clinician does: by name and birth date, asking every member (patient
+ * discovery); the match shows the chain address in short and the members that may hold records.
+ */
+async function findPatient(
+  page: Page,
+  who: { family: string; given: string; birthDate: string; address: string },
+  holders: readonly string[],
+) {
+  await shown(page).getByLabel('Family name').fill(who.family);
+  await shown(page).getByLabel('Given name').fill(who.given);
+  await shown(page).getByLabel('Birth date').fill(who.birthDate);
+  await shown(page).getByRole('button', { name: 'Search', exact: true }).click();
+  const results = shown(page).getByRole('region', { name: 'Matching patients' });
+  await results.waitFor({ timeout: UI_MS });
+  const row = results.locator('li', { hasText: new RegExp(who.address.slice(-6), 'i') });
+  const text = await row.innerText();
+  for (const h of holders) assert.ok(text.includes(h), `the match says ${h} may hold records: ${text}`);
+  assert.ok(
+    !text.includes(who.family) && !text.includes(who.birthDate),
+    `only the address comes back: ${text}`,
+  );
+  await row.getByRole('button', { name: /Open patient/ }).click();
   await page.getByText('Reading records from the members').waitFor({ state: 'detached', timeout: UI_MS });
 }
 
@@ -173,7 +202,16 @@ describe('portal main story in Chromium on a real network', () => {
     await staffSignIn(c, clinician.username, 'not-the-password');
     await shown(c).getByRole('alert').filter({ hasText: 'wrong username or password' }).waitFor();
     await staffSignIn(c, clinician.username, clinician.password);
-    await openPatient(c, patient.address);
+    // Found by name and birth date (no address typed): every seeding member may hold records.
+    const { family, given, birthDate } = patient;
+    assert.ok(family && given && birthDate, 'network.json names the seeded patient');
+    // Typed as a clinician might: other case; the node normalizes before it tokenizes.
+    await findPatient(
+      c,
+      { family: family.toUpperCase(), given: given.toLowerCase(), birthDate, address: patient.address },
+      ['Central Lab', 'City Hospital', 'Valley Clinic'],
+    );
+    await shot(c, '03a-clinician-finds-patient-by-name');
     await shown(c).locator('table.labs tr', { hasText: 'Central Lab' }).first().waitFor({ timeout: UI_MS });
     // The chart says whose it is: name, birth date, address in short.
     const header = await shown(c).getByTestId('patient-header').innerText();
@@ -208,6 +246,12 @@ describe('portal main story in Chromium on a real network', () => {
     assert.doesNotMatch(table, /0x[0-9a-fA-F]{6}/, 'readers by name, not by address');
     assert.doesNotMatch(table, /×/, 'no per-entry counts');
     assert.match(await shown(p).getByTestId('access-summary').innerText(), /\d+ verified/);
+    // The search by name and birth date shows too: Valley Clinic asked Central Lab whether it holds records.
+    assert.match(
+      table,
+      /Valley Clinic asked whether you have records here \(a search by name and birth date; no records shared\)[^\n]*Central Lab/,
+      'the patient sees that Valley Clinic looked them up at Central Lab',
+    );
     await shot(p, '04-patient-sees-access-verified', false);
 
     // 5. The patient revokes Valley Clinic's access.

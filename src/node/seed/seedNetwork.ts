@@ -22,6 +22,10 @@ import { type SeedMember, syntheticPatients } from './syntheticPatients.js';
 
 export interface SeededPatient {
   name: string;
+  /** Who the patient is, for finding them by name and birth date (absent in seeds from before). */
+  family?: string;
+  given?: string;
+  birthDate?: string;
   address: string;
   keyFile: string;
 }
@@ -75,7 +79,14 @@ export async function seedNetwork(
           await gate.create(SEED_ACTOR, body.resourceType as ResourceType, body);
         }
       }
-      done.push({ name: `${p.given} ${p.family}`, address: keys.address, keyFile });
+      done.push({
+        name: `${p.given} ${p.family}`,
+        family: p.family,
+        given: p.given,
+        birthDate: p.birthDate,
+        address: keys.address,
+        keyFile,
+      });
       writeFileAtomic(marker, `${JSON.stringify({ patients: done }, null, 2)}\n`, 0o600);
       progress(`seed: patient ${i + 1}/${people.length} (${p.given} ${p.family})`);
     }

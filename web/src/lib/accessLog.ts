@@ -115,6 +115,9 @@ const REFUSED: Record<string, string> = {
   'not-a-member': 'not a member of the network',
   role: 'not allowed for that person’s role',
   'no-chain': 'the network could not be checked',
+  'discovery-purpose': 'not allowed for that purpose',
+  'rate-limited': 'too many searches',
+  'consortium-key': 'the network’s keys did not agree',
 };
 const refusedWords = (reason: string) => REFUSED[reason] ?? 'refused';
 
@@ -127,6 +130,8 @@ const OTHER_ACTIONS: Record<string, (n: number, type: string | undefined) => str
   'login-failed': () => 'failed to sign in',
   'audit-read': () => 'looked at your access log',
   verify: () => 'checked the log',
+  // Patient discovery: only "may hold records" was answered, never a record.
+  discover: () => 'asked whether you have records here (a search by name and birth date; no records shared)',
 };
 
 /** "a", "a and b", "a, b and c". */

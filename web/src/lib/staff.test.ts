@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Bundle, Observation } from '@medplum/fhirtypes';
-import type { Address } from 'viem';
+import { type Address, getAddress } from 'viem';
 import { remoteOutcomeEntries } from '../../../src/api/remoteOutcomes.js';
 import type { Category } from '../../../src/chain/scopes.js';
 import { maskToCategories } from '../../../src/chain/scopes.js';
 import type { RemoteOutcome } from '../../../src/federation/requester.js';
+import { matchBundle } from '../../../src/fhir/patientMatch.js';
 import { categoriesOfType } from '../../../src/records/recordCategory.js';
-import { mergeReads, readSearchset } from './staff.js';
+import { mergeReads, readMatches, readSearchset } from './staff.js';
 
 const LAB = '0x00000000000000000000000000000000000000Cc' as Address;
 const HOSPITAL = '0x00000000000000000000000000000000000000dd' as Address;
@@ -183,5 +184,39 @@ describe('reading a cross-member searchset', () => {
     assert.deepEqual(m.notes, ['gone']);
     assert.deepEqual(m.incomplete, ['MedicationRequest', 'Observation']);
     assert.equal(m.records.length, 3);
+  });
+});
+
+describe('readMatches: the $match answer the node builds, as the clinician view reads it', () => {
+  test('each match: the checksummed address and the holders by name; warnings as notes', () => {
+    const patient = getAddress('0x00000000000000000000000000000000000000ab');
+    const b = matchBundle(
+      [
+        {
+          address: patient,
+          holders: [
+            { address: LAB, name: 'Central Lab' },
+            { address: HOSPITAL, name: 'City Hospital' },
+          ],
+        },
+      ],
+      [
+        {
+          member: 'Main Street Pharmacy',
+          address: PHARMACY,
+          status: 'unreachable',
+          message: 'Main Street Pharmacy did not answer; it was not searched',
+        },
+        { member: 'City Hospital', address: HOSPITAL, status: 'ok' },
+      ],
+      { count: 10, onlyCertainMatches: false },
+    );
+    const r = readMatches(b);
+    assert.deepEqual(r.found, [{ address: patient, holders: ['Central Lab', 'City Hospital'] }]);
+    assert.deepEqual(r.notes, ['Main Street Pharmacy did not answer; it was not searched']);
+    assert.deepEqual(readMatches(matchBundle([], [], { count: 10, onlyCertainMatches: false })), {
+      found: [],
+      notes: [],
+    });
   });
 });

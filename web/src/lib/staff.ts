@@ -1,5 +1,7 @@
 /** Staff of this member: sign-in, and reading a patient's records across members. */
 import type { Bundle, Patient, Resource } from '@medplum/fhirtypes';
+import { getAddress, isAddress } from 'viem';
+import { MAY_HOLD_RECORDS_EXTENSION } from '../../../src/fhir/patientMatch.js';
 import { MEMBER_SOURCE_PREFIX, NOTE_SYSTEM } from '../../../src/fhir/remoteCodes.js';
 import { PATIENT_ADDRESS_SYSTEM } from '../../../src/fhir/resourceTypes.js';
 import { ApiError, call, outcomeText } from './api.js';
@@ -50,6 +52,72 @@ export async function localPatients(s: StaffSession): Promise<PatientChoice[]> {
       address: p.identifier?.find((i) => i.system === PATIENT_ADDRESS_SYSTEM)?.value,
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** A patient found across members by name and birth date: their chain address and who may hold records. */
+export interface FoundPatient {
+  address: string;
+  /** Names of the members that may hold records of them. */
+  holders: string[];
+}
+
+/** What to search for: as the clinician types it (the node normalizes and tokenizes it). */
+export interface PatientQuery {
+  family: string;
+  given: string;
+  /** YYYY-MM-DD. */
+  birthDate: string;
+  gender?: string;
+}
+
+/** The $match answer read into found patients and notes (members that did not answer). Pure. */
+export function readMatches(b: Bundle): { found: FoundPatient[]; notes: string[] } {
+  const found: FoundPatient[] = [];
+  const notes: string[] = [];
+  for (const e of b.entry ?? []) {
+    if (e.search?.mode === 'outcome') {
+      const t = outcomeText(e.resource);
+      if (t) notes.push(t);
+      continue;
+    }
+    const p = e.resource as Patient | undefined;
+    const address = p?.identifier?.find((i) => i.system === PATIENT_ADDRESS_SYSTEM)?.value;
+    if (p?.resourceType !== 'Patient' || !address) continue;
+    const holders = (p.extension ?? [])
+      .filter((x) => x.url === MAY_HOLD_RECORDS_EXTENSION)
+      .map((x) => x.valueReference?.display ?? x.valueReference?.identifier?.value ?? '')
+      .filter((x) => x.length > 0)
+      .sort();
+    found.push({ address: isAddress(address) ? getAddress(address) : address, holders });
+  }
+  return { found, notes };
+}
+
+/** Find a patient at every member by name and birth date (`Patient/$match`: only addresses come back). */
+export async function findPatients(
+  s: StaffSession,
+  q: PatientQuery,
+): Promise<{ found: FoundPatient[]; notes: string[] }> {
+  const b = await call<Bundle>(window.location.origin, '/fhir/Patient/$match', {
+    method: 'POST',
+    token: s.token,
+    body: {
+      resourceType: 'Parameters',
+      parameter: [
+        {
+          name: 'resource',
+          resource: {
+            resourceType: 'Patient',
+            name: [{ family: q.family, given: [q.given] }],
+            birthDate: q.birthDate,
+            ...(q.gender ? { gender: q.gender } : {}),
+          },
+        },
+      ],
+    },
+    who: 'Patient search',
+  });
+  return readMatches(b);
 }
 
 /** Who the patient is, from this member's own Patient record of them (undefined when it has none). */

@@ -1,5 +1,6 @@
 /**
- * The clinician: find a patient, see what the patient's consent (on chain) allows this member,
+ * The clinician: find a patient by name and birth date across members (patient discovery: only
+ * chain addresses and the members that may hold records come back), or by chain address, see what the patient's consent (on chain) allows this member,
  * read records across members, and break the glass in an emergency (with a reason, logged and
  * reported to the patient).
  */
@@ -16,6 +17,8 @@ import { formatFhirDate } from '../lib/dates.js';
 import { arrangeRecords, type PatientSummary } from '../lib/records.js';
 import { memberLines } from '../lib/refusals.js';
 import {
+  type FoundPatient,
+  findPatients,
   localPatients,
   type PatientChoice,
   patientDetails,
@@ -38,6 +41,7 @@ function openAskForConsent() {
 export function ClinicianView({ config, chain }: { config: PortalConfig; chain: Chain | null }) {
   const [session, setSession] = useState<StaffSession | null>(null);
   const [patients, setPatients] = useState<PatientChoice[] | null>(null);
+  const [found, setFound] = useState<{ found: FoundPatient[]; notes: string[] } | null>(null);
   const [address, setAddress] = useState<string>('');
   const [members, setMembers] = useState<Member[]>([]);
   const [grant, setGrant] = useState<GrantView | null | undefined>(undefined);
@@ -103,9 +107,29 @@ export function ClinicianView({ config, chain }: { config: PortalConfig; chain: 
       },
     );
 
-  function find(e: FormEvent<HTMLFormElement>) {
+  function byAddress(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     void open((e.currentTarget.elements.namedItem('address') as HTMLInputElement).value.trim());
+  }
+
+  function search(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const f = e.currentTarget.elements;
+    const value = (name: string) => (f.namedItem(name) as HTMLInputElement | HTMLSelectElement).value.trim();
+    const q = {
+      family: value('family'),
+      given: value('given'),
+      birthDate: value('birthDate'),
+      gender: value('gender'),
+    };
+    if (!q.family || !q.given || !/^\d{4}-\d{2}-\d{2}$/.test(q.birthDate))
+      return setError(new Error('Give the family name, the given name and the full birth date.'));
+    const s = session;
+    if (!s) return;
+    void guard('Searching every member for the patient…', async () => {
+      setFound(null);
+      setFound(await findPatients(s, q));
+    });
   }
 
   function glass(e: FormEvent<HTMLFormElement>) {
@@ -136,21 +160,35 @@ export function ClinicianView({ config, chain }: { config: PortalConfig; chain: 
           Sign out
         </button>
       </div>
-      <form className="card wide find" onSubmit={find} aria-labelledby="find-title">
+      <form className="card wide find" onSubmit={search} aria-labelledby="find-title">
         <h2 id="find-title">Find a patient</h2>
+        <p className="muted small">
+          Every member is asked whether it may hold records of this person; only the patient’s chain address
+          comes back, and each search is logged at every member.
+        </p>
         <label>
-          Patient chain address
-          <input
-            name="address"
-            defaultValue={address}
-            placeholder="0x…"
-            required
-            spellCheck={false}
-            autoComplete="off"
-          />
+          Family name
+          <input name="family" required autoComplete="off" spellCheck={false} />
+        </label>
+        <label>
+          Given name
+          <input name="given" required autoComplete="off" spellCheck={false} />
+        </label>
+        <label>
+          Birth date
+          <input name="birthDate" type="date" required />
+        </label>
+        <label>
+          Gender (optional)
+          <select name="gender" defaultValue="">
+            <option value="">not given</option>
+            <option value="female">female</option>
+            <option value="male">male</option>
+            <option value="other">other</option>
+          </select>
         </label>
         <button type="submit" disabled={busy !== null}>
-          Open
+          Search
         </button>
         <button
           type="button"
@@ -162,6 +200,53 @@ export function ClinicianView({ config, chain }: { config: PortalConfig; chain: 
           Patients at {here}
         </button>
       </form>
+      <details className="card wide">
+        <summary>Open by chain address (advanced)</summary>
+        <form className="find" onSubmit={byAddress} aria-label="Open by chain address">
+          <label>
+            Patient chain address
+            <input
+              name="address"
+              defaultValue={address}
+              placeholder="0x…"
+              required
+              spellCheck={false}
+              autoComplete="off"
+            />
+          </label>
+          <button type="submit" disabled={busy !== null}>
+            Open
+          </button>
+        </form>
+      </details>
+      {found ? (
+        <section className="card wide" aria-label="Matching patients">
+          <h3>Matching patients</h3>
+          {found.found.length === 0 ? (
+            <p>
+              No member holds records of a patient with these details. Check the spelling and the birth date.
+            </p>
+          ) : (
+            <ul className="patients">
+              {found.found.map((p) => (
+                <li key={p.address}>
+                  <button type="button" className="link" onClick={() => void open(p.address)}>
+                    Open patient {short(p.address)}
+                  </button>{' '}
+                  <span className="muted">records may be held at {p.holders.join(', ') || 'a member'}</span>
+                </li>
+              ))}
+            </ul>
+          )}
+          {found.notes.length > 0 ? (
+            <ul className="muted small">
+              {found.notes.map((n) => (
+                <li key={n}>{n}</li>
+              ))}
+            </ul>
+          ) : null}
+        </section>
+      ) : null}
       {patients ? (
         <section className="card wide" aria-label={`Patients at ${here}`}>
           <ul className="patients">
