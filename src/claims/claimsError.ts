@@ -24,7 +24,7 @@ export class EditTableError extends MedchainError {
   }
 }
 
-/** A line-commitment key that is not a 32-byte secret. */
+/** A line-commitment key that is not a 32-byte secret, or a line it cannot commit to. */
 export class CommitmentKeyError extends MedchainError {
   constructor(message: string) {
     super('commitment-key-invalid', message);
