@@ -51,7 +51,13 @@ export function newTestMember(conn: ChainConnection, name: string, roles = 1): T
 }
 
 export async function startTestChain(
-  opts: { memberCount?: number; quorumPercent?: number; blockTimeSeconds?: number } = {},
+  opts: {
+    memberCount?: number;
+    quorumPercent?: number;
+    blockTimeSeconds?: number;
+    /** Registry role bitmask of each genesis member by index (default 1, hospital). */
+    roles?: readonly number[];
+  } = {},
 ): Promise<TestChain> {
   const dir = mkdtempSync(path.join(tmpdir(), 'medchain-test-'));
   const chain = await launchEmbeddedChain({
@@ -61,7 +67,7 @@ export async function startTestChain(
   try {
     const conn = await connectChain(chain.rpcUrl);
     const members = Array.from({ length: opts.memberCount ?? 3 }, (_, i) =>
-      newTestMember(conn, `Member ${i}`),
+      newTestMember(conn, `Member ${i}`, opts.roles?.[i] ?? 1),
     );
     const deployer = members[0] as TestMember;
     const { manifest } = await deployContracts(conn, deployer.wallet, {

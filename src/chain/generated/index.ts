@@ -4,3 +4,4 @@
 export { registryAbi, registryBytecode } from './Registry.js';
 export { consentAbi, consentBytecode } from './Consent.js';
 export { auditAnchorAbi, auditAnchorBytecode } from './AuditAnchor.js';
+export { claimsAbi, claimsBytecode } from './Claims.js';
