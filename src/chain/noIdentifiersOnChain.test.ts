@@ -51,7 +51,8 @@ function offending(abi: Abi): string[] {
 }
 
 /** Fields of Claims named after clinical or identifying data that are not bytes32 commitments. */
-const IDENTIFYING_NAME = /patient|code|modifier|diagnos|servicedDate|serviceDate|dateOfService|encounter|npi|birth/i;
+const IDENTIFYING_NAME =
+  /patient|code|modifier|diagnos|servicedDate|serviceDate|dateOfService|encounter|npi|birth/i;
 function clearClinical(abi: Abi): string[] {
   const bad: string[] = [];
   const walk = (where: string, params: readonly AbiParameter[]) => {
