@@ -97,3 +97,55 @@ export function providerLog(
   }
   return { tree, entries, evidence };
 }
+
+/** A valid FHIR R4 professional Claim for two lines (Z1001 and Z1003 with 59) at PROVIDER to PAYER. */
+export function fhirClaim(): import('@medplum/fhirtypes').Claim {
+  const proc = (code: string) => ({ coding: [{ system: 'urn:medchain:procedure', code }] });
+  return {
+    resourceType: 'Claim',
+    id: 'claim-1',
+    status: 'active',
+    type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }] },
+    use: 'claim',
+    patient: { identifier: { system: 'urn:medchain:patient', value: PATIENT } },
+    created: '2026-03-10T12:00:00Z',
+    provider: { identifier: { system: 'urn:medchain:member', value: PROVIDER } },
+    insurer: { identifier: { system: 'urn:medchain:member', value: PAYER } },
+    priority: {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/processpriority', code: 'normal' }],
+    },
+    insurance: [{ sequence: 1, focal: true, coverage: { reference: 'Coverage/cov-1' } }],
+    diagnosis: [
+      {
+        sequence: 1,
+        diagnosisCodeableConcept: {
+          coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'R51.9' }],
+        },
+      },
+    ],
+    item: [
+      {
+        sequence: 1,
+        productOrService: proc('Z1001'),
+        servicedDate: '2026-03-02',
+        quantity: { value: 1 },
+        unitPrice: { value: 100, currency: 'USD' },
+        net: { value: 100, currency: 'USD' },
+        diagnosisSequence: [1],
+        encounter: [{ reference: 'Encounter/enc-1' }],
+      },
+      {
+        sequence: 2,
+        productOrService: proc('Z1003'),
+        modifier: [{ coding: [{ code: '59' }] }],
+        servicedDate: '2026-03-02',
+        quantity: { value: 2 },
+        unitPrice: { value: 12.5, currency: 'USD' },
+        net: { value: 25, currency: 'USD' },
+        diagnosisSequence: [1],
+        encounter: [{ reference: 'Encounter/enc-1' }],
+      },
+    ],
+    total: { value: 125, currency: 'USD' },
+  };
+}
