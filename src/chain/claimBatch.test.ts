@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { Hex } from 'viem';
-import { buildClaimBatch, type ClaimLeaf, verifyClaimProof } from './claimBatch.js';
+import { loadEditTables } from '../claims/tableFiles.js';
+import { buildClaimBatch, type ClaimLeaf, ruleSetId, verifyClaimProof } from './claimBatch.js';
 
 const id = (i: number): Hex => `0x${i.toString(16).padStart(64, '0')}`;
 const leaf = (i: number): ClaimLeaf => ({
@@ -55,6 +56,14 @@ describe('claim batches', () => {
   for (const [name, root, l, proof] of corrupt) {
     test(`fails: ${name}`, () => assert.equal(verifyClaimProof(root, l, proof), false));
   }
+
+  test('the rule set id changes with any table and with their order', () => {
+    const t = loadEditTables();
+    const id = ruleSetId([t.ptp, t.mue]);
+    assert.match(id, /^0x[0-9a-f]{64}$/);
+    assert.notEqual(ruleSetId([t.mue, t.ptp]), id);
+    assert.notEqual(ruleSetId([{ ...t.ptp, sha256: '00'.repeat(32) }, t.mue]), id);
+  });
 
   test('refuses an empty batch and repeated claim ids', () => {
     assert.throws(() => buildClaimBatch([]), /at least one/);

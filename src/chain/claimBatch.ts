@@ -131,3 +131,10 @@ export function signDispute(
 /** 32 random bytes, hex (a claim id or a patient salt). */
 export const random32 = (): Hex =>
   `0x${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')}`;
+
+/**
+ * The rule set a payer anchors (Claims.anchorRuleSet) and names in each decision:
+ * keccak256(abi.encode(bytes32[] SHA-256 of each edit table, in the order applied)).
+ */
+export const ruleSetId = (tables: readonly { sha256: string }[]): Hex =>
+  keccak256(encodeAbiParameters([{ type: 'bytes32[]' }], [tables.map((t) => `0x${t.sha256}` as Hex)]));

@@ -9,6 +9,7 @@ import type { Address, Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { startTestChain, type TestChain, type TestMember } from '../../test/support/testChain.js';
 import { claimsCommitmentKey, lineCommitment } from '../claims/lineCommitment.js';
+import { loadEditTables } from '../claims/tableFiles.js';
 import type { ChainError } from './chainError.js';
 import {
   buildClaimBatch,
@@ -17,6 +18,7 @@ import {
   linesHash,
   patientCommitment,
   random32,
+  ruleSetId,
   signDispute,
 } from './claimBatch.js';
 import { deployClaimsContract } from './deploy.js';
@@ -35,7 +37,8 @@ let provider: TestMember;
 let otherProvider: TestMember;
 let payer: TestMember;
 let otherPayer: TestMember;
-const RULES = random32();
+/** The shipped edit tables' rule set, as a payer anchors it. */
+const RULES = ruleSetId([loadEditTables().ptp, loadEditTables().mue]);
 const key = claimsCommitmentKey(new Uint8Array(32).fill(5));
 
 before(async () => {
