@@ -62,7 +62,6 @@ contract Claims is EIP712 {
     }
 
     struct ClaimRecord {
-        bytes32 batchRoot;
         bytes32 patientCommitment;
         address provider;
         State state;
@@ -74,6 +73,15 @@ contract Claims is EIP712 {
         uint128 approved;
         /// The payer's anchored rule set (edit tables) the latest decision applied.
         bytes32 ruleSet;
+    }
+
+    /// One claim's first decision in decideFirstBatch.
+    struct FirstDecision {
+        ClaimLeaf leaf;
+        bytes32[] proof;
+        State to;
+        uint16 fraudFlags;
+        uint128 approved;
     }
 
     /// Where a line commitment was first seen, and whether another payer holds it too.
@@ -126,6 +134,8 @@ contract Claims is EIP712 {
     /// A line of a batch is already held under another payer (index into the batch's lines).
     event LineHeldByOtherPayer(bytes32 indexed root, bytes32 indexed commitment, uint32 lineIndex);
     event RuleSetAnchored(address indexed payer, bytes32 indexed ruleSet);
+    /// A claim of batch `root` got its record (the payer's first decision).
+    event ClaimRecorded(bytes32 indexed claimId, bytes32 indexed root);
     event ClaimStateChanged(bytes32 indexed claimId, State from, State to, uint16 fraudFlags, uint128 approved);
 
     constructor(IMemberRegistry registry_) EIP712("medchain Claims", "1") {
@@ -196,7 +206,7 @@ contract Claims is EIP712 {
     /// @dev Requires: the batch exists and names the caller as payer and the leaf's provider;
     ///      `proof` proves the leaf in the batch root; the claim has no record yet; `to` is Pended,
     ///      Approved or Denied; flags are known bits; approved <= billed (0 unless Approved);
-    ///      `ruleSet` was anchored by the caller. Emits ClaimStateChanged.
+    ///      `ruleSet` was anchored by the caller. Emits ClaimRecorded and ClaimStateChanged.
     function decideFirst(
         bytes32 root,
         ClaimLeaf calldata leaf,
@@ -208,17 +218,18 @@ contract Claims is EIP712 {
     ) external {
         Batch storage b = _batches[root];
         if (b.provider == address(0)) revert ClaimsUnknownBatch(root);
-        if (msg.sender != b.payer || leaf.payer != b.payer) revert ClaimsNotPayer(leaf.claimId, msg.sender);
-        if (leaf.provider != b.provider) revert ClaimsLeafMismatch(leaf.claimId);
-        if (!MerkleProof.verifyCalldata(proof, root, leafHash(leaf))) revert ClaimsNotInBatch(leaf.claimId, root);
-        ClaimRecord storage c = _claims[leaf.claimId];
-        if (c.provider != address(0)) revert ClaimsAlreadyRecorded(leaf.claimId);
-        c.batchRoot = root;
-        c.patientCommitment = leaf.patientCommitment;
-        c.provider = leaf.provider;
-        c.payer = leaf.payer;
-        c.billed = leaf.billed;
-        _decide(leaf.claimId, c, to, fraudFlags, approved, ruleSet);
+        _decideFirst(root, b, leaf, proof, to, fraudFlags, approved, ruleSet);
+    }
+
+    /// @notice First decisions on many claims of one batch in one transaction, under one rule set.
+    /// @dev The same requirements per claim as decideFirst; any failure reverts them all.
+    function decideFirstBatch(bytes32 root, FirstDecision[] calldata decisions, bytes32 ruleSet) external {
+        Batch storage b = _batches[root];
+        if (b.provider == address(0)) revert ClaimsUnknownBatch(root);
+        for (uint256 i = 0; i < decisions.length; i++) {
+            FirstDecision calldata d = decisions[i];
+            _decideFirst(root, b, d.leaf, d.proof, d.to, d.fraudFlags, d.approved, ruleSet);
+        }
     }
 
     /// @notice A later decision: on a Pended, Appealed or Disputed claim.
@@ -313,6 +324,29 @@ contract Claims is EIP712 {
     function _record(bytes32 claimId) private view returns (ClaimRecord storage c) {
         c = _claims[claimId];
         if (c.provider == address(0)) revert ClaimsUnknownClaim(claimId);
+    }
+
+    function _decideFirst(
+        bytes32 root,
+        Batch storage b,
+        ClaimLeaf calldata leaf,
+        bytes32[] calldata proof,
+        State to,
+        uint16 fraudFlags,
+        uint128 approved,
+        bytes32 ruleSet
+    ) private {
+        if (msg.sender != b.payer || leaf.payer != b.payer) revert ClaimsNotPayer(leaf.claimId, msg.sender);
+        if (leaf.provider != b.provider) revert ClaimsLeafMismatch(leaf.claimId);
+        if (!MerkleProof.verifyCalldata(proof, root, leafHash(leaf))) revert ClaimsNotInBatch(leaf.claimId, root);
+        ClaimRecord storage c = _claims[leaf.claimId];
+        if (c.provider != address(0)) revert ClaimsAlreadyRecorded(leaf.claimId);
+        c.patientCommitment = leaf.patientCommitment;
+        c.provider = leaf.provider;
+        c.payer = leaf.payer;
+        c.billed = leaf.billed;
+        emit ClaimRecorded(leaf.claimId, root);
+        _decide(leaf.claimId, c, to, fraudFlags, approved, ruleSet);
     }
 
     function _decide(

@@ -328,6 +328,33 @@ describe('Claims', () => {
     assert.notEqual(elsewhere.lines[0], toPayer.lines[0]);
   });
 
+  test('first decisions in one transaction: all recorded, or none when one is bad', async () => {
+    const billed = [bill(provider, payer, 1), bill(provider, payer, 1), bill(provider, payer, 1)];
+    const { batch } = await submit(provider, payer, billed);
+    const decisions = (to: number) =>
+      billed.map((b) => ({
+        leaf: b.leaf,
+        proof: batch.proofs.get(b.leaf.claimId),
+        to,
+        fraudFlags: 0,
+        approved: to === S.Approved ? b.leaf.billed : 0n,
+      }));
+    const bad = decisions(S.Approved);
+    bad[2] = { ...(bad[2] as (typeof bad)[number]), approved: (billed[2] as Billed).leaf.billed + 1n };
+    await rejects(send(payer, 'decideFirstBatch', [batch.root, bad, RULES]), 'ClaimsAmountTooHigh');
+    assert.deepEqual(await Promise.all(billed.map((b) => stateOf(b.leaf.claimId))), [0, 0, 0]);
+    await rejects(
+      send(otherPayer, 'decideFirstBatch', [batch.root, decisions(S.Denied), RULES]),
+      'ClaimsNotPayer',
+    );
+    await send(payer, 'decideFirstBatch', [batch.root, decisions(S.Approved), RULES]);
+    assert.deepEqual(await Promise.all(billed.map((b) => stateOf(b.leaf.claimId))), [
+      S.Approved,
+      S.Approved,
+      S.Approved,
+    ]);
+  });
+
   test('gas per claim falls with the batch size (printed)', async () => {
     const rows: string[] = [];
     const perClaim: Record<string, number> = {};
@@ -337,17 +364,32 @@ describe('Claims', () => {
         const { batch, sent } = await submit(provider, payer, billed);
         const gas = Number(sent.receipt.gasUsed);
         perClaim[`${linesPerClaim}/${n}`] = gas / n;
-        const leaf = (billed[0] as Billed).leaf;
-        const decided = await first(payer, batch, leaf, S.Approved, 0, leaf.billed);
+        const decided = await send(payer, 'decideFirstBatch', [
+          batch.root,
+          billed.map((b) => ({
+            leaf: b.leaf,
+            proof: batch.proofs.get(b.leaf.claimId),
+            to: S.Approved,
+            fraudFlags: 0,
+            approved: b.leaf.billed,
+          })),
+          RULES,
+        ]);
+        const decidedGas = Number(decided.receipt.gasUsed);
+        perClaim[`decide/${n}`] = decidedGas / n;
         rows.push(
-          `batch ${String(n).padStart(3)} x ${linesPerClaim} line(s): submit ${gas} gas = ${Math.round(gas / n)} per claim; first decision ${decided.receipt.gasUsed} gas (proof of ${batch.proofs.get(leaf.claimId)?.length} nodes)`,
+          `batch ${String(n).padStart(3)} x ${linesPerClaim} line(s): submit ${gas} gas = ${Math.round(gas / n)}/claim; first decisions ${decidedGas} gas = ${Math.round(decidedGas / n)}/claim`,
         );
       }
     }
+    const single = bill(provider, payer, 1);
+    const one = await submit(provider, payer, [single, bill(provider, payer, 1)]);
+    const alone = await first(payer, one.batch, single.leaf, S.Approved, 0, single.leaf.billed);
+    rows.push(`one first decision alone (decideFirst): ${alone.receipt.gasUsed} gas`);
     process.stdout.write(`\n# Claims gas\n${rows.map((r) => `#   ${r}`).join('\n')}\n`);
-    for (const l of [1, 3]) {
-      assert.ok((perClaim[`${l}/10`] as number) < (perClaim[`${l}/1`] as number));
-      assert.ok((perClaim[`${l}/100`] as number) < (perClaim[`${l}/10`] as number));
+    for (const k of ['1', '3', 'decide']) {
+      assert.ok((perClaim[`${k}/10`] as number) < (perClaim[`${k}/1`] as number), k);
+      assert.ok((perClaim[`${k}/100`] as number) < (perClaim[`${k}/10`] as number), k);
     }
   });
 });
