@@ -20,7 +20,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const contractsDir = path.join(root, 'contracts');
 const outDir = path.join(root, 'src/chain/generated');
 /** Contracts whose ABI and bytecode are exported (interfaces are compiled but not deployed). */
-const DEPLOYABLE = ['Registry', 'Consent', 'AuditAnchor', 'DrugLedger'];
+const DEPLOYABLE = ['Registry', 'Consent', 'AuditAnchor', 'DrugLedger', 'Claims'];
 
 function findImport(importPath: string): { contents: string } | { error: string } {
   for (const base of [contractsDir, path.join(root, 'node_modules')]) {

@@ -9,6 +9,8 @@ import type { ChainConnection, ChainWallet } from './clients.js';
 import {
   auditAnchorAbi,
   auditAnchorBytecode,
+  claimsAbi,
+  claimsBytecode,
   consentAbi,
   consentBytecode,
   drugLedgerAbi,
@@ -97,6 +99,22 @@ export async function deployDrugLedger(
   registry: Address,
 ): Promise<{ address: Address; block: number }> {
   return deployOne(conn, deployer, 'DrugLedger', drugLedgerAbi, drugLedgerBytecode, [registry]);
+}
+
+/**
+ * Deploy the Claims contract beside an existing deployment's Registry and return the manifest
+ * naming it. Not yet part of `deployContracts` (issue 13: the network and seed wire it later);
+ * the caller writes the manifest if it keeps one.
+ */
+export async function deployClaimsContract(
+  conn: ChainConnection,
+  deployer: ChainWallet,
+  manifest: DeploymentManifest,
+): Promise<DeploymentManifest> {
+  const claims = await deployOne(conn, deployer, 'Claims', claimsAbi, claimsBytecode, [
+    manifest.contracts.Registry,
+  ]);
+  return { ...manifest, contracts: { ...manifest.contracts, Claims: claims.address } };
 }
 
 async function deployOne(

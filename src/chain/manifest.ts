@@ -9,6 +9,12 @@ import { writeFileAtomic } from '../util/atomicFile.js';
 
 export const CONTRACT_NAMES = ['Registry', 'Consent', 'AuditAnchor'] as const;
 export type ContractName = (typeof CONTRACT_NAMES)[number];
+/**
+ * Contracts deployed beside the core ones by their own step (deployClaimsContract), not yet by
+ * `deployContracts`: a manifest may name them, and older manifests without them stay valid.
+ */
+export const OPTIONAL_CONTRACT_NAMES = ['Claims'] as const;
+export type OptionalContractName = (typeof OPTIONAL_CONTRACT_NAMES)[number];
 
 export interface DeploymentManifest {
   version: 1;
@@ -16,7 +22,7 @@ export interface DeploymentManifest {
   /** Block of the first deployment transaction: where event scans start. */
   deploymentBlock: number;
   quorumPercent: number;
-  contracts: Record<ContractName, Address>;
+  contracts: Record<ContractName, Address> & Partial<Record<OptionalContractName, Address>>;
 }
 
 /** Parse and validate a manifest object (from a file or a peer). */
@@ -36,6 +42,11 @@ export function parseManifest(value: unknown, source = 'manifest'): DeploymentMa
   for (const name of CONTRACT_NAMES) {
     const a = contracts[name];
     if (typeof a !== 'string' || !isAddress(a)) throw bad(`contracts.${name} is not an address`);
+  }
+  for (const name of OPTIONAL_CONTRACT_NAMES) {
+    const a = contracts[name];
+    if (a !== undefined && (typeof a !== 'string' || !isAddress(a)))
+      throw bad(`contracts.${name} is not an address`);
   }
   return v as DeploymentManifest;
 }

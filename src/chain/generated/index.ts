@@ -5,3 +5,4 @@ export { registryAbi, registryBytecode } from './Registry.js';
 export { consentAbi, consentBytecode } from './Consent.js';
 export { auditAnchorAbi, auditAnchorBytecode } from './AuditAnchor.js';
 export { drugLedgerAbi, drugLedgerBytecode } from './DrugLedger.js';
+export { claimsAbi, claimsBytecode } from './Claims.js';

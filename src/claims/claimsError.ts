@@ -1,0 +1,32 @@
+/**
+ * Errors of the claims domain. A malformed incoming Claim is the caller's to fix (400 at the edge,
+ * through InvalidInputError); a bad edit table is ours (the shipped data file is broken).
+ */
+import { type ErrorOptions, InvalidInputError, MedchainError } from '../errors.js';
+
+/** An incoming FHIR Claim that cannot be adjudicated as sent; `path` names the offending element. */
+export class ClaimMalformedError extends InvalidInputError {
+  constructor(
+    /** FHIRPath-like location of the problem, e.g. `Claim.item[2].quantity`. */
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`, {
+      issues: [{ severity: 'error', code: 'invalid', details: { text: message }, expression: [path] }],
+    });
+  }
+}
+
+/** An edit table (PTP or MUE data file) that does not parse or breaks its own rules. */
+export class EditTableError extends MedchainError {
+  constructor(table: string, message: string, options: ErrorOptions = {}) {
+    super('edit-table-invalid', `edit table ${table}: ${message}`, options);
+  }
+}
+
+/** A line-commitment key that is not a 32-byte secret, or a line it cannot commit to. */
+export class CommitmentKeyError extends MedchainError {
+  constructor(message: string) {
+    super('commitment-key-invalid', message);
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Keyed line commitments: HMAC-SHA256 under the consortium's claims key over (patient chain
+ * address, provider member, date of service, procedure code, modifiers as a sorted set), with a
+ * domain-separation tag and length-prefixed fields. What goes on chain for each claim line, so a
+ * payer can ask whether another payer already holds the same service without either learning the
+ * other's claim. Never a plain hash: the fields are low-entropy (a few thousand codes, a year of
+ * dates, the known patient addresses) and a plain hash would be brute-forced offline; without the
+ * key a commitment says nothing. The charge is left out on purpose: the same service billed to two
+ * payers at two prices is still the same service.
+ *
+ * The key: every consortium member holds the same 32-byte consortium secret (distributed by the
+ * patient-discovery work, branch wt-discovery); `claimsCommitmentKey` derives this purpose's own
+ * key from it with HKDF-SHA256 (RFC 5869), so the claims commitments and discovery tokens never
+ * share a key. Nothing here stores or distributes keys: callers pass them in.
+ */
+import { createHmac, hkdfSync } from 'node:crypto';
+import type { Address, Hex } from 'viem';
+import { isAddress } from 'viem';
+import { CommitmentKeyError } from './claimsError.js';
+import { MODIFIER_CODE, PROCEDURE_CODE } from './codes.js';
+
+/** Domain-separation tag of version 1 of the line commitment. */
+export const LINE_COMMITMENT_DOMAIN = 'medchain/claims/line-commitment/v1';
+const HKDF_INFO = 'medchain/claims/line-commitment-key/v1';
+export const KEY_BYTES = 32;
+
+/** The fields a line commitment binds. */
+export interface CommittedLine {
+  patient: Address;
+  provider: Address;
+  /** Date of service, YYYY-MM-DD. */
+  servicedDate: string;
+  code: string;
+  modifiers: readonly string[];
+}
+
+function checkKey(key: unknown, what: string): asserts key is Uint8Array {
+  if (!(key instanceof Uint8Array) || key.length !== KEY_BYTES) {
+    throw new CommitmentKeyError(`${what} must be ${KEY_BYTES} secret bytes`);
+  }
+}
+
+/** The claims line-commitment key derived from the 32-byte consortium secret (HKDF-SHA256). */
+export function claimsCommitmentKey(consortiumKey: Uint8Array): Uint8Array {
+  checkKey(consortiumKey, 'the consortium key');
+  return new Uint8Array(hkdfSync('sha256', consortiumKey, new Uint8Array(0), HKDF_INFO, KEY_BYTES));
+}
+
+const field = (s: string): Buffer => {
+  const b = Buffer.from(s, 'utf8');
+  const len = Buffer.alloc(2);
+  len.writeUInt16BE(b.length);
+  return Buffer.concat([len, b]);
+};
+
+/** The commitment of one claim line, as the bytes32 the Claims contract stores. */
+export function lineCommitment(key: Uint8Array, line: CommittedLine): Hex {
+  checkKey(key, 'the line-commitment key');
+  if (!isAddress(line.patient, { strict: false })) throw new CommitmentKeyError('patient must be an address');
+  if (!isAddress(line.provider, { strict: false }))
+    throw new CommitmentKeyError('provider must be an address');
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(line.servicedDate))
+    throw new CommitmentKeyError('servicedDate must be YYYY-MM-DD');
+  if (!PROCEDURE_CODE.test(line.code)) throw new CommitmentKeyError('code must be a procedure code');
+  const modifiers = [...new Set(line.modifiers)].sort();
+  if (!modifiers.every((m) => MODIFIER_CODE.test(m)))
+    throw new CommitmentKeyError('modifiers must be modifier codes');
+  const mac = createHmac('sha256', key)
+    .update(field(LINE_COMMITMENT_DOMAIN))
+    .update(Buffer.from(line.patient.slice(2).toLowerCase(), 'hex'))
+    .update(Buffer.from(line.provider.slice(2).toLowerCase(), 'hex'))
+    .update(field(line.servicedDate))
+    .update(field(line.code))
+    .update(Uint8Array.of(modifiers.length));
+  for (const m of modifiers) mac.update(field(m));
+  return `0x${mac.digest('hex')}`;
+}
