@@ -40,6 +40,7 @@ import { fhirRoutes } from './fhirRoutes.js';
 import { send } from './http.js';
 import { logRoutes } from './logRoutes.js';
 import { patientRoutes } from './patientRoutes.js';
+import { summaryRoutes } from './summaryRoutes.js';
 import { type PortalConfig, portalRoutes } from './portalRoutes.js';
 import { type RpcProxyOptions, rpcProxyRoutes } from './rpcProxy.js';
 
@@ -362,6 +363,8 @@ function apiRoutes(
     return deps.answerMember(caller, request.body);
   });
   fhirRoutes(app, deps.gate, deps.software ?? { name: 'medchain', version: '0.1.0' }, deps.federatedSearch);
+  // IPS $summary (the clinician's and the patient's), beside the FHIR and patient routes.
+  summaryRoutes(app, deps);
   logRoutes(app, deps);
   patientRoutes(app, deps);
   adminRoutes(app, { ...deps, authFailures: () => deps.unauthenticated.snapshot() });
