@@ -40,9 +40,9 @@ import { fhirRoutes } from './fhirRoutes.js';
 import { send } from './http.js';
 import { logRoutes } from './logRoutes.js';
 import { patientRoutes } from './patientRoutes.js';
-import { summaryRoutes } from './summaryRoutes.js';
 import { type PortalConfig, portalRoutes } from './portalRoutes.js';
 import { type RpcProxyOptions, rpcProxyRoutes } from './rpcProxy.js';
+import { summaryRoutes } from './summaryRoutes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -30,6 +30,7 @@ import { validateIpsDocument, validateIpsEntry } from '../fhir/ips/validateIps.j
 import { MEMBER_SOURCE_PREFIX, RESOURCE_TYPE_SYSTEM } from '../fhir/remoteCodes.js';
 import { isResourceType, PATIENT_ADDRESS_SYSTEM, type ResourceType } from '../fhir/resourceTypes.js';
 import { parseSearch } from '../fhir/search.js';
+import { sensitiveCategories } from '../records/recordCategory.js';
 import type { StoredResource } from '../records/recordService.js';
 import { actorOf, idParam, send } from './http.js';
 import { requirePatient } from './patientRoutes.js';
@@ -109,6 +110,7 @@ function build(
     sections: summarySections(profiles),
     records: kept,
     notes: [...notes, ...leftOut],
+    confidentiality: kept.some((r) => sensitiveCategories(r.resource).length > 0) ? 'R' : 'N',
     now: new Date(),
     uuid: randomUUID,
   });

@@ -52,15 +52,14 @@ export interface SummaryInput {
   sections: readonly { slice: SectionSlice; resourceTypes: readonly string[] }[];
   records: readonly SummaryRecord[];
   notes: readonly SummaryNote[];
+  /** v3 Confidentiality of the document: R when any record is sensitive (the caller decides), else N. */
+  confidentiality: 'N' | 'R';
   now: Date;
   uuid: () => string;
 }
 
 const LOINC = 'http://loinc.org';
 const EMPTY_REASON = 'http://terminology.hl7.org/CodeSystem/list-empty-reason';
-const CONFIDENTIALITY = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';
-/** v3 ActCode sensitivity labels that make a document restricted (src/records/recordCategory.ts). */
-const SENSITIVE_LABELS = new Set(['PSY', 'PSYTHPN', 'SEX', 'HIV', 'STD', 'ETH', 'SUD', 'ETHUD', 'GDIS']);
 
 /** Text escaped for XHTML element content and attribute values. */
 export function escapeXhtml(s: string): string {
@@ -139,14 +138,6 @@ function rewriteReferences(
   return walk(copy, true) as Resource;
 }
 
-/** Restricted when any record carries a sensitive or restricted label; else normal. */
-function confidentiality(records: readonly SummaryRecord[]): 'N' | 'R' {
-  for (const { resource } of records)
-    for (const s of resource.meta?.security ?? [])
-      if (SENSITIVE_LABELS.has(s.code ?? '') || s.code === 'R' || s.code === 'V') return 'R';
-  return 'N';
-}
-
 /** The IPS document Bundle for `input`. */
 export function assembleIpsDocument(input: SummaryInput): Bundle {
   const urn = () => `urn:uuid:${input.uuid()}`;
@@ -211,7 +202,7 @@ export function assembleIpsDocument(input: SummaryInput): Bundle {
     date: input.now.toISOString(),
     author: [{ reference: authorUrl, display: input.author.name }],
     title: `International Patient Summary${who ? ` of ${who}` : ''}`,
-    confidentiality: confidentiality(records),
+    confidentiality: input.confidentiality,
     custodian: { reference: authorUrl, display: input.author.name },
     text: {
       status: 'generated',

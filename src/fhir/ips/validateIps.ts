@@ -40,7 +40,11 @@ function medplumIssues(resource: Resource, url: string, profiles: IpsProfiles, a
       .filter((i) => i.severity === 'error')
       .map((i) => ({
         ...i,
-        expression: (i.expression ?? []).map((e) => (at === '' ? e : `${at}.${e.replace(/^\w+\.?/, '')}`)),
+        expression: (i.expression ?? []).map((e) => {
+          // Medplum's paths start at the resource validated; say where it sits in the document.
+          const rest = e.replace(/^\w+\.?/, '');
+          return at === '' ? e : rest ? `${at}.${rest}` : at;
+        }),
       }));
   }
 }
