@@ -128,22 +128,26 @@ describe('assembleIpsDocument', () => {
     assert.equal(c.subject?.reference, patientUrl);
     assert.equal(b.entry?.[2]?.resource?.resourceType, 'Organization');
     assert.equal(c.author?.[0]?.reference, b.entry?.[2]?.fullUrl);
-    const byType = (t: string) => b.entry?.find((e) => e.resource?.resourceType === t);
+    const byType = (t: string) => {
+      const e = b.entry?.find((x) => x.resource?.resourceType === t);
+      assert.ok(e, `a ${t} entry`);
+      return e;
+    };
     assert.equal(
-      (byType('Condition')?.resource as { subject: { reference: string } }).subject.reference,
+      (byType('Condition').resource as { subject: { reference: string } }).subject.reference,
       patientUrl,
     );
     assert.equal(
-      (byType('AllergyIntolerance')?.resource as { patient: { reference: string } }).patient.reference,
+      (byType('AllergyIntolerance').resource as { patient: { reference: string } }).patient.reference,
       patientUrl,
     );
-    const m = byType('MedicationRequest')?.resource as { reasonReference: { reference: string }[] };
+    const m = byType('MedicationRequest').resource as { reasonReference: { reference: string }[] };
     assert.equal(
       m.reasonReference[0]?.reference,
       byType('Condition')?.fullUrl,
       'a reference between records of one member',
     );
-    const enc = (byType('Condition')?.resource as { encounter: { reference?: string; display?: string } })
+    const enc = (byType('Condition').resource as { encounter: { reference?: string; display?: string } })
       .encounter;
     assert.equal(
       enc.reference,
@@ -195,7 +199,8 @@ describe('validateIpsDocument rejects a broken IPS', () => {
       { resource: allergy, member: CLINIC },
       { resource: condition, member: LAB },
     ]);
-  const texts = (b: Bundle) => validateIpsDocument(b, profiles).map((i) => i.details?.text ?? '');
+  const texts = (b: Bundle) =>
+    validateIpsDocument(b, profiles).map((i) => `${i.details?.text ?? ''} @ ${(i.expression ?? []).join()}`);
   const cases: [string, (b: Bundle) => void, RegExp][] = [
     [
       'no allergies section',
@@ -225,14 +230,14 @@ describe('validateIpsDocument rejects a broken IPS', () => {
       (b) => {
         delete b.identifier;
       },
-      /./,
+      /Missing required property @ Bundle\.identifier/,
     ],
     [
       'an entry without fullUrl',
       (b) => {
         delete b.entry?.[3]?.fullUrl;
       },
-      /./,
+      /entry 3 has no fullUrl/,
     ],
     [
       'a reference that does not resolve',
@@ -246,21 +251,21 @@ describe('validateIpsDocument rejects a broken IPS', () => {
       (b) => {
         b.entry?.reverse();
       },
-      /./,
+      /first/,
     ],
     [
       'no Patient',
       (b) => {
         b.entry = b.entry?.filter((e) => e.resource?.resourceType !== 'Patient');
       },
-      /patient|Patient/,
+      /slice 'patient' needs 1\.\.1 Patient/,
     ],
     [
       'a Patient without birthDate',
       (b) => {
-        delete (b.entry?.[1]?.resource as Patient).birthDate;
+        delete ((b.entry ?? [])[1]?.resource as Patient).birthDate;
       },
-      /./,
+      /Missing required property @ Bundle\.entry\[1\]\.resource\.birthDate/,
     ],
     [
       'a Condition in the allergies section',

@@ -71,6 +71,8 @@ export interface IpsProfiles {
   adapted: ReadonlyMap<string, StructureDefinition>;
   sections: readonly SectionSlice[];
   entries: readonly EntrySlice[];
+  /** Bundle-uv-ips's minimum of Bundle.entry.fullUrl (1). */
+  entryFullUrlMin: number;
 }
 
 const maxOf = (m: string | undefined) =>
@@ -175,11 +177,13 @@ export function loadIpsProfiles(): IpsProfiles {
     adapted.set(sd.url as string, forMedplum(sd));
   }
   indexStructureDefinitionBundle([...adapted.values()]);
+  const bundle = raw.get(`${IPS_BASE}Bundle-uv-ips`) as StructureDefinition;
   loaded = {
     raw,
     adapted,
     sections: sectionSlices(raw.get(`${IPS_BASE}Composition-uv-ips`) as StructureDefinition),
-    entries: entrySlices(raw.get(`${IPS_BASE}Bundle-uv-ips`) as StructureDefinition),
+    entries: entrySlices(bundle),
+    entryFullUrlMin: bundle.snapshot?.element?.find((e) => e.id === 'Bundle.entry.fullUrl')?.min ?? 0,
   };
   return loaded;
 }

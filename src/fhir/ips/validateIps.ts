@@ -103,9 +103,13 @@ export function validateIpsDocument(bundle: Bundle, profiles = loadIpsProfiles()
     const url = slices?.length === 1 ? slices[0]?.profile : undefined;
     if (url) issues.push(...medplumIssues(r, url, profiles, `Bundle.entry[${i}].resource`));
   });
-  // References resolve inside the document.
+  // References resolve inside the document (Medplum does not report a missing entry.fullUrl).
   const byUrl = new Map<string, Resource>();
   entries.forEach((e, i) => {
+    if (!e.fullUrl && profiles.entryFullUrlMin > 0)
+      issues.push(
+        issue(`entry ${i} has no fullUrl (Bundle-uv-ips: Bundle.entry.fullUrl 1..1)`, `Bundle.entry[${i}]`),
+      );
     if (!e.fullUrl || !e.resource) return;
     if (byUrl.has(e.fullUrl))
       issues.push(issue(`fullUrl ${e.fullUrl} is used twice`, `Bundle.entry[${i}].fullUrl`));
