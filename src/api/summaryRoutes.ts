@@ -15,7 +15,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Patient, Resource } from '@medplum/fhirtypes';
 import type { FastifyInstance } from 'fastify';
 import { type Address, getAddress, isAddress } from 'viem';
-import type { Actor } from '../access/gatekeeper.js';
+import { type Actor, patientQuery } from '../access/gatekeeper.js';
 import type { AccessPurpose } from '../access/purposeOfUse.js';
 import { mayAccess, type UserRole } from '../access/roles.js';
 import { badRequest, notFound, unprocessable } from '../errors.js';
@@ -25,11 +25,11 @@ import {
   type SummaryNote,
   type SummaryRecord,
 } from '../fhir/ips/ipsDocument.js';
-import { type IpsProfiles, loadIpsProfiles, type SectionSlice } from '../fhir/ips/ipsProfiles.js';
+import { IPS_BASE, type IpsProfiles, loadIpsProfiles, type SectionSlice } from '../fhir/ips/ipsProfiles.js';
 import { validateIpsDocument, validateIpsEntry } from '../fhir/ips/validateIps.js';
 import { MEMBER_SOURCE_PREFIX, RESOURCE_TYPE_SYSTEM } from '../fhir/remoteCodes.js';
 import { isResourceType, PATIENT_ADDRESS_SYSTEM, type ResourceType } from '../fhir/resourceTypes.js';
-import { parseSearch } from '../fhir/search.js';
+import { MAX_COUNT, parseSearch } from '../fhir/search.js';
 import { sensitiveCategories } from '../records/recordCategory.js';
 import type { StoredResource } from '../records/recordService.js';
 import { actorOf, idParam, send } from './http.js';
@@ -123,9 +123,13 @@ function build(
   return doc;
 }
 
+/** What the log keeps of a summary's searches (as a search's query hash). */
 const summaryHash = (type: string, id: string): `0x${string}` =>
   `0x${createHash('sha256').update(`${type}?$summary=true&patient=Patient/${id}`).digest('hex')}`;
 
+const BUNDLE_PROFILE = `${IPS_BASE}Bundle-uv-ips`;
+
+/** GET /fhir/Patient/<id>/$summary, GET /fhir/Patient/$summary?identifier=…, GET /patients/<address>/summary. */
 export function summaryRoutes(
   app: FastifyInstance,
   deps: Pick<ApiDeps, 'gate' | 'federatedSearch' | 'portal'>,
@@ -136,17 +140,10 @@ export function summaryRoutes(
     name: deps.portal?.config.member.name || gate.log.member,
   };
 
-  app.get('/fhir/Patient/:id/$summary', async (request, reply) => {
-    const actor: Actor = actorOf(request);
-    const id = idParam((request.params as { id: string }).id);
-    const query = request.query as Record<string, unknown>;
-    if (
-      query.profile !== undefined &&
-      query.profile !== 'http://hl7.org/fhir/uv/ips/StructureDefinition/Bundle-uv-ips'
-    )
-      throw badRequest(
-        'profile: only http://hl7.org/fhir/uv/ips/StructureDefinition/Bundle-uv-ips is produced',
-      );
+  /** The clinician's summary of the local Patient `id`: local records and what other members release. */
+  async function clinicianSummary(actor: Actor, id: string, query: Record<string, unknown>) {
+    if (query.profile !== undefined && query.profile !== BUNDLE_PROFILE)
+      throw badRequest(`profile: only ${BUNDLE_PROFILE} is produced`);
     const profiles = loadIpsProfiles();
     const all = [...new Set(summarySections(profiles).flatMap((s) => s.resourceTypes))];
     const types = all.filter((t) => actor.role === 'operator' || mayAccess(actor.role, 'read', t));
@@ -172,17 +169,52 @@ export function summaryRoutes(
       for (const r of remote.resources) records.push({ resource: r, member: memberOf(r, names) });
     }
     for (const type of types) {
-      const q = parseSearch(type, { patient: `Patient/${id}`, _count: '100' });
+      const q = parseSearch(type, { patient: `Patient/${id}`, _count: String(MAX_COUNT) });
       const local = await gate.search(actor, q, summaryHash(type, id));
       for (const r of local.resources) records.push({ resource: r, member: self });
       if (local.total > local.resources.length)
         notes.push({
           resourceType: type,
-          text: `only the newest 100 ${type} records at ${self.name} are listed`,
+          text: `only the newest ${MAX_COUNT} ${type} records at ${self.name} are listed`,
           withheld: false,
         });
     }
-    return send(reply, 200, build(profiles, patient, self, records, notes));
+    return build(profiles, patient, self, records, notes);
+  }
+
+  app.get('/fhir/Patient/:id/$summary', async (request, reply) => {
+    const id = idParam((request.params as { id: string }).id);
+    return send(
+      reply,
+      200,
+      await clinicianSummary(actorOf(request), id, request.query as Record<string, unknown>),
+    );
+  });
+
+  // Type level (IPS OperationDefinition summary): the patient by identifier, here their chain address.
+  app.get('/fhir/Patient/$summary', async (request, reply) => {
+    const actor = actorOf(request);
+    const query = request.query as Record<string, unknown>;
+    const identifier = query.identifier;
+    const [system, value] =
+      typeof identifier === 'string' && identifier.includes('|')
+        ? identifier.split('|', 2)
+        : [PATIENT_ADDRESS_SYSTEM, identifier];
+    if (system !== PATIENT_ADDRESS_SYSTEM || typeof value !== 'string' || !isAddress(value))
+      throw badRequest(
+        `identifier must be the patient's chain address, as ${PATIENT_ADDRESS_SYSTEM}|0x… (or 0x… alone)`,
+      );
+    const address = getAddress(value);
+    const found = await gate.search(
+      actor,
+      patientQuery('Patient', address, 2),
+      summaryHash('Patient', address),
+    );
+    const only = found.resources[0];
+    if (!only) throw notFound('no Patient here has this chain address');
+    if (found.total > 1)
+      throw badRequest('several Patients here have this chain address; ask for Patient/<id>/$summary');
+    return send(reply, 200, await clinicianSummary(actor, only.id as string, query));
   });
 
   app.get('/patients/:address/summary', async (request, reply) => {
@@ -201,7 +233,7 @@ export function summaryRoutes(
       .filter((r: Resource) => types.has(r.resourceType))
       .map((resource) => ({ resource, member: self }));
     const notes: SummaryNote[] = truncated
-      ? [{ text: `only the newest 100 records of each type at ${self.name} are listed`, withheld: false }]
+      ? [{ text: `only the newest ${MAX_COUNT} records of each type at ${self.name} are listed`, withheld: false }]
       : [];
     reply.header('cache-control', 'no-store');
     return send(reply, 200, build(profiles, patient, self, records, notes));
