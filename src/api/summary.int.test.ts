@@ -172,7 +172,9 @@ after(async () => {
 });
 
 const sectionOf = (b: Bundle, code: string) =>
-  (b.entry?.[0]?.resource as Composition).section?.find((s) => s.code?.coding?.some((c) => c.code === code));
+  (b.entry?.[0]?.resource as Composition | undefined)?.section?.find((s) =>
+    s.code?.coding?.some((c) => c.code === code),
+  );
 const idsIn = (b: Bundle, type: string) =>
   (b.entry ?? []).filter((e) => e.resource?.resourceType === type).map((e) => e.resource?.id);
 
@@ -238,7 +240,7 @@ describe('Patient/$summary across members', () => {
     assert.equal(r.status, 200, JSON.stringify(b).slice(0, 2000));
     assert.deepEqual(validateIpsDocument(b), []);
     assert.deepEqual(idsIn(b, 'Condition').sort(), [made.condition, made.psy].sort());
-    assert.equal((b.entry?.[0]?.resource as Composition).confidentiality, 'R');
+    assert.equal((b.entry?.[0]?.resource as Composition | undefined)?.confidentiality, 'R');
     assert.equal(sectionOf(b, '48765-2')?.emptyReason?.coding?.[0]?.code, 'unavailable');
     const exported = since('lab', s0).filter((e) => e.action === 'export' && e.outcome === 'permit');
     for (const id of [made.condition, made.psy, made.med])

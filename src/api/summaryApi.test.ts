@@ -71,7 +71,9 @@ before(async () => {
 after(() => t.close());
 
 const sectionOf = (b: Bundle, code: string) =>
-  (b.entry?.[0]?.resource as Composition).section?.find((s) => s.code?.coding?.some((c) => c.code === code));
+  (b.entry?.[0]?.resource as Composition | undefined)?.section?.find((s) =>
+    s.code?.coding?.some((c) => c.code === code),
+  );
 const ids = (b: Bundle) => (b.entry ?? []).map((e) => e.resource?.id).filter(Boolean);
 
 describe('GET /fhir/Patient/<id>/$summary', () => {

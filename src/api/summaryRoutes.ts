@@ -233,7 +233,12 @@ export function summaryRoutes(
       .filter((r: Resource) => types.has(r.resourceType))
       .map((resource) => ({ resource, member: self }));
     const notes: SummaryNote[] = truncated
-      ? [{ text: `only the newest ${MAX_COUNT} records of each type at ${self.name} are listed`, withheld: false }]
+      ? [
+          {
+            text: `only the newest ${MAX_COUNT} records of each type at ${self.name} are listed`,
+            withheld: false,
+          },
+        ]
       : [];
     reply.header('cache-control', 'no-store');
     return send(reply, 200, build(profiles, patient, self, records, notes));

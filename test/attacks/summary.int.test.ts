@@ -54,7 +54,7 @@ function normalized(a: Answer, p: SeededPatient): string {
 }
 
 const sectionOf = (a: Answer, code: string) =>
-  ((a.body as Bundle).entry?.[0]?.resource as Composition).section?.find((s) =>
+  ((a.body as Bundle).entry?.[0]?.resource as Composition | undefined)?.section?.find((s) =>
     s.code?.coding?.some((c) => c.code === code),
   );
 

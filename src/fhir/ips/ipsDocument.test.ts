@@ -263,7 +263,8 @@ describe('validateIpsDocument rejects a broken IPS', () => {
     [
       'a Patient without birthDate',
       (b) => {
-        delete ((b.entry ?? [])[1]?.resource as Patient).birthDate;
+        const p = b.entry?.[1]?.resource as Patient | undefined;
+        if (p) delete p.birthDate;
       },
       /Missing required property @ Bundle\.entry\[1\]\.resource\.birthDate/,
     ],
