@@ -9,11 +9,15 @@ let t: TestNode;
 const ADDRESS = '0x4D1Ad100619f59d961c0CFD53D3cAcF34B1892cD';
 const made = {} as Record<'patient' | 'noBirth' | 'allergy' | 'condition' | 'noCode' | 'med', string>;
 
-async function get(url: string, role: Parameters<TestNode['token']>[0] | null = 'clinician') {
+async function get(
+  url: string,
+  role: Parameters<TestNode['token']>[0] | null = 'clinician',
+  extra: Record<string, string> = {},
+) {
   const r = await t.app.inject({
     method: 'GET',
     url,
-    headers: role ? { authorization: `Bearer ${await t.token(role)}` } : {},
+    headers: { ...(role ? { authorization: `Bearer ${await t.token(role)}` } : {}), ...extra },
   });
   return { status: r.statusCode, json: () => r.json() };
 }
@@ -133,6 +137,13 @@ describe('GET /fhir/Patient/<id>/$summary', () => {
       404,
     ],
   ];
+  test('refused: break-glass (400: $summary reads under consent only)', async () => {
+    const r = await get(`/fhir/Patient/${made.patient}/$summary`, 'emergency-clinician', {
+      'x-break-glass-reason': 'patient unconscious in the ER',
+    });
+    assert.equal(r.status, 400);
+  });
+
   for (const [name, url, role, status] of bad)
     test(`refused: ${name} (${status})`, async () => {
       const r = await get(url.replace('PID', made.patient), role);

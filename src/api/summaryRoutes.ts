@@ -182,7 +182,16 @@ export function summaryRoutes(
     return build(profiles, patient, self, records, notes);
   }
 
+  /** Break-glass is not offered here: refuse rather than silently read without it. */
+  const noBreakGlass = (headers: Record<string, unknown>) => {
+    if (headers['x-break-glass-reason'] !== undefined)
+      throw badRequest(
+        'break the glass on a search for one patient by chain address (GET /fhir/<type>?patient=0x…); $summary reads under consent only',
+      );
+  };
+
   app.get('/fhir/Patient/:id/$summary', async (request, reply) => {
+    noBreakGlass(request.headers);
     const id = idParam((request.params as { id: string }).id);
     return send(
       reply,
@@ -193,6 +202,7 @@ export function summaryRoutes(
 
   // Type level (IPS OperationDefinition summary): the patient by identifier, here their chain address.
   app.get('/fhir/Patient/$summary', async (request, reply) => {
+    noBreakGlass(request.headers);
     const actor = actorOf(request);
     const query = request.query as Record<string, unknown>;
     const identifier = query.identifier;
