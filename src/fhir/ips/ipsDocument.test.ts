@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
+import { validateResource } from '@medplum/core';
 import type { Bundle, Composition, Patient, Resource } from '@medplum/fhirtypes';
 import { summarySections } from '../../api/summaryRoutes.js';
 import { assembleIpsDocument, escapeXhtml, type SummaryRecord } from './ipsDocument.js';
@@ -88,6 +89,15 @@ describe('IPS profiles as vendored', () => {
     assert.ok(
       profiles.sections.find((s) => s.code === '48765-2')?.constraints.some((c) => c.key === 'ips-comp-1'),
     );
+  });
+
+  test('Medplum cannot read the profiles as published (why they are adapted; drop forMedplum when this fails)', () => {
+    const b = doc([]);
+    assert.throws(
+      () => validateResource(b, { profile: readIpsProfile('Bundle-uv-ips') }),
+      /Unsupported slicing discriminator type: profile/,
+    );
+    assert.deepEqual(validateIpsDocument(b, profiles), []);
   });
 
   test('the adaptation for Medplum removes only what it says', () => {
