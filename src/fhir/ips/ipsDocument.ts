@@ -23,6 +23,9 @@ import type {
 import { MEMBER_SYSTEM } from '../remoteCodes.js';
 import { isResourceType, patientPath } from '../resourceTypes.js';
 import { IPS_BASE, type SectionSlice } from './ipsProfiles.js';
+import { escapeXhtml, xhtmlDiv } from './xhtml.js';
+
+export { escapeXhtml };
 
 /** A member of the consortium, as named in the document. */
 export interface SummaryMember {
@@ -61,15 +64,7 @@ export interface SummaryInput {
 const LOINC = 'http://loinc.org';
 const EMPTY_REASON = 'http://terminology.hl7.org/CodeSystem/list-empty-reason';
 
-/** Text escaped for XHTML element content and attribute values. */
-export function escapeXhtml(s: string): string {
-  return s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  );
-}
-
-const div = (inner: string) => `<div xmlns="http://www.w3.org/1999/xhtml">${inner}</div>`;
+const div = xhtmlDiv;
 const list = (items: readonly string[]) =>
   items.length ? `<ul>${items.map((i) => `<li>${escapeXhtml(i)}</li>`).join('')}</ul>` : '';
 

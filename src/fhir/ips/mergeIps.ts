@@ -9,15 +9,10 @@
  * validated by the node's tests (src/fhir/ips/mergeIps.test.ts), not in the browser.
  */
 import type { Bundle, BundleEntry, Composition, CompositionSection, Resource } from '@medplum/fhirtypes';
+import { escapeXhtml, xhtmlDiv } from './xhtml.js';
 
 const INNER = /^<div[^>]*>([\s\S]*)<\/div>$/;
 const inner = (div: string | undefined) => (div ? (INNER.exec(div)?.[1] ?? '') : '');
-const escape = (s: string) =>
-  s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  );
-
 /** Replace every `reference` equal to a key of `map` by its value. */
 function repoint<T>(v: T, map: ReadonlyMap<string, string>): T {
   if (Array.isArray(v)) return v.map((x) => repoint(x, map)) as T;
@@ -62,7 +57,7 @@ export function mergeIpsDocuments(
       ...s,
       text: {
         status: 'generated',
-        div: `<div xmlns="http://www.w3.org/1999/xhtml">${same.map((x) => inner(x.text?.div)).join('')}</div>`,
+        div: xhtmlDiv(same.map((x) => inner(x.text?.div)).join('')),
       },
     };
     delete merged.entry;
@@ -84,7 +79,9 @@ export function mergeIpsDocuments(
     confidentiality: restricted ? 'R' : 'N',
     text: {
       status: 'generated',
-      div: `<div xmlns="http://www.w3.org/1999/xhtml"><p>${escape(`${base.composition.title}: the summaries of ${authors.map((a) => a.display ?? 'a member').join(', ')}, merged by the patient's own client on ${now.toISOString()}.`)}</p>${missing.length ? `<ul>${missing.map((m) => `<li>${escape(m)}</li>`).join('')}</ul>` : ''}</div>`,
+      div: xhtmlDiv(
+        `<p>${escapeXhtml(`${base.composition.title}: the summaries of ${authors.map((a) => a.display ?? 'a member').join(', ')}, merged by the patient's own client on ${now.toISOString()}.`)}</p>${missing.length ? `<ul>${missing.map((m) => `<li>${escapeXhtml(m)}</li>`).join('')}</ul>` : ''}`,
+      ),
     },
     section: sections,
   };
