@@ -43,6 +43,7 @@ import { type DiscoverPatients, matchRoutes } from './matchRoutes.js';
 import { patientRoutes } from './patientRoutes.js';
 import { type PortalConfig, portalRoutes } from './portalRoutes.js';
 import { type RpcProxyOptions, rpcProxyRoutes } from './rpcProxy.js';
+import { summaryRoutes } from './summaryRoutes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -375,6 +376,8 @@ function apiRoutes(
   });
   matchRoutes(app, deps.discoverPatients);
   fhirRoutes(app, deps.gate, deps.software ?? { name: 'medchain', version: '0.1.0' }, deps.federatedSearch);
+  // IPS $summary (the clinician's and the patient's), beside the FHIR and patient routes.
+  summaryRoutes(app, deps);
   logRoutes(app, deps);
   patientRoutes(app, deps);
   adminRoutes(app, { ...deps, authFailures: () => deps.unauthenticated.snapshot() });

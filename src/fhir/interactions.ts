@@ -59,6 +59,12 @@ export const TYPE_OPERATIONS = {
       definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
       route: { method: 'GET', url: '/fhir/Patient/:id/$everything' },
     },
+    summary: {
+      definition: 'http://hl7.org/fhir/uv/ips/OperationDefinition/summary',
+      route: { method: 'GET', url: '/fhir/Patient/:id/$summary' },
+      documentation:
+        'International Patient Summary (IPS 2.0.0) document of problems, allergies and medications from every member under consent; also at the type level, GET Patient/$summary?identifier=urn:medchain:patient|0x...; profile is fixed to Bundle-uv-ips.',
+    },
     match: {
       definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match',
       route: { method: 'POST', url: '/fhir/Patient/$match' },

@@ -40,7 +40,11 @@ function sample(type: string, pid: string): Resource {
   const subject = { reference: `Patient/${pid}` };
   const text = { text: 'conformance sample' };
   const samples: Record<string, Resource> = {
-    Patient: { resourceType: 'Patient', name: [{ family: 'Capability' }] },
+    Patient: {
+      resourceType: 'Patient',
+      name: [{ family: 'Capability', given: ['Conformance'] }],
+      birthDate: '1970-01-01',
+    },
     Encounter: {
       resourceType: 'Encounter',
       status: 'finished',
@@ -141,7 +145,10 @@ describe('the CapabilityStatement does not lie', () => {
       await expect('search-type', 'GET', `/fhir/${type}?_id=${created.id}`, 200);
       for (const op of r.operation ?? []) {
         assert.equal(type, 'Patient', `${type}: an operation with no exercise here (${op.name})`);
-        assert.equal(op.name, 'everything', `an operation with no exercise here ($${op.name})`);
+        assert.ok(
+          ['everything', 'summary'].includes(op.name),
+          `an operation with no exercise here ($${op.name})`,
+        );
         const res = await call('GET', `/fhir/Patient/${pid}/$${op.name}`, 'clinician');
         assert.equal(res.status, 200, `$${op.name}: ${res.body.slice(0, 200)}`);
       }
@@ -190,7 +197,7 @@ describe('the CapabilityStatement does not lie', () => {
     const patient = cs.rest?.[0]?.resource?.find((r) => r.type === 'Patient');
     assert.deepEqual(
       (patient?.operation ?? []).map((o) => o.name),
-      ['everything'],
+      ['everything', 'summary'],
     );
     const res = await call('POST', '/fhir/Patient/$match', 'clinician', {
       resourceType: 'Parameters',
@@ -215,6 +222,7 @@ describe('the CapabilityStatement does not lie', () => {
       ops.map((o) => [o.name, o.definition]),
       [
         ['everything', 'http://hl7.org/fhir/OperationDefinition/Patient-everything'],
+        ['summary', 'http://hl7.org/fhir/uv/ips/OperationDefinition/summary'],
         ['match', 'http://hl7.org/fhir/OperationDefinition/Patient-match'],
       ],
     );

@@ -1,6 +1,7 @@
 /** The patient: their key, their records from every member, their consent, and who accessed what. */
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { useCallback, useEffect, useMemo, useState } from 'react';
+import { mergeIpsDocuments } from '../../../src/fhir/ips/mergeIps.js';
 import { AccessPanel } from '../components/AccessPanel.js';
 import { ConsentPanel } from '../components/ConsentPanel.js';
 import { Busy, ErrorNote, Note, short } from '../components/common.js';
@@ -71,6 +72,47 @@ export function PatientView({ chain }: { chain: Chain | null }) {
     void load();
   }, [load]);
 
+  // The International Patient Summary of every member's records: each member's own summary
+  // (GET /patients/<address>/summary, validated there), merged here and saved as a file.
+  const downloadSummary = useCallback(async () => {
+    if (!chain || !sessions) return;
+    setError(null);
+    setLoading('Fetching your International Patient Summary from every member…');
+    try {
+      const active = (await chain.members()).filter((m) => m.active);
+      const got = await Promise.all(
+        active.map(async (member) => {
+          try {
+            return { doc: await sessions.call<Bundle>(member, `/patients/${sessions.key.address}/summary`) };
+          } catch (err) {
+            return { missing: `${member.name}: ${(err as Error).message}` };
+          }
+        }),
+      );
+      const docs = got.flatMap((g) => (g.doc ? [g.doc] : []));
+      if (docs.length === 0)
+        throw new Error('no member could give your summary (does one hold your name and birth date?)');
+      const merged = mergeIpsDocuments(
+        docs,
+        got.flatMap((g) => (g.missing ? [g.missing] : [])),
+        new Date(),
+        () => crypto.randomUUID(),
+      );
+      const url = URL.createObjectURL(
+        new Blob([JSON.stringify(merged, null, 2)], { type: 'application/fhir+json' }),
+      );
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `patient-summary-${sessions.key.address}.json`;
+      a.click();
+      URL.revokeObjectURL(url);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setLoading(null);
+    }
+  }, [chain, sessions]);
+
   if (!chain)
     return (
       <Note tone="warn">
@@ -137,14 +179,24 @@ export function PatientView({ chain }: { chain: Chain | null }) {
         <>
           <div className="row-between">
             {loading ? <Busy>{loading}</Busy> : <span />}
-            <button
-              type="button"
-              className="secondary"
-              onClick={() => void load()}
-              disabled={loading !== null}
-            >
-              Refresh
-            </button>
+            <span>
+              <button
+                type="button"
+                className="secondary"
+                onClick={() => void downloadSummary()}
+                disabled={loading !== null}
+              >
+                Download my summary (IPS)
+              </button>{' '}
+              <button
+                type="button"
+                className="secondary"
+                onClick={() => void load()}
+                disabled={loading !== null}
+              >
+                Refresh
+              </button>
+            </span>
           </div>
           <ul className="members-status" aria-label="Records per member">
             {status.map((s) => (
