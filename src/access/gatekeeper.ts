@@ -43,6 +43,7 @@ import {
   type Decision,
   decide,
   decideDiscovery,
+  type MemberRequester,
   type Requester,
   released,
 } from './policy.js';
@@ -408,22 +409,29 @@ export class Gatekeeper {
 
   // ------------------------------------------------------------------ other members
 
+  /** Another member as the decision sees it: its Registry roles while active, its admission. */
+  private async memberRequester(caller: Address): Promise<MemberRequester> {
+    if (!this.chain) throw new AccessDeniedError('this node is not connected to the chain', 'no-chain');
+    const m = await this.chain.member(caller);
+    return {
+      kind: 'member',
+      address: caller,
+      roles: m.active ? m.roles : 0,
+      active: m.active,
+      admission: m.admission,
+      self: false,
+    };
+  }
+
   private async memberDecision(caller: Address, q: ReleaseRequest): Promise<Decision> {
     if (!this.chain) throw new AccessDeniedError('this node is not connected to the chain', 'no-chain');
-    const [m, grant] = await Promise.all([
-      this.chain.member(caller),
+    const [requester, grant] = await Promise.all([
+      this.memberRequester(caller),
       q.breakGlass ? Promise.resolve(undefined) : this.chain.grantOf(q.patient, caller),
     ]);
     return decide(
       {
-        requester: {
-          kind: 'member',
-          address: caller,
-          roles: m.active ? m.roles : 0,
-          active: m.active,
-          admission: m.admission,
-          self: false,
-        },
+        requester,
         userRole: q.userRole,
         purpose: q.purpose,
         breakGlass: q.breakGlass !== null,
@@ -610,16 +618,8 @@ export class Gatekeeper {
     if (!this.chain) throw new AccessDeniedError('this node is not connected to the chain', 'no-chain');
     const actor = `member:${caller}`;
     const qh = discoveryHash(q.tokens);
-    const m = await this.chain.member(caller);
     const d = decideDiscovery({
-      requester: {
-        kind: 'member',
-        address: caller,
-        roles: m.active ? m.roles : 0,
-        active: m.active,
-        admission: m.admission,
-        self: false,
-      },
+      requester: await this.memberRequester(caller),
       userRole: q.userRole,
       purpose: q.purpose,
     });

@@ -46,19 +46,20 @@ const BREAK_GLASS_MASK = rolesToMask(BREAK_GLASS_MEMBER_ROLES);
 /** Break-glass permits one requesting member may get from one custodian per hour. */
 export const BREAK_GLASS_PER_HOUR = 30;
 
-export type Requester =
-  | {
-      kind: 'member';
-      address: Address;
-      /** Registry role mask (0 when not active). */
-      roles: number;
-      active: boolean;
-      /** The member's current admission number in the Registry. */
-      admission: number;
-      /** True when the requester is the custodian deciding (its own users). */
-      self: boolean;
-    }
-  | { kind: 'patient'; address: Address };
+/** A member asking (another member, or this one for its own users). */
+export interface MemberRequester {
+  kind: 'member';
+  address: Address;
+  /** Registry role mask (0 when not active). */
+  roles: number;
+  active: boolean;
+  /** The member's current admission number in the Registry. */
+  admission: number;
+  /** True when the requester is the custodian deciding (its own users). */
+  self: boolean;
+}
+
+export type Requester = MemberRequester | { kind: 'patient'; address: Address };
 
 export interface AccessRequest {
   requester: Requester;

@@ -119,6 +119,28 @@ const toVersion = (r: RawVersion): VersionRow => ({
   categories: r.category_mask,
 });
 
+/** Replace a record's search index rows (blind tokens and date ranges) with `tokens` and `dates`. */
+function replaceIndex(
+  db: Db,
+  type: string,
+  id: string,
+  tokens: readonly { param: string; token: string }[],
+  dates: readonly { param: string; lo: number; hi: number }[],
+): void {
+  statement(db, 'DELETE FROM search_tokens WHERE resource_type = ? AND id = ?').run(type, id);
+  statement(db, 'DELETE FROM search_dates WHERE resource_type = ? AND id = ?').run(type, id);
+  const token = statement(
+    db,
+    'INSERT OR IGNORE INTO search_tokens (resource_type, id, param, token) VALUES (?, ?, ?, ?)',
+  );
+  const date = statement(
+    db,
+    'INSERT INTO search_dates (resource_type, id, param, lo, hi) VALUES (?, ?, ?, ?, ?)',
+  );
+  for (const t of tokens) token.run(type, id, t.param, t.token);
+  for (const d of dates) date.run(type, id, d.param, d.lo, d.hi);
+}
+
 /** SQL for one date clause over a stored range [lo, hi) (FHIR prefix semantics, see src/fhir/dates.ts). */
 function dateSql(op: string, loCol: string, hiCol: string): string {
   switch (op) {
@@ -233,16 +255,6 @@ export class RecordStore {
       `INSERT OR IGNORE INTO patient_record_keys (patient_ref, kid, kek_id, wrapped, recipient, enc, sealed, created_ms)
        VALUES (@patientRef, @kid, @kekId, @wrapped, @recipient, @enc, @sealed, @createdMs)`,
     );
-    const clearTokens = statement(db, 'DELETE FROM search_tokens WHERE resource_type = ? AND id = ?');
-    const clearDates = statement(db, 'DELETE FROM search_dates WHERE resource_type = ? AND id = ?');
-    const insertToken = statement(
-      db,
-      'INSERT OR IGNORE INTO search_tokens (resource_type, id, param, token) VALUES (?, ?, ?, ?)',
-    );
-    const insertDate = statement(
-      db,
-      'INSERT INTO search_dates (resource_type, id, param, lo, hi) VALUES (?, ?, ?, ?, ?)',
-    );
     const upsertKey = statement(
       db,
       'INSERT INTO patient_keys (patient_ref, encryption_key) VALUES (?, ?) ON CONFLICT (patient_ref) DO UPDATE SET encryption_key = excluded.encryption_key',
@@ -265,8 +277,7 @@ export class RecordStore {
         }
         insertVersion.run({ ...row, deleted: row.deleted ? 1 : 0 });
         upsertHead.run({ ...row, deleted: row.deleted ? 1 : 0 });
-        clearTokens.run(row.resourceType, row.id);
-        clearDates.run(row.resourceType, row.id);
+        replaceIndex(db, row.resourceType, row.id, row.deleted ? [] : p.tokens, row.deleted ? [] : p.dates);
         if (row.resourceType === 'Patient')
           replaceDiscoveryTokens(
             db,
@@ -283,8 +294,6 @@ export class RecordStore {
         if (p.patientRecordKey) insertPatientKey.run(p.patientRecordKey);
         for (const w of p.wraps)
           insertWrap.run(row.resourceType, row.id, row.version, w.recipient, w.kind, w.enc, w.wrapped);
-        for (const t of p.tokens) insertToken.run(row.resourceType, row.id, t.param, t.token);
-        for (const d of p.dates) insertDate.run(row.resourceType, row.id, d.param, d.lo, d.hi);
         if (p.patientKey) upsertKey.run(row.patientRef, p.patientKey);
         if (p.patientAddress) upsertAddress.run(row.patientRef, p.patientAddress.toLowerCase());
         else if (row.resourceType === 'Patient')
@@ -499,25 +508,12 @@ export class RecordStore {
     done: readonly { resourceType: string; id: string }[],
   ): void {
     const db = this.db;
-    const clearTokens = statement(db, 'DELETE FROM search_tokens WHERE resource_type = ? AND id = ?');
-    const clearDates = statement(db, 'DELETE FROM search_dates WHERE resource_type = ? AND id = ?');
-    const insertToken = statement(
-      db,
-      'INSERT OR IGNORE INTO search_tokens (resource_type, id, param, token) VALUES (?, ?, ?, ?)',
-    );
-    const insertDate = statement(
-      db,
-      'INSERT INTO search_dates (resource_type, id, param, lo, hi) VALUES (?, ?, ?, ?, ?)',
-    );
     const dequeue = statement(db, 'DELETE FROM reindex_queue WHERE resource_type = ? AND id = ?');
     db.transaction(() => {
       for (const i of items) {
         const head = this.head(i.resourceType, i.id);
         if (!head || head.deleted || head.version !== i.version) continue;
-        clearTokens.run(i.resourceType, i.id);
-        clearDates.run(i.resourceType, i.id);
-        for (const t of i.tokens) insertToken.run(i.resourceType, i.id, t.param, t.token);
-        for (const d of i.dates) insertDate.run(i.resourceType, i.id, d.param, d.lo, d.hi);
+        replaceIndex(db, i.resourceType, i.id, i.tokens, i.dates);
       }
       for (const d of done) dequeue.run(d.resourceType, d.id);
     })();
