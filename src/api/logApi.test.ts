@@ -302,6 +302,20 @@ describe('log API', () => {
     assert.ok(ev, 'denied attempts are listed');
     assert.deepEqual((ev.type as { code: string }).code, 'rest');
     assert.equal(((ev.agent as { requestor: boolean }[])[0] as { requestor: boolean }).requestor, true);
+    const urls = r.json().entry.map((e: { fullUrl?: string }) => e.fullUrl);
+    assert.ok(urls.length > 0);
+    for (const u of urls)
+      assert.match(u, /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(new Set(urls).size, urls.length, 'one fullUrl per entry');
+    const again = (await call('GET', `/fhir/AuditEvent?patient=${PATIENT.address}`, 'admin')).json();
+    assert.deepEqual(
+      again.entry
+        .slice(-urls.length)
+        .map((e: { fullUrl?: string }) => e.fullUrl)
+        .slice(-1),
+      urls.slice(-1),
+      'the same entry has the same fullUrl in every answer',
+    );
     assert.equal((await call('GET', `/fhir/AuditEvent?patient=${PATIENT.address}`, 'billing')).status, 403);
     assert.equal((await call('GET', '/fhir/AuditEvent', 'admin')).status, 400);
   });

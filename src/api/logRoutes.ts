@@ -1,4 +1,16 @@
 /**
+ * The fullUrl of a rendered log entry: a name-based UUID (RFC 9562 version 8, from SHA-256 of the
+ * entry's id), the same in every answer. There is no AuditEvent read: entries are only searched.
+ */
+export function auditEventUrn(id: string): string {
+  const b = createHash('sha256').update(`medchain AuditEvent\0${id}`).digest();
+  b[6] = ((b[6] as number) & 0x0f) | 0x80;
+  b[8] = ((b[8] as number) & 0x3f) | 0x80;
+  const h = b.subarray(0, 16).toString('hex');
+  return `urn:uuid:${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
  * The transparency log over HTTP (shapes after RFC 6962 §4, hashes in hex, entries in base64),
  * AuditEvent rendering, the patient's accounting of disclosures, and verification.
  *
@@ -8,6 +20,7 @@
  * member's admins read them, and each read or refused attempt is logged; a patient reads their own
  * entries at /patients/<address>/disclosures.
  */
+import { createHash } from 'node:crypto';
 import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
 import type { FastifyInstance } from 'fastify';
 import { getAddress, type Hex, isAddress } from 'viem';
@@ -148,7 +161,11 @@ export function logRoutes(app: FastifyInstance, deps: LogRouteDeps): void {
         resourceType: 'Bundle',
         type: 'searchset',
         total: all.length,
-        entry: events.map((resource) => ({ resource, search: { mode: 'match' } })),
+        entry: events.map((resource) => ({
+          fullUrl: auditEventUrn(resource.id as string),
+          resource,
+          search: { mode: 'match' },
+        })),
       };
       return send(reply, 200, bundle);
     },
