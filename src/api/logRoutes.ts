@@ -1,16 +1,4 @@
 /**
- * The fullUrl of a rendered log entry: a name-based UUID (RFC 9562 version 8, from SHA-256 of the
- * entry's id), the same in every answer. There is no AuditEvent read: entries are only searched.
- */
-export function auditEventUrn(id: string): string {
-  const b = createHash('sha256').update(`medchain AuditEvent\0${id}`).digest();
-  b[6] = ((b[6] as number) & 0x0f) | 0x80;
-  b[8] = ((b[8] as number) & 0x3f) | 0x80;
-  const h = b.subarray(0, 16).toString('hex');
-  return `urn:uuid:${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
-
-/**
  * The transparency log over HTTP (shapes after RFC 6962 §4, hashes in hex, entries in base64),
  * AuditEvent rendering, the patient's accounting of disclosures, and verification.
  *
@@ -42,6 +30,18 @@ export interface LogRouteDeps {
   publisher: LogPublisher;
   records: RecordService;
   verify?: () => Promise<VerifyReport>;
+}
+
+/**
+ * The fullUrl of a rendered log entry: a name-based UUID (RFC 9562 version 8, from SHA-256 of the
+ * entry's id), the same in every answer. There is no AuditEvent read: entries are only searched.
+ */
+export function auditEventUrn(id: string): string {
+  const b = createHash('sha256').update(`medchain AuditEvent\0${id}`).digest();
+  b[6] = ((b[6] as number) & 0x0f) | 0x80;
+  b[8] = ((b[8] as number) & 0x3f) | 0x80;
+  const h = b.subarray(0, 16).toString('hex');
+  return `urn:uuid:${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
 export function logRoutes(app: FastifyInstance, deps: LogRouteDeps): void {
