@@ -30,3 +30,13 @@ export class CommitmentKeyError extends MedchainError {
     super('commitment-key-invalid', message);
   }
 }
+
+/**
+ * A payment run that cannot be written as an X12 835 (a pended claim, mixed payees, a value with
+ * an X12 delimiter in it), or an 835 that does not read back and reconcile; `details` lists why.
+ */
+export class RemittanceError extends MedchainError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('remittance-invalid', message, options);
+  }
+}
