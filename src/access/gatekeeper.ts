@@ -11,7 +11,7 @@
  * Writes commit the record version and its log entry in one transaction. Refused and failed
  * attempts are logged too. If the log cannot be written, nothing is served (LogUnavailableError).
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import type { Address, Hex } from 'viem';
 import type { GrantTerms } from '../chain/consentModel.js';
@@ -108,14 +108,14 @@ export interface DiscoveryQuery {
 
 /** Discovery requests one member may send another per minute (answering side). */
 export const MEMBER_DISCOVERY_PER_MINUTE = 60;
+/**
+ * Discovery tokens one member may send another per minute (answering side). Each token is a guess
+ * the answerer tests, and nothing ties a request's tokens to one person: this bounds the guesses,
+ * not only the requests (a search for one person sends 1 to 3 tokens with one given name).
+ */
+export const MEMBER_DISCOVERY_TOKENS_PER_MINUTE = 240;
 /** Discovery searches one user may start per minute at their own node. */
 export const USER_DISCOVERY_PER_MINUTE = 20;
-
-/** What the log keeps of a discovery: SHA-256 of its sorted tokens (the same at asker and answerer). */
-export const discoveryHash = (tokens: readonly string[]): Hex =>
-  `0x${createHash('sha256')
-    .update(`medchain discovery\n${[...tokens].sort().join('\n')}`)
-    .digest('hex')}`;
 
 /** Words of a discovery refusal: the same whatever the demographics and whatever matches. */
 const DISCOVERY_REFUSAL = 'patient discovery is for treatment, by a care member’s clinical staff';
@@ -177,6 +177,8 @@ export class Gatekeeper {
   private readonly userBreakGlass = new SlidingWindow(HOUR);
   /** Discovery requests answered per requesting member, and started per user. */
   private readonly memberDiscovery = new SlidingWindow(MINUTE);
+  /** Discovery tokens received per requesting member (answering side). */
+  private readonly memberDiscoveryTokens = new SlidingWindow(MINUTE);
   private readonly userDiscovery = new SlidingWindow(MINUTE);
 
   constructor(
@@ -194,6 +196,15 @@ export class Gatekeeper {
   /** A stable pseudonym for a sign-in name that matches no user (never the name itself). */
   pseudonym(username: string): string {
     return `anon:${createHmac('sha256', this.pseudonymKey).update(`login\0${username}`).digest('hex').slice(0, 24)}`;
+  }
+
+  /**
+   * What the log keeps of a discovery: its sorted tokens under this member's own key. Not a plain
+   * hash of the tokens: every member holds the consortium key, so a replica of this log could
+   * otherwise test guessed demographics against it and tie them to the user who searched.
+   */
+  private discoveryHash(tokens: readonly string[]): Hex {
+    return queryHash(this.pseudonymKey, 'Patient/$match', { token: [...tokens] });
   }
 
   /** What the log keeps of a search query: keyed, so the log cannot be used to test guesses. */
@@ -617,7 +628,7 @@ export class Gatekeeper {
   ): Promise<Address[]> {
     if (!this.chain) throw new AccessDeniedError('this node is not connected to the chain', 'no-chain');
     const actor = `member:${caller}`;
-    const qh = discoveryHash(q.tokens);
+    const qh = this.discoveryHash(q.tokens);
     const d = decideDiscovery({
       requester: await this.memberRequester(caller),
       userRole: q.userRole,
@@ -630,11 +641,15 @@ export class Gatekeeper {
       throw new AccessDeniedError(DISCOVERY_REFUSAL, d.reason);
     }
     const now = this.now();
-    if (this.memberDiscovery.count(caller, now) >= MEMBER_DISCOVERY_PER_MINUTE) {
+    if (
+      this.memberDiscovery.count(caller, now) >= MEMBER_DISCOVERY_PER_MINUTE ||
+      this.memberDiscoveryTokens.count(caller, now) + q.tokens.length > MEMBER_DISCOVERY_TOKENS_PER_MINUTE
+    ) {
       await refuse('rate-limited');
       throw tooMany('too many patient discovery requests from this member; try again in a minute', 60);
     }
     this.memberDiscovery.add(caller, now);
+    for (let i = 0; i < q.tokens.length; i++) this.memberDiscoveryTokens.add(caller, now);
     if (heldKid !== q.kid) {
       await refuse('consortium-key');
       throw conflict(
@@ -660,7 +675,7 @@ export class Gatekeeper {
    * refusal is logged before it is thrown.
    */
   async authorizeDiscovery(actor: Actor, tokens: readonly string[]): Promise<void> {
-    const qh = discoveryHash(tokens);
+    const qh = this.discoveryHash(tokens);
     const refuse = async (reason: string) =>
       this.log.append(
         entry(actor.id, 'discover', typeTarget('Patient'), null, actor.purpose, 'deny', reason, qh),
@@ -690,7 +705,7 @@ export class Gatekeeper {
 
   /** The asker's side: one entry per patient found (or one when none was), before `actor` sees them. */
   async logDiscovered(actor: Actor, tokens: readonly string[], found: readonly Address[]): Promise<void> {
-    const qh = discoveryHash(tokens);
+    const qh = this.discoveryHash(tokens);
     await this.log.appendAll(
       found.length === 0
         ? [entry(actor.id, 'discover', typeTarget('Patient'), null, actor.purpose, 'permit', 'no-match', qh)]

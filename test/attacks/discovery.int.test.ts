@@ -349,4 +349,33 @@ describe('attack: patient discovery', { timeout: 600_000 }, () => {
     );
     assert.equal(nurse[20], 429, `the nurse's 21st search in a minute is throttled (${nurse.join(',')})`);
   });
+
+  test('15f. guesses stuffed into one request count one by one: a member gets ten 24-token requests a minute, not sixty', async () => {
+    // Eight people a request, three tokens each (family+given, family, given with birth date and
+    // gender): 24 independent guesses in one signed request, as a member holding the key can make.
+    const guesses = (round: number) =>
+      Array.from({ length: 8 }, (_, k) => ({
+        family: `Guess${round}x${k}`,
+        given: `Probe${k}`,
+        birthDate: `1961-07-${String(k + 1).padStart(2, '0')}`,
+        gender: 'female' as const,
+      }));
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const [who, ...alsoWho] = guesses(i);
+      const p: DiscoveryProbe = {
+        who: who as DiscoveryProbe['who'],
+        alsoWho,
+        purpose: 'treatment',
+        userRole: 'clinician',
+      };
+      statuses.push((await net.discover('lab', 'insurer', p)).status);
+    }
+    assert.deepEqual(
+      statuses.slice(0, 10),
+      Array(10).fill(200),
+      `240 tokens a minute are answered (${statuses})`,
+    );
+    assert.deepEqual(statuses.slice(10), [429, 429], 'then the member is throttled however few its requests');
+  });
 });

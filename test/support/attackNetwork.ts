@@ -185,14 +185,15 @@ export interface DiscoveryProbe {
   userRole: UserRole;
   /** Another consortium key id than the one the tokens are made under. */
   kid?: string;
+  /** More people whose tokens ride in the same request (guesses stuffed into one discovery). */
+  alsoWho?: readonly DiscoveryProbe['who'][];
 }
 
 /** The body of a /federation/discover request (src/federation/wire.ts): {kid, tokens, purpose, userRole}. */
 export function discoveryBody(ck: ConsortiumKey, p: DiscoveryProbe): string {
-  const tokens = discoveryTokens(
-    ck.key,
-    matchKeys(demographicsOf({ name: [{ family: p.who.family, given: [p.who.given] }], ...p.who })),
-  );
+  const keysOf = (w: DiscoveryProbe['who']) =>
+    matchKeys(demographicsOf({ name: [{ family: w.family, given: [w.given] }], ...w }));
+  const tokens = [...new Set(discoveryTokens(ck.key, [p.who, ...(p.alsoWho ?? [])].flatMap(keysOf)))].sort();
   return JSON.stringify({ kid: p.kid ?? ck.id, tokens, purpose: p.purpose, userRole: p.userRole });
 }
 
