@@ -709,6 +709,15 @@ describe('transaction and batch bundles', () => {
     assert.match(asOutcome(get), /no resource type in the path/);
   });
 
+  test('create and search answer at [base]/Type/ as at [base]/Type', async () => {
+    const made = await call('POST', '/fhir/Patient/', { role: 'clinician', body: patient('TrailingSlash') });
+    assert.equal(made.status, 201, made.body);
+    const id = made.json().id;
+    const found = await call('GET', `/fhir/Patient/?_id=${id}`, { role: 'clinician' });
+    assert.equal(found.status, 200, found.body);
+    assert.equal((found.json() as Bundle).total, 1);
+  });
+
   test('a transaction with one bad entry stores nothing', async () => {
     const count = async () =>
       (await call('GET', '/fhir/Patient?_count=0', { role: 'clinician' })).json().total;

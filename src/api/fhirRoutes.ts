@@ -74,7 +74,11 @@ export function fhirRoutes(
   software: { name: string; version: string },
   federated?: ApiDeps['federatedSearch'],
 ): void {
-  const on = (route: RestRoute, handler: RouteHandlerMethod) => app.route({ ...route, handler });
+  // Type-level routes answer at [base]/Type and [base]/Type/ alike, as servers in the field do.
+  const on = (route: RestRoute, handler: RouteHandlerMethod) => {
+    app.route({ ...route, handler });
+    if (route.url === '/fhir/:type') app.route({ ...route, url: '/fhir/:type/', handler });
+  };
   app.get('/fhir/metadata', async (request, reply) =>
     send(reply, 200, capabilityStatement(software, baseOf(request), { chain: federated !== undefined })),
   );
