@@ -21,7 +21,7 @@ import type { Address } from 'viem';
 import { USER_ROLES, type UserRole } from '../access/roles.js';
 import { type ChainConnection, connectChain, walletFor } from '../chain/clients.js';
 import { consortiumContracts } from '../chain/contracts.js';
-import { deployContracts, type MemberInput } from '../chain/deploy.js';
+import { deployContracts, ensureDrugLedger, type MemberInput } from '../chain/deploy.js';
 import { type EmbeddedChain, launchEmbeddedChain } from '../chain/embeddedChain.js';
 import { registryAbi } from '../chain/generated/index.js';
 import { admitMember } from '../chain/governance.js';
@@ -39,6 +39,7 @@ import { keyFileOf, openMemberNode } from './memberNode.js';
 import { pickFreePort, portFileOf, portIsFree, savedPort, savePort } from './memberPort.js';
 import { type NodeProcess, spawnNodeProcess } from './nodeProcess.js';
 import { type SeededPatient, seedNetwork } from './seed/seedNetwork.js';
+import { type DemoUnit, type SupplyParty, seedSupply } from './seed/seedSupply.js';
 
 export interface NetworkMember {
   spec: MemberSpec;
@@ -79,6 +80,8 @@ export interface NetworkFile {
   demoUsers: DemoUser[];
   /** Local demo only: the synthetic patients and their key files (same passphrase as the members'). */
   patients: SeededPatient[];
+  /** Local demo only: a few seeded drug units (two of each lot) and the member holding them. */
+  units: DemoUnit[];
 }
 
 /** Create the demo users of a member once; later runs keep the stored ones. */
@@ -184,13 +187,18 @@ export async function startLocalNetwork(
     });
     const founders = members.filter((m) => m.spec.genesis);
     const deployer = founders[0] as NetworkMember;
-    progress('contracts: deploying Registry, Consent, AuditAnchor (or reusing the deployment)');
-    const { manifest, deployed } = await deployContracts(conn, walletFor(conn, deployer.identity.chainKey), {
+    progress('contracts: deploying Registry, Consent, AuditAnchor, DrugLedger (or reusing the deployment)');
+    const manifestFile = path.join(root, 'deployment.json');
+    const deployerWallet = walletFor(conn, deployer.identity.chainKey);
+    const first = await deployContracts(conn, deployerWallet, {
       genesis: founders.map((m) => input(m, 'http://127.0.0.1')),
       quorumPercent: 51,
-      manifestFile: path.join(root, 'deployment.json'),
+      manifestFile,
     });
-    tightenPrivateFile(path.join(root, 'deployment.json'));
+    const deployed = first.deployed;
+    // A data directory from before DrugLedger was deployed with the rest gets one beside it.
+    const { manifest } = await ensureDrugLedger(conn, deployerWallet, first.manifest, manifestFile);
+    tightenPrivateFile(manifestFile);
     const voters = founders.map((m) => walletFor(conn, m.identity.chainKey));
     for (const m of members.filter((x) => !x.spec.genesis)) {
       const admitted = await admitMember(
@@ -211,6 +219,22 @@ export async function startLocalNetwork(
     const patients = await seedNetwork(
       root,
       { hospital: bySlug('city-hospital'), clinic: bySlug('valley-clinic'), lab: bySlug('central-lab') },
+      passphrase,
+      progress,
+    );
+
+    const party = (slug: string): SupplyParty => {
+      const m = members.find((x) => x.spec.slug === slug) as NetworkMember;
+      return { dir: m.dir, identity: m.identity, gln: m.spec.gln as string };
+    };
+    const units = await seedSupply(
+      conn,
+      manifest,
+      {
+        manufacturer: party('northwind-pharma'),
+        distributor: party('harbor-distribution'),
+        pharmacy: party('main-street-pharmacy'),
+      },
       passphrase,
       progress,
     );
@@ -271,6 +295,7 @@ export async function startLocalNetwork(
       })),
       demoUsers: users,
       patients,
+      units,
     };
     // Demo passwords in clear: local demonstration only (mode 0600).
     writeFileAtomic(networkFile, `${JSON.stringify(file, null, 2)}\n`, 0o600);
