@@ -84,6 +84,9 @@ export interface NetworkFile {
   units: DemoUnit[];
 }
 
+/** Kinds of member that get a demo pharmacist. */
+const PHARMACIST_MEMBERS: readonly string[] = ['PHARMACY', 'HOSPITAL', 'DISTRIBUTOR'];
+
 /** Create the demo users of a member once; later runs keep the stored ones. */
 async function ensureDemoUsers(
   m: NetworkMember,
@@ -94,6 +97,8 @@ async function ensureDemoUsers(
   try {
     const out: DemoUser[] = [];
     for (const role of USER_ROLES) {
+      // Pharmacists work where drugs are dispensed or handled (verification before dispensing or resale).
+      if (role === 'pharmacist' && !m.spec.roles.some((r) => PHARMACIST_MEMBERS.includes(r))) continue;
       const username = role;
       const known = previous.find((u) => u.member === m.spec.name && u.username === username);
       if (node.users.byUsername(username)) {
@@ -199,6 +204,8 @@ export async function startLocalNetwork(
     // A data directory from before DrugLedger was deployed with the rest gets one beside it.
     const { manifest } = await ensureDrugLedger(conn, deployerWallet, first.manifest, manifestFile);
     tightenPrivateFile(manifestFile);
+    // Every member admitted so far votes on the next one (a majority of seven is more than the
+    // three founders).
     const voters = founders.map((m) => walletFor(conn, m.identity.chainKey));
     for (const m of members.filter((x) => !x.spec.genesis)) {
       const admitted = await admitMember(
@@ -207,9 +214,8 @@ export async function startLocalNetwork(
         voters,
         input(m, 'http://127.0.0.1'),
       );
-      progress(
-        `governance: ${m.spec.name} ${admitted ? 'voted in by the founding members' : 'already a member'}`,
-      );
+      progress(`governance: ${m.spec.name} ${admitted ? 'voted in by the members' : 'already a member'}`);
+      voters.push(walletFor(conn, m.identity.chainKey));
     }
 
     const users: DemoUser[] = [];

@@ -12,8 +12,10 @@ import { USER_ROLES } from '../../src/access/roles.js';
 import { type ChainConnection, connectChain, walletFor } from '../../src/chain/clients.js';
 import { deployContracts } from '../../src/chain/deploy.js';
 import { type EmbeddedChain, launchEmbeddedChain } from '../../src/chain/embeddedChain.js';
+import { registryAbi } from '../../src/chain/generated/index.js';
 import type { DeploymentManifest } from '../../src/chain/manifest.js';
 import { type MemberRole, rolesToMask } from '../../src/chain/scopes.js';
+import { writeAndWait } from '../../src/chain/transact.js';
 import { hashPassword } from '../../src/crypto/password.js';
 import { createIdentity, type MemberIdentity } from '../../src/node/memberIdentity.js';
 import {
@@ -23,6 +25,7 @@ import {
   type RunningNode,
   serveMemberNode,
 } from '../../src/node/memberNode.js';
+import { pickFreePort } from '../../src/node/memberPort.js';
 import { type DemoUnit, type SupplyParty, seedSupply } from '../../src/node/seed/seedSupply.js';
 
 export const SUPPLY_PASSPHRASE = 'supply network passphrase';
@@ -119,11 +122,27 @@ export async function startSupplyNetwork(): Promise<SupplyNetwork> {
       members,
       units,
       serve: async () => {
+        // Each member publishes its endpoint before its node (and its outbox, same account) starts.
+        const ports: number[] = [];
+        for (const s of SPECS) {
+          const port = await pickFreePort('127.0.0.1');
+          ports.push(port);
+          await writeAndWait(conn, walletFor(conn, members[s.name].identity.chainKey), {
+            address: manifest.contracts.Registry,
+            abi: registryAbi,
+            functionName: 'updateEndpoint',
+            args: [`http://127.0.0.1:${port}`],
+          });
+        }
         await Promise.all(
-          SPECS.map(async (s) => {
+          SPECS.map(async (s, i) => {
             const m = members[s.name];
             m.node = openMemberNode(m.dir, SUPPLY_PASSPHRASE, { manifest });
-            m.running = await serveMemberNode(m.node, { rpcUrl: chain.rpcUrl, replicate: false });
+            m.running = await serveMemberNode(m.node, {
+              rpcUrl: chain.rpcUrl,
+              replicate: false,
+              port: ports[i] as number,
+            });
           }),
         );
       },
