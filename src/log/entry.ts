@@ -30,6 +30,8 @@ export const LOG_ACTIONS = [
   // A drug unit verification request (src/supply/verificationRequester.ts, verificationResponder.ts):
   // at the asking member and at the GTIN's responder; appended last so older entries decode alike.
   'supply-verify',
+  // A lot recall by the manufacturer (src/supply/recall.ts).
+  'supply-recall',
 ] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
 

@@ -1,5 +1,5 @@
 /**
- * `medchain up`: the embedded chain, the consortium contracts and the five demo members, each
+ * `medchain up`: the embedded chain, the consortium contracts and the seven demo members, each
  * member node in its own process with its own keys, store and port. Running it again resumes the
  * same chain, deployment, stores and users; it never redeploys or reseeds over existing data.
  *

@@ -43,6 +43,7 @@ import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 import { RecordStore } from '../store/recordStore.js';
 import { UnitStore } from '../store/unitStore.js';
 import { UserStore } from '../store/userStore.js';
+import { recallLot } from '../supply/recall.js';
 import { supplyKeyOf } from '../supply/supplyKey.js';
 import { verifyAtResponder } from '../supply/verificationRequester.js';
 import { answerVerification } from '../supply/verificationResponder.js';
@@ -165,6 +166,7 @@ function supplyDeps(
   conn: ChainConnection,
   manifest: DeploymentManifest,
   consortium: ConsortiumView,
+  outbox: Outbox,
 ) {
   const ledger = drugLedgerContract(conn, manifest);
   if (!ledger) return {};
@@ -175,6 +177,8 @@ function supplyDeps(
       verifyAtResponder({ log: node.log, ledger, consortium, signer }, actor, id),
     answerVerification: (caller: `0x${string}`, body: unknown) =>
       answerVerification({ units: node.units, log: node.log, ledger, supplyKey }, caller, body),
+    recallLot: (actor: Actor, body: unknown) =>
+      recallLot({ outbox, ledger: ledger.address, log: node.log, units: node.units, supplyKey }, actor, body),
   };
 }
 
@@ -327,7 +331,9 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
         }
       : {}),
     ...(chain && consortium ? federationDeps(node, consortium) : {}),
-    ...(chain && consortium ? supplyDeps(node, chain.conn, chain.manifest, consortium) : {}),
+    ...(chain && consortium && outbox
+      ? supplyDeps(node, chain.conn, chain.manifest, consortium, outbox)
+      : {}),
   });
   const host = opts.host ?? '127.0.0.1';
   let address: string;

@@ -23,27 +23,17 @@ import { decodeEntry, type LogEntry } from '../log/entry.js';
 import { openMemberNode } from '../node/memberNode.js';
 import type { DemoUnit } from '../node/seed/seedSupply.js';
 import { UnitStore } from '../store/unitStore.js';
-import { supplyKeyOf } from './supplyKey.js';
-import { lotCommitment } from './unitCommitment.js';
 import { verificationHash } from './verificationLog.js';
 
 let net: SupplyNetwork;
-const bytes = (h: string) => new Uint8Array(Buffer.from(h.slice(2), 'hex'));
+const _bytes = (h: string) => new Uint8Array(Buffer.from(h.slice(2), 'hex'));
 const unitOf = (lot: string, k = 0) => net.units.filter((u) => u.lot === lot)[k] as DemoUnit;
 const ledger = () => net.manifest.contracts.DrugLedger as `0x${string}`;
 
 before(async () => {
   net = await startSupplyNetwork();
   const { manufacturer, pharmacy } = net.members;
-  // The manufacturer recalls lot MET2602; the pharmacy dispenses one unit of AMX2601.
-  const key = supplyKeyOf(bytes(manufacturer.identity.indexKey));
-  const met = unitOf('MET2602');
-  await writeAndWait(net.conn, walletFor(net.conn, manufacturer.identity.chainKey), {
-    address: ledger(),
-    abi: drugLedgerAbi,
-    functionName: 'recallLot',
-    args: [lotCommitment(key, met.gtin, 'MET2602'), `0x${'11'.repeat(32)}`],
-  });
+  // The pharmacy dispenses one unit of AMX2601 (the recall is done through the manufacturer's node below).
   const dispensed = unitOf('AMX2601', 1);
   const node = openMemberNode(pharmacy.dir, SUPPLY_PASSPHRASE);
   const stored = new UnitStore(node.db).unit(dispensed.gtin, dispensed.serial);
@@ -148,6 +138,23 @@ describe('verification answers (GS1 LMVP) at the pharmacist’s own node', () =>
 
   test('a recalled lot: verified, Recalled, not saleable, and dispensing it reverts on chain', async () => {
     const u = unitOf('MET2602');
+    const recall = (at: SupplyMemberName, role: string) =>
+      tokenAt(at, role).then((t) =>
+        fetch(`${urlOf(at)}/supply/recall`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ gtin: u.gtin, lot: u.lot }),
+        }),
+      );
+    assert.equal((await recall('manufacturer', 'clinician')).status, 403, 'administrators recall');
+    assert.equal(
+      (await recall('distributor', 'admin')).status,
+      403,
+      'the chain lets only the manufacturer recall',
+    );
+    const ok = await recall('manufacturer', 'admin');
+    assert.equal(ok.status, 200, await ok.clone().text());
+    assert.equal(((await ok.json()) as { recalled: boolean }).recalled, true);
     const r = await scan('pharmacy', u);
     assert.deepEqual(r.body.data, { verified: true, additionalInfo: 'Recalled' });
     assert.equal(r.body.saleable, false);
