@@ -32,7 +32,7 @@ const ledger = () => net.manifest.contracts.DrugLedger as `0x${string}`;
 
 before(async () => {
   net = await startSupplyNetwork();
-  const { manufacturer, pharmacy } = net.members;
+  const { pharmacy } = net.members;
   // The pharmacy dispenses one unit of AMX2601 (the recall is done through the manufacturer's node below).
   const dispensed = unitOf('AMX2601', 1);
   const node = openMemberNode(pharmacy.dir, SUPPLY_PASSPHRASE);
