@@ -2,6 +2,7 @@
  * Drug supply chain routes (docs/supply-chain.md):
  *   GET  /supply/verify/01/{gtin}/10/{lot}/21/{serial}?exp=YYMMDD  a pharmacist verifies a pack (the
  *        GS1 Digital Link path) at their own node, which asks the GTIN's responder
+ *   POST /supply/dispense {gtin, serial, lot, expiry}                 a pharmacist dispenses a verified pack
  *   POST /supply/recall {gtin, lot}                                  the manufacturer recalls a lot
  *   POST /federation/supply/verify                                  the responder's answer (member signed)
  * Both log every request themselves (src/supply/verification*.ts); this module parses and shapes.
@@ -21,6 +22,7 @@ export interface SupplyDeps {
   ) => Promise<VerificationResult>;
   answerVerification?: (caller: `0x${string}`, body: unknown) => Promise<VerificationAnswer>;
   recallLot?: (actor: Actor, body: unknown) => Promise<unknown>;
+  dispenseUnit?: (actor: Actor, body: unknown) => Promise<unknown>;
 }
 
 const noChain = () =>
@@ -46,6 +48,12 @@ export function supplyRoutes(app: FastifyInstance, deps: SupplyDeps): void {
     if (!deps.recallLot) throw noChain();
     request.audit = null; // the recall logs itself, with the chain's answer
     return deps.recallLot(actor, request.body);
+  });
+  app.post('/supply/dispense', async (request) => {
+    const actor = actorOf(request);
+    if (!deps.dispenseUnit) throw noChain();
+    request.audit = null; // verification and the dispense log themselves
+    return deps.dispenseUnit(actor, request.body);
   });
   app.post('/federation/supply/verify', async (request) => {
     const caller = request.memberCaller;

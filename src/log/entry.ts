@@ -32,6 +32,8 @@ export const LOG_ACTIONS = [
   'supply-verify',
   // A lot recall by the manufacturer (src/supply/recall.ts).
   'supply-recall',
+  // Dispensing a verified drug unit (src/supply/dispense.ts).
+  'supply-dispense',
 ] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
 

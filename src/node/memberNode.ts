@@ -43,6 +43,7 @@ import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 import { RecordStore } from '../store/recordStore.js';
 import { UnitStore } from '../store/unitStore.js';
 import { UserStore } from '../store/userStore.js';
+import { dispenseUnit } from '../supply/dispense.js';
 import { recallLot } from '../supply/recall.js';
 import { supplyKeyOf } from '../supply/supplyKey.js';
 import { verifyAtResponder } from '../supply/verificationRequester.js';
@@ -177,6 +178,8 @@ function supplyDeps(
       verifyAtResponder({ log: node.log, ledger, consortium, signer }, actor, id),
     answerVerification: (caller: `0x${string}`, body: unknown) =>
       answerVerification({ units: node.units, log: node.log, ledger, supplyKey }, caller, body),
+    dispenseUnit: (actor: Actor, body: unknown) =>
+      dispenseUnit({ log: node.log, ledger, consortium, signer, outbox, units: node.units }, actor, body),
     recallLot: (actor: Actor, body: unknown) =>
       recallLot({ outbox, ledger: ledger.address, log: node.log, units: node.units, supplyKey }, actor, body),
   };

@@ -22,7 +22,7 @@ import { writeAndWait } from '../chain/transact.js';
 import { decodeEntry, type LogEntry } from '../log/entry.js';
 import { openMemberNode } from '../node/memberNode.js';
 import type { DemoUnit } from '../node/seed/seedSupply.js';
-import { UnitStore } from '../store/unitStore.js';
+import { type StoredUnit, UnitStore } from '../store/unitStore.js';
 import { verificationHash } from './verificationLog.js';
 
 let net: SupplyNetwork;
@@ -158,6 +158,12 @@ describe('verification answers (GS1 LMVP) at the pharmacist’s own node', () =>
     const r = await scan('pharmacy', u);
     assert.deepEqual(r.body.data, { verified: true, additionalInfo: 'Recalled' });
     assert.equal(r.body.saleable, false);
+    const refused = await fetch(`${urlOf('pharmacy')}/supply/dispense`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await tokenAt('pharmacy')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ gtin: u.gtin, serial: u.serial, lot: u.lot, expiry: u.expiry }),
+    });
+    assert.equal(refused.status, 409, 'dispensing a recalled lot is blocked at the node');
     const node = openMemberNode(net.members.pharmacy.dir, SUPPLY_PASSPHRASE);
     const stored = new UnitStore(node.db).unit(u.gtin, u.serial);
     node.close();
@@ -176,6 +182,33 @@ describe('verification answers (GS1 LMVP) at the pharmacist’s own node', () =>
       }),
       /DrugLedgerLotRecalled/,
     );
+  });
+
+  test('dispensing: a recalled pack is refused; a genuine one is dispensed once, then reads as a clone', async () => {
+    const dispense = async (u: { gtin: string; serial: string; lot: string; expiry: string }) =>
+      fetch(`${urlOf('pharmacy')}/supply/dispense`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await tokenAt('pharmacy')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ gtin: u.gtin, serial: u.serial, lot: u.lot, expiry: u.expiry }),
+      });
+    const node = openMemberNode(net.members.pharmacy.dir, SUPPLY_PASSPHRASE);
+    const stock = new UnitStore(node.db).unitsOfLot(unitOf('AMX2601').gtin, 'AMX2601');
+    const expired = new UnitStore(node.db).unitsOfLot(unitOf('ATV2401').gtin, 'ATV2401');
+    node.close();
+    const fresh = stock.find((s) => !net.units.some((d) => d.serial === s.serial)) as StoredUnit;
+    assert.ok(fresh);
+    const blocked = await dispense(expired[5] as StoredUnit);
+    assert.equal(blocked.status, 409, 'an expired pack is not dispensed');
+    assert.match(
+      ((await blocked.json()) as { issue: { details: { text: string } }[] }).issue[0]?.details.text ?? '',
+      /expired/,
+    );
+    const ok = await dispense(fresh);
+    assert.equal(ok.status, 200, await ok.clone().text());
+    const again = await scan('pharmacy', fresh);
+    assert.equal(again.body.data.additionalInfo, 'Suspect');
+    assert.deepEqual(again.body.findings, ['already-dispensed']);
+    assert.equal((await dispense(fresh)).status, 409, 'a pack is dispensed once');
   });
 
   test('a cloned serial already dispensed: Suspect', async () => {
