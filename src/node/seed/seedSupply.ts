@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Address } from 'viem';
+import { ChainError } from '../../chain/chainError.js';
 import type { ChainConnection } from '../../chain/clients.js';
 import { walletFor } from '../../chain/clients.js';
 import { drugLedgerContract } from '../../chain/contracts.js';
@@ -116,7 +117,11 @@ export async function seedSupply(
   progress: (step: string) => void,
 ): Promise<DemoUnit[]> {
   const ledger = drugLedgerContract(conn, manifest);
-  if (!ledger) throw new Error('the deployment has no DrugLedger (ensureDrugLedger first)');
+  if (!ledger)
+    throw new ChainError(
+      'deployment-missing',
+      'the deployment has no DrugLedger: run ensureDrugLedger first',
+    );
   const address = ledger.address;
   const { manufacturer, distributor, pharmacy } = parties;
   const nodes = {
