@@ -18,6 +18,8 @@ export const ROLE_PURPOSES: Readonly<Record<UserRole, readonly AccessPurpose[]>>
   billing: ['payment'],
   admin: ['operations'],
   researcher: ['research'],
+  // Dispensing is care of the patient; verifying a pack is the pharmacy's operations.
+  pharmacist: ['treatment', 'operations'],
 };
 
 /** What each kind of member organization may ask other members' records for. */

@@ -13,6 +13,9 @@ export const USER_ROLES = [
   'billing',
   'admin',
   'researcher',
+  // Pharmacy staff: verify a drug pack before dispensing it (GET /supply/verify, docs/supply-chain.md)
+  // and read what dispensing needs.
+  'pharmacist',
 ] as const;
 export type UserRole = (typeof USER_ROLES)[number];
 export const isUserRole = (r: string): r is UserRole => (USER_ROLES as readonly string[]).includes(r);
@@ -22,6 +25,7 @@ export type Action = 'read' | 'write' | 'delete';
 const ALL: readonly ResourceType[] = RESOURCE_TYPES;
 const NURSE_WRITES: readonly ResourceType[] = ['Observation', 'Immunization', 'AllergyIntolerance'];
 const BILLING_READS: readonly ResourceType[] = ['Patient', 'Encounter', 'Condition', 'Procedure'];
+const PHARMACIST_READS: readonly ResourceType[] = ['Patient', 'MedicationRequest', 'AllergyIntolerance'];
 
 const RULES: Record<UserRole, Record<Action, readonly ResourceType[]>> = {
   clinician: { read: ALL, write: ALL, delete: [] },
@@ -32,6 +36,7 @@ const RULES: Record<UserRole, Record<Action, readonly ResourceType[]>> = {
   admin: { read: [], write: [], delete: ALL },
   // Research reads (for the research purpose only, see purposeOfUse.ts) and never writes.
   researcher: { read: ALL, write: [], delete: [] },
+  pharmacist: { read: PHARMACIST_READS, write: [], delete: [] },
 };
 
 export function mayAccess(role: UserRole, action: Action, type: ResourceType): boolean {

@@ -44,6 +44,7 @@ import { patientRoutes } from './patientRoutes.js';
 import { type PortalConfig, portalRoutes } from './portalRoutes.js';
 import { type RpcProxyOptions, rpcProxyRoutes } from './rpcProxy.js';
 import { summaryRoutes } from './summaryRoutes.js';
+import { type SupplyDeps, supplyRoutes } from './supplyRoutes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -64,7 +65,7 @@ declare module 'fastify' {
   }
 }
 
-export interface ApiDeps {
+export interface ApiDeps extends SupplyDeps {
   gate: Gatekeeper;
   records: RecordService;
   publisher: LogPublisher;
@@ -378,6 +379,7 @@ function apiRoutes(
   fhirRoutes(app, deps.gate, deps.software ?? { name: 'medchain', version: '0.1.0' }, deps.federatedSearch);
   // IPS $summary (the clinician's and the patient's), beside the FHIR and patient routes.
   summaryRoutes(app, deps);
+  supplyRoutes(app, deps);
   logRoutes(app, deps);
   patientRoutes(app, deps);
   adminRoutes(app, { ...deps, authFailures: () => deps.unauthenticated.snapshot() });

@@ -1,7 +1,7 @@
 /** Typed read bindings for the deployed consortium contracts (viem `getContract`, ABIs `as const`). */
 import { getContract } from 'viem';
 import type { ChainConnection } from './clients.js';
-import { auditAnchorAbi, consentAbi, registryAbi } from './generated/index.js';
+import { auditAnchorAbi, consentAbi, drugLedgerAbi, registryAbi } from './generated/index.js';
 import type { DeploymentManifest } from './manifest.js';
 
 export function consortiumContracts(conn: ChainConnection, m: DeploymentManifest) {
@@ -12,5 +12,13 @@ export function consortiumContracts(conn: ChainConnection, m: DeploymentManifest
     auditAnchor: getContract({ address: m.contracts.AuditAnchor, abi: auditAnchorAbi, client }),
   };
 }
+
+/** The DrugLedger binding, or undefined for a deployment made before it was part of one. */
+export function drugLedgerContract(conn: ChainConnection, m: DeploymentManifest) {
+  const address = m.contracts.DrugLedger;
+  return address ? getContract({ address, abi: drugLedgerAbi, client: conn.publicClient }) : undefined;
+}
+
+export type DrugLedgerContract = NonNullable<ReturnType<typeof drugLedgerContract>>;
 
 export type ConsortiumContracts = ReturnType<typeof consortiumContracts>;

@@ -78,27 +78,57 @@ export async function deployContracts(
   const anchor = await deployOne(conn, deployer, 'AuditAnchor', auditAnchorAbi, auditAnchorBytecode, [
     registry.address,
   ]);
+  const drugLedger = await deployDrugLedger(conn, deployer, registry.address);
   const manifest: DeploymentManifest = {
     version: 1,
     chainId: conn.chain.id,
     deploymentBlock: registry.block,
     quorumPercent,
-    contracts: { Registry: registry.address, Consent: consent.address, AuditAnchor: anchor.address },
+    contracts: {
+      Registry: registry.address,
+      Consent: consent.address,
+      AuditAnchor: anchor.address,
+      DrugLedger: drugLedger.address,
+    },
   };
   writeManifest(opts.manifestFile, manifest);
   return { manifest, deployed: true };
 }
 
-/**
- * Deploy a DrugLedger beside an existing Registry. Not yet part of deployContracts or the manifest
- * (the supply chain is not wired into nodes yet, docs/supply-chain.md); used by its tests.
- */
+/** Deploy a DrugLedger beside an existing Registry (deployContracts does it for a new deployment). */
 export async function deployDrugLedger(
   conn: ChainConnection,
   deployer: ChainWallet,
   registry: Address,
 ): Promise<{ address: Address; block: number }> {
   return deployOne(conn, deployer, 'DrugLedger', drugLedgerAbi, drugLedgerBytecode, [registry]);
+}
+
+/**
+ * The manifest with a DrugLedger: `manifest` itself when it names one with code on this chain;
+ * otherwise (a deployment made before DrugLedger was part of it) one is deployed beside its
+ * Registry and the manifest rewritten in `manifestFile`.
+ */
+export async function ensureDrugLedger(
+  conn: ChainConnection,
+  deployer: ChainWallet,
+  manifest: DeploymentManifest,
+  manifestFile: string,
+): Promise<{ manifest: DeploymentManifest; deployed: boolean }> {
+  const known = manifest.contracts.DrugLedger;
+  if (known) {
+    const code = await conn.publicClient.getCode({ address: known });
+    if (code && code !== '0x') return { manifest, deployed: false };
+    throw new ChainError(
+      'deployment-missing',
+      `the chain has no code for DrugLedger listed in ${manifestFile}; the chain state was lost or reset`,
+      { details: ['move the manifest aside to deploy afresh, or point at the chain it was made for'] },
+    );
+  }
+  const { address } = await deployDrugLedger(conn, deployer, manifest.contracts.Registry);
+  const next = { ...manifest, contracts: { ...manifest.contracts, DrugLedger: address } };
+  writeManifest(manifestFile, next);
+  return { manifest: next, deployed: true };
 }
 
 /**

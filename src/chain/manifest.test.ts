@@ -29,6 +29,15 @@ describe('deployment manifest', () => {
     assert.ok(readFileSync(f, 'utf8'));
   });
 
+  test('a manifest from before DrugLedger stays valid, and one naming it keeps it', () => {
+    assert.equal(parseManifest(good).contracts.DrugLedger, undefined);
+    const withLedger = {
+      ...good,
+      contracts: { ...good.contracts, DrugLedger: '0x5fbdb2315678afecb367f032d93f642f64180aa3' },
+    };
+    assert.equal(parseManifest(withLedger).contracts.DrugLedger, withLedger.contracts.DrugLedger);
+  });
+
   test('bad manifests are refused with a message naming the field', () => {
     const cases: [unknown, RegExp][] = [
       [null, /not a JSON object/],
@@ -43,6 +52,7 @@ describe('deployment manifest', () => {
         /contracts\.Consent is not an address/,
       ],
       [{ ...good, contracts: { ...good.contracts, AuditAnchor: undefined } }, /contracts\.AuditAnchor/],
+      [{ ...good, contracts: { ...good.contracts, DrugLedger: 'ledger' } }, /contracts\.DrugLedger/],
     ];
     for (const [value, msg] of cases) {
       assert.throws(

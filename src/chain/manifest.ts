@@ -10,10 +10,11 @@ import { writeFileAtomic } from '../util/atomicFile.js';
 export const CONTRACT_NAMES = ['Registry', 'Consent', 'AuditAnchor'] as const;
 export type ContractName = (typeof CONTRACT_NAMES)[number];
 /**
- * Contracts deployed beside the core ones by their own step (deployClaimsContract), not yet by
- * `deployContracts`: a manifest may name them, and older manifests without them stay valid.
+ * Contracts deployed beside the core ones by their own step (deployClaimsContract,
+ * ensureDrugLedger; `deployContracts` deploys DrugLedger too): a manifest may name them, and older
+ * manifests without them stay valid.
  */
-export const OPTIONAL_CONTRACT_NAMES = ['Claims'] as const;
+export const OPTIONAL_CONTRACT_NAMES = ['Claims', 'DrugLedger'] as const;
 export type OptionalContractName = (typeof OPTIONAL_CONTRACT_NAMES)[number];
 
 export interface DeploymentManifest {

@@ -32,13 +32,17 @@ import {
 } from 'viem';
 import type { Db } from '../store/database.js';
 import type { ChainConnection, ChainWallet } from './clients.js';
-import { auditAnchorAbi, consentAbi, registryAbi } from './generated/index.js';
-import type { ContractName } from './manifest.js';
+import { auditAnchorAbi, consentAbi, drugLedgerAbi, registryAbi } from './generated/index.js';
+import type { ContractName as CoreContractName } from './manifest.js';
+
+/** The contracts an outbox sends to (the core ones, and DrugLedger for supply custody). */
+type ContractName = CoreContractName | 'DrugLedger';
 
 const ABIS: Record<ContractName, Abi> = {
   Registry: registryAbi,
   Consent: consentAbi,
   AuditAnchor: auditAnchorAbi,
+  DrugLedger: drugLedgerAbi,
 };
 
 export type OutboxStatus = 'queued' | 'signed' | 'confirmed' | 'failed';

@@ -42,8 +42,14 @@ describe('medchain CLI', () => {
     const first = await up(data);
     assert.match(first.output(), /contracts {2}deployed/);
     const network = JSON.parse(readFileSync(path.join(data, 'network.json'), 'utf8'));
-    assert.equal(network.members.length, 5);
-    assert.equal(network.demoUsers.length, 30, 'six users per member');
+    assert.equal(network.members.length, 7);
+    assert.equal(
+      network.demoUsers.length,
+      7 * 6 + 3,
+      'six users per member, and a pharmacist at the pharmacy, the hospital and the distributor',
+    );
+    assert.equal(network.units.length, 8, 'two demo units of each of the four seeded lots');
+    assert.deepEqual(Object.keys(network.units[0]).sort(), ['expiry', 'gtin', 'holder', 'lot', 'serial']);
     assert.equal(network.patients.length, 20, 'twenty synthetic patients');
     assert.ok(statSync(network.patients[0].keyFile).isFile(), 'each patient has a key file');
     // Every member node answers on its own port, over a real socket, and its demo users sign in.
@@ -66,7 +72,7 @@ describe('medchain CLI', () => {
     assert.equal(network.chain.rpcUrl, `${network.members[0].url}/rpc`);
     const status = await cli('status', '--dir', data);
     assert.equal(status.code, 0, status.err);
-    assert.match(status.out, /members: 5 active, 3 votes to admit or remove/);
+    assert.match(status.out, /members: 7 active, 4 votes to admit or remove/);
     assert.match(status.out, /active {2}Main Street Pharmacy/);
     assert.equal(await stop(first.child), 0);
     assert.match(first.output(), /stopped/);
@@ -133,14 +139,14 @@ describe('medchain CLI', () => {
       );
     assert.match(
       whole.out,
-      /^ok: 5 members, \d+ log entries, \d+ record versions, [1-9]\d* anchored heads checked; 0 problem\(s\)$/m,
+      /^ok: 7 members, \d+ log entries, \d+ record versions, [1-9]\d* anchored heads checked; 0 problem\(s\)$/m,
     );
     const cwd = process.cwd();
     process.chdir(path.dirname(data)); // `medchain verify` alone reads ./data
     try {
       const byDefault = await cli('verify');
       assert.equal(byDefault.code, 0, byDefault.out + byDefault.err);
-      assert.match(byDefault.out, /^ok: 5 members, /m);
+      assert.match(byDefault.out, /^ok: 7 members, /m);
     } finally {
       process.chdir(cwd);
     }

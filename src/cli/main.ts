@@ -113,7 +113,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
 
   program
     .command('up')
-    .description('run the local network: embedded chain, contracts and the five demo members (Ctrl-C stops)')
+    .description('run the local network: embedded chain, contracts and the seven demo members (Ctrl-C stops)')
     .option('--dir <dir>', 'data directory', './data')
     .action(async (opts: { dir: string }) => {
       const started = Date.now();

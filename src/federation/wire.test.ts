@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InvalidInputError } from '../errors.js';
 import { answerAsReplica } from './replica.js';
-import { parseRecordsAnswer, parseReleaseRequest } from './wire.js';
+import {
+  parseRecordsAnswer,
+  parseReleaseRequest,
+  parseSupplyVerifyAnswer,
+  parseSupplyVerifyRequest,
+  supplyVerifyRequestBody,
+} from './wire.js';
 
 const P = '0x4D1Ad100619f59d961c0CFD53D3cAcF34B1892cD';
 const good = {
@@ -84,5 +90,66 @@ describe('requests between members', () => {
     ]) {
       await assert.rejects(answerAsReplica(ctx, P, body), (e: Error) => e instanceof InvalidInputError);
     }
+  });
+});
+
+describe('drug unit verification requests and answers', () => {
+  const req = {
+    gtin: '09521234000112',
+    serial: 'SK8THTPPMTUN',
+    lot: 'AMX2601',
+    expiry: '280630',
+    corrUUID: '1b4e28ba-2fa1-11d2-883f-0016d3cca427',
+  };
+  test('a request round-trips through its body', () => {
+    assert.deepEqual(parseSupplyVerifyRequest(JSON.parse(supplyVerifyRequestBody(req))), req);
+    const { lot: _l, expiry: _e, ...bare } = req;
+    assert.deepEqual(parseSupplyVerifyRequest(bare), bare);
+  });
+  test('bad requests are a 400 naming what is wrong', () => {
+    const cases: [unknown, RegExp][] = [
+      [null, /send \{gtin/],
+      [[], /send \{gtin/],
+      [{ ...req, patient: '0x' }, /"patient" is not part of a verification request/],
+      [{ ...req, gtin: 9521234000112 }, /gtin must be a string/],
+      [{ ...req, serial: undefined }, /serial must be a string/],
+      [{ ...req, lot: 1 }, /lot must be a string/],
+      [{ ...req, corrUUID: 'x' }, /corrUUID/],
+      [{ ...req, gtin: '09521234000113' }, /check digit/],
+      [{ ...req, serial: 'A'.repeat(21) }, /serial|21/i],
+      [{ ...req, lot: 'with space' }, /lot|10/i],
+      [{ ...req, expiry: '281340' }, /./],
+    ];
+    for (const [body, msg] of cases)
+      assert.throws(
+        () => parseSupplyVerifyRequest(body),
+        (e: Error) => e instanceof InvalidInputError && msg.test(e.message),
+        JSON.stringify(body),
+      );
+  });
+  const answer = {
+    responderGLN: '9521234000006',
+    verificationTimestamp: '2026-12-01T13:40:00.000Z',
+    corrUUID: req.corrUUID,
+    data: { verified: true, additionalInfo: 'Recalled' },
+    saleable: false,
+    findings: ['recalled'],
+  };
+  test('answers are checked field by field', () => {
+    assert.deepEqual(parseSupplyVerifyAnswer(answer), answer);
+    const bad: unknown[] = [
+      null,
+      { ...answer, extra: 1 },
+      { ...answer, responderGLN: '123' },
+      { ...answer, verificationTimestamp: 'yesterday' },
+      { ...answer, data: { verified: 'yes' } },
+      { ...answer, data: { verified: false, verificationFailureReason: 'Because' } },
+      { ...answer, data: { verified: true, additionalInfo: 'Fine' } },
+      { ...answer, data: { verified: true, note: 'x' } },
+      { ...answer, saleable: 'no' },
+      { ...answer, findings: ['unheard-of'] },
+    ];
+    for (const a of bad)
+      assert.throws(() => parseSupplyVerifyAnswer(a), InvalidInputError, JSON.stringify(a));
   });
 });

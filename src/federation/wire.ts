@@ -27,6 +27,8 @@ import { CATEGORIES, type Category } from '../chain/scopes.js';
 import { badRequest, InvalidInputError } from '../errors.js';
 import { isResourceType, RESOURCE_TYPES, type ResourceType } from '../fhir/resourceTypes.js';
 import { FHIR_ID } from '../fhir/validate.js';
+import { writeDigitalLink } from '../supply/gs1.js';
+import type { VerificationAnswer } from '../supply/verify.js';
 
 export const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
 export const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
@@ -283,4 +285,104 @@ export function parseDiscoveryAnswer(body: unknown): DiscoveryAnswer {
     kid: a.kid,
     matches: [...new Set((m as string[]).map((x) => getAddress(x)))],
   };
+}
+
+/**
+ * A drug unit verification request between trading partners (`POST /federation/supply/verify`,
+ * GS1 LMVP request): the product identifier read off the pack and a correlation id, nothing else.
+ */
+export interface SupplyVerifyRequest {
+  gtin: string;
+  serial: string;
+  lot?: string;
+  /** YYMMDD. */
+  expiry?: string;
+  corrUUID: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The body of `POST /federation/supply/verify`. */
+export const supplyVerifyRequestBody = (q: SupplyVerifyRequest): string =>
+  JSON.stringify({
+    gtin: q.gtin,
+    serial: q.serial,
+    ...(q.lot === undefined ? {} : { lot: q.lot }),
+    ...(q.expiry === undefined ? {} : { expiry: q.expiry }),
+    corrUUID: q.corrUUID,
+  });
+
+/** Parse a verification request; 400 naming the first bad field (GS1 rules: src/supply/gs1.ts). */
+export function parseSupplyVerifyRequest(body: unknown): SupplyVerifyRequest {
+  const b = body as Record<string, unknown> | undefined;
+  if (!b || typeof b !== 'object' || Array.isArray(b))
+    throw badRequest('send {gtin, serial, lot?, expiry?, corrUUID}');
+  for (const k of Object.keys(b))
+    if (!['gtin', 'serial', 'lot', 'expiry', 'corrUUID'].includes(k))
+      throw badRequest(`"${k.slice(0, 40)}" is not part of a verification request`);
+  for (const k of ['gtin', 'serial'] as const)
+    if (typeof b[k] !== 'string') throw badRequest(`${k} must be a string`);
+  for (const k of ['lot', 'expiry'] as const)
+    if (b[k] !== undefined && typeof b[k] !== 'string') throw badRequest(`${k} must be a string`);
+  if (typeof b.corrUUID !== 'string' || !UUID.test(b.corrUUID)) throw badRequest('corrUUID must be a UUID');
+  const q: SupplyVerifyRequest = {
+    gtin: b.gtin as string,
+    serial: b.serial as string,
+    ...(b.lot === undefined ? {} : { lot: b.lot as string }),
+    ...(b.expiry === undefined ? {} : { expiry: b.expiry as string }),
+    corrUUID: b.corrUUID,
+  };
+  // Writing the Digital Link checks every value by the GS1 rules (check digit, lengths, charset).
+  writeDigitalLink(q);
+  return q;
+}
+
+const FAILURE_REASONS: readonly string[] = [
+  'No_match_GTIN_Serial',
+  'No_match_GTIN_Serial_Lot',
+  'No_match_GTIN_Serial_Expiry',
+  'No_match_GTIN_Serial_Lot_Expiry',
+  'Not_for_re-distribution',
+];
+const ADDITIONAL_INFO: readonly string[] = ['Recalled', 'Expired', 'Suspect', 'Illegitimate'];
+const FINDINGS: readonly string[] = [
+  'not-commissioned',
+  'lot-mismatch',
+  'expiry-mismatch',
+  'illegitimate',
+  'suspect',
+  'destroyed',
+  'already-dispensed',
+  'seen-at-two-places',
+  'not-shipped-to-requester',
+  'recalled',
+  'expired',
+];
+
+/** Validate a responder's verification answer (untrusted input). */
+export function parseSupplyVerifyAnswer(body: unknown): VerificationAnswer {
+  const a = body as Record<string, unknown>;
+  if (!a || typeof a !== 'object') bad('not an object');
+  for (const k of Object.keys(a))
+    if (!['responderGLN', 'verificationTimestamp', 'corrUUID', 'data', 'saleable', 'findings'].includes(k))
+      bad(`unexpected field ${k.slice(0, 40)}`);
+  if (typeof a.responderGLN !== 'string' || !/^\d{13}$/.test(a.responderGLN)) bad('responderGLN');
+  if (typeof a.verificationTimestamp !== 'string' || Number.isNaN(Date.parse(a.verificationTimestamp)))
+    bad('verificationTimestamp');
+  if (a.corrUUID !== undefined && (typeof a.corrUUID !== 'string' || !UUID.test(a.corrUUID))) bad('corrUUID');
+  const d = a.data as Record<string, unknown>;
+  if (!d || typeof d !== 'object' || typeof d.verified !== 'boolean') bad('data.verified');
+  for (const k of Object.keys(d))
+    if (!['verified', 'verificationFailureReason', 'additionalInfo'].includes(k))
+      bad(`unexpected data.${k.slice(0, 40)}`);
+  if (
+    d.verificationFailureReason !== undefined &&
+    !FAILURE_REASONS.includes(d.verificationFailureReason as string)
+  )
+    bad('data.verificationFailureReason');
+  if (d.additionalInfo !== undefined && !ADDITIONAL_INFO.includes(d.additionalInfo as string))
+    bad('data.additionalInfo');
+  if (typeof a.saleable !== 'boolean') bad('saleable');
+  if (!Array.isArray(a.findings) || a.findings.some((f) => !FINDINGS.includes(f as string))) bad('findings');
+  return a as unknown as VerificationAnswer;
 }

@@ -27,6 +27,13 @@ export const LOG_ACTIONS = [
   'verify',
   // A patient discovery request (src/federation/discovery.ts): asked, answered, or refused.
   'discover',
+  // A drug unit verification request (src/supply/verificationRequester.ts, verificationResponder.ts):
+  // at the asking member and at the GTIN's responder; appended last so older entries decode alike.
+  'supply-verify',
+  // A lot recall by the manufacturer (src/supply/recall.ts).
+  'supply-recall',
+  // Dispensing a verified drug unit (src/supply/dispense.ts).
+  'supply-dispense',
 ] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
 

@@ -1,5 +1,5 @@
 /**
- * `medchain up`: the embedded chain, the consortium contracts and the five demo members, each
+ * `medchain up`: the embedded chain, the consortium contracts and the seven demo members, each
  * member node in its own process with its own keys, store and port. Running it again resumes the
  * same chain, deployment, stores and users; it never redeploys or reseeds over existing data.
  *
@@ -21,7 +21,7 @@ import type { Address } from 'viem';
 import { USER_ROLES, type UserRole } from '../access/roles.js';
 import { type ChainConnection, connectChain, walletFor } from '../chain/clients.js';
 import { consortiumContracts } from '../chain/contracts.js';
-import { deployContracts, type MemberInput } from '../chain/deploy.js';
+import { deployContracts, ensureDrugLedger, type MemberInput } from '../chain/deploy.js';
 import { type EmbeddedChain, launchEmbeddedChain } from '../chain/embeddedChain.js';
 import { registryAbi } from '../chain/generated/index.js';
 import { admitMember } from '../chain/governance.js';
@@ -39,6 +39,7 @@ import { keyFileOf, openMemberNode } from './memberNode.js';
 import { pickFreePort, portFileOf, portIsFree, savedPort, savePort } from './memberPort.js';
 import { type NodeProcess, spawnNodeProcess } from './nodeProcess.js';
 import { type SeededPatient, seedNetwork } from './seed/seedNetwork.js';
+import { type DemoUnit, type SupplyParty, seedSupply } from './seed/seedSupply.js';
 
 export interface NetworkMember {
   spec: MemberSpec;
@@ -79,7 +80,12 @@ export interface NetworkFile {
   demoUsers: DemoUser[];
   /** Local demo only: the synthetic patients and their key files (same passphrase as the members'). */
   patients: SeededPatient[];
+  /** Local demo only: a few seeded drug units (two of each lot) and the member holding them. */
+  units: DemoUnit[];
 }
+
+/** Kinds of member that get a demo pharmacist. */
+const PHARMACIST_MEMBERS: readonly string[] = ['PHARMACY', 'HOSPITAL', 'DISTRIBUTOR'];
 
 /** Create the demo users of a member once; later runs keep the stored ones. */
 async function ensureDemoUsers(
@@ -91,6 +97,8 @@ async function ensureDemoUsers(
   try {
     const out: DemoUser[] = [];
     for (const role of USER_ROLES) {
+      // Pharmacists work where drugs are dispensed or handled (verification before dispensing or resale).
+      if (role === 'pharmacist' && !m.spec.roles.some((r) => PHARMACIST_MEMBERS.includes(r))) continue;
       const username = role;
       const known = previous.find((u) => u.member === m.spec.name && u.username === username);
       if (node.users.byUsername(username)) {
@@ -184,13 +192,20 @@ export async function startLocalNetwork(
     });
     const founders = members.filter((m) => m.spec.genesis);
     const deployer = founders[0] as NetworkMember;
-    progress('contracts: deploying Registry, Consent, AuditAnchor (or reusing the deployment)');
-    const { manifest, deployed } = await deployContracts(conn, walletFor(conn, deployer.identity.chainKey), {
+    progress('contracts: deploying Registry, Consent, AuditAnchor, DrugLedger (or reusing the deployment)');
+    const manifestFile = path.join(root, 'deployment.json');
+    const deployerWallet = walletFor(conn, deployer.identity.chainKey);
+    const first = await deployContracts(conn, deployerWallet, {
       genesis: founders.map((m) => input(m, 'http://127.0.0.1')),
       quorumPercent: 51,
-      manifestFile: path.join(root, 'deployment.json'),
+      manifestFile,
     });
-    tightenPrivateFile(path.join(root, 'deployment.json'));
+    const deployed = first.deployed;
+    // A data directory from before DrugLedger was deployed with the rest gets one beside it.
+    const { manifest } = await ensureDrugLedger(conn, deployerWallet, first.manifest, manifestFile);
+    tightenPrivateFile(manifestFile);
+    // Every member admitted so far votes on the next one (a majority of seven is more than the
+    // three founders).
     const voters = founders.map((m) => walletFor(conn, m.identity.chainKey));
     for (const m of members.filter((x) => !x.spec.genesis)) {
       const admitted = await admitMember(
@@ -199,9 +214,8 @@ export async function startLocalNetwork(
         voters,
         input(m, 'http://127.0.0.1'),
       );
-      progress(
-        `governance: ${m.spec.name} ${admitted ? 'voted in by the founding members' : 'already a member'}`,
-      );
+      progress(`governance: ${m.spec.name} ${admitted ? 'voted in by the members' : 'already a member'}`);
+      voters.push(walletFor(conn, m.identity.chainKey));
     }
 
     const users: DemoUser[] = [];
@@ -211,6 +225,22 @@ export async function startLocalNetwork(
     const patients = await seedNetwork(
       root,
       { hospital: bySlug('city-hospital'), clinic: bySlug('valley-clinic'), lab: bySlug('central-lab') },
+      passphrase,
+      progress,
+    );
+
+    const party = (slug: string): SupplyParty => {
+      const m = members.find((x) => x.spec.slug === slug) as NetworkMember;
+      return { dir: m.dir, identity: m.identity, gln: m.spec.gln as string };
+    };
+    const units = await seedSupply(
+      conn,
+      manifest,
+      {
+        manufacturer: party('northwind-pharma'),
+        distributor: party('harbor-distribution'),
+        pharmacy: party('main-street-pharmacy'),
+      },
       passphrase,
       progress,
     );
@@ -271,6 +301,7 @@ export async function startLocalNetwork(
       })),
       demoUsers: users,
       patients,
+      units,
     };
     // Demo passwords in clear: local demonstration only (mode 0600).
     writeFileAtomic(networkFile, `${JSON.stringify(file, null, 2)}\n`, 0o600);

@@ -21,7 +21,7 @@ import { RPC_PROXY_PATH, type RpcProxyOptions } from '../api/rpcProxy.js';
 import { buildApi } from '../api/server.js';
 import { type ChainConnection, connectChain, walletFor } from '../chain/clients.js';
 import { type ConsortiumView, chainConsortium } from '../chain/consortium.js';
-import { consortiumContracts } from '../chain/contracts.js';
+import { consortiumContracts, drugLedgerContract } from '../chain/contracts.js';
 import { auditAnchorAbi } from '../chain/generated/index.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { Outbox } from '../chain/outbox.js';
@@ -41,7 +41,13 @@ import { RecordService } from '../records/recordService.js';
 import { type Db, openDatabase } from '../store/database.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 import { RecordStore } from '../store/recordStore.js';
+import { UnitStore } from '../store/unitStore.js';
 import { UserStore } from '../store/userStore.js';
+import { dispenseUnit } from '../supply/dispense.js';
+import { recallLot } from '../supply/recall.js';
+import { supplyKeyOf } from '../supply/supplyKey.js';
+import { verifyAtResponder } from '../supply/verificationRequester.js';
+import { answerVerification } from '../supply/verificationResponder.js';
 import { securePrivateDir } from '../util/privateFiles.js';
 import { Anchorer, type AnchorerOptions } from './anchorer.js';
 import { currentConsortiumKey, loadIdentity, type MemberIdentity } from './memberIdentity.js';
@@ -52,6 +58,8 @@ export interface MemberNode {
   db: Db;
   records: RecordService;
   users: UserStore;
+  /** The drug units and EPCIS events this member holds (docs/supply-chain.md). */
+  units: UnitStore;
   log: TransparencyLog;
   publisher: LogPublisher;
   gate: Gatekeeper;
@@ -99,6 +107,7 @@ export function openMemberNode(
     db,
     records,
     users: new UserStore(db),
+    units: new UnitStore(db),
     log,
     publisher,
     gate,
@@ -150,6 +159,30 @@ export async function verifyMemberNode(
 ): Promise<VerifyReport> {
   const heads = chain ? await chainHeads(chain.conn, chain.manifest, node.identity.address) : [];
   return verifyStoreAsync(node.db, heads, progress);
+}
+
+/** The drug supply chain parts of the API, when the deployment has a DrugLedger. */
+function supplyDeps(
+  node: MemberNode,
+  conn: ChainConnection,
+  manifest: DeploymentManifest,
+  consortium: ConsortiumView,
+  outbox: Outbox,
+) {
+  const ledger = drugLedgerContract(conn, manifest);
+  if (!ledger) return {};
+  const signer = privateKeyToAccount(node.identity.chainKey);
+  const supplyKey = supplyKeyOf(bytes(node.identity.indexKey));
+  return {
+    verifyUnit: (actor: Actor, id: { gtin: string; serial: string; lot?: string; expiry?: string }) =>
+      verifyAtResponder({ log: node.log, ledger, consortium, signer }, actor, id),
+    answerVerification: (caller: `0x${string}`, body: unknown) =>
+      answerVerification({ units: node.units, log: node.log, ledger, supplyKey }, caller, body),
+    dispenseUnit: (actor: Actor, body: unknown) =>
+      dispenseUnit({ log: node.log, ledger, consortium, signer, outbox, units: node.units }, actor, body),
+    recallLot: (actor: Actor, body: unknown) =>
+      recallLot({ outbox, ledger: ledger.address, log: node.log, units: node.units, supplyKey }, actor, body),
+  };
 }
 
 /** The chain-backed parts of the API: member checks, cross-member reads, replicas. */
@@ -301,6 +334,9 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
         }
       : {}),
     ...(chain && consortium ? federationDeps(node, consortium) : {}),
+    ...(chain && consortium && outbox
+      ? supplyDeps(node, chain.conn, chain.manifest, consortium, outbox)
+      : {}),
   });
   const host = opts.host ?? '127.0.0.1';
   let address: string;

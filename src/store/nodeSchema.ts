@@ -205,4 +205,37 @@ export const NODE_MIGRATIONS: readonly string[] = [
      patient_ref TEXT PRIMARY KEY,
      kid         TEXT NOT NULL
    ) WITHOUT ROWID;`,
+  // 10: the drug supply chain (src/store/unitStore.ts, docs/supply-chain.md). Each member keeps the
+  // serialised units it commissioned or received (product identifier in the clear: it is the
+  // member's own stock; the chain holds only the keyed commitment), the EPCIS 2.0 events it
+  // recorded (JSON-LD, keyed by their CBV event hash), the verification requests it answered
+  // (who asked about which unit when: the clone check) and a few settings (its GLN).
+  `CREATE TABLE supply_units (
+     gtin       TEXT NOT NULL,
+     serial     TEXT NOT NULL,
+     lot        TEXT NOT NULL,
+     expiry     TEXT NOT NULL,
+     commitment TEXT NOT NULL,
+     batch      INTEGER NOT NULL,
+     proof      TEXT NOT NULL,
+     received_ms INTEGER NOT NULL,
+     PRIMARY KEY (gtin, serial)
+   ) WITHOUT ROWID;
+   CREATE TABLE supply_events (
+     event_hash TEXT PRIMARY KEY,
+     biz_step   TEXT NOT NULL,
+     event_time TEXT NOT NULL,
+     document   TEXT NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE supply_scans (
+     gtin      TEXT NOT NULL,
+     serial    TEXT NOT NULL,
+     requester TEXT NOT NULL,
+     at_ms     INTEGER NOT NULL
+   );
+   CREATE INDEX supply_scans_by_unit ON supply_scans (gtin, serial, at_ms);
+   CREATE TABLE supply_settings (
+     name  TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   ) WITHOUT ROWID;`,
 ];

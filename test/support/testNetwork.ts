@@ -34,7 +34,7 @@ export function startUp(
     output += c.toString();
   });
   return new Promise((resolve, reject) => {
-    // Generous: seeding 20 patients and starting five node processes takes about a minute on a
+    // Generous: seeding 20 patients and the supply chain, and starting seven node processes, takes about a minute on a
     // 2-core machine at load average 10 (and a few times that when it is busier still).
     const timer = setTimeout(() => {
       child.kill('SIGINT'); // it stops its chain and nodes; leave nothing running behind a failed test

@@ -1,0 +1,87 @@
+/**
+ * The asking side of drug unit verification: a pharmacist at their own member node scans a pack;
+ * the node finds the GTIN's responder in DrugLedger (its Registry endpoint is the verification
+ * service) and asks it with a member-signed request. Logged here too (the responder logs its own),
+ * before the answer is shown, whether it was answered, refused or not reached.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Address, zeroAddress } from 'viem';
+import type { LocalAccount } from 'viem/accounts';
+import { entry } from '../access/accessLog.js';
+import type { Actor } from '../access/gatekeeper.js';
+import type { ConsortiumView } from '../chain/consortium.js';
+import type { DrugLedgerContract } from '../chain/contracts.js';
+import { forbidden, notFound, UnavailableError } from '../errors.js';
+import { callable, postSigned } from '../federation/memberClient.js';
+import { parseSupplyVerifyAnswer, supplyVerifyRequestBody } from '../federation/wire.js';
+import type { TransparencyLog } from '../log/transparencyLog.js';
+import type { ProductIdentifier } from './gs1.js';
+import { verificationHash, verificationReason } from './verificationLog.js';
+import type { VerificationAnswer } from './verify.js';
+
+/** The path a responder answers verification requests on. */
+export const SUPPLY_VERIFY_PATH = '/federation/supply/verify';
+
+/** User roles that may verify a drug pack. */
+const VERIFIERS: readonly string[] = ['pharmacist'];
+
+export interface RequesterDeps {
+  log: TransparencyLog;
+  ledger: DrugLedgerContract;
+  consortium: ConsortiumView;
+  signer: LocalAccount;
+}
+
+/** A verification answer and who gave it. */
+export interface VerificationResult {
+  responder: { address: Address; name: string };
+  answer: VerificationAnswer;
+}
+
+/** Verify a scanned pack (GTIN + serial at least) for `actor` at the GTIN's responder. */
+export async function verifyAtResponder(
+  deps: RequesterDeps,
+  actor: Actor,
+  id: ProductIdentifier & { serial: string },
+): Promise<VerificationResult> {
+  const qh = verificationHash(id.gtin, id.serial);
+  const log = (outcome: 'permit' | 'deny', reason: string) =>
+    deps.log.append(entry(actor.id, 'supply-verify', null, null, 'operations', outcome, reason, qh));
+  if (!VERIFIERS.includes(actor.role)) {
+    await log('deny', 'role');
+    throw forbidden('verifying a drug pack is for pharmacists', 'role');
+  }
+  const responder = (await deps.ledger.read.responderFor([BigInt(id.gtin)])) as Address;
+  if (responder === zeroAddress) {
+    await log('deny', 'no-responder');
+    throw notFound(
+      `no member answers for GTIN ${id.gtin} (its company prefix is not claimed in DrugLedger): the pack cannot be verified; do not dispense it`,
+    );
+  }
+  const m = await deps.consortium.member(responder);
+  if (!m.active || !callable(m)) {
+    await log('deny', 'responder-not-active');
+    throw new UnavailableError(
+      'responder-unavailable',
+      `the responder for GTIN ${id.gtin} (${m.name || responder}) is not an active member with an endpoint`,
+    );
+  }
+  const payload = supplyVerifyRequestBody({
+    gtin: id.gtin,
+    serial: id.serial,
+    ...(id.lot === undefined ? {} : { lot: id.lot }),
+    ...(id.expiry === undefined ? {} : { expiry: id.expiry }),
+    corrUUID: randomUUID(),
+  });
+  const reply = await postSigned(deps.signer, m, SUPPLY_VERIFY_PATH, payload);
+  if (reply.kind !== 'ok') {
+    await log('deny', reply.kind === 'refused' ? 'responder-refused' : 'responder-unreachable');
+    throw new UnavailableError(
+      'responder-unavailable',
+      `${m.name} (the responder for GTIN ${id.gtin}) ${reply.kind === 'refused' ? `refused: ${reply.message}` : 'did not answer'}; try again, and do not dispense the pack until it is verified`,
+    );
+  }
+  const answer = parseSupplyVerifyAnswer(reply.body);
+  await log('permit', verificationReason(answer));
+  return { responder: { address: responder, name: m.name }, answer };
+}

@@ -1,0 +1,94 @@
+/**
+ * The GTIN responder's side of drug unit verification (`POST /federation/supply/verify`, member
+ * signed: only trading partners ask). The answer is the rule table of verify.ts over what this
+ * member's unit store holds (product identifier, batch, proof) and what the chain says now
+ * (custodian, status, lot recall). Every request is logged before it is answered, and noted per
+ * unit so a pack seen at two places is caught.
+ */
+import type { Address } from 'viem';
+import { entry } from '../access/accessLog.js';
+import type { DrugLedgerContract } from '../chain/contracts.js';
+import { parseSupplyVerifyRequest } from '../federation/wire.js';
+import type { TransparencyLog } from '../log/transparencyLog.js';
+import type { UnitStore } from '../store/unitStore.js';
+import { lotCommitment } from './unitCommitment.js';
+import { verificationHash, verificationReason } from './verificationLog.js';
+import { type UnitRecord, type UnitStatus, type VerificationAnswer, verify } from './verify.js';
+
+/** DrugLedger.sol `Status`, by its number. */
+const STATUSES: readonly (UnitStatus | 'none')[] = [
+  'none',
+  'active',
+  'dispensed',
+  'recalled',
+  'suspect',
+  'illegitimate',
+  'destroyed',
+];
+
+const CLONE_WINDOW_MS = 30 * 86_400_000;
+
+export interface ResponderDeps {
+  units: UnitStore;
+  log: TransparencyLog;
+  ledger: DrugLedgerContract;
+  supplyKey: Uint8Array;
+  now?: () => Date;
+}
+
+/** What this member and the chain know of a unit it commissioned, or undefined. */
+async function unitRecord(
+  deps: ResponderDeps,
+  gtin: string,
+  serial: string,
+  now: Date,
+): Promise<UnitRecord | undefined> {
+  const u = deps.units.unit(gtin, serial);
+  if (!u) return undefined;
+  const [[custodian, status], lotRecalled] = await Promise.all([
+    deps.ledger.read.stateOf([{ id: u.commitment, batch: u.batch, proof: u.proof }]),
+    deps.ledger.read.isLotRecalled([lotCommitment(deps.supplyKey, gtin, u.lot)]),
+  ]);
+  const s = STATUSES[status] ?? 'none';
+  return {
+    gtin,
+    serial,
+    lot: u.lot,
+    expiry: u.expiry,
+    // A unit in the store but unknown to the chain (status None) never happens for a commissioned
+    // batch; treat it as suspect rather than genuine.
+    status: s === 'none' ? 'suspect' : s,
+    lotRecalled,
+    custodian,
+    recentScans: deps.units.recentScans(gtin, serial, now.getTime() - CLONE_WINDOW_MS),
+  };
+}
+
+/** Answer a trading partner's verification request (the caller's signature already checked). */
+export async function answerVerification(
+  deps: ResponderDeps,
+  caller: Address,
+  body: unknown,
+): Promise<VerificationAnswer> {
+  const q = parseSupplyVerifyRequest(body);
+  const now = deps.now?.() ?? new Date();
+  const unit = await unitRecord(deps, q.gtin, q.serial, now);
+  const answer = verify(unit, { ...q, requester: caller }, now, {
+    responderGLN: deps.units.setting('gln') ?? '0000000000000',
+    cloneWindowMs: CLONE_WINDOW_MS,
+  });
+  await deps.log.append(
+    entry(
+      `member:${caller}`,
+      'supply-verify',
+      null,
+      null,
+      'operations',
+      'permit',
+      verificationReason(answer),
+      verificationHash(q.gtin, q.serial),
+    ),
+  );
+  if (unit) deps.units.recordScan(q.gtin, q.serial, caller, now.getTime());
+  return answer;
+}
