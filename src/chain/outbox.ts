@@ -32,13 +32,17 @@ import {
 } from 'viem';
 import type { Db } from '../store/database.js';
 import type { ChainConnection, ChainWallet } from './clients.js';
-import { auditAnchorAbi, consentAbi, registryAbi } from './generated/index.js';
-import type { ContractName } from './manifest.js';
+import { auditAnchorAbi, claimsAbi, consentAbi, registryAbi } from './generated/index.js';
+import type { ContractName as CoreContractName, OptionalContractName } from './manifest.js';
+
+/** Any contract the outbox may send to. */
+type ContractName = CoreContractName | OptionalContractName;
 
 const ABIS: Record<ContractName, Abi> = {
   Registry: registryAbi,
   Consent: consentAbi,
   AuditAnchor: auditAnchorAbi,
+  Claims: claimsAbi,
 };
 
 export type OutboxStatus = 'queued' | 'signed' | 'confirmed' | 'failed';
