@@ -12,7 +12,6 @@ import {
   claim,
   line,
   OTHER_PROVIDER,
-  PATIENT,
   PAYER,
   PROVIDER,
   providerLog,
