@@ -48,7 +48,7 @@ import {
   released,
 } from './policy.js';
 import { type AccessPurpose, defaultPurposeOf } from './purposeOfUse.js';
-import { type Action, mayAccess, type UserRole } from './roles.js';
+import { type Action, mayAccess, releasedToMembers, type UserRole } from './roles.js';
 import { SlidingWindow } from './slidingWindow.js';
 
 export interface Actor {
@@ -462,6 +462,14 @@ export class Gatekeeper {
   ): { refusals: Refusal[]; logs: LogInput[] } {
     const refusals: Refusal[] = [];
     for (const t of q.resourceTypes) {
+      if (!releasedToMembers(t)) {
+        refusals.push({
+          resourceType: t,
+          categories: categoriesOfType(t),
+          reason: 'not-released-to-members',
+        });
+        continue;
+      }
       const categories = categoriesOfType(t) & ~released(d);
       if (categories === 0) continue;
       // Nothing of this type released at all reads as no consent for it; some released, as withheld.
@@ -496,7 +504,7 @@ export class Gatekeeper {
     const rows: VersionRow[] = [];
     let truncated = false;
     if (d.permit) {
-      for (const t of q.resourceTypes) {
+      for (const t of q.resourceTypes.filter(releasedToMembers)) {
         const found = this.records.searchStored(patientQuery(t, q.patient), d.categories);
         if (found.total > found.rows.length) truncated = true;
         rows.push(...found.rows.filter((r) => covers(d, r.categories ?? ALL_CATEGORY_BITS)));
@@ -546,7 +554,13 @@ export class Gatekeeper {
     const d = await this.memberDecision(caller, q);
     const grant = d.permit && this.chain ? await this.chain.grantOf(q.patient, caller) : undefined;
     const current = grant ? fingerprint(grant) : null;
-    const out = candidates.filter((c) => covers(d, c.categories) && c.grantTerms === current);
+    const out = candidates.filter(
+      (c) =>
+        isResourceType(c.resourceType) &&
+        releasedToMembers(c.resourceType) &&
+        covers(d, c.categories) &&
+        c.grantTerms === current,
+    );
     const { refusals, logs } = this.refusals(caller, q, d);
     await this.log.appendAll([
       ...out.map((c) =>

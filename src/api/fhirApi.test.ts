@@ -72,8 +72,9 @@ describe('authentication', () => {
       'patient',
       'subject',
     ]);
-    // The ten stored types, and AuditEvent (the log's entries, search by patient only).
-    assert.equal(cs.rest[0].resource.length, 11);
+    // The sixteen stored types (ten clinical, six insurance and claims), and AuditEvent (the log's
+    // entries, search by patient only).
+    assert.equal(cs.rest[0].resource.length, 17);
     assert.equal(cs.rest[0].security.cors, true);
   });
 

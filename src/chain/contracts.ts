@@ -1,7 +1,8 @@
 /** Typed read bindings for the deployed consortium contracts (viem `getContract`, ABIs `as const`). */
 import { getContract } from 'viem';
+import { ChainError } from './chainError.js';
 import type { ChainConnection } from './clients.js';
-import { auditAnchorAbi, consentAbi, drugLedgerAbi, registryAbi } from './generated/index.js';
+import { auditAnchorAbi, claimsAbi, consentAbi, drugLedgerAbi, registryAbi } from './generated/index.js';
 import type { DeploymentManifest } from './manifest.js';
 
 export function consortiumContracts(conn: ChainConnection, m: DeploymentManifest) {
@@ -22,3 +23,19 @@ export function drugLedgerContract(conn: ChainConnection, m: DeploymentManifest)
 export type DrugLedgerContract = NonNullable<ReturnType<typeof drugLedgerContract>>;
 
 export type ConsortiumContracts = ReturnType<typeof consortiumContracts>;
+
+/**
+ * The Claims contract of a deployment. A manifest from before Claims was deployed names none:
+ * that is a ChainError telling the operator to redeploy (deployContracts adds it), not a crash.
+ */
+export function claimsContract(conn: ChainConnection, m: DeploymentManifest) {
+  const address = m.contracts.Claims;
+  if (address === undefined) {
+    throw new ChainError('claims-not-deployed', 'this deployment has no Claims contract', {
+      details: ['run the deployment again (medchain up): it adds Claims beside the existing contracts'],
+    });
+  }
+  return getContract({ address, abi: claimsAbi, client: conn.publicClient });
+}
+
+export type ClaimsContract = ReturnType<typeof claimsContract>;

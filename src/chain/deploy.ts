@@ -62,7 +62,23 @@ export async function deployContracts(
       const code = await conn.publicClient.getCode({ address: existing.contracts[name] });
       if (!code || code === '0x') missing.push(name);
     }
-    if (missing.length === 0) return { manifest: existing, deployed: false };
+    if (missing.length === 0) {
+      if (existing.contracts.Claims !== undefined) {
+        const code = await conn.publicClient.getCode({ address: existing.contracts.Claims });
+        if (!code || code === '0x') {
+          throw new ChainError(
+            'deployment-missing',
+            `the chain has no code for Claims listed in ${opts.manifestFile}; the chain state was lost or reset`,
+            { details: ['move the manifest aside to deploy afresh, or point at the chain it was made for'] },
+          );
+        }
+        return { manifest: existing, deployed: false };
+      }
+      // A deployment from before Claims was part of it: add Claims beside it, keep the rest.
+      const upgraded = await deployClaimsContract(conn, deployer, existing);
+      writeManifest(opts.manifestFile, upgraded);
+      return { manifest: upgraded, deployed: false };
+    }
     throw new ChainError(
       'deployment-missing',
       `the chain has no code for ${missing.join(', ')} listed in ${opts.manifestFile}; the chain state was lost or reset`,
@@ -79,6 +95,7 @@ export async function deployContracts(
     registry.address,
   ]);
   const drugLedger = await deployDrugLedger(conn, deployer, registry.address);
+  const claims = await deployOne(conn, deployer, 'Claims', claimsAbi, claimsBytecode, [registry.address]);
   const manifest: DeploymentManifest = {
     version: 1,
     chainId: conn.chain.id,
@@ -89,6 +106,7 @@ export async function deployContracts(
       Consent: consent.address,
       AuditAnchor: anchor.address,
       DrugLedger: drugLedger.address,
+      Claims: claims.address,
     },
   };
   writeManifest(opts.manifestFile, manifest);
@@ -133,7 +151,7 @@ export async function ensureDrugLedger(
 
 /**
  * Deploy the Claims contract beside an existing deployment's Registry and return the manifest
- * naming it. Not yet part of `deployContracts` (issue 13: the network and seed wire it later);
+ * naming it (`deployContracts` uses it to add Claims to a deployment made before Claims existed);
  * the caller writes the manifest if it keeps one.
  */
 export async function deployClaimsContract(

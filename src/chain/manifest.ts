@@ -10,9 +10,8 @@ import { writeFileAtomic } from '../util/atomicFile.js';
 export const CONTRACT_NAMES = ['Registry', 'Consent', 'AuditAnchor'] as const;
 export type ContractName = (typeof CONTRACT_NAMES)[number];
 /**
- * Contracts deployed beside the core ones by their own step (deployClaimsContract,
- * ensureDrugLedger; `deployContracts` deploys DrugLedger too): a manifest may name them, and older
- * manifests without them stay valid.
+ * Contracts added after the first deployments: `deployContracts` deploys them (and adds them to a
+ * manifest that lacks them), but a manifest written before them stays valid without them.
  */
 export const OPTIONAL_CONTRACT_NAMES = ['Claims', 'DrugLedger'] as const;
 export type OptionalContractName = (typeof OPTIONAL_CONTRACT_NAMES)[number];

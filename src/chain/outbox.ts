@@ -32,17 +32,18 @@ import {
 } from 'viem';
 import type { Db } from '../store/database.js';
 import type { ChainConnection, ChainWallet } from './clients.js';
-import { auditAnchorAbi, consentAbi, drugLedgerAbi, registryAbi } from './generated/index.js';
-import type { ContractName as CoreContractName } from './manifest.js';
+import { auditAnchorAbi, claimsAbi, consentAbi, drugLedgerAbi, registryAbi } from './generated/index.js';
+import type { ContractName as CoreContractName, OptionalContractName } from './manifest.js';
 
-/** The contracts an outbox sends to (the core ones, and DrugLedger for supply custody). */
-type ContractName = CoreContractName | 'DrugLedger';
+/** Any contract the outbox may send to. */
+type ContractName = CoreContractName | OptionalContractName;
 
 const ABIS: Record<ContractName, Abi> = {
   Registry: registryAbi,
   Consent: consentAbi,
   AuditAnchor: auditAnchorAbi,
   DrugLedger: drugLedgerAbi,
+  Claims: claimsAbi,
 };
 
 export type OutboxStatus = 'queued' | 'signed' | 'confirmed' | 'failed';

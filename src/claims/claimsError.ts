@@ -2,7 +2,7 @@
  * Errors of the claims domain. A malformed incoming Claim is the caller's to fix (400 at the edge,
  * through InvalidInputError); a bad edit table is ours (the shipped data file is broken).
  */
-import { type ErrorOptions, InvalidInputError, MedchainError } from '../errors.js';
+import { BusinessRuleError, type ErrorOptions, InvalidInputError, MedchainError } from '../errors.js';
 
 /** An incoming FHIR Claim that cannot be adjudicated as sent; `path` names the offending element. */
 export class ClaimMalformedError extends InvalidInputError {
@@ -38,5 +38,15 @@ export class CommitmentKeyError extends MedchainError {
 export class RemittanceError extends MedchainError {
   constructor(message: string, options: ErrorOptions = {}) {
     super('remittance-invalid', message, options);
+  }
+}
+
+/**
+ * A claim submission the insurer will not adjudicate: its batch leaf does not match the claim, the
+ * batch is not the sender's to this payer, or a line was never committed on chain (422 at the edge).
+ */
+export class ClaimSubmissionRefusedError extends BusinessRuleError {
+  constructor(message: string) {
+    super(`claim submission refused: ${message}`);
   }
 }

@@ -24,6 +24,7 @@ export const REFUSAL_REASONS = [
   'break-glass-member',
   'break-glass-limit',
   'not-a-member',
+  'not-released-to-members',
 ] as const;
 
 /** A refusal reason in plain words, completing "… did not share them with you: <words>". */
@@ -45,6 +46,8 @@ export function reasonWords(reason: string): string {
       return 'your organization has reached the hourly break-glass limit';
     case 'not-a-member':
       return 'your organization is not an active member';
+    case 'not-released-to-members':
+      return 'insurance and claims records are never shared by search (a claim reaches its payer through Claim/$submit)';
     default:
       return 'the member did not say why';
   }

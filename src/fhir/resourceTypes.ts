@@ -13,8 +13,30 @@ export const RESOURCE_TYPES = [
   'Procedure',
   'DiagnosticReport',
   'DocumentReference',
+  'Coverage',
+  'CoverageEligibilityRequest',
+  'CoverageEligibilityResponse',
+  'Claim',
+  'ClaimResponse',
+  'ExplanationOfBenefit',
 ] as const;
 export type ResourceType = (typeof RESOURCE_TYPES)[number];
+
+/**
+ * The financial types (insurance and claims, issue 13): billing and insurer staff work with them,
+ * clinicians do not (src/access/roles.ts); their consent category is `general` (recordCategory.ts).
+ */
+export const FINANCIAL_TYPES = [
+  'Coverage',
+  'CoverageEligibilityRequest',
+  'CoverageEligibilityResponse',
+  'Claim',
+  'ClaimResponse',
+  'ExplanationOfBenefit',
+] as const satisfies readonly ResourceType[];
+export type FinancialType = (typeof FINANCIAL_TYPES)[number];
+export const isFinancialType = (t: string): t is FinancialType =>
+  (FINANCIAL_TYPES as readonly string[]).includes(t);
 
 export const isResourceType = (t: string): t is ResourceType =>
   (RESOURCE_TYPES as readonly string[]).includes(t);
@@ -103,6 +125,45 @@ export const SEARCH_PARAMS: Record<ResourceType, Record<string, ParamDef>> = {
     patient: patientRef('DocumentReference.subject'),
     subject: patientRef('DocumentReference.subject'),
     date: date('DocumentReference.date'),
+  },
+  Coverage: {
+    patient: patientRef('Coverage.beneficiary'),
+    beneficiary: patientRef('Coverage.beneficiary'),
+    identifier: code('Coverage.identifier'),
+    status: code('Coverage.status'),
+  },
+  CoverageEligibilityRequest: {
+    patient: patientRef('CoverageEligibilityRequest.patient'),
+    identifier: code('CoverageEligibilityRequest.identifier'),
+    created: date('CoverageEligibilityRequest.created'),
+    status: code('CoverageEligibilityRequest.status'),
+  },
+  CoverageEligibilityResponse: {
+    patient: patientRef('CoverageEligibilityResponse.patient'),
+    identifier: code('CoverageEligibilityResponse.identifier'),
+    created: date('CoverageEligibilityResponse.created'),
+    outcome: code('CoverageEligibilityResponse.outcome'),
+    status: code('CoverageEligibilityResponse.status'),
+  },
+  Claim: {
+    patient: patientRef('Claim.patient'),
+    identifier: code('Claim.identifier'),
+    created: date('Claim.created'),
+    status: code('Claim.status'),
+    use: code('Claim.use'),
+  },
+  ClaimResponse: {
+    patient: patientRef('ClaimResponse.patient'),
+    identifier: code('ClaimResponse.identifier'),
+    created: date('ClaimResponse.created'),
+    outcome: code('ClaimResponse.outcome'),
+    status: code('ClaimResponse.status'),
+  },
+  ExplanationOfBenefit: {
+    patient: patientRef('ExplanationOfBenefit.patient'),
+    identifier: code('ExplanationOfBenefit.identifier'),
+    created: date('ExplanationOfBenefit.created'),
+    status: code('ExplanationOfBenefit.status'),
   },
 };
 

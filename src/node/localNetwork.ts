@@ -222,11 +222,13 @@ export async function startLocalNetwork(
     for (const m of members) users.push(...(await ensureDemoUsers(m, passphrase, previous?.demoUsers ?? [])));
 
     const bySlug = (slug: string) => (members.find((m) => m.spec.slug === slug) as NetworkMember).dir;
+    const acme = members.find((m) => m.spec.slug === 'acme-insurance') as NetworkMember;
     const patients = await seedNetwork(
       root,
       { hospital: bySlug('city-hospital'), clinic: bySlug('valley-clinic'), lab: bySlug('central-lab') },
       passphrase,
       progress,
+      { dir: acme.dir, address: acme.identity.address, name: acme.spec.name },
     );
 
     const party = (slug: string): SupplyParty => {

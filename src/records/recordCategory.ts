@@ -4,7 +4,9 @@
  *
  * - the base category from the resource type and its category codes: MedicationRequest ->
  *   medications; laboratory Observations and DiagnosticReports -> labs; imaging -> imaging;
- *   everything else general;
+ *   everything else general, including insurance and claims (Coverage, Claim, ClaimResponse,
+ *   ExplanationOfBenefit, CoverageEligibility*): the contract has no financial category, and a
+ *   payer reads them under the purpose `payment`, which a grant names apart from its categories;
  * - plus one bit for EVERY sensitive HL7 security label in `meta.security` (v3 ActCode: PSY,
  *   PSYTHPN mental health; SEX, HIV, STD sexual and reproductive health; ETH, SUD, ETHUD substance
  *   use; GDIS genetics).

@@ -22,7 +22,7 @@ before(async () => {
 });
 after(() => t?.close());
 
-async function call(method: string, url: string, role: 'clinician' | 'admin', body?: unknown) {
+async function call(method: string, url: string, role: 'clinician' | 'admin' | 'billing', body?: unknown) {
   const r = await t.app.inject({
     method: method as 'GET',
     url,
@@ -34,6 +34,23 @@ async function call(method: string, url: string, role: 'clinician' | 'admin', bo
   });
   return { status: r.statusCode, body: r.body, json: () => r.json() };
 }
+
+const insurer = (account = `0x${'33'.repeat(20)}`) => ({
+  identifier: { system: 'urn:medchain:member', value: account },
+});
+const claimType = {
+  coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }],
+};
+/** Insurance and claims are billing work: clinicians may not touch them (src/access/roles.ts). */
+const FINANCIAL = new Set([
+  'Coverage',
+  'CoverageEligibilityRequest',
+  'CoverageEligibilityResponse',
+  'Claim',
+  'ClaimResponse',
+  'ExplanationOfBenefit',
+]);
+const roleFor = (type: string) => (FINANCIAL.has(type) ? 'billing' : 'clinician');
 
 /** A minimal valid resource of each type the statement may list, about patient `pid`. */
 function sample(type: string, pid: string): Resource {
@@ -85,6 +102,88 @@ function sample(type: string, pid: string): Resource {
       subject,
       content: [{ attachment: { contentType: 'text/plain', data: Buffer.from('note').toString('base64') } }],
     },
+    Coverage: {
+      resourceType: 'Coverage',
+      status: 'active',
+      beneficiary: subject,
+      payor: [{ identifier: { system: 'urn:medchain:member', value: `0x${'33'.repeat(20)}` } }],
+    },
+    CoverageEligibilityRequest: {
+      resourceType: 'CoverageEligibilityRequest',
+      status: 'active',
+      purpose: ['validation'],
+      patient: subject,
+      created: '2024-01-01',
+      insurer: insurer(),
+    },
+    CoverageEligibilityResponse: {
+      resourceType: 'CoverageEligibilityResponse',
+      status: 'active',
+      purpose: ['validation'],
+      patient: subject,
+      created: '2024-01-01',
+      request: {
+        identifier: { system: 'urn:ietf:rfc:3986', value: 'urn:uuid:0b9f5d3e-1c1e-4b8e-9d55-3b0c3f1b2a10' },
+      },
+      outcome: 'complete',
+      insurer: insurer(),
+    },
+    Claim: {
+      resourceType: 'Claim',
+      status: 'active',
+      type: claimType,
+      use: 'claim',
+      patient: subject,
+      created: '2024-01-01',
+      provider: insurer(`0x${'22'.repeat(20)}`),
+      priority: {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/processpriority', code: 'normal' }],
+      },
+      insurance: [
+        {
+          sequence: 1,
+          focal: true,
+          coverage: {
+            identifier: {
+              system: 'urn:ietf:rfc:3986',
+              value: 'urn:uuid:6c1b1e6e-3d7a-4f7e-a9f1-2f9c6a0c7b21',
+            },
+          },
+        },
+      ],
+    },
+    ClaimResponse: {
+      resourceType: 'ClaimResponse',
+      status: 'active',
+      type: claimType,
+      use: 'claim',
+      patient: subject,
+      created: '2024-01-01',
+      insurer: insurer(),
+      outcome: 'complete',
+    },
+    ExplanationOfBenefit: {
+      resourceType: 'ExplanationOfBenefit',
+      status: 'active',
+      type: claimType,
+      use: 'claim',
+      patient: subject,
+      created: '2024-01-01',
+      insurer: insurer(),
+      provider: insurer(`0x${'22'.repeat(20)}`),
+      outcome: 'complete',
+      insurance: [
+        {
+          focal: true,
+          coverage: {
+            identifier: {
+              system: 'urn:ietf:rfc:3986',
+              value: 'urn:uuid:6c1b1e6e-3d7a-4f7e-a9f1-2f9c6a0c7b21',
+            },
+          },
+        },
+      ],
+    },
   };
   const s = samples[type];
   assert.ok(s, `no sample ${type} resource: add one for the new type`);
@@ -126,7 +225,7 @@ describe('the CapabilityStatement does not lie', () => {
         method: string,
         url: string,
         status: number,
-        role = 'clinician',
+        role = roleFor(type),
         body?: unknown,
       ) => {
         assert.ok(codes.has(code as never), `${type}: ${code} exercised but not listed`);
@@ -136,10 +235,10 @@ describe('the CapabilityStatement does not lie', () => {
         return res;
       };
       const created = (
-        await expect('create', 'POST', `/fhir/${type}`, 201, 'clinician', sample(type, pid))
+        await expect('create', 'POST', `/fhir/${type}`, 201, roleFor(type), sample(type, pid))
       ).json();
       await expect('read', 'GET', `/fhir/${type}/${created.id}`, 200);
-      await expect('update', 'PUT', `/fhir/${type}/${created.id}`, 200, 'clinician', created);
+      await expect('update', 'PUT', `/fhir/${type}/${created.id}`, 200, roleFor(type), created);
       await expect('vread', 'GET', `/fhir/${type}/${created.id}/_history/1`, 200);
       await expect('history-instance', 'GET', `/fhir/${type}/${created.id}/_history`, 200);
       await expect('search-type', 'GET', `/fhir/${type}?_id=${created.id}`, 200);
@@ -164,13 +263,13 @@ describe('the CapabilityStatement does not lie', () => {
       const listed = new Map((r.searchParam ?? []).map((p) => [p.name, p.type]));
       for (const [name, kind] of listed) {
         const v = r.type === 'AuditEvent' ? pid : sampleValue(kind as string, pid);
-        const res = await call('GET', `/fhir/${r.type}?${name}=${encodeURIComponent(v)}`, 'clinician');
+        const res = await call('GET', `/fhir/${r.type}?${name}=${encodeURIComponent(v)}`, roleFor(r.type));
         assert.equal(res.status, 200, `${r.type}?${name} is listed but: ${res.body.slice(0, 200)}`);
       }
       for (const [code, def] of Object.entries(getSearchParameters(r.type) ?? {})) {
         if (listed.has(code) || ['_count', '_offset', '_format'].includes(code)) continue;
         const v = sampleValue(def.type ?? 'token', pid);
-        const res = await call('GET', `/fhir/${r.type}?${code}=${encodeURIComponent(v)}`, 'clinician');
+        const res = await call('GET', `/fhir/${r.type}?${code}=${encodeURIComponent(v)}`, roleFor(r.type));
         assert.ok(
           res.status >= 400 && res.status < 500,
           `${r.type}?${code} is not listed but answered ${res.status}: ${res.body.slice(0, 200)}`,

@@ -1,7 +1,9 @@
 /**
  * First-run seeding of the local demo network: synthetic patients, each with their own key file
  * (as a patient would hold it), and their records stored at City Hospital, Valley Clinic and
- * Central Lab through each member's gatekeeper (so every seeded record is logged). Progress is
+ * Central Lab through each member's gatekeeper (so every seeded record is logged), and each
+ * patient's Coverage with the insurer (seedCoverage.ts) at every provider and, with the Patient,
+ * at the insurer itself (when one is given). Progress is
  * recorded after each patient, so an interrupted seeding resumes where it stopped and a finished
  * one is never repeated.
  */
@@ -18,6 +20,7 @@ import { writeFileAtomic } from '../../util/atomicFile.js';
 import { securePrivateDir } from '../../util/privateFiles.js';
 import { openMemberNode } from '../memberNode.js';
 import { createPatientKeys, loadPatientKeys, type PatientKeys } from '../patientKeys.js';
+import { type SeedPayer, seedCoverage } from './seedCoverage.js';
 import { type SeedMember, syntheticPatients } from './syntheticPatients.js';
 
 export interface SeededPatient {
@@ -38,6 +41,8 @@ export async function seedNetwork(
   memberDirs: Record<SeedMember, string>,
   passphrase: string,
   progress: (step: string) => void,
+  /** The insurer covering every seeded patient, and its node's directory. */
+  insurer?: SeedPayer & { dir: string },
 ): Promise<SeededPatient[]> {
   // The patients' key files: owner-only folder (0700), files 0600, tightened when found wider.
   securePrivateDir(path.join(root, 'patients'), { create: true });
@@ -48,6 +53,7 @@ export async function seedNetwork(
   const nodes = Object.fromEntries(
     (Object.keys(memberDirs) as SeedMember[]).map((m) => [m, openMemberNode(memberDirs[m], passphrase)]),
   ) as Record<SeedMember, ReturnType<typeof openMemberNode>>;
+  const insurerNode = insurer ? openMemberNode(insurer.dir, passphrase) : undefined;
   try {
     for (let i = done.length; i < people.length; i++) {
       const p = people[i] as (typeof people)[number];
@@ -55,29 +61,41 @@ export async function seedNetwork(
       const keys: PatientKeys = existsSync(keyFile)
         ? loadPatientKeys(keyFile, passphrase)
         : createPatientKeys(keyFile, passphrase);
+      const memberNumber = `ACME-${String(i + 1).padStart(6, '0')}`;
+      const patient: Patient = {
+        resourceType: 'Patient',
+        name: [{ given: [p.given], family: p.family }],
+        gender: p.gender,
+        birthDate: p.birthDate,
+        address: [
+          { use: 'home', line: [p.address.line], city: p.address.city, postalCode: p.address.postalCode },
+        ],
+        identifier: [{ system: PATIENT_ADDRESS_SYSTEM, value: keys.address }],
+        extension: [
+          {
+            url: PATIENT_KEY_EXTENSION,
+            valueBase64Binary: Buffer.from(keys.encryptionPublicKey.slice(2), 'hex').toString('base64'),
+          },
+        ],
+      };
       for (const m of Object.keys(memberDirs) as SeedMember[]) {
         const gate = nodes[m].gate;
-        const patient: Patient = {
-          resourceType: 'Patient',
-          name: [{ given: [p.given], family: p.family }],
-          gender: p.gender,
-          birthDate: p.birthDate,
-          address: [
-            { use: 'home', line: [p.address.line], city: p.address.city, postalCode: p.address.postalCode },
-          ],
-          identifier: [{ system: PATIENT_ADDRESS_SYSTEM, value: keys.address }],
-          extension: [
-            {
-              url: PATIENT_KEY_EXTENSION,
-              valueBase64Binary: Buffer.from(keys.encryptionPublicKey.slice(2), 'hex').toString('base64'),
-            },
-          ],
-        };
-        const stored = await gate.create(SEED_ACTOR, 'Patient', patient);
+        const stored = await gate.create(SEED_ACTOR, 'Patient', structuredClone(patient));
         for (const r of p.records[m]) {
           const body = JSON.parse(JSON.stringify(r).replaceAll('{{patient}}', stored.id)) as Resource;
           await gate.create(SEED_ACTOR, body.resourceType as ResourceType, body);
         }
+        if (insurer)
+          await gate.create(SEED_ACTOR, 'Coverage', seedCoverage(stored.id, memberNumber, insurer));
+      }
+      if (insurer && insurerNode) {
+        // The insurer's enrollment: the Patient (so their EOBs are sealed to them) and the Coverage.
+        const enrolled = await insurerNode.gate.create(SEED_ACTOR, 'Patient', structuredClone(patient));
+        await insurerNode.gate.create(
+          SEED_ACTOR,
+          'Coverage',
+          seedCoverage(enrolled.id, memberNumber, insurer),
+        );
       }
       done.push({
         name: `${p.given} ${p.family}`,
@@ -92,6 +110,7 @@ export async function seedNetwork(
     }
   } finally {
     for (const n of Object.values(nodes)) n.close();
+    insurerNode?.close();
   }
   return done;
 }

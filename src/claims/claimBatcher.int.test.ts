@@ -1,0 +1,148 @@
+/**
+ * The provider's batcher on the embedded chain: claims submitted together become one
+ * `submitBatch` transaction whose root proves each claim; `maxClaims` splits; a batch the
+ * contract refuses (to a payer that is not an insurer) rejects every claim in it. Then the
+ * payer's DecisionRecorder records first decisions of one batch in one transaction, and each
+ * claim reads back in its state with its flags and approved amount.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Address } from 'viem';
+import { startTestChain, type TestChain, type TestMember } from '../../test/support/testChain.js';
+import { type ClaimLeaf, random32, ruleSetId, verifyClaimProof } from '../chain/claimBatch.js';
+import { chainClaims } from '../chain/claimsView.js';
+import { Outbox } from '../chain/outbox.js';
+import { openDatabase } from '../store/database.js';
+import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
+import { chainDecision } from './chainDecision.js';
+import { ClaimBatcher } from './claimBatcher.js';
+import { DecisionRecorder } from './decisionRecorder.js';
+import { FRAUD } from './model.js';
+import { loadEditTables } from './tableFiles.js';
+
+let t: TestChain;
+let provider: TestMember;
+let payer: TestMember;
+let other: TestMember;
+let outbox: Outbox;
+let db: ReturnType<typeof openDatabase>;
+before(async () => {
+  t = await startTestChain({ memberCount: 3, memberRoles: [1, 8, 2] });
+  [provider, payer, other] = t.members as [TestMember, TestMember, TestMember];
+  db = openDatabase(path.join(t.dir, 'provider.db'), NODE_MIGRATIONS);
+  outbox = new Outbox(db, t.conn, provider.wallet, { receiptTimeoutMs: 20_000 });
+});
+after(async () => {
+  db?.close();
+  await t?.close();
+});
+
+const leaf = (to: Address): ClaimLeaf => ({
+  claimId: random32(),
+  provider: provider.input.account,
+  payer: to,
+  patientCommitment: random32(),
+  linesHash: random32(),
+  billed: 10_000n,
+});
+
+test('claims submitted together go on chain as one batch; each proof verifies against its root', async () => {
+  const batcher = new ClaimBatcher(outbox, t.manifest.contracts.Claims as Address, { windowMs: 200 });
+  const before = outbox.recent(100).length;
+  const leaves = Array.from({ length: 5 }, () => leaf(payer.input.account));
+  const got = await Promise.all(leaves.map((l) => batcher.submit(l, [random32()])));
+  const roots = new Set(got.map((g) => g.root));
+  assert.equal(roots.size, 1, 'one batch');
+  assert.equal(outbox.recent(100).length - before, 1, 'one transaction');
+  leaves.forEach((l, i) => {
+    assert.ok(verifyClaimProof(got[i]?.root as `0x${string}`, l, got[i]?.proof ?? []));
+  });
+  const onChain = await chainClaims(t.conn, t.manifest).batchOf(got[0]?.root as `0x${string}`);
+  assert.equal(onChain.claimCount, 5);
+  assert.equal(onChain.provider.toLowerCase(), provider.input.account.toLowerCase());
+});
+
+test('maxClaims splits a burst into several batches', async () => {
+  const batcher = new ClaimBatcher(outbox, t.manifest.contracts.Claims as Address, {
+    windowMs: 200,
+    maxClaims: 2,
+  });
+  const got = await Promise.all(
+    Array.from({ length: 3 }, () => batcher.submit(leaf(payer.input.account), [random32()])),
+  );
+  assert.equal(new Set(got.map((g) => g.root)).size, 2);
+});
+
+test('a batch to a member that is not an insurer is refused, for every claim in it', async () => {
+  const batcher = new ClaimBatcher(outbox, t.manifest.contracts.Claims as Address, { windowMs: 50 });
+  const results = await Promise.allSettled(
+    [leaf(other.input.account), leaf(other.input.account)].map((l) => batcher.submit(l, [random32()])),
+  );
+  for (const r of results) {
+    assert.equal(r.status, 'rejected');
+    assert.match(String((r as PromiseRejectedResult).reason?.message), /refused the batch/);
+  }
+});
+
+test('the payer records first decisions of a batch in one transaction; states, flags and amounts read back', async () => {
+  const batcher = new ClaimBatcher(outbox, t.manifest.contracts.Claims as Address, { windowMs: 100 });
+  const leaves = [leaf(payer.input.account), leaf(payer.input.account), leaf(payer.input.account)];
+  const batched = await Promise.all(leaves.map((l) => batcher.submit(l, [random32()])));
+  const payerDb = openDatabase(path.join(t.dir, 'payer.db'), NODE_MIGRATIONS);
+  try {
+    const payerOutbox = new Outbox(payerDb, t.conn, payer.wallet, { receiptTimeoutMs: 20_000 });
+    const tables = loadEditTables();
+    const rules = ruleSetId([tables.ptp, tables.mue]);
+    const recorder = new DecisionRecorder(payerOutbox, t.manifest.contracts.Claims as Address, rules, 100);
+    const decisions = [
+      chainDecision({
+        kind: 'adjudicated',
+        state: 'approved',
+        lines: [],
+        fraudFlags: 0,
+        submitted: 10_000,
+        benefit: 10_000,
+        tables: [],
+      }),
+      chainDecision({
+        kind: 'adjudicated',
+        state: 'pended',
+        lines: [],
+        fraudFlags: FRAUD.noEvidenceOfService,
+        submitted: 10_000,
+        benefit: 0,
+        tables: [],
+      }),
+      chainDecision({ kind: 'rejected', carc: '27', text: 'after coverage ended' }),
+    ];
+    const before = payerOutbox.recent(100).length;
+    await Promise.all(
+      leaves.map((l, i) =>
+        recorder.record(
+          batched[i]?.root as `0x${string}`,
+          l,
+          batched[i]?.proof ?? [],
+          decisions[i] as (typeof decisions)[0],
+        ),
+      ),
+    );
+    assert.equal(
+      payerOutbox.recent(100).length - before,
+      2,
+      'the rule set, then one transaction of decisions',
+    );
+    const view = chainClaims(t.conn, t.manifest);
+    const read = await Promise.all(leaves.map((l) => view.claimOf(l.claimId)));
+    assert.deepEqual(
+      read.map((r) => [r?.state, r?.fraudFlags, r?.approved, r?.ruleSet]),
+      [
+        ['approved', 0, 10_000n, rules],
+        ['pended', FRAUD.noEvidenceOfService, 0n, rules],
+        ['denied', 0, 0n, rules],
+      ],
+    );
+  } finally {
+    payerDb.close();
+  }
+});
