@@ -175,6 +175,19 @@ export class Outbox {
   }
 
   /**
+   * Flush until entry `key` is confirmed or failed, at most `rounds` flushes (each waits up to
+   * `receiptTimeoutMs`); returns the entry as it then stands (still open if the chain is slow).
+   */
+  async flushUntilSettled(key: string, rounds = 5): Promise<OutboxEntry | undefined> {
+    let e = this.get(key);
+    for (let i = 0; i < rounds && (e?.status === 'queued' || e?.status === 'signed'); i++) {
+      await this.flush();
+      e = this.get(key);
+    }
+    return e;
+  }
+
+  /**
    * Sign every queued entry and broadcast every signed one not sent lately, without waiting for
    * the chain. Returns the entries the contract refused (marked failed).
    */

@@ -74,11 +74,7 @@ export async function dispenseUnit(
     args: [[{ id: unit.commitment, batch: unit.batch, proof: unit.proof }], DISPENSED, eventHash],
     description: 'dispense a drug unit',
   });
-  let done = deps.outbox.get(queued.key);
-  for (let i = 0; i < 5 && (done?.status === 'queued' || done?.status === 'signed'); i++) {
-    await deps.outbox.flush();
-    done = deps.outbox.get(queued.key);
-  }
+  const done = await deps.outbox.flushUntilSettled(queued.key);
   if (done?.status === 'failed') {
     await log('deny', 'refused');
     throw new ConflictError(`not dispensed: the chain refused it (${done.error ?? 'no reason given'})`, {});

@@ -60,11 +60,7 @@ export async function recallLot(
     args: [commitment, `0x${'00'.repeat(32)}`],
     description: 'recall a lot',
   });
-  let done = deps.outbox.get(queued.key);
-  for (let i = 0; i < 5 && (done?.status === 'queued' || done?.status === 'signed'); i++) {
-    await deps.outbox.flush();
-    done = deps.outbox.get(queued.key);
-  }
+  const done = await deps.outbox.flushUntilSettled(queued.key);
   if (done?.status === 'failed') {
     // DrugLedger lets only the manufacturer that commissioned the lot recall it.
     await log('deny', 'refused');
