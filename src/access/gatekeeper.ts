@@ -672,7 +672,14 @@ export class Gatekeeper {
           : 'this member holds no consortium key, so it takes no part in patient discovery',
       );
     }
-    const found = match();
+    // Only a member that gives care says it may hold a patient's records: an insurer holds its
+    // enrollees' Patients, and answering would tell any clinician who insures whom.
+    const self = await this.selfRequester();
+    const care =
+      self.kind === 'member' &&
+      decideDiscovery({ requester: { ...self, self: false }, userRole: 'clinician', purpose: 'treatment' })
+        .permit;
+    const found = care ? match() : [];
     await this.log.appendAll(
       found.length === 0
         ? [entry(actor, 'discover', typeTarget('Patient'), null, q.purpose, 'permit', 'no-match', qh)]

@@ -199,6 +199,28 @@ test('a member tokenizes its Patients: at write, at startup for those stored bef
         [],
         'another key id matches nothing',
       );
+      // Answering another member: a care member says it may hold the patient; an insurer, which
+      // holds its enrollees' Patients, answers nothing (it would tell who insures whom).
+      const clinic = getAddress(`0x${'9a'.repeat(20)}`);
+      const asAnswerer = async (ownRoles: string[]) => {
+        node.gate.attachChain({
+          member: async (a) => ({
+            active: true,
+            roles: rolesToMask(a === clinic ? ['CLINIC'] : ownRoles),
+            admission: 1,
+            name: 'm',
+          }),
+          grantOf: async () => undefined,
+        });
+        return node.gate.discoverForMember(
+          clinic,
+          { kid: ck.id, tokens: q, purpose: 'treatment', userRole: 'clinician' },
+          ck.id,
+          () => node.records.discoveryMatches(ck.id, q, 10),
+        );
+      };
+      assert.deepEqual(await asAnswerer(['HOSPITAL']), [address]);
+      assert.deepEqual(await asAnswerer(['INSURER']), [], 'an insurer says nothing of its enrollees');
       // A new Patient written now is tokenized in its own write.
       const other = getAddress(`0x${'78'.repeat(20)}`);
       await node.gate.create(OPERATOR, 'Patient', {
