@@ -304,47 +304,18 @@ export function writeRemittance835(run: PaymentRun): string {
   );
   const stIndex = w.segments.length;
   w.add('ST', '835', '0001', X12_835_VERSION);
-  if (total > 0) {
-    w.add(
-      'BPR',
-      'I',
-      x12Amount(total),
-      'C',
-      'CHK',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      ccyymmdd(run.paymentDate, 'paymentDate'),
-    );
-  } else {
-    w.add(
-      'BPR',
-      'H',
-      '0',
-      'C',
-      'NON',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      ccyymmdd(run.paymentDate, 'paymentDate'),
-    );
-  }
+  // BPR01-04: a check payment ("I", "C", "CHK"), or a notification of no payment ("H", "C", "NON");
+  // BPR05-BPR15 (bank accounts) stay empty; BPR16 the payment date.
+  const [handling, amount, method] = total > 0 ? ['I', x12Amount(total), 'CHK'] : ['H', '0', 'NON'];
+  w.add(
+    'BPR',
+    handling,
+    amount,
+    'C',
+    method,
+    ...Array<string>(11).fill(''),
+    ccyymmdd(run.paymentDate, 'paymentDate'),
+  );
   w.add('TRN', '1', run.traceNumber, payer.companyId);
   w.add('DTM', '405', date8);
   w.add('N1', 'PR', payer.name);
