@@ -36,6 +36,7 @@ import type { UserStore } from '../store/userStore.js';
 import { adminRoutes } from './adminRoutes.js';
 import { type AuditContext, auditContext } from './auditContext.js';
 import { authRoutes } from './authRoutes.js';
+import { type EligibilityDeps, eligibilityRoutes } from './eligibilityRoutes.js';
 import { fhirRoutes } from './fhirRoutes.js';
 import { send } from './http.js';
 import { logRoutes } from './logRoutes.js';
@@ -65,7 +66,7 @@ declare module 'fastify' {
   }
 }
 
-export interface ApiDeps extends SupplyDeps {
+export interface ApiDeps extends SupplyDeps, EligibilityDeps {
   gate: Gatekeeper;
   records: RecordService;
   publisher: LogPublisher;
@@ -380,6 +381,7 @@ function apiRoutes(
   // IPS $summary (the clinician's and the patient's), beside the FHIR and patient routes.
   summaryRoutes(app, deps);
   supplyRoutes(app, deps);
+  eligibilityRoutes(app, deps);
   logRoutes(app, deps);
   patientRoutes(app, deps);
   adminRoutes(app, { ...deps, authFailures: () => deps.unauthenticated.snapshot() });

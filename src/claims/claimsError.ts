@@ -50,3 +50,26 @@ export class ClaimSubmissionRefusedError extends BusinessRuleError {
     super(`claim submission refused: ${message}`);
   }
 }
+
+/** An incoming CoverageEligibilityRequest (or an insurer's answer) that medchain cannot take as sent. */
+export class EligibilityMalformedError extends InvalidInputError {
+  constructor(
+    /** FHIRPath-like location of the problem, e.g. `CoverageEligibilityRequest.servicedDate`. */
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`, {
+      issues: [{ severity: 'error', code: 'invalid', details: { text: message }, expression: [path] }],
+    });
+  }
+}
+
+/** An eligibility request the provider's node cannot send: unknown patient, no coverage, no insurer. */
+export class EligibilityRefusedError extends BusinessRuleError {
+  constructor(
+    readonly reason: 'unknown-patient' | 'no-coverage' | 'not-an-insurer',
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -73,6 +73,15 @@ export const TYPE_OPERATIONS = {
         'Patient discovery across members (treatment roles only): answers Patients with only the chain-address identifier and one urn:medchain:extension:may-hold-records per member that may hold records; match-grade possible, no score; onlyCertainMatches=true returns nothing.',
     },
   },
+  CoverageEligibilityRequest: {
+    submit: {
+      definition: 'urn:medchain:operation:CoverageEligibilityRequest-submit',
+      route: { method: 'POST', url: '/fhir/CoverageEligibilityRequest/$submit' },
+      needsChain: true,
+      documentation:
+        'Billing: ask the insurer (CoverageEligibilityRequest.insurer as urn:medchain:member|0x…, or the payer of the patient’s stored Coverage) whether coverage is in force on servicedDate; purpose validation and/or benefits; the patient as identifier urn:medchain:patient|0x…. Stores the request and the insurer’s CoverageEligibilityResponse and answers the latter.',
+    },
+  },
 } as const satisfies Record<string, Record<string, RestOperation>>;
 
 /**

@@ -25,6 +25,8 @@ import { consortiumContracts, drugLedgerContract } from '../chain/contracts.js';
 import { auditAnchorAbi } from '../chain/generated/index.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { Outbox } from '../chain/outbox.js';
+import { answerEligibility, parseEligibilityAsk, requestEligibility } from '../claims/eligibility.js';
+import type { EligibilityQuestion } from '../claims/fhirEligibility.js';
 import { PortInUseError } from '../errors.js';
 import { relayConsent } from '../federation/consentRelay.js';
 import { answerMember } from '../federation/custodian.js';
@@ -202,6 +204,7 @@ function federationDeps(node: MemberNode, consortium: ConsortiumView) {
       discoverPatients({ gate: node.gate, records: node.records, consortium, signer }, actor, d),
     federatedSearch: (actor: Actor, q: ReleaseRequest, filter?: SearchRequest) =>
       federatedSearch({ gate: node.gate, records: node.records, consortium, signer }, actor, q, filter),
+    ...eligibilityDeps(node, consortium),
     replica: {
       push: (caller: `0x${string}`, body: unknown) =>
         acceptPush(node.db, node.identity.encryptionPublicKey.slice(2), caller, body),
@@ -211,6 +214,29 @@ function federationDeps(node: MemberNode, consortium: ConsortiumView) {
           caller,
           body,
         ),
+    },
+  };
+}
+
+/** Insurance eligibility: the provider's `$submit` and the insurer's member-signed intake. */
+function eligibilityDeps(node: MemberNode, consortium: ConsortiumView) {
+  const self = node.identity.address;
+  return {
+    requestEligibility: (actor: Actor, body: unknown) =>
+      requestEligibility(
+        {
+          gate: node.gate,
+          self,
+          signer: privateKeyToAccount(node.identity.chainKey),
+          member: consortium.member,
+        },
+        actor,
+        body,
+      ),
+    eligibility: {
+      parse: (caller: `0x${string}`, body: unknown) => parseEligibilityAsk(self, caller, body),
+      answer: (caller: `0x${string}`, q: EligibilityQuestion) =>
+        answerEligibility({ gate: node.gate, self }, caller, q),
     },
   };
 }

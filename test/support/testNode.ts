@@ -36,6 +36,8 @@ export async function startTestNode(
     unauthenticated?: UnauthenticatedCounter;
     relayLimit?: ApiDeps['relayLimit'];
     rpcProxy?: ApiDeps['rpcProxy'];
+    /** More API dependencies, built from the node (e.g. eligibility, the dispute relay). */
+    deps?: (node: MemberNode) => Partial<ApiDeps>;
   } = {},
 ): Promise<TestNode> {
   const dir = mkdtempSync(path.join(tmpdir(), 'medchain-node-'));
@@ -59,6 +61,7 @@ export async function startTestNode(
     ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}),
     ...(opts.portal ? { portal: opts.portal } : {}),
     ...(opts.rpcProxy ? { rpcProxy: opts.rpcProxy } : {}),
+    ...(opts.deps ? opts.deps(node) : {}),
   });
   const tokens = new Map<UserRole, string>();
   return {
