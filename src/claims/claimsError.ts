@@ -2,7 +2,13 @@
  * Errors of the claims domain. A malformed incoming Claim is the caller's to fix (400 at the edge,
  * through InvalidInputError); a bad edit table is ours (the shipped data file is broken).
  */
-import { BusinessRuleError, type ErrorOptions, InvalidInputError, MedchainError } from '../errors.js';
+import {
+  BusinessRuleError,
+  ConflictError,
+  type ErrorOptions,
+  InvalidInputError,
+  MedchainError,
+} from '../errors.js';
 
 /** An incoming FHIR Claim that cannot be adjudicated as sent; `path` names the offending element. */
 export class ClaimMalformedError extends InvalidInputError {
@@ -71,5 +77,20 @@ export class EligibilityRefusedError extends BusinessRuleError {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * A patient's dispute the chain refuses (or would): `reason` is the Claims custom error
+ * (`ClaimsNotPatient`, `ClaimsSignatureExpired`, `ClaimsIllegalTransition`) or the relay's own
+ * check (`dispute-replayed`, `dispute-wrong-round`); 409 at the edge.
+ */
+export class DisputeRefusedError extends ConflictError {
+  constructor(
+    readonly reason: string,
+    message: string,
+    data: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message, { reason, ...data });
   }
 }

@@ -25,6 +25,7 @@ import { consortiumContracts, drugLedgerContract } from '../chain/contracts.js';
 import { auditAnchorAbi } from '../chain/generated/index.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { Outbox } from '../chain/outbox.js';
+import { chainDisputeDeps, relayDispute } from '../claims/disputeRelay.js';
 import { answerEligibility, parseEligibilityAsk, requestEligibility } from '../claims/eligibility.js';
 import type { EligibilityQuestion } from '../claims/fhirEligibility.js';
 import { PortInUseError } from '../errors.js';
@@ -357,6 +358,15 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
       ? {
           relayConsent: (body: unknown) =>
             relayConsent(outbox as Outbox, node.manifest as DeploymentManifest, node.log, body),
+        }
+      : {}),
+    ...(chain && outbox && chain.manifest.contracts.Claims
+      ? {
+          relayDispute: (body: unknown) =>
+            relayDispute(
+              chainDisputeDeps(chain.conn, chain.manifest, outbox as Outbox, node.identity.address),
+              body,
+            ),
         }
       : {}),
     ...(chain && consortium ? federationDeps(node, consortium) : {}),
