@@ -36,6 +36,8 @@ export interface DisputeFixture {
   /** A claim billed in `patient`'s name, decided `to` by the payer; its id and the salt. */
   claim(patient: Address, to?: 'approved' | 'pended' | 'denied'): Promise<{ claimId: Hex; salt: Hex }>;
   stateOf(claimId: Hex): Promise<ClaimState | undefined>;
+  /** The payer decides a disputed (or pended) claim approved again. */
+  approveAgain(claimId: Hex): Promise<unknown>;
   /** The payer marks the claim paid (throws the contract's error when it may not). */
   markPaid(claimId: Hex): Promise<unknown>;
   /** The chain's domain for dispute signatures. */
@@ -102,6 +104,7 @@ export async function startDisputeFixture(): Promise<DisputeFixture> {
       return { claimId: leaf.claimId, salt };
     },
     stateOf: async (id) => (await view.claimOf(id))?.state,
+    approveAgain: (id) => send(payer, 'decide', [id, CLAIM_STATE.indexOf('approved'), 0, 10_000n, RULES]),
     markPaid: (id) => send(payer, 'markPaid', [id]),
     post: async (body) => {
       const r = await fetch(`${url}/claims/dispute`, {
