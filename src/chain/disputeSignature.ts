@@ -40,7 +40,7 @@ export function claimsDomain(d: { chainId: number; verifyingContract: Address })
 
 /** The typed data of a dispute for the deployment's Claims contract (for any EIP-712 signer). */
 export function disputeTypedData(
-  m: Pick<DeploymentManifest, 'chainId' | 'contracts'>,
+  m: { chainId: number; contracts: Pick<DeploymentManifest['contracts'], 'Claims'> },
   message: DisputeMessage,
 ) {
   const claims = m.contracts.Claims;
