@@ -34,6 +34,10 @@ export const LOG_ACTIONS = [
   'supply-recall',
   // Dispensing a verified drug unit (src/supply/dispense.ts).
   'supply-dispense',
+  // Custody through the API (src/supply/commission.ts, ship.ts, shipmentInbox.ts, receive.ts).
+  'supply-commission',
+  'supply-ship',
+  'supply-receive',
 ] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
 

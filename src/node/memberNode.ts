@@ -51,6 +51,7 @@ import { answerVerification } from '../supply/verificationResponder.js';
 import { securePrivateDir } from '../util/privateFiles.js';
 import { Anchorer, type AnchorerOptions } from './anchorer.js';
 import { currentConsortiumKey, loadIdentity, type MemberIdentity } from './memberIdentity.js';
+import { supplyCustodyDeps } from './supplyCustody.js';
 
 export interface MemberNode {
   dir: string;
@@ -336,6 +337,9 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
     ...(chain && consortium ? federationDeps(node, consortium) : {}),
     ...(chain && consortium && outbox
       ? supplyDeps(node, chain.conn, chain.manifest, consortium, outbox)
+      : {}),
+    ...(chain && consortium && outbox
+      ? supplyCustodyDeps(node, chain.conn, chain.manifest, consortium, outbox)
       : {}),
   });
   const host = opts.host ?? '127.0.0.1';

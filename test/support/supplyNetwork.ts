@@ -3,11 +3,14 @@
  * sockets on 127.0.0.1 — a manufacturer, a wholesale distributor, a pharmacy and a hospital (each
  * with that Registry role, all genesis members) — seeded by the same `seedSupply` as `medchain up`
  * (300 units in four lots, shipped manufacturer -> distributor -> pharmacy), with a user of every
- * role at each node.
+ * role at each node; every member has its GLN set (the hospital's too, though the seed ships it
+ * nothing). `as` and `signedPost` call the served nodes as a user or as a member.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { privateKeyToAccount } from 'viem/accounts';
+import { memberAuthHeader } from '../../src/access/memberAuth.js';
 import { USER_ROLES } from '../../src/access/roles.js';
 import { type ChainConnection, connectChain, walletFor } from '../../src/chain/clients.js';
 import { deployContracts } from '../../src/chain/deploy.js';
@@ -27,6 +30,7 @@ import {
 } from '../../src/node/memberNode.js';
 import { pickFreePort } from '../../src/node/memberPort.js';
 import { type DemoUnit, type SupplyParty, seedSupply } from '../../src/node/seed/seedSupply.js';
+import { UnitStore } from '../../src/store/unitStore.js';
 
 export const SUPPLY_PASSPHRASE = 'supply network passphrase';
 /** The password of the user named `username` at every node (users are named after their role). */
@@ -48,6 +52,10 @@ export interface SupplyMember {
   running?: RunningNode;
 }
 
+/** A JSON answer as a test reads it, field by field. */
+// biome-ignore lint/suspicious/noExplicitAny: tests assert on the answer's fields directly
+export type Json = any;
+
 export interface SupplyNetwork {
   dir: string;
   chain: EmbeddedChain;
@@ -57,6 +65,23 @@ export interface SupplyNetwork {
   units: DemoUnit[];
   /** Open and serve every member's node (after seeding: the seed sends with their accounts). */
   serve(): Promise<void>;
+  /** The served node of `m` (after `serve`). */
+  url(m: SupplyMemberName): string;
+  /** Call `path` at `m` as the user named `role` (signed in once per member and role). */
+  as(
+    m: SupplyMemberName,
+    role: string,
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Json }>;
+  /** POST `body` (sent as given when a string) to `path` at `to`, signed by member `from`'s chain key. */
+  signedPost(
+    from: SupplyMemberName,
+    to: SupplyMemberName,
+    path: string,
+    body: unknown,
+  ): Promise<{ status: number; body: Json }>;
   close(): Promise<void>;
 }
 
@@ -112,8 +137,28 @@ export async function startSupplyNetwork(): Promise<SupplyNetwork> {
       for (const role of USER_ROLES)
         if (!node.users.byUsername(role))
           node.users.add(role, role, await hashPassword(supplyPasswordOf(role)));
+      if (s.name === 'hospital') new UnitStore(node.db).setSetting('gln', s.gln);
       node.close();
     }
+    const url = (m: SupplyMemberName) => {
+      const u = members[m].running?.url;
+      if (!u) throw new Error(`${m} is not served yet`);
+      return u;
+    };
+    const tokens = new Map<string, string>();
+    const tokenAt = async (m: SupplyMemberName, role: string) => {
+      const known = tokens.get(`${m}/${role}`);
+      if (known) return known;
+      const r = await fetch(`${url(m)}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: role, password: supplyPasswordOf(role) }),
+      });
+      if (r.status !== 200) throw new Error(`sign-in of ${role} at ${m}: ${r.status}`);
+      const t = ((await r.json()) as { access_token: string }).access_token;
+      tokens.set(`${m}/${role}`, t);
+      return t;
+    };
     return {
       dir,
       chain,
@@ -145,6 +190,37 @@ export async function startSupplyNetwork(): Promise<SupplyNetwork> {
             });
           }),
         );
+      },
+      url,
+      as: async (m, role, method, path, body) => {
+        const r = await fetch(`${url(m)}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${await tokenAt(m, role)}`,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        return { status: r.status, body: await r.json() };
+      },
+      signedPost: async (from, to, path, body) => {
+        const payload = typeof body === 'string' ? body : JSON.stringify(body);
+        const signer = privateKeyToAccount(members[from].identity.chainKey);
+        const r = await fetch(`${url(to)}${path}`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            authorization: await memberAuthHeader(
+              signer,
+              members[to].identity.address,
+              'POST',
+              path,
+              payload,
+            ),
+          },
+          body: payload,
+        });
+        return { status: r.status, body: await r.json() };
       },
       close: stop,
     };
