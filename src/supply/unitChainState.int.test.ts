@@ -163,6 +163,31 @@ describe('UnitStateCache', () => {
     );
   });
 
+  test('after more blocks than maxLogRange it starts empty rather than fetch them, and stays right', async () => {
+    const cache = new UnitStateCache(t.conn, ledger, { maxLogRange: 1 });
+    await agrees(cache);
+    const b = batches[1] as { lot: Commitment; units: UnitRef[] };
+    const y = b.units[10] as UnitRef;
+    await cache.read(y, b.lot);
+    const misses = cache.stats.misses;
+    // Two blocks whose events change no cached unit (commissioning): only the gap empties the cache.
+    for (const name of ['LOT-C', 'LOT-D']) {
+      const ids = [unitCommitment(key, GTIN, `${name}-SN0`)];
+      const root = buildUnitBatch(ids).root;
+      await send(manufacturer, 'commission', [
+        BigInt(GTIN),
+        lotCommitment(key, GTIN, name),
+        root,
+        1,
+        eventHash(name),
+      ]);
+    }
+    const s = await cache.read(y, b.lot);
+    assert.equal(cache.stats.misses, misses + 1, 'two blocks later: read again from the chain');
+    assert.equal(s.custodian, pharmacy.input.account);
+    await agrees(cache);
+  });
+
   test('a unit read with a batch it is not in is refused, not cached', async () => {
     const cache = new UnitStateCache(t.conn, ledger);
     const a = batches[0]?.units[0] as UnitRef;

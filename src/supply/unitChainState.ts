@@ -19,7 +19,8 @@
  * drops the cached units of its batch; `LotRecalled` drops the lot and every unit (stateOf reads
  * Recalled for each unit of it). Any other or unknown event drops everything. Commissioning and
  * prefix claims change no existing unit. Made for chains with immediate finality (Besu QBFT, the
- * embedded anvil): a chain that went back (a lower block number) empties the cache.
+ * embedded anvil): a chain that went back (a lower block number) empties the cache, and so does a
+ * gap longer than `maxLogRange` blocks (cheaper than fetching it, and within what RPCs allow).
  */
 import type { Address, Hex } from 'viem';
 import { decodeEventLog } from 'viem';
@@ -91,7 +92,15 @@ export class UnitStateCache implements UnitChainState {
   constructor(
     private readonly conn: ChainConnection,
     private readonly ledger: DrugLedgerContract,
-    private readonly opts: { maxUnits?: number } = {},
+    private readonly opts: {
+      /** Units held at most (the oldest goes first); default 100,000. */
+      maxUnits?: number;
+      /**
+       * Blocks of events fetched in one sync at most; after a longer quiet spell the cache starts
+       * empty instead (Besu refuses eth_getLogs over more blocks than its --rpc-max-logs-range). Default 1,000.
+       */
+      maxLogRange?: number;
+    } = {},
   ) {}
 
   async read(unit: UnitRef, lot: Commitment): Promise<UnitState> {
@@ -150,7 +159,8 @@ export class UnitStateCache implements UnitChainState {
     try {
       const latest = await this.conn.publicClient.getBlockNumber({ cacheTime: 0 });
       const from = this.block;
-      if (from === undefined || latest < from) this.clear(latest);
+      if (from === undefined || latest < from || latest - from > BigInt(this.opts.maxLogRange ?? 1_000))
+        this.clear(latest);
       else if (latest > from) {
         const logs = await this.conn.publicClient.getLogs({
           address: this.ledger.address,
