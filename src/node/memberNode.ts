@@ -46,6 +46,7 @@ import { UserStore } from '../store/userStore.js';
 import { dispenseUnit } from '../supply/dispense.js';
 import { recallLot } from '../supply/recall.js';
 import { supplyKeyOf } from '../supply/supplyKey.js';
+import { UnitStateCache } from '../supply/unitChainState.js';
 import { verifyAtResponder } from '../supply/verificationRequester.js';
 import { answerVerification } from '../supply/verificationResponder.js';
 import { securePrivateDir } from '../util/privateFiles.js';
@@ -174,11 +175,17 @@ function supplyDeps(
   if (!ledger) return {};
   const signer = privateKeyToAccount(node.identity.chainKey);
   const supplyKey = supplyKeyOf(bytes(node.identity.indexKey));
+  // The responder's view of DrugLedger, kept current from its events (src/supply/unitChainState.ts).
+  const chainState = new UnitStateCache(conn, ledger);
   return {
     verifyUnit: (actor: Actor, id: { gtin: string; serial: string; lot?: string; expiry?: string }) =>
       verifyAtResponder({ log: node.log, ledger, consortium, signer }, actor, id),
     answerVerification: (caller: `0x${string}`, body: unknown) =>
-      answerVerification({ units: node.units, log: node.log, ledger, supplyKey }, caller, body),
+      answerVerification(
+        { units: node.units, log: node.log, ledger, supplyKey, chain: chainState },
+        caller,
+        body,
+      ),
     dispenseUnit: (actor: Actor, body: unknown) =>
       dispenseUnit({ log: node.log, ledger, consortium, signer, outbox, units: node.units }, actor, body),
     recallLot: (actor: Actor, body: unknown) =>
