@@ -36,6 +36,8 @@ export function auditContext(method: string, url: string): AuditContext | undefi
     t ? { resourceType: t, ...(safeId ? { id: safeId } : {}), ...extra } : null;
   if (id === undefined) return { action: method === 'POST' ? 'create' : 'search', target: target() };
   if (t === 'Patient' && id === '$match') return { action: 'discover', target: { resourceType: 'Patient' } };
+  if (t === 'Claim' && id === '$submit' && method === 'POST')
+    return { action: 'create', target: { resourceType: 'Claim' } };
   if (hist === '$everything') return { action: 'export', target: target() };
   if (hist === '_history') {
     if (vid === undefined) return { action: 'history', target: target() };
