@@ -15,6 +15,7 @@ import type { Claim, ClaimItem } from '@medplum/fhirtypes';
 import { type Address, getAddress, type Hex } from 'viem';
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
 import type { Actor } from '../../src/access/gatekeeper.js';
+import { memberAuthHeader } from '../../src/access/memberAuth.js';
 import { buildClaimBatch, linesHash, patientCommitment, random32 } from '../../src/chain/claimBatch.js';
 import { type ClaimRecordView, chainClaims } from '../../src/chain/claimsView.js';
 import { type ChainWallet, walletFor } from '../../src/chain/clients.js';
@@ -309,6 +310,17 @@ export class ClaimsNetwork {
   /** `from`'s node POSTs a submission body to `to`'s /federation/claims, signed with `from`'s key. */
   sendSubmission(from: MemberName, to: MemberName, body: string): Promise<Answer> {
     return this.net.memberRequest(from, to, 'POST', '/federation/claims', body);
+  }
+
+  /** insurer2's node POSTs `body` to `to`'s `pathAndQuery`, signed with insurer2's own chain key. */
+  async fromInsurer2(to: MemberName, pathAndQuery: string, body: string): Promise<Answer> {
+    const account = privateKeyToAccount(this.insurer2.identity.chainKey);
+    const authorization = await memberAuthHeader(account, this.address(to), 'POST', pathAndQuery, body);
+    return request(`${this.net.url(to)}${pathAndQuery}`, {
+      method: 'POST',
+      headers: { authorization },
+      body,
+    });
   }
 
   /** GET at insurer2 as its billing user. */
