@@ -277,6 +277,19 @@ describe('Claim/$submit bad input: a clear OperationOutcome, nothing stored or a
     await refused(once, 409, /already submitted/);
     await refused({ ...once, id: `${once.id}-again` }, 409, /already submitted/);
 
+    // The insurer refuses (the patient is not enrolled there): the lab's Claim is no longer marked
+    // submitted, so once the patient is enrolled the same Claim goes through.
+    const unenrolled = await cn.enroll(['insurer'], { enrolledAt: [] });
+    const enc2 = await cn.encounter(unenrolled);
+    await cn.anchorLab();
+    const early = await cn.claim(unenrolled, 'insurer', [{ code: 'Z1020', encounter: enc2 }]);
+    const no = await cn.submit(early);
+    assert.equal(no.status, 422, JSON.stringify(no.body).slice(0, 300));
+    assert.match(text(no), /not enrolled/);
+    await cn.enrollAt('insurer', unenrolled);
+    const yes = await cn.submit(early);
+    assert.equal(yes.status, 200, JSON.stringify(yes.body).slice(0, 300));
+
     // A PAS-style Bundle holding the Claim is accepted like the Claim itself.
     const inBundle = await good();
     const viaBundle = await cn.submit({

@@ -14,7 +14,9 @@
  *
  * Every read and write of the documents goes through the gatekeeper under the user's purpose
  * (payment for billing), so each is logged before anything is served. If the batch cannot be
- * anchored, the stored Claim loses its claim id again (a new version), so it can be resubmitted.
+ * anchored, or the insurer refuses the submission (4xx), the stored Claim loses its claim id again
+ * (a new version), so it can be submitted again; when the insurer does not answer (or fails, 5xx)
+ * it may have decided, so the Claim stays submitted.
  */
 import type { Claim, ClaimResponse, Coverage, Resource } from '@medplum/fhirtypes';
 import type { Address, Hex } from 'viem';
@@ -200,6 +202,13 @@ async function submitChecked(
         modifiers: l.modifiers,
       }),
     );
+  // Not submitted after all (the batch failed, or the insurer refused it outright): the stored
+  // Claim loses its claim id again, so it may be submitted again.
+  const unmark = () =>
+    deps.gate.update(actor, 'Claim', claim.id, {
+      ...toStore,
+      identifier: (toStore.identifier ?? []).filter((i) => i.system !== CLAIM_ID_SYSTEM),
+    });
   let batch: { root: Hex; proof: Hex[] };
   try {
     batch = await deps.batcher.submit(
@@ -214,11 +223,7 @@ async function submitChecked(
       commitments,
     );
   } catch (err) {
-    // Not anchored: the Claim is not submitted, so it may be submitted again.
-    await deps.gate.update(actor, 'Claim', claim.id, {
-      ...toStore,
-      identifier: (toStore.identifier ?? []).filter((i) => i.system !== CLAIM_ID_SYSTEM),
-    });
+    await unmark();
     throw err;
   }
 
@@ -228,14 +233,17 @@ async function submitChecked(
     batch: { root: batch.root, claimId, salt, proof: batch.proof },
   };
   const reply = await deps.send(insurer, '/federation/claims', JSON.stringify(submission));
-  if (reply.kind === 'unreachable')
+  // No answer, or the insurer's own fault: it may have decided, so the claim stays submitted.
+  if (reply.kind === 'unreachable' || (reply.kind === 'refused' && reply.status >= 500))
     throw new InsurerUnavailableError(
-      `the insurer (${insurer.name || insurer.address}) did not answer; the claim ${claimId} is anchored and stays submitted`,
+      `the insurer (${insurer.name || insurer.address}) did not answer${reply.kind === 'refused' ? ` (${reply.message})` : ''}; the claim ${claimId} is anchored and stays submitted`,
     );
-  if (reply.kind === 'refused')
+  if (reply.kind === 'refused') {
+    await unmark();
     throw new ClaimNotSubmittableError(
       `the insurer refused the claim (status ${reply.status}): ${reply.message}`,
     );
+  }
   const response = reply.body as ClaimResponse;
   if (
     response?.resourceType !== 'ClaimResponse' ||

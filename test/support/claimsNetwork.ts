@@ -113,9 +113,12 @@ export class ClaimsNetwork {
 
   /**
    * A fresh patient at the lab, with a Coverage with each of `payers` there, enrolled at each
-   * (Patient and Coverage). `lapsedAt` ends the insurers' own Coverage before today.
+   * (Patient and Coverage) unless `enrolledAt` names fewer. `lapsed` ends the Coverages in 2021.
    */
-  async enroll(payers: readonly Payer[], opts: { lapsed?: boolean } = {}): Promise<ClaimsPatient> {
+  async enroll(
+    payers: readonly Payer[],
+    opts: { lapsed?: boolean; enrolledAt?: readonly Payer[] } = {},
+  ): Promise<ClaimsPatient> {
     const account = privateKeyToAccount(generatePrivateKey());
     const patient = (who: MemberName | 'insurer2') =>
       this.gateOf(who).create(OPERATOR, 'Patient', {
@@ -135,10 +138,27 @@ export class ClaimsNetwork {
     const labCoverage: Partial<Record<Payer, string>> = {};
     for (const p of payers) {
       labCoverage[p] = (await coverage('lab', labPatient.id as string, p)).id as string;
+      if (opts.enrolledAt && !opts.enrolledAt.includes(p)) continue;
       const enrolled = await patient(p);
       await coverage(p, enrolled.id as string, p);
     }
     return { account, address: account.address, labPatientId: labPatient.id as string, labCoverage };
+  }
+
+  /** Enroll `p` at `payer` later (its Patient and an active Coverage there). */
+  async enrollAt(payer: Payer, p: ClaimsPatient): Promise<void> {
+    const g = this.gateOf(payer);
+    const enrolled = await g.create(OPERATOR, 'Patient', {
+      resourceType: 'Patient',
+      identifier: [{ system: 'urn:medchain:patient', value: p.address }],
+    });
+    await g.create(OPERATOR, 'Coverage', {
+      resourceType: 'Coverage',
+      status: 'active',
+      beneficiary: { reference: `Patient/${enrolled.id}` },
+      period: { start: '2020-01-01' },
+      payor: [{ identifier: { system: 'urn:medchain:member', value: this.address(payer) } }],
+    });
   }
 
   /** A lab clinician creates an Encounter of the patient over HTTP; returns its id. */
