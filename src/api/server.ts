@@ -36,6 +36,7 @@ import type { UserStore } from '../store/userStore.js';
 import { adminRoutes } from './adminRoutes.js';
 import { type AuditContext, auditContext } from './auditContext.js';
 import { authRoutes } from './authRoutes.js';
+import { type ClaimDeps, claimRoutes } from './claimRoutes.js';
 import { fhirRoutes } from './fhirRoutes.js';
 import { send } from './http.js';
 import { logRoutes } from './logRoutes.js';
@@ -66,7 +67,7 @@ declare module 'fastify' {
   }
 }
 
-export interface ApiDeps extends SupplyDeps, SupplyCustodyDeps {
+export interface ApiDeps extends SupplyDeps, SupplyCustodyDeps, ClaimDeps {
   gate: Gatekeeper;
   records: RecordService;
   publisher: LogPublisher;
@@ -376,6 +377,8 @@ function apiRoutes(
     request.audit = null; // the gatekeeper logs every discovery request, refused or answered, itself
     return deps.answerDiscovery(caller, request.body);
   });
+  // Claim/$submit and the insurer's /federation/claims (src/api/claimRoutes.ts).
+  claimRoutes(app, deps);
   matchRoutes(app, deps.discoverPatients);
   fhirRoutes(app, deps.gate, deps.software ?? { name: 'medchain', version: '0.1.0' }, deps.federatedSearch);
   // IPS $summary (the clinician's and the patient's), beside the FHIR and patient routes.

@@ -19,16 +19,25 @@ import { Gatekeeper } from '../access/gatekeeper.js';
 import { LoginThrottle, SessionStore } from '../access/sessions.js';
 import { RPC_PROXY_PATH, type RpcProxyOptions } from '../api/rpcProxy.js';
 import { buildApi } from '../api/server.js';
+import { ruleSetId } from '../chain/claimBatch.js';
+import { chainClaims } from '../chain/claimsView.js';
 import { type ChainConnection, connectChain, walletFor } from '../chain/clients.js';
 import { type ConsortiumView, chainConsortium } from '../chain/consortium.js';
 import { consortiumContracts, drugLedgerContract } from '../chain/contracts.js';
 import { auditAnchorAbi } from '../chain/generated/index.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { Outbox } from '../chain/outbox.js';
+import { ClaimBatcher } from '../claims/claimBatcher.js';
+import { DecisionRecorder } from '../claims/decisionRecorder.js';
+import { intakeClaim } from '../claims/intake.js';
+import { claimsCommitmentKey } from '../claims/lineCommitment.js';
+import { submitClaim } from '../claims/submit.js';
+import { loadEditTables } from '../claims/tableFiles.js';
 import { PortInUseError } from '../errors.js';
 import { relayConsent } from '../federation/consentRelay.js';
 import { answerMember } from '../federation/custodian.js';
 import { answerDiscovery, discoverPatients } from '../federation/discovery.js';
+import { postSigned } from '../federation/memberClient.js';
 import { acceptPush, answerAsReplica } from '../federation/replica.js';
 import { Replicator } from '../federation/replication.js';
 import { federatedSearch } from '../federation/requester.js';
@@ -193,6 +202,47 @@ function supplyDeps(
   };
 }
 
+/**
+ * The claims parts of the API (issue 13), when the deployment has the Claims contract and this
+ * member holds the consortium key (the line commitments are keyed by it): the provider's
+ * `Claim/$submit` and the insurer's intake, each with its batched chain writes.
+ */
+function claimsDeps(
+  node: MemberNode,
+  conn: ChainConnection,
+  manifest: DeploymentManifest,
+  consortium: ConsortiumView,
+  outbox: Outbox,
+) {
+  const address = manifest.contracts.Claims;
+  const ck = currentConsortiumKey(node.identity);
+  if (!address || !ck) return {};
+  const commitmentKey = claimsCommitmentKey(ck.key);
+  const tables = loadEditTables();
+  const chain = chainClaims(conn, manifest);
+  const batcher = new ClaimBatcher(outbox, address);
+  const recorder = new DecisionRecorder(outbox, address, ruleSetId([tables.ptp, tables.mue]));
+  const signer = privateKeyToAccount(node.identity.chainKey);
+  const self = node.identity.address;
+  const submitDeps = {
+    gate: node.gate,
+    records: node.records,
+    log: node.log,
+    anchoredSizes: () => node.publisher.anchoredHeads().map((h) => h.treeSize),
+    self,
+    commitmentKey,
+    batcher,
+    member: consortium.member,
+    send: (target: { address: `0x${string}`; endpoint: string; name: string }, p: string, payload: string) =>
+      postSigned(signer, target, p, payload, 60_000),
+  };
+  const intakeDeps = { gate: node.gate, records: node.records, chain, recorder, tables, self, commitmentKey };
+  return {
+    submitClaim: (actor: Actor, body: unknown) => submitClaim(submitDeps, actor, body),
+    intakeClaim: (caller: `0x${string}`, body: unknown) => intakeClaim(intakeDeps, caller, body),
+  };
+}
+
 /** The chain-backed parts of the API: member checks, cross-member reads, replicas. */
 function federationDeps(node: MemberNode, consortium: ConsortiumView) {
   const signer = privateKeyToAccount(node.identity.chainKey);
@@ -343,10 +393,11 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
       : {}),
     ...(chain && consortium ? federationDeps(node, consortium) : {}),
     ...(chain && consortium && outbox
-      ? supplyDeps(node, chain.conn, chain.manifest, consortium, outbox)
-      : {}),
-    ...(chain && consortium && outbox
-      ? supplyCustodyDeps(node, chain.conn, chain.manifest, consortium, outbox)
+      ? {
+          ...supplyDeps(node, chain.conn, chain.manifest, consortium, outbox),
+          ...supplyCustodyDeps(node, chain.conn, chain.manifest, consortium, outbox),
+          ...claimsDeps(node, chain.conn, chain.manifest, consortium, outbox),
+        }
       : {}),
   });
   const host = opts.host ?? '127.0.0.1';

@@ -36,6 +36,8 @@ export async function startTestNode(
     unauthenticated?: UnauthenticatedCounter;
     relayLimit?: ApiDeps['relayLimit'];
     rpcProxy?: ApiDeps['rpcProxy'];
+    /** The claims services (src/api/claimRoutes.ts), e.g. doubles of them. */
+    claims?: Pick<ApiDeps, 'submitClaim' | 'intakeClaim'>;
   } = {},
 ): Promise<TestNode> {
   const dir = mkdtempSync(path.join(tmpdir(), 'medchain-node-'));
@@ -59,6 +61,7 @@ export async function startTestNode(
     ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}),
     ...(opts.portal ? { portal: opts.portal } : {}),
     ...(opts.rpcProxy ? { rpcProxy: opts.rpcProxy } : {}),
+    ...opts.claims,
   });
   const tokens = new Map<UserRole, string>();
   return {
