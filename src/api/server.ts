@@ -44,6 +44,7 @@ import { patientRoutes } from './patientRoutes.js';
 import { type PortalConfig, portalRoutes } from './portalRoutes.js';
 import { type RpcProxyOptions, rpcProxyRoutes } from './rpcProxy.js';
 import { summaryRoutes } from './summaryRoutes.js';
+import { type SupplyIncidentDeps, supplyIncidentRoutes } from './supplyIncidentRoutes.js';
 import { type SupplyDeps, supplyRoutes } from './supplyRoutes.js';
 
 declare module 'fastify' {
@@ -65,7 +66,7 @@ declare module 'fastify' {
   }
 }
 
-export interface ApiDeps extends SupplyDeps {
+export interface ApiDeps extends SupplyDeps, SupplyIncidentDeps {
   gate: Gatekeeper;
   records: RecordService;
   publisher: LogPublisher;
@@ -380,6 +381,7 @@ function apiRoutes(
   // IPS $summary (the clinician's and the patient's), beside the FHIR and patient routes.
   summaryRoutes(app, deps);
   supplyRoutes(app, deps);
+  supplyIncidentRoutes(app, deps);
   logRoutes(app, deps);
   patientRoutes(app, deps);
   adminRoutes(app, { ...deps, authFailures: () => deps.unauthenticated.snapshot() });

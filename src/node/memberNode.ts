@@ -25,7 +25,7 @@ import { consortiumContracts, drugLedgerContract } from '../chain/contracts.js';
 import { auditAnchorAbi } from '../chain/generated/index.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { Outbox } from '../chain/outbox.js';
-import { PortInUseError } from '../errors.js';
+import { badRequest, notFound, PortInUseError } from '../errors.js';
 import { relayConsent } from '../federation/consentRelay.js';
 import { answerMember } from '../federation/custodian.js';
 import { answerDiscovery, discoverPatients } from '../federation/discovery.js';
@@ -39,12 +39,16 @@ import { TransparencyLog } from '../log/transparencyLog.js';
 import { type ChainHead, type VerifyProgress, type VerifyReport, verifyStoreAsync } from '../log/verifier.js';
 import { RecordService } from '../records/recordService.js';
 import { type Db, openDatabase } from '../store/database.js';
+import { IncidentStore } from '../store/incidentStore.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 import { RecordStore } from '../store/recordStore.js';
-import { UnitStore } from '../store/unitStore.js';
+import { type StoredUnit, UnitStore } from '../store/unitStore.js';
 import { UserStore } from '../store/userStore.js';
-import { dispenseUnit } from '../supply/dispense.js';
+import { type DispenseRecords, dispenseUnit } from '../supply/dispense.js';
+import { clearInvestigation, determineIllegitimate, quarantine } from '../supply/investigation.js';
+import { acceptNotice, acknowledgeAlert, notifyIllegitimate, openAlerts } from '../supply/notices.js';
 import { recallLot } from '../supply/recall.js';
+import { receiveReturn } from '../supply/saleableReturn.js';
 import { supplyKeyOf } from '../supply/supplyKey.js';
 import { verifyAtResponder } from '../supply/verificationRequester.js';
 import { answerVerification } from '../supply/verificationResponder.js';
@@ -60,6 +64,8 @@ export interface MemberNode {
   users: UserStore;
   /** The drug units and EPCIS events this member holds (docs/supply-chain.md). */
   units: UnitStore;
+  /** Its supply incidents (returns, investigations) and illegitimate-product notices. */
+  incidents: IncidentStore;
   log: TransparencyLog;
   publisher: LogPublisher;
   gate: Gatekeeper;
@@ -108,6 +114,7 @@ export function openMemberNode(
     records,
     users: new UserStore(db),
     units: new UnitStore(db),
+    incidents: new IncidentStore(db),
     log,
     publisher,
     gate,
@@ -168,6 +175,7 @@ function supplyDeps(
   manifest: DeploymentManifest,
   consortium: ConsortiumView,
   outbox: Outbox,
+  now: () => Date,
 ) {
   const ledger = drugLedgerContract(conn, manifest);
   if (!ledger) return {};
@@ -179,9 +187,78 @@ function supplyDeps(
     answerVerification: (caller: `0x${string}`, body: unknown) =>
       answerVerification({ units: node.units, log: node.log, ledger, supplyKey }, caller, body),
     dispenseUnit: (actor: Actor, body: unknown) =>
-      dispenseUnit({ log: node.log, ledger, consortium, signer, outbox, units: node.units }, actor, body),
+      dispenseUnit(
+        {
+          log: node.log,
+          ledger,
+          consortium,
+          signer,
+          outbox,
+          units: node.units,
+          records: dispenseRecords(node),
+          now,
+        },
+        actor,
+        body,
+      ),
     recallLot: (actor: Actor, body: unknown) =>
       recallLot({ outbox, ledger: ledger.address, log: node.log, units: node.units, supplyKey }, actor, body),
+    ...supplyIncidentDeps(node, conn, manifest, consortium, outbox, now),
+  };
+}
+
+/** Where a dispense's MedicationDispense is checked and stored: the gatekeeper, like any write. */
+function dispenseRecords(node: MemberNode): DispenseRecords {
+  return {
+    checkTargets: async (patientId, requestId) => {
+      const p = node.records.head('Patient', patientId);
+      if (!p || p.deleted) throw notFound(`Patient/${patientId} is not stored at this member`);
+      if (requestId === undefined) return;
+      const r = node.records.head('MedicationRequest', requestId);
+      if (!r || r.deleted) throw notFound(`MedicationRequest/${requestId} is not stored at this member`);
+      // Only its subject is compared (not shown to anyone), so the dispense cannot cite another's prescription.
+      const mr = (await node.records.read('MedicationRequest', requestId)) as {
+        subject?: { reference?: string };
+      };
+      if (mr.subject?.reference !== `Patient/${patientId}`)
+        throw badRequest(`MedicationRequest/${requestId} was not written for Patient/${patientId}`);
+    },
+    create: async (actor, resource) => (await node.gate.create(actor, 'MedicationDispense', resource)).id,
+  };
+}
+
+/** The incident flows (returns, quarantine, investigations, notices and alerts; docs/supply-chain.md). */
+function supplyIncidentDeps(
+  node: MemberNode,
+  conn: ChainConnection,
+  manifest: DeploymentManifest,
+  consortium: ConsortiumView,
+  outbox: Outbox,
+  now: () => Date,
+) {
+  const ledger = drugLedgerContract(conn, manifest);
+  if (!ledger) return {};
+  const signer = privateKeyToAccount(node.identity.chainKey);
+  const { log, units, incidents } = node;
+  const self = node.identity.address;
+  const notify = (u: readonly StoredUnit[], q: { gtin: string; lot: string; reason: string }) =>
+    notifyIllegitimate(
+      { conn, ledger, fromBlock: BigInt(manifest.deploymentBlock), consortium, signer, incidents, log, now },
+      u,
+      q,
+    );
+  const investigation = { outbox, ledger, consortium, log, units, incidents, self, now, notify };
+  const alerts = { incidents, log, now };
+  return {
+    receiveReturn: (actor: Actor, body: unknown) =>
+      receiveReturn({ log, ledger, consortium, signer, units, incidents, now }, actor, body),
+    quarantine: (actor: Actor, body: unknown) => quarantine(investigation, actor, body),
+    clearInvestigation: (actor: Actor, body: unknown) => clearInvestigation(investigation, actor, body),
+    determineIllegitimate: (actor: Actor, body: unknown) => determineIllegitimate(investigation, actor, body),
+    supplyAlerts: (actor: Actor) => openAlerts(alerts, actor),
+    acknowledgeAlert: (actor: Actor, id: string) => acknowledgeAlert(alerts, actor, id),
+    acceptNotice: (caller: `0x${string}`, body: unknown) =>
+      acceptNotice({ ledger, consortium, units, incidents, log, now }, caller, body),
   };
 }
 
@@ -240,6 +317,8 @@ export interface ServeOptions {
   rpcProxy?: Omit<RpcProxyOptions, 'upstreamUrl'>;
   /** The built portal (default: web/dist of this checkout). */
   portalDir?: string;
+  /** The clock of the supply incident flows (24-hour notice deadlines); tests inject one. */
+  clock?: () => Date;
 }
 
 /**
@@ -335,7 +414,7 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
       : {}),
     ...(chain && consortium ? federationDeps(node, consortium) : {}),
     ...(chain && consortium && outbox
-      ? supplyDeps(node, chain.conn, chain.manifest, consortium, outbox)
+      ? supplyDeps(node, chain.conn, chain.manifest, consortium, outbox, opts.clock ?? (() => new Date()))
       : {}),
   });
   const host = opts.host ?? '127.0.0.1';
