@@ -12,7 +12,7 @@ import { USER_ROLES } from '../../src/access/roles.js';
 import { type ChainConnection, connectChain, walletFor } from '../../src/chain/clients.js';
 import { deployContracts } from '../../src/chain/deploy.js';
 import { type EmbeddedChain, launchEmbeddedChain } from '../../src/chain/embeddedChain.js';
-import { registryAbi } from '../../src/chain/generated/index.js';
+import { drugLedgerAbi, registryAbi } from '../../src/chain/generated/index.js';
 import type { DeploymentManifest } from '../../src/chain/manifest.js';
 import { type MemberRole, rolesToMask } from '../../src/chain/scopes.js';
 import { writeAndWait } from '../../src/chain/transact.js';
@@ -27,6 +27,7 @@ import {
 } from '../../src/node/memberNode.js';
 import { pickFreePort } from '../../src/node/memberPort.js';
 import { type DemoUnit, type SupplyParty, seedSupply } from '../../src/node/seed/seedSupply.js';
+import type { StoredUnit } from '../../src/store/unitStore.js';
 
 export const SUPPLY_PASSPHRASE = 'supply network passphrase';
 /** The password of the user named `username` at every node (users are named after their role). */
@@ -55,8 +56,11 @@ export interface SupplyNetwork {
   manifest: DeploymentManifest;
   members: Record<SupplyMemberName, SupplyMember>;
   units: DemoUnit[];
-  /** Open and serve every member's node (after seeding: the seed sends with their accounts). */
-  serve(): Promise<void>;
+  /**
+   * Open and serve every member's node (after seeding: the seed sends with their accounts).
+   * `clock`: the supply incident flows' clock at every node (24-hour deadlines without sleeping).
+   */
+  serve(opts?: { clock?: () => Date }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -121,7 +125,7 @@ export async function startSupplyNetwork(): Promise<SupplyNetwork> {
       manifest,
       members,
       units,
-      serve: async () => {
+      serve: async (opts = {}) => {
         // Each member publishes its endpoint before its node (and its outbox, same account) starts.
         const ports: number[] = [];
         for (const s of SPECS) {
@@ -142,6 +146,7 @@ export async function startSupplyNetwork(): Promise<SupplyNetwork> {
               rpcUrl: chain.rpcUrl,
               replicate: false,
               port: ports[i] as number,
+              ...(opts.clock ? { clock: opts.clock } : {}),
             });
           }),
         );
@@ -153,3 +158,98 @@ export async function startSupplyNetwork(): Promise<SupplyNetwork> {
     throw err;
   }
 }
+
+/** A JSON reply of a node, asserted on field by field by the tests. */
+// biome-ignore lint/suspicious/noExplicitAny: test replies are read field by field and asserted
+export type JsonReply = { status: number; body: any };
+
+/** The base URL of a served member. */
+export const urlOf = (net: SupplyNetwork, m: SupplyMemberName): string =>
+  net.members[m].running?.url as string;
+
+/** A bearer token of the user named after `role` at a served member. */
+export async function tokenAt(net: SupplyNetwork, m: SupplyMemberName, role = 'pharmacist'): Promise<string> {
+  const r = await fetch(`${urlOf(net, m)}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: role, password: supplyPasswordOf(role) }),
+  });
+  if (r.status !== 200) throw new Error(`sign-in of ${role} at ${m} failed: ${r.status}`);
+  return ((await r.json()) as { access_token: string }).access_token;
+}
+
+/** POST a JSON body as the user named after `role` at a served member. */
+export async function postAs(
+  net: SupplyNetwork,
+  m: SupplyMemberName,
+  role: string,
+  path: string,
+  body: unknown,
+): Promise<JsonReply> {
+  const r = await fetch(`${urlOf(net, m)}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${await tokenAt(net, m, role)}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: r.status, body: await r.json() };
+}
+
+/** GET as the user named after `role` at a served member. */
+export async function getAs(
+  net: SupplyNetwork,
+  m: SupplyMemberName,
+  role: string,
+  path: string,
+): Promise<JsonReply> {
+  const r = await fetch(`${urlOf(net, m)}${path}`, {
+    headers: { authorization: `Bearer ${await tokenAt(net, m, role)}` },
+  });
+  return { status: r.status, body: await r.json() };
+}
+
+/** The units of `lot` a member holds records of (its store, read beside the running node). */
+export function storedUnitsOf(
+  net: SupplyNetwork,
+  m: SupplyMemberName,
+  gtin: string,
+  lot: string,
+): StoredUnit[] {
+  const node = openMemberNode(net.members[m].dir, SUPPLY_PASSPHRASE);
+  try {
+    return node.units.unitsOfLot(gtin, lot);
+  } finally {
+    node.close();
+  }
+}
+
+/** A unit's status number on chain (DrugLedger.sol `Status`: 1 Active, 2 Dispensed, 4 Suspect, 5 Illegitimate). */
+export async function chainStatusOf(net: SupplyNetwork, u: StoredUnit): Promise<number> {
+  const [, status] = (await net.conn.publicClient.readContract({
+    address: net.manifest.contracts.DrugLedger as `0x${string}`,
+    abi: drugLedgerAbi,
+    functionName: 'stateOf',
+    args: [{ id: u.commitment, batch: u.batch, proof: u.proof }],
+  })) as readonly [string, number];
+  return status;
+}
+
+/**
+ * Send a DrugLedger call with a member's account, before the nodes are served (afterwards their
+ * outboxes send with the same account).
+ */
+export async function ledgerCallAs(
+  net: SupplyNetwork,
+  m: SupplyMemberName,
+  functionName: 'setStatus' | 'transferUnits',
+  args: readonly unknown[],
+): Promise<void> {
+  await writeAndWait(net.conn, walletFor(net.conn, net.members[m].identity.chainKey), {
+    address: net.manifest.contracts.DrugLedger as `0x${string}`,
+    abi: drugLedgerAbi,
+    functionName,
+    args,
+  } as never);
+}
+
+/** A unit as DrugLedger names it. */
+export const unitRef = (u: StoredUnit) => ({ id: u.commitment, batch: u.batch, proof: u.proof });
