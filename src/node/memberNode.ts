@@ -25,7 +25,7 @@ import { consortiumContracts, drugLedgerContract } from '../chain/contracts.js';
 import { auditAnchorAbi } from '../chain/generated/index.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { Outbox } from '../chain/outbox.js';
-import { badRequest, notFound, PortInUseError } from '../errors.js';
+import { badRequest, PortInUseError } from '../errors.js';
 import { relayConsent } from '../federation/consentRelay.js';
 import { answerMember } from '../federation/custodian.js';
 import { answerDiscovery, discoverPatients } from '../federation/discovery.js';
@@ -210,14 +210,11 @@ function supplyDeps(
 /** Where a dispense's MedicationDispense is checked and stored: the gatekeeper, like any write. */
 function dispenseRecords(node: MemberNode): DispenseRecords {
   return {
-    checkTargets: async (patientId, requestId) => {
-      const p = node.records.head('Patient', patientId);
-      if (!p || p.deleted) throw notFound(`Patient/${patientId} is not stored at this member`);
+    // Read through the gatekeeper as the pharmacist (role-checked and logged like any read).
+    checkTargets: async (actor, patientId, requestId) => {
+      await node.gate.read(actor, 'Patient', patientId);
       if (requestId === undefined) return;
-      const r = node.records.head('MedicationRequest', requestId);
-      if (!r || r.deleted) throw notFound(`MedicationRequest/${requestId} is not stored at this member`);
-      // Only its subject is compared (not shown to anyone), so the dispense cannot cite another's prescription.
-      const mr = (await node.records.read('MedicationRequest', requestId)) as {
+      const mr = (await node.gate.read(actor, 'MedicationRequest', requestId)) as {
         subject?: { reference?: string };
       };
       if (mr.subject?.reference !== `Patient/${patientId}`)

@@ -30,7 +30,7 @@ const DISPENSED = 2;
 /** Where the MedicationDispense goes (the gatekeeper: role-checked and logged like any write). */
 export interface DispenseRecords {
   /** Throws (400/404) unless the Patient exists and the MedicationRequest, if named, is that patient's. */
-  checkTargets(patientId: string, medicationRequestId: string | undefined): Promise<void>;
+  checkTargets(actor: Actor, patientId: string, medicationRequestId: string | undefined): Promise<void>;
   /** Store the MedicationDispense for `actor`; its id. */
   create(actor: Actor, resource: MedicationDispense): Promise<string>;
 }
@@ -84,7 +84,7 @@ export async function dispenseUnit(
   writeDigitalLink(id); // GS1 rules: check digit, lengths, character set, date
   if (patientId !== undefined) {
     if (!deps.records) throw badRequest('this node does not store MedicationDispense records');
-    await deps.records.checkTargets(patientId, requestId);
+    await deps.records.checkTargets(actor, patientId, requestId);
   }
   const qh = verificationHash(id.gtin, id.serial);
   const log = (outcome: 'permit' | 'deny', reason: string) =>

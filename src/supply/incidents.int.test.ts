@@ -190,6 +190,30 @@ describe('quarantine and investigation', () => {
     assert.equal((await postAs(net, 'manufacturer', 'admin', '/supply/clear', body)).status, 409);
   });
 
+  test('a whole lot: quarantined in one transaction, then cleared', async () => {
+    const atv = DEMO_LOTS[2] as (typeof DEMO_LOTS)[number];
+    const gtin = demoGtin(atv.itemReference);
+    const held = storedUnitsOf(net, 'pharmacy', gtin, atv.lot);
+    const q = await postAs(net, 'pharmacy', 'admin', '/supply/quarantine', {
+      gtin,
+      lot: atv.lot,
+      reason: 'temperature excursion in the delivery van',
+    });
+    assert.equal(q.status, 200, JSON.stringify(q.body));
+    assert.equal(q.body.serials.length, held.length);
+    assert.deepEqual(q.body.skipped, []);
+    assert.equal(await chainStatusOf(net, held[7] as StoredUnit), 4);
+    const c = await postAs(net, 'manufacturer', 'admin', '/supply/clear', {
+      gtin,
+      lot: atv.lot,
+      reason: 'data logger within range',
+    });
+    assert.equal(c.status, 200, JSON.stringify(c.body));
+    // The manufacturer holds records of every unit it commissioned; those never quarantined are skipped.
+    assert.equal(c.body.serials.length, held.length);
+    assert.equal(await chainStatusOf(net, held[7] as StoredUnit), 1);
+  });
+
   test('bad input to quarantine: 400, nothing sent to the chain', async () => {
     const u = amx[22] as StoredUnit;
     const cases: unknown[] = [

@@ -23,7 +23,8 @@ import type { ConsortiumView } from '../chain/consortium.js';
 import type { DrugLedgerContract } from '../chain/contracts.js';
 import type { Outbox } from '../chain/outbox.js';
 import { maskToRoles } from '../chain/scopes.js';
-import { ConflictError, forbidden, UnavailableError } from '../errors.js';
+import { badRequest, ConflictError, forbidden, UnavailableError } from '../errors.js';
+import { MAX_NOTICE_SERIALS } from '../federation/wire.js';
 import type { LogAction } from '../log/entry.js';
 import type { TransparencyLog } from '../log/transparencyLog.js';
 import type { IncidentStore } from '../store/incidentStore.js';
@@ -168,7 +169,9 @@ async function run(
       step.ownerOnly ? 'not-owner' : 'not-custodian',
     );
   }
-  const skipped: { serial: string; status: string }[] = [];
+  const skipped: { serial: string; status: string }[] = named
+    .filter((u) => !mine.includes(u))
+    .map((u) => ({ serial: u.serial, status: 'held-by-another-member' }));
   const units = mine.filter((u) => {
     const s = states[named.indexOf(u)]?.status ?? 'none';
     if (step.from.includes(s)) return true;
@@ -180,6 +183,12 @@ async function run(
     throw new ConflictError(
       `nothing to ${step.verb}: ${skipped.map((s) => `${s.serial} is ${s.status}`).join(', ')} (${step.verb} applies to ${step.from.join(' or ')} units)`,
       { skipped },
+    );
+  }
+  if (step.kind === 'illegitimate' && units.length > MAX_NOTICE_SERIALS) {
+    await log('deny', 'too-many');
+    throw badRequest(
+      `one determination names at most ${MAX_NOTICE_SERIALS} units (one notice); this names ${units.length}: determine them by serial or in parts`,
     );
   }
   const id = randomUUID();
