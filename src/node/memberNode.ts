@@ -12,6 +12,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SearchRequest } from '@medplum/core';
+import type { MedicationRequest } from '@medplum/fhirtypes';
 import type { FastifyInstance } from 'fastify';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { Actor, ReleaseRequest } from '../access/gatekeeper.js';
@@ -213,12 +214,12 @@ function dispenseRecords(node: MemberNode): DispenseRecords {
     // Read through the gatekeeper as the pharmacist (role-checked and logged like any read).
     checkTargets: async (actor, patientId, requestId) => {
       await node.gate.read(actor, 'Patient', patientId);
-      if (requestId === undefined) return;
-      const mr = (await node.gate.read(actor, 'MedicationRequest', requestId)) as {
-        subject?: { reference?: string };
-      };
+      if (requestId === undefined) return {};
+      const mr = (await node.gate.read(actor, 'MedicationRequest', requestId)) as MedicationRequest;
       if (mr.subject?.reference !== `Patient/${patientId}`)
         throw badRequest(`MedicationRequest/${requestId} was not written for Patient/${patientId}`);
+      const name = mr.medicationCodeableConcept?.text ?? mr.medicationCodeableConcept?.coding?.[0]?.display;
+      return name ? { productName: name } : {};
     },
     create: async (actor, resource) => (await node.gate.create(actor, 'MedicationDispense', resource)).id,
   };

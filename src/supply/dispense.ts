@@ -30,7 +30,11 @@ const DISPENSED = 2;
 /** Where the MedicationDispense goes (the gatekeeper: role-checked and logged like any write). */
 export interface DispenseRecords {
   /** Throws (400/404) unless the Patient exists and the MedicationRequest, if named, is that patient's. */
-  checkTargets(actor: Actor, patientId: string, medicationRequestId: string | undefined): Promise<void>;
+  checkTargets(
+    actor: Actor,
+    patientId: string,
+    medicationRequestId: string | undefined,
+  ): Promise<{ productName?: string }>;
   /** Store the MedicationDispense for `actor`; its id. */
   create(actor: Actor, resource: MedicationDispense): Promise<string>;
 }
@@ -82,9 +86,10 @@ export async function dispenseUnit(
     expiry: b.expiry as string,
   };
   writeDigitalLink(id); // GS1 rules: check digit, lengths, character set, date
+  let productName: string | undefined;
   if (patientId !== undefined) {
     if (!deps.records) throw badRequest('this node does not store MedicationDispense records');
-    await deps.records.checkTargets(actor, patientId, requestId);
+    ({ productName } = await deps.records.checkTargets(actor, patientId, requestId));
   }
   const qh = verificationHash(id.gtin, id.serial);
   const log = (outcome: 'permit' | 'deny', reason: string) =>
@@ -137,6 +142,7 @@ export async function dispenseUnit(
   const resource = medicationDispenseOf(id, verification, {
     patient: `Patient/${patientId}`,
     ...(requestId === undefined ? {} : { medicationRequest: `MedicationRequest/${requestId}` }),
+    ...(productName === undefined ? {} : { productName }),
     at: deps.now?.() ?? new Date(),
     txHash: done.txHash,
   });

@@ -399,6 +399,11 @@ describe('MedicationDispense: the patient sees the medicine was verified authent
       identifier: { value: string }[];
     };
     assert.equal(med.code.coding[0]?.code, u.gtin);
+    assert.equal(
+      (med.code as { text?: string }).text,
+      'Amoxicillin 500 mg',
+      'named as the prescription names it',
+    );
     assert.equal(med.batch.lotNumber, u.lot);
     assert.match(med.identifier[0]?.value ?? '', new RegExp(`/21/${u.serial}`));
     const ext = md.extension?.find((e) => e.url === DISPENSE_VERIFICATION_EXTENSION)?.extension ?? [];

@@ -12,12 +12,11 @@
  *   (its chain address), `responderGLN`, and `txHash` of the DrugLedger dispense.
  */
 import type { MedicationDispense } from '@medplum/fhirtypes';
+import { DISPENSE_VERIFICATION_EXTENSION } from './dispenseVerification.js';
 import { gs1DateEnd, type PackIdentifier, writeDigitalLink } from './gs1.js';
 import type { VerificationResult } from './verificationRequester.js';
 
-/** The extension that carries the supply chain verification of the dispensed pack. */
-export const DISPENSE_VERIFICATION_EXTENSION =
-  'https://medchain.dev/fhir/StructureDefinition/supply-verification';
+export { DISPENSE_VERIFICATION_EXTENSION } from './dispenseVerification.js';
 
 /** The code system of a GTIN (GS1's OID). */
 export const GTIN_SYSTEM = 'urn:oid:1.3.160';
@@ -26,7 +25,14 @@ export const GTIN_SYSTEM = 'urn:oid:1.3.160';
 export function medicationDispenseOf(
   pack: PackIdentifier,
   verification: VerificationResult,
-  opts: { patient: string; medicationRequest?: string; at: Date; txHash: string | null },
+  opts: {
+    patient: string;
+    medicationRequest?: string;
+    /** The product as the prescription names it (the contained Medication's `code.text`). */
+    productName?: string;
+    at: Date;
+    txHash: string | null;
+  },
 ): MedicationDispense {
   const a = verification.answer;
   const expiry = new Date(gs1DateEnd(pack.expiry, opts.at) - 1).toISOString().slice(0, 10);
@@ -37,7 +43,10 @@ export function medicationDispenseOf(
         resourceType: 'Medication',
         id: 'pack',
         identifier: [{ system: 'https://id.gs1.org', value: `${writeDigitalLink(pack)}` }],
-        code: { coding: [{ system: GTIN_SYSTEM, code: pack.gtin }] },
+        code: {
+          coding: [{ system: GTIN_SYSTEM, code: pack.gtin }],
+          ...(opts.productName ? { text: opts.productName } : {}),
+        },
         batch: { lotNumber: pack.lot, expirationDate: expiry },
       },
     ],
