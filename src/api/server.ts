@@ -46,6 +46,7 @@ import { type PortalConfig, portalRoutes } from './portalRoutes.js';
 import { type RpcProxyOptions, rpcProxyRoutes } from './rpcProxy.js';
 import { summaryRoutes } from './summaryRoutes.js';
 import { type SupplyCustodyDeps, supplyCustodyRoutes } from './supplyCustodyRoutes.js';
+import { type SupplyIncidentDeps, supplyIncidentRoutes } from './supplyIncidentRoutes.js';
 import { type SupplyDeps, supplyRoutes } from './supplyRoutes.js';
 
 declare module 'fastify' {
@@ -67,7 +68,7 @@ declare module 'fastify' {
   }
 }
 
-export interface ApiDeps extends SupplyDeps, SupplyCustodyDeps, ClaimDeps {
+export interface ApiDeps extends SupplyDeps, SupplyCustodyDeps, SupplyIncidentDeps, ClaimDeps {
   gate: Gatekeeper;
   records: RecordService;
   publisher: LogPublisher;
@@ -385,6 +386,7 @@ function apiRoutes(
   summaryRoutes(app, deps);
   supplyRoutes(app, deps);
   supplyCustodyRoutes(app, deps);
+  supplyIncidentRoutes(app, deps);
   logRoutes(app, deps);
   patientRoutes(app, deps);
   adminRoutes(app, { ...deps, authFailures: () => deps.unauthenticated.snapshot() });

@@ -38,6 +38,14 @@ export const LOG_ACTIONS = [
   'supply-commission',
   'supply-ship',
   'supply-receive',
+  // A saleable return received and verified, or refused (src/supply/saleableReturn.ts).
+  'supply-return',
+  // Quarantine of suspect drug units (src/supply/investigation.ts).
+  'supply-quarantine',
+  // The end of an investigation: cleared or illegitimate (src/supply/investigation.ts).
+  'supply-investigation',
+  // An illegitimate-product notice sent, received or acknowledged (src/supply/notices.ts).
+  'supply-notice',
 ] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
 

@@ -12,6 +12,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SearchRequest } from '@medplum/core';
+import type { MedicationRequest } from '@medplum/fhirtypes';
 import type { FastifyInstance } from 'fastify';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { Actor, ReleaseRequest } from '../access/gatekeeper.js';
@@ -33,7 +34,7 @@ import { intakeClaim } from '../claims/intake.js';
 import { claimsCommitmentKey } from '../claims/lineCommitment.js';
 import { submitClaim } from '../claims/submit.js';
 import { loadEditTables } from '../claims/tableFiles.js';
-import { PortInUseError } from '../errors.js';
+import { badRequest, PortInUseError } from '../errors.js';
 import { relayConsent } from '../federation/consentRelay.js';
 import { answerMember } from '../federation/custodian.js';
 import { answerDiscovery, discoverPatients } from '../federation/discovery.js';
@@ -48,12 +49,16 @@ import { TransparencyLog } from '../log/transparencyLog.js';
 import { type ChainHead, type VerifyProgress, type VerifyReport, verifyStoreAsync } from '../log/verifier.js';
 import { RecordService } from '../records/recordService.js';
 import { type Db, openDatabase } from '../store/database.js';
+import { IncidentStore } from '../store/incidentStore.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 import { RecordStore } from '../store/recordStore.js';
-import { UnitStore } from '../store/unitStore.js';
+import { type StoredUnit, UnitStore } from '../store/unitStore.js';
 import { UserStore } from '../store/userStore.js';
-import { dispenseUnit } from '../supply/dispense.js';
+import { type DispenseRecords, dispenseUnit } from '../supply/dispense.js';
+import { clearInvestigation, determineIllegitimate, quarantine } from '../supply/investigation.js';
+import { acceptNotice, acknowledgeAlert, notifyIllegitimate, openAlerts } from '../supply/notices.js';
 import { recallLot } from '../supply/recall.js';
+import { receiveReturn } from '../supply/saleableReturn.js';
 import { supplyKeyOf } from '../supply/supplyKey.js';
 import { UnitStateCache } from '../supply/unitChainState.js';
 import { verifyAtResponder } from '../supply/verificationRequester.js';
@@ -71,6 +76,8 @@ export interface MemberNode {
   users: UserStore;
   /** The drug units and EPCIS events this member holds (docs/supply-chain.md). */
   units: UnitStore;
+  /** Its supply incidents (returns, investigations) and illegitimate-product notices. */
+  incidents: IncidentStore;
   log: TransparencyLog;
   publisher: LogPublisher;
   gate: Gatekeeper;
@@ -119,6 +126,7 @@ export function openMemberNode(
     records,
     users: new UserStore(db),
     units: new UnitStore(db),
+    incidents: new IncidentStore(db),
     log,
     publisher,
     gate,
@@ -179,6 +187,7 @@ function supplyDeps(
   manifest: DeploymentManifest,
   consortium: ConsortiumView,
   outbox: Outbox,
+  now: () => Date,
 ) {
   const ledger = drugLedgerContract(conn, manifest);
   if (!ledger) return {};
@@ -196,9 +205,75 @@ function supplyDeps(
         body,
       ),
     dispenseUnit: (actor: Actor, body: unknown) =>
-      dispenseUnit({ log: node.log, ledger, consortium, signer, outbox, units: node.units }, actor, body),
+      dispenseUnit(
+        {
+          log: node.log,
+          ledger,
+          consortium,
+          signer,
+          outbox,
+          units: node.units,
+          records: dispenseRecords(node),
+          now,
+        },
+        actor,
+        body,
+      ),
     recallLot: (actor: Actor, body: unknown) =>
       recallLot({ outbox, ledger: ledger.address, log: node.log, units: node.units, supplyKey }, actor, body),
+    ...supplyIncidentDeps(node, conn, manifest, consortium, outbox, now),
+  };
+}
+
+/** Where a dispense's MedicationDispense is checked and stored: the gatekeeper, like any write. */
+function dispenseRecords(node: MemberNode): DispenseRecords {
+  return {
+    // Read through the gatekeeper as the pharmacist (role-checked and logged like any read).
+    checkTargets: async (actor, patientId, requestId) => {
+      await node.gate.read(actor, 'Patient', patientId);
+      if (requestId === undefined) return {};
+      const mr = (await node.gate.read(actor, 'MedicationRequest', requestId)) as MedicationRequest;
+      if (mr.subject?.reference !== `Patient/${patientId}`)
+        throw badRequest(`MedicationRequest/${requestId} was not written for Patient/${patientId}`);
+      const name = mr.medicationCodeableConcept?.text ?? mr.medicationCodeableConcept?.coding?.[0]?.display;
+      return name ? { productName: name } : {};
+    },
+    create: async (actor, resource) => (await node.gate.create(actor, 'MedicationDispense', resource)).id,
+  };
+}
+
+/** The incident flows (returns, quarantine, investigations, notices and alerts; docs/supply-chain.md). */
+function supplyIncidentDeps(
+  node: MemberNode,
+  conn: ChainConnection,
+  manifest: DeploymentManifest,
+  consortium: ConsortiumView,
+  outbox: Outbox,
+  now: () => Date,
+) {
+  const ledger = drugLedgerContract(conn, manifest);
+  if (!ledger) return {};
+  const signer = privateKeyToAccount(node.identity.chainKey);
+  const { log, units, incidents } = node;
+  const self = node.identity.address;
+  const notify = (u: readonly StoredUnit[], q: { gtin: string; lot: string; reason: string }) =>
+    notifyIllegitimate(
+      { conn, ledger, fromBlock: BigInt(manifest.deploymentBlock), consortium, signer, incidents, log, now },
+      u,
+      q,
+    );
+  const investigation = { outbox, ledger, consortium, log, units, incidents, self, now, notify };
+  const alerts = { incidents, log, now };
+  return {
+    receiveReturn: (actor: Actor, body: unknown) =>
+      receiveReturn({ log, ledger, consortium, signer, units, incidents, now }, actor, body),
+    quarantine: (actor: Actor, body: unknown) => quarantine(investigation, actor, body),
+    clearInvestigation: (actor: Actor, body: unknown) => clearInvestigation(investigation, actor, body),
+    determineIllegitimate: (actor: Actor, body: unknown) => determineIllegitimate(investigation, actor, body),
+    supplyAlerts: (actor: Actor) => openAlerts(alerts, actor),
+    acknowledgeAlert: (actor: Actor, id: string) => acknowledgeAlert(alerts, actor, id),
+    acceptNotice: (caller: `0x${string}`, body: unknown) =>
+      acceptNotice({ ledger, consortium, units, incidents, log, now }, caller, body),
   };
 }
 
@@ -298,6 +373,8 @@ export interface ServeOptions {
   rpcProxy?: Omit<RpcProxyOptions, 'upstreamUrl'>;
   /** The built portal (default: web/dist of this checkout). */
   portalDir?: string;
+  /** The clock of the supply incident flows (24-hour notice deadlines); tests inject one. */
+  clock?: () => Date;
 }
 
 /**
@@ -394,7 +471,14 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
     ...(chain && consortium ? federationDeps(node, consortium) : {}),
     ...(chain && consortium && outbox
       ? {
-          ...supplyDeps(node, chain.conn, chain.manifest, consortium, outbox),
+          ...supplyDeps(
+            node,
+            chain.conn,
+            chain.manifest,
+            consortium,
+            outbox,
+            opts.clock ?? (() => new Date()),
+          ),
           ...supplyCustodyDeps(node, chain.conn, chain.manifest, consortium, outbox),
           ...claimsDeps(node, chain.conn, chain.manifest, consortium, outbox),
         }

@@ -263,4 +263,36 @@ export const NODE_MIGRATIONS: readonly string[] = [
      PRIMARY KEY (direction, counterparty, id)
    ) WITHOUT ROWID;
    CREATE INDEX supply_shipments_by_id ON supply_shipments (id);`,
+  // 12: drug supply incidents (src/store/incidentStore.ts, docs/supply-chain.md "Incidents"): what
+  // this member did about its units (saleable returns accepted or refused, quarantines, cleared or
+  // illegitimate determinations), and the illegitimate-product notices it sent or received, each
+  // with its 24-hour deadline and when (and by whom) it was acknowledged.
+  `CREATE TABLE supply_incidents (
+     id       TEXT PRIMARY KEY,
+     kind     TEXT NOT NULL,
+     gtin     TEXT NOT NULL,
+     lot      TEXT,
+     serials  TEXT NOT NULL,
+     reason   TEXT NOT NULL,
+     outcome  TEXT NOT NULL,
+     actor    TEXT NOT NULL,
+     tx_hash  TEXT,
+     at_ms    INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX supply_incidents_by_gtin ON supply_incidents (gtin, at_ms);
+   CREATE TABLE supply_notices (
+     id            TEXT PRIMARY KEY,
+     sender        TEXT NOT NULL,
+     kind          TEXT NOT NULL,
+     gtin          TEXT NOT NULL,
+     lot           TEXT NOT NULL,
+     serials       TEXT NOT NULL,
+     reason        TEXT NOT NULL,
+     determined_ms INTEGER NOT NULL,
+     received_ms   INTEGER NOT NULL,
+     deadline_ms   INTEGER NOT NULL,
+     acked_ms      INTEGER,
+     acked_by      TEXT
+   ) WITHOUT ROWID;
+   CREATE INDEX supply_notices_open ON supply_notices (acked_ms, deadline_ms);`,
 ];

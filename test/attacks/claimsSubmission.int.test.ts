@@ -2,13 +2,13 @@
  * Attack family 18: claim submission (issue 13), over real sockets on the claims network (the
  * attack network plus a second insurer voted in, test/support/claimsNetwork.ts).
  *
- *   18a  replay: the same Claim again at the provider's `$submit`; the same submission body sent
+ *   19a  replay: the same Claim again at the provider's `$submit`; the same submission body sent
  *        again (freshly signed) by a provider node straight to the insurer; the same signed request
  *        twice. Refused; nothing stored, anchored or decided twice.
- *   18b  another provider's claim: the lab's billing user submits a Claim naming the hospital as
+ *   19b  another provider's claim: the lab's billing user submits a Claim naming the hospital as
  *        provider; the hospital's node anchors and sends a claim naming the lab. Refused; nothing
  *        stored or decided.
- *   18c  one insurer reading another's claims: the patient grants insurer2 everything general for
+ *   19c  one insurer reading another's claims: the patient grants insurer2 everything general for
  *        payment; insurer2's node asks the insurer and the lab directly for Claim, ClaimResponse,
  *        ExplanationOfBenefit and Coverage. Nothing released, while the same grant releases the
  *        lab's Encounter (the control).

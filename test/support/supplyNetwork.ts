@@ -15,7 +15,7 @@ import { USER_ROLES } from '../../src/access/roles.js';
 import { type ChainConnection, connectChain, walletFor } from '../../src/chain/clients.js';
 import { deployContracts } from '../../src/chain/deploy.js';
 import { type EmbeddedChain, launchEmbeddedChain } from '../../src/chain/embeddedChain.js';
-import { registryAbi } from '../../src/chain/generated/index.js';
+import { drugLedgerAbi, registryAbi } from '../../src/chain/generated/index.js';
 import type { DeploymentManifest } from '../../src/chain/manifest.js';
 import { type MemberRole, rolesToMask } from '../../src/chain/scopes.js';
 import { writeAndWait } from '../../src/chain/transact.js';
@@ -30,7 +30,7 @@ import {
 } from '../../src/node/memberNode.js';
 import { pickFreePort } from '../../src/node/memberPort.js';
 import { type DemoUnit, type SupplyParty, seedSupply } from '../../src/node/seed/seedSupply.js';
-import { UnitStore } from '../../src/store/unitStore.js';
+import { type StoredUnit, UnitStore } from '../../src/store/unitStore.js';
 
 export const SUPPLY_PASSPHRASE = 'supply network passphrase';
 /** The password of the user named `username` at every node (users are named after their role). */
@@ -63,8 +63,11 @@ export interface SupplyNetwork {
   manifest: DeploymentManifest;
   members: Record<SupplyMemberName, SupplyMember>;
   units: DemoUnit[];
-  /** Open and serve every member's node (after seeding: the seed sends with their accounts). */
-  serve(): Promise<void>;
+  /**
+   * Open and serve every member's node (after seeding: the seed sends with their accounts).
+   * `clock`: the supply incident flows' clock at every node (24-hour deadlines without sleeping).
+   */
+  serve(opts?: { clock?: () => Date }): Promise<void>;
   /** The served node of `m` (after `serve`). */
   url(m: SupplyMemberName): string;
   /** Call `path` at `m` as the user named `role` (signed in once per member and role). */
@@ -166,7 +169,7 @@ export async function startSupplyNetwork(): Promise<SupplyNetwork> {
       manifest,
       members,
       units,
-      serve: async () => {
+      serve: async (opts = {}) => {
         // Each member publishes its endpoint before its node (and its outbox, same account) starts.
         const ports: number[] = [];
         for (const s of SPECS) {
@@ -187,6 +190,7 @@ export async function startSupplyNetwork(): Promise<SupplyNetwork> {
               rpcUrl: chain.rpcUrl,
               replicate: false,
               port: ports[i] as number,
+              ...(opts.clock ? { clock: opts.clock } : {}),
             });
           }),
         );
@@ -229,3 +233,64 @@ export async function startSupplyNetwork(): Promise<SupplyNetwork> {
     throw err;
   }
 }
+
+/** A JSON reply of a node, asserted on field by field by the tests. */
+export type JsonReply = { status: number; body: Json };
+
+/** The base URL of a served member. */
+export const urlOf = (net: SupplyNetwork, m: SupplyMemberName): string => net.url(m);
+
+/** POST a JSON body as the user named after `role` at a served member. */
+export const postAs = (net: SupplyNetwork, m: SupplyMemberName, role: string, path: string, body: unknown) =>
+  net.as(m, role, 'POST', path, body);
+
+/** GET as the user named after `role` at a served member. */
+export const getAs = (net: SupplyNetwork, m: SupplyMemberName, role: string, path: string) =>
+  net.as(m, role, 'GET', path);
+
+/** The units of `lot` a member holds records of (its store, read beside the running node). */
+export function storedUnitsOf(
+  net: SupplyNetwork,
+  m: SupplyMemberName,
+  gtin: string,
+  lot: string,
+): StoredUnit[] {
+  const node = openMemberNode(net.members[m].dir, SUPPLY_PASSPHRASE);
+  try {
+    return node.units.unitsOfLot(gtin, lot);
+  } finally {
+    node.close();
+  }
+}
+
+/** A unit's status number on chain (DrugLedger.sol `Status`: 1 Active, 2 Dispensed, 4 Suspect, 5 Illegitimate). */
+export async function chainStatusOf(net: SupplyNetwork, u: StoredUnit): Promise<number> {
+  const [, status] = (await net.conn.publicClient.readContract({
+    address: net.manifest.contracts.DrugLedger as `0x${string}`,
+    abi: drugLedgerAbi,
+    functionName: 'stateOf',
+    args: [{ id: u.commitment, batch: u.batch, proof: u.proof }],
+  })) as readonly [string, number];
+  return status;
+}
+
+/**
+ * Send a DrugLedger call with a member's account, before the nodes are served (afterwards their
+ * outboxes send with the same account).
+ */
+export async function ledgerCallAs(
+  net: SupplyNetwork,
+  m: SupplyMemberName,
+  functionName: 'setStatus' | 'transferUnits',
+  args: readonly unknown[],
+): Promise<void> {
+  await writeAndWait(net.conn, walletFor(net.conn, net.members[m].identity.chainKey), {
+    address: net.manifest.contracts.DrugLedger as `0x${string}`,
+    abi: drugLedgerAbi,
+    functionName,
+    args,
+  } as never);
+}
+
+/** A unit as DrugLedger names it. */
+export const unitRef = (u: StoredUnit) => ({ id: u.commitment, batch: u.batch, proof: u.proof });
