@@ -5,6 +5,7 @@ import { main as gas } from './gas.js';
 import { main as http } from './http.js';
 import { main as log } from './log.js';
 import { main as records } from './records.js';
+import { main as supply } from './supply.js';
 
 await gas();
 await records();
@@ -12,3 +13,4 @@ await log();
 await federation();
 await anchoring();
 await http();
+await supply();

@@ -37,7 +37,14 @@ const BILLING_READS: readonly ResourceType[] = [
   'Procedure',
   ...FINANCIAL_TYPES,
 ];
-const PHARMACIST_READS: readonly ResourceType[] = ['Patient', 'MedicationRequest', 'AllergyIntolerance'];
+const PHARMACIST_READS: readonly ResourceType[] = [
+  'Patient',
+  'MedicationRequest',
+  'MedicationDispense',
+  'AllergyIntolerance',
+];
+/** A pharmacist records what they dispensed (POST /supply/dispense with a patient). */
+const PHARMACIST_WRITES: readonly ResourceType[] = ['MedicationDispense'];
 
 const RULES: Record<UserRole, Record<Action, readonly ResourceType[]>> = {
   clinician: { read: CLINICAL, write: CLINICAL, delete: [] },
@@ -49,7 +56,7 @@ const RULES: Record<UserRole, Record<Action, readonly ResourceType[]>> = {
   admin: { read: [], write: [], delete: ALL },
   // Research reads (for the research purpose only, see purposeOfUse.ts) and never writes.
   researcher: { read: CLINICAL, write: [], delete: [] },
-  pharmacist: { read: PHARMACIST_READS, write: [], delete: [] },
+  pharmacist: { read: PHARMACIST_READS, write: PHARMACIST_WRITES, delete: [] },
 };
 
 export function mayAccess(role: UserRole, action: Action, type: ResourceType): boolean {

@@ -26,6 +26,8 @@ export function auditContext(method: string, url: string): AuditContext | undefi
   }
   if (path === '/fhir/AuditEvent' || parts[0] === 'admin') return { action: 'audit-read', target: null };
   if (parts[0] === 'verify') return { action: 'verify', target: null };
+  // A claim submission is an attempt to create a Claim at the insurer (src/api/claimRoutes.ts).
+  if (path === '/federation/claims') return { action: 'create', target: { resourceType: 'Claim' } };
   if (path.startsWith('/federation/')) return { action: 'search', target: null };
   if (parts[0] !== 'fhir' || parts[1] === 'metadata') return undefined;
   const [, type, id, hist, vid] = parts;
@@ -36,6 +38,8 @@ export function auditContext(method: string, url: string): AuditContext | undefi
     t ? { resourceType: t, ...(safeId ? { id: safeId } : {}), ...extra } : null;
   if (id === undefined) return { action: method === 'POST' ? 'create' : 'search', target: target() };
   if (t === 'Patient' && id === '$match') return { action: 'discover', target: { resourceType: 'Patient' } };
+  if (t === 'Claim' && id === '$submit' && method === 'POST')
+    return { action: 'create', target: { resourceType: 'Claim' } };
   if (hist === '$everything') return { action: 'export', target: target() };
   if (hist === '_history') {
     if (vid === undefined) return { action: 'history', target: target() };

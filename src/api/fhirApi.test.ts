@@ -72,9 +72,9 @@ describe('authentication', () => {
       'patient',
       'subject',
     ]);
-    // The sixteen stored types (ten clinical, six insurance and claims), and AuditEvent (the log's
-    // entries, search by patient only).
-    assert.equal(cs.rest[0].resource.length, 17);
+    // The seventeen stored types (eleven clinical with MedicationDispense, six insurance and
+    // claims), and AuditEvent (the log's entries, search by patient only).
+    assert.equal(cs.rest[0].resource.length, 18);
     assert.equal(cs.rest[0].security.cors, true);
   });
 

@@ -36,6 +36,7 @@ import type { UserStore } from '../store/userStore.js';
 import { adminRoutes } from './adminRoutes.js';
 import { type AuditContext, auditContext } from './auditContext.js';
 import { authRoutes } from './authRoutes.js';
+import { type ClaimDeps, claimRoutes } from './claimRoutes.js';
 import { DISPUTE_PATH, type DisputeDeps, disputeRoutes } from './disputeRoutes.js';
 import { type EligibilityDeps, eligibilityRoutes } from './eligibilityRoutes.js';
 import { fhirRoutes } from './fhirRoutes.js';
@@ -46,6 +47,8 @@ import { patientRoutes } from './patientRoutes.js';
 import { type PortalConfig, portalRoutes } from './portalRoutes.js';
 import { type RpcProxyOptions, rpcProxyRoutes } from './rpcProxy.js';
 import { summaryRoutes } from './summaryRoutes.js';
+import { type SupplyCustodyDeps, supplyCustodyRoutes } from './supplyCustodyRoutes.js';
+import { type SupplyIncidentDeps, supplyIncidentRoutes } from './supplyIncidentRoutes.js';
 import { type SupplyDeps, supplyRoutes } from './supplyRoutes.js';
 
 declare module 'fastify' {
@@ -67,7 +70,13 @@ declare module 'fastify' {
   }
 }
 
-export interface ApiDeps extends SupplyDeps, EligibilityDeps, DisputeDeps {
+export interface ApiDeps
+  extends SupplyDeps,
+    SupplyCustodyDeps,
+    SupplyIncidentDeps,
+    ClaimDeps,
+    EligibilityDeps,
+    DisputeDeps {
   gate: Gatekeeper;
   records: RecordService;
   publisher: LogPublisher;
@@ -383,11 +392,15 @@ function apiRoutes(
     request.audit = null; // the gatekeeper logs every discovery request, refused or answered, itself
     return deps.answerDiscovery(caller, request.body);
   });
+  // Claim/$submit and the insurer's /federation/claims (src/api/claimRoutes.ts).
+  claimRoutes(app, deps);
   matchRoutes(app, deps.discoverPatients);
   fhirRoutes(app, deps.gate, deps.software ?? { name: 'medchain', version: '0.1.0' }, deps.federatedSearch);
   // IPS $summary (the clinician's and the patient's), beside the FHIR and patient routes.
   summaryRoutes(app, deps);
   supplyRoutes(app, deps);
+  supplyCustodyRoutes(app, deps);
+  supplyIncidentRoutes(app, deps);
   eligibilityRoutes(app, deps);
   disputeRoutes(app, deps);
   logRoutes(app, deps);

@@ -8,6 +8,7 @@ import {
   type ErrorOptions,
   InvalidInputError,
   MedchainError,
+  UnavailableError,
 } from '../errors.js';
 
 /** An incoming FHIR Claim that cannot be adjudicated as sent; `path` names the offending element. */
@@ -54,6 +55,31 @@ export class RemittanceError extends MedchainError {
 export class ClaimSubmissionRefusedError extends BusinessRuleError {
   constructor(message: string) {
     super(`claim submission refused: ${message}`);
+  }
+}
+
+/**
+ * A `Claim/$submit` the provider's node refuses before anything is stored or anchored: the claim
+ * is another provider's, names an insurer the patient has no Coverage with here, or is for a
+ * patient this member does not hold (422 at the edge).
+ */
+export class ClaimNotSubmittableError extends BusinessRuleError {
+  constructor(message: string) {
+    super(`Claim/$submit refused: ${message}`);
+  }
+}
+
+/** The same claim (its id, a business identifier, or its on-chain claim id) was submitted before (409). */
+export class ClaimReplayedError extends ConflictError {
+  constructor(message: string) {
+    super(`the claim was already submitted: ${message}`, {}, true);
+  }
+}
+
+/** The insurer did not answer a submission, or answered something that is no ClaimResponse to it (503). */
+export class InsurerUnavailableError extends UnavailableError {
+  constructor(message: string) {
+    super('insurer-unavailable', message);
   }
 }
 

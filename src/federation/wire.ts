@@ -386,3 +386,84 @@ export function parseSupplyVerifyAnswer(body: unknown): VerificationAnswer {
   if (!Array.isArray(a.findings) || a.findings.some((f) => !FINDINGS.includes(f as string))) bad('findings');
   return a as unknown as VerificationAnswer;
 }
+
+/**
+ * An illegitimate-product notice between trading partners (`POST /federation/supply/notice`,
+ * member signed; DSCSA §582(b)(4)(B): notify every partner who handled the product within 24
+ * hours of the determination). Sent by the member that determined it (the GTIN's responder or a
+ * regulator) to every member in the units' custody history. Strict: these fields and no other.
+ */
+export interface SupplyNotice {
+  /** The determining member's id of this notice (a UUID); the receiver stores it once. */
+  noticeId: string;
+  kind: 'illegitimate';
+  gtin: string;
+  lot: string;
+  /** The serials determined illegitimate (distinct, at most 1,000). */
+  serials: string[];
+  /** Why, as the determining member wrote it (1-500 characters). */
+  reason: string;
+  /** When it was determined (ISO 8601). */
+  determinedAt: string;
+}
+
+/** Whether `s` holds an ASCII control character (C0 or DEL). */
+export const hasControlCharacter = (s: string): boolean =>
+  [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+
+/** The most serials one notice names (a lot of a commissioning run fits). */
+export const MAX_NOTICE_SERIALS = 1000;
+
+/** The body of `POST /federation/supply/notice`. */
+export const supplyNoticeBody = (n: SupplyNotice): string =>
+  JSON.stringify({
+    noticeId: n.noticeId,
+    kind: n.kind,
+    gtin: n.gtin,
+    lot: n.lot,
+    serials: n.serials,
+    reason: n.reason,
+    determinedAt: n.determinedAt,
+  });
+
+/** Parse a notice; 400 naming the first bad field (GS1 rules for the identifiers). */
+export function parseSupplyNotice(body: unknown): SupplyNotice {
+  const b = body as Record<string, unknown> | undefined;
+  const FIELDS = ['noticeId', 'kind', 'gtin', 'lot', 'serials', 'reason', 'determinedAt'];
+  if (!b || typeof b !== 'object' || Array.isArray(b)) throw badRequest(`send {${FIELDS.join(', ')}}`);
+  for (const k of Object.keys(b))
+    if (!FIELDS.includes(k)) throw badRequest(`"${k.slice(0, 40)}" is not part of a supply notice`);
+  if (typeof b.noticeId !== 'string' || !UUID.test(b.noticeId)) throw badRequest('noticeId must be a UUID');
+  if (b.kind !== 'illegitimate') throw badRequest('kind must be "illegitimate"');
+  for (const k of ['gtin', 'lot', 'reason', 'determinedAt'] as const)
+    if (typeof b[k] !== 'string') throw badRequest(`${k} must be a string`);
+  const reason = b.reason as string;
+  if (reason.length === 0 || reason.length > 500 || hasControlCharacter(reason))
+    throw badRequest('reason must be 1-500 characters without control characters');
+  const determinedAt = b.determinedAt as string;
+  if (
+    !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/.test(determinedAt) ||
+    Number.isNaN(Date.parse(determinedAt))
+  )
+    throw badRequest('determinedAt must be an ISO 8601 UTC time (…Z)');
+  const s = b.serials;
+  if (
+    !Array.isArray(s) ||
+    s.length === 0 ||
+    s.length > MAX_NOTICE_SERIALS ||
+    s.some((x) => typeof x !== 'string') ||
+    new Set(s).size !== s.length
+  )
+    throw badRequest(`serials must be 1-${MAX_NOTICE_SERIALS} distinct strings`);
+  const n: SupplyNotice = {
+    noticeId: b.noticeId,
+    kind: 'illegitimate',
+    gtin: b.gtin as string,
+    lot: b.lot as string,
+    serials: [...(s as string[])],
+    reason,
+    determinedAt,
+  };
+  for (const serial of n.serials) writeDigitalLink({ gtin: n.gtin, lot: n.lot, serial });
+  return n;
+}

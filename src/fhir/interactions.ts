@@ -73,6 +73,15 @@ export const TYPE_OPERATIONS = {
         'Patient discovery across members (treatment roles only): answers Patients with only the chain-address identifier and one urn:medchain:extension:may-hold-records per member that may hold records; match-grade possible, no score; onlyCertainMatches=true returns nothing.',
     },
   },
+  Claim: {
+    submit: {
+      definition: 'http://hl7.org/fhir/OperationDefinition/Claim-submit',
+      route: { method: 'POST', url: '/fhir/Claim/$submit' },
+      needsChain: true,
+      documentation:
+        'A billing user submits a Claim (or a Bundle holding one, as in Da Vinci PAS) at their own node; it is anchored on chain in a batch and sent to the insurer named by the patient’s Coverage, and the insurer’s ClaimResponse is stored and returned (200). Refused before anything is stored or anchored: a malformed Claim (400/422), another provider’s claim, a patient not held here, no Coverage with Claim.insurer (422), a claim already submitted (409).',
+    },
+  },
   CoverageEligibilityRequest: {
     submit: {
       definition: 'urn:medchain:operation:CoverageEligibilityRequest-submit',

@@ -9,6 +9,8 @@ export const RESOURCE_TYPES = [
   'Condition',
   'AllergyIntolerance',
   'MedicationRequest',
+  // Dispensing a verified drug unit to a patient (src/supply/medicationDispense.ts).
+  'MedicationDispense',
   'Immunization',
   'Procedure',
   'DiagnosticReport',
@@ -107,6 +109,11 @@ export const SEARCH_PARAMS: Record<ResourceType, Record<string, ParamDef>> = {
     patient: patientRef('MedicationRequest.subject'),
     subject: patientRef('MedicationRequest.subject'),
     code: code('MedicationRequest.medication'),
+  },
+  MedicationDispense: {
+    patient: patientRef('MedicationDispense.subject'),
+    subject: patientRef('MedicationDispense.subject'),
+    whenhandedover: date('MedicationDispense.whenHandedOver'),
   },
   Immunization: { patient: patientRef('Immunization.patient'), date: date('Immunization.occurrence') },
   Procedure: {

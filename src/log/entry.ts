@@ -34,6 +34,18 @@ export const LOG_ACTIONS = [
   'supply-recall',
   // Dispensing a verified drug unit (src/supply/dispense.ts).
   'supply-dispense',
+  // Custody through the API (src/supply/commission.ts, ship.ts, shipmentInbox.ts, receive.ts).
+  'supply-commission',
+  'supply-ship',
+  'supply-receive',
+  // A saleable return received and verified, or refused (src/supply/saleableReturn.ts).
+  'supply-return',
+  // Quarantine of suspect drug units (src/supply/investigation.ts).
+  'supply-quarantine',
+  // The end of an investigation: cleared or illegitimate (src/supply/investigation.ts).
+  'supply-investigation',
+  // An illegitimate-product notice sent, received or acknowledged (src/supply/notices.ts).
+  'supply-notice',
 ] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
 

@@ -12,6 +12,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SearchRequest } from '@medplum/core';
+import type { MedicationRequest } from '@medplum/fhirtypes';
 import type { FastifyInstance } from 'fastify';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { Actor, ReleaseRequest } from '../access/gatekeeper.js';
@@ -19,19 +20,28 @@ import { Gatekeeper } from '../access/gatekeeper.js';
 import { LoginThrottle, SessionStore } from '../access/sessions.js';
 import { RPC_PROXY_PATH, type RpcProxyOptions } from '../api/rpcProxy.js';
 import { buildApi } from '../api/server.js';
+import { ruleSetId } from '../chain/claimBatch.js';
+import { chainClaims } from '../chain/claimsView.js';
 import { type ChainConnection, connectChain, walletFor } from '../chain/clients.js';
 import { type ConsortiumView, chainConsortium } from '../chain/consortium.js';
 import { consortiumContracts, drugLedgerContract } from '../chain/contracts.js';
 import { auditAnchorAbi } from '../chain/generated/index.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { Outbox } from '../chain/outbox.js';
+import { ClaimBatcher } from '../claims/claimBatcher.js';
+import { DecisionRecorder } from '../claims/decisionRecorder.js';
 import { chainDisputeDeps, relayDispute } from '../claims/disputeRelay.js';
 import { answerEligibility, parseEligibilityAsk, requestEligibility } from '../claims/eligibility.js';
 import type { EligibilityQuestion } from '../claims/fhirEligibility.js';
-import { PortInUseError } from '../errors.js';
+import { intakeClaim } from '../claims/intake.js';
+import { claimsCommitmentKey } from '../claims/lineCommitment.js';
+import { submitClaim } from '../claims/submit.js';
+import { loadEditTables } from '../claims/tableFiles.js';
+import { badRequest, PortInUseError } from '../errors.js';
 import { relayConsent } from '../federation/consentRelay.js';
 import { answerMember } from '../federation/custodian.js';
 import { answerDiscovery, discoverPatients } from '../federation/discovery.js';
+import { postSigned } from '../federation/memberClient.js';
 import { acceptPush, answerAsReplica } from '../federation/replica.js';
 import { Replicator } from '../federation/replication.js';
 import { federatedSearch } from '../federation/requester.js';
@@ -42,18 +52,24 @@ import { TransparencyLog } from '../log/transparencyLog.js';
 import { type ChainHead, type VerifyProgress, type VerifyReport, verifyStoreAsync } from '../log/verifier.js';
 import { RecordService } from '../records/recordService.js';
 import { type Db, openDatabase } from '../store/database.js';
+import { IncidentStore } from '../store/incidentStore.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 import { RecordStore } from '../store/recordStore.js';
-import { UnitStore } from '../store/unitStore.js';
+import { type StoredUnit, UnitStore } from '../store/unitStore.js';
 import { UserStore } from '../store/userStore.js';
-import { dispenseUnit } from '../supply/dispense.js';
+import { type DispenseRecords, dispenseUnit } from '../supply/dispense.js';
+import { clearInvestigation, determineIllegitimate, quarantine } from '../supply/investigation.js';
+import { acceptNotice, acknowledgeAlert, notifyIllegitimate, openAlerts } from '../supply/notices.js';
 import { recallLot } from '../supply/recall.js';
+import { receiveReturn } from '../supply/saleableReturn.js';
 import { supplyKeyOf } from '../supply/supplyKey.js';
+import { UnitStateCache } from '../supply/unitChainState.js';
 import { verifyAtResponder } from '../supply/verificationRequester.js';
 import { answerVerification } from '../supply/verificationResponder.js';
 import { securePrivateDir } from '../util/privateFiles.js';
 import { Anchorer, type AnchorerOptions } from './anchorer.js';
 import { currentConsortiumKey, loadIdentity, type MemberIdentity } from './memberIdentity.js';
+import { supplyCustodyDeps } from './supplyCustody.js';
 
 export interface MemberNode {
   dir: string;
@@ -63,6 +79,8 @@ export interface MemberNode {
   users: UserStore;
   /** The drug units and EPCIS events this member holds (docs/supply-chain.md). */
   units: UnitStore;
+  /** Its supply incidents (returns, investigations) and illegitimate-product notices. */
+  incidents: IncidentStore;
   log: TransparencyLog;
   publisher: LogPublisher;
   gate: Gatekeeper;
@@ -111,6 +129,7 @@ export function openMemberNode(
     records,
     users: new UserStore(db),
     units: new UnitStore(db),
+    incidents: new IncidentStore(db),
     log,
     publisher,
     gate,
@@ -171,20 +190,134 @@ function supplyDeps(
   manifest: DeploymentManifest,
   consortium: ConsortiumView,
   outbox: Outbox,
+  now: () => Date,
 ) {
   const ledger = drugLedgerContract(conn, manifest);
   if (!ledger) return {};
   const signer = privateKeyToAccount(node.identity.chainKey);
   const supplyKey = supplyKeyOf(bytes(node.identity.indexKey));
+  // The responder's view of DrugLedger, kept current from its events (src/supply/unitChainState.ts).
+  const chainState = new UnitStateCache(conn, ledger);
   return {
     verifyUnit: (actor: Actor, id: { gtin: string; serial: string; lot?: string; expiry?: string }) =>
       verifyAtResponder({ log: node.log, ledger, consortium, signer }, actor, id),
     answerVerification: (caller: `0x${string}`, body: unknown) =>
-      answerVerification({ units: node.units, log: node.log, ledger, supplyKey }, caller, body),
+      answerVerification(
+        { units: node.units, log: node.log, ledger, supplyKey, chain: chainState },
+        caller,
+        body,
+      ),
     dispenseUnit: (actor: Actor, body: unknown) =>
-      dispenseUnit({ log: node.log, ledger, consortium, signer, outbox, units: node.units }, actor, body),
+      dispenseUnit(
+        {
+          log: node.log,
+          ledger,
+          consortium,
+          signer,
+          outbox,
+          units: node.units,
+          records: dispenseRecords(node),
+          now,
+        },
+        actor,
+        body,
+      ),
     recallLot: (actor: Actor, body: unknown) =>
       recallLot({ outbox, ledger: ledger.address, log: node.log, units: node.units, supplyKey }, actor, body),
+    ...supplyIncidentDeps(node, conn, manifest, consortium, outbox, now),
+  };
+}
+
+/** Where a dispense's MedicationDispense is checked and stored: the gatekeeper, like any write. */
+function dispenseRecords(node: MemberNode): DispenseRecords {
+  return {
+    // Read through the gatekeeper as the pharmacist (role-checked and logged like any read).
+    checkTargets: async (actor, patientId, requestId) => {
+      await node.gate.read(actor, 'Patient', patientId);
+      if (requestId === undefined) return {};
+      const mr = (await node.gate.read(actor, 'MedicationRequest', requestId)) as MedicationRequest;
+      if (mr.subject?.reference !== `Patient/${patientId}`)
+        throw badRequest(`MedicationRequest/${requestId} was not written for Patient/${patientId}`);
+      const name = mr.medicationCodeableConcept?.text ?? mr.medicationCodeableConcept?.coding?.[0]?.display;
+      return name ? { productName: name } : {};
+    },
+    create: async (actor, resource) => (await node.gate.create(actor, 'MedicationDispense', resource)).id,
+  };
+}
+
+/** The incident flows (returns, quarantine, investigations, notices and alerts; docs/supply-chain.md). */
+function supplyIncidentDeps(
+  node: MemberNode,
+  conn: ChainConnection,
+  manifest: DeploymentManifest,
+  consortium: ConsortiumView,
+  outbox: Outbox,
+  now: () => Date,
+) {
+  const ledger = drugLedgerContract(conn, manifest);
+  if (!ledger) return {};
+  const signer = privateKeyToAccount(node.identity.chainKey);
+  const { log, units, incidents } = node;
+  const self = node.identity.address;
+  const notify = (u: readonly StoredUnit[], q: { gtin: string; lot: string; reason: string }) =>
+    notifyIllegitimate(
+      { conn, ledger, fromBlock: BigInt(manifest.deploymentBlock), consortium, signer, incidents, log, now },
+      u,
+      q,
+    );
+  const investigation = { outbox, ledger, consortium, log, units, incidents, self, now, notify };
+  const alerts = { incidents, log, now };
+  return {
+    receiveReturn: (actor: Actor, body: unknown) =>
+      receiveReturn({ log, ledger, consortium, signer, units, incidents, now }, actor, body),
+    quarantine: (actor: Actor, body: unknown) => quarantine(investigation, actor, body),
+    clearInvestigation: (actor: Actor, body: unknown) => clearInvestigation(investigation, actor, body),
+    determineIllegitimate: (actor: Actor, body: unknown) => determineIllegitimate(investigation, actor, body),
+    supplyAlerts: (actor: Actor) => openAlerts(alerts, actor),
+    acknowledgeAlert: (actor: Actor, id: string) => acknowledgeAlert(alerts, actor, id),
+    acceptNotice: (caller: `0x${string}`, body: unknown) =>
+      acceptNotice({ ledger, consortium, units, incidents, log, now }, caller, body),
+  };
+}
+
+/**
+ * The claims parts of the API (issue 13), when the deployment has the Claims contract and this
+ * member holds the consortium key (the line commitments are keyed by it): the provider's
+ * `Claim/$submit` and the insurer's intake, each with its batched chain writes.
+ */
+function claimsDeps(
+  node: MemberNode,
+  conn: ChainConnection,
+  manifest: DeploymentManifest,
+  consortium: ConsortiumView,
+  outbox: Outbox,
+) {
+  const address = manifest.contracts.Claims;
+  const ck = currentConsortiumKey(node.identity);
+  if (!address || !ck) return {};
+  const commitmentKey = claimsCommitmentKey(ck.key);
+  const tables = loadEditTables();
+  const chain = chainClaims(conn, manifest);
+  const batcher = new ClaimBatcher(outbox, address);
+  const recorder = new DecisionRecorder(outbox, address, ruleSetId([tables.ptp, tables.mue]));
+  const signer = privateKeyToAccount(node.identity.chainKey);
+  const self = node.identity.address;
+  const submitDeps = {
+    gate: node.gate,
+    records: node.records,
+    log: node.log,
+    anchoredSizes: () => node.publisher.anchoredHeads().map((h) => h.treeSize),
+    self,
+    commitmentKey,
+    batcher,
+    member: consortium.member,
+    send: (target: { address: `0x${string}`; endpoint: string; name: string }, p: string, payload: string) =>
+      postSigned(signer, target, p, payload, 60_000),
+  };
+  const intakeDeps = { gate: node.gate, records: node.records, chain, recorder, tables, self, commitmentKey };
+  return {
+    submitClaim: (actor: Actor, body: unknown) => submitClaim(submitDeps, actor, body),
+    intakeClaim: (caller: `0x${string}`, body: unknown) => intakeClaim(intakeDeps, caller, body),
   };
 }
 
@@ -267,6 +400,8 @@ export interface ServeOptions {
   rpcProxy?: Omit<RpcProxyOptions, 'upstreamUrl'>;
   /** The built portal (default: web/dist of this checkout). */
   portalDir?: string;
+  /** The clock of the supply incident flows (24-hour notice deadlines); tests inject one. */
+  clock?: () => Date;
 }
 
 /**
@@ -371,7 +506,18 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
       : {}),
     ...(chain && consortium ? federationDeps(node, consortium) : {}),
     ...(chain && consortium && outbox
-      ? supplyDeps(node, chain.conn, chain.manifest, consortium, outbox)
+      ? {
+          ...supplyDeps(
+            node,
+            chain.conn,
+            chain.manifest,
+            consortium,
+            outbox,
+            opts.clock ?? (() => new Date()),
+          ),
+          ...supplyCustodyDeps(node, chain.conn, chain.manifest, consortium, outbox),
+          ...claimsDeps(node, chain.conn, chain.manifest, consortium, outbox),
+        }
       : {}),
   });
   const host = opts.host ?? '127.0.0.1';

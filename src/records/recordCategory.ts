@@ -2,8 +2,8 @@
  * The consent categories of a FHIR resource, decided once when a version is written and stored
  * with it as a bit mask (the bits of contracts/Consent.sol, src/chain/scopes.ts):
  *
- * - the base category from the resource type and its category codes: MedicationRequest ->
- *   medications; laboratory Observations and DiagnosticReports -> labs; imaging -> imaging;
+ * - the base category from the resource type and its category codes: MedicationRequest and
+ *   MedicationDispense -> medications; laboratory Observations and DiagnosticReports -> labs; imaging -> imaging;
  *   everything else general, including insurance and claims (Coverage, Claim, ClaimResponse,
  *   ExplanationOfBenefit, CoverageEligibility*): the contract has no financial category, and a
  *   payer reads them under the purpose `payment`, which a grant names apart from its categories;
@@ -40,6 +40,7 @@ const codes = (cs: Coded[] | undefined) =>
 export function baseCategory(r: Resource): Category {
   switch (r.resourceType) {
     case 'MedicationRequest':
+    case 'MedicationDispense':
       return 'medications';
     case 'Observation': {
       const cat = codes((r as { category?: Coded[] }).category);
@@ -91,7 +92,7 @@ const SENSITIVE_MASK = SENSITIVE_CATEGORIES.reduce((m, c) => m | categoryBit(c),
  */
 export function categoriesOfType(type: string): number {
   const base: Category[] =
-    type === 'MedicationRequest'
+    type === 'MedicationRequest' || type === 'MedicationDispense'
       ? ['medications']
       : type === 'Observation' || type === 'DiagnosticReport'
         ? ['general', 'labs', 'imaging']

@@ -238,4 +238,61 @@ export const NODE_MIGRATIONS: readonly string[] = [
      name  TEXT PRIMARY KEY,
      value TEXT NOT NULL
    ) WITHOUT ROWID;`,
+  // 11: custody through the API (src/store/custodyStore.ts, docs/supply-chain.md). The cases
+  // (SSCC) a member packed or received and the units aggregated in each; the shipments it sent and
+  // those announced to it (the sender's member-signed message, kept whole until the receipt checks
+  // what arrived against it). Keyed by sender too: one sender's shipment id cannot shadow another's.
+  `CREATE TABLE supply_cases (
+     sscc       TEXT PRIMARY KEY,
+     created_ms INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE supply_case_units (
+     sscc   TEXT NOT NULL,
+     gtin   TEXT NOT NULL,
+     serial TEXT NOT NULL,
+     PRIMARY KEY (sscc, gtin, serial)
+   ) WITHOUT ROWID;
+   CREATE TABLE supply_shipments (
+     direction    TEXT NOT NULL CHECK (direction IN ('out', 'in')),
+     counterparty TEXT NOT NULL,
+     id           TEXT NOT NULL,
+     status       TEXT NOT NULL,
+     created_ms   INTEGER NOT NULL,
+     received_ms  INTEGER,
+     document     TEXT NOT NULL,
+     PRIMARY KEY (direction, counterparty, id)
+   ) WITHOUT ROWID;
+   CREATE INDEX supply_shipments_by_id ON supply_shipments (id);`,
+  // 12: drug supply incidents (src/store/incidentStore.ts, docs/supply-chain.md "Incidents"): what
+  // this member did about its units (saleable returns accepted or refused, quarantines, cleared or
+  // illegitimate determinations), and the illegitimate-product notices it sent or received, each
+  // with its 24-hour deadline and when (and by whom) it was acknowledged.
+  `CREATE TABLE supply_incidents (
+     id       TEXT PRIMARY KEY,
+     kind     TEXT NOT NULL,
+     gtin     TEXT NOT NULL,
+     lot      TEXT,
+     serials  TEXT NOT NULL,
+     reason   TEXT NOT NULL,
+     outcome  TEXT NOT NULL,
+     actor    TEXT NOT NULL,
+     tx_hash  TEXT,
+     at_ms    INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX supply_incidents_by_gtin ON supply_incidents (gtin, at_ms);
+   CREATE TABLE supply_notices (
+     id            TEXT PRIMARY KEY,
+     sender        TEXT NOT NULL,
+     kind          TEXT NOT NULL,
+     gtin          TEXT NOT NULL,
+     lot           TEXT NOT NULL,
+     serials       TEXT NOT NULL,
+     reason        TEXT NOT NULL,
+     determined_ms INTEGER NOT NULL,
+     received_ms   INTEGER NOT NULL,
+     deadline_ms   INTEGER NOT NULL,
+     acked_ms      INTEGER,
+     acked_by      TEXT
+   ) WITHOUT ROWID;
+   CREATE INDEX supply_notices_open ON supply_notices (acked_ms, deadline_ms);`,
 ];

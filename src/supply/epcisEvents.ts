@@ -181,6 +181,57 @@ export function dispensingEvent(units: readonly string[], ctx: EventContext): Ep
   };
 }
 
+/**
+ * Receiving a saleable return (ObjectEvent OBSERVE, bizStep receiving) from the party that returns
+ * it: disposition sellable_not_accessible once the unit verified (back in saleable stock), else
+ * non_sellable_other (set aside). CBV 2.0 has no "returned and verified" step; the returning
+ * party's own event is bizStep returning, disposition returned.
+ */
+export function returnReceivingEvent(
+  units: readonly string[],
+  transfer: Transfer,
+  ctx: EventContext,
+  saleable: boolean,
+): EpcisEvent {
+  return {
+    type: 'ObjectEvent',
+    ...base(ctx),
+    epcList: epcs(units, 'receiving a return'),
+    action: 'OBSERVE',
+    bizStep: 'receiving',
+    disposition: saleable ? 'sellable_not_accessible' : 'non_sellable_other',
+    ...parties(transfer),
+  };
+}
+
+/** Quarantine of suspect product (ObjectEvent OBSERVE, bizStep holding, disposition non_sellable_other). */
+export function holdingEvent(units: readonly string[], ctx: EventContext): EpcisEvent {
+  return {
+    type: 'ObjectEvent',
+    ...base(ctx),
+    epcList: epcs(units, 'quarantine'),
+    action: 'OBSERVE',
+    bizStep: 'holding',
+    disposition: 'non_sellable_other',
+  };
+}
+
+/**
+ * The end of an investigation (ObjectEvent OBSERVE, bizStep inspecting): cleared, the units are
+ * saleable again (sellable_accessible); illegitimate, they stay out of commerce
+ * (non_sellable_other: CBV 2.0 has no disposition for illegitimate product).
+ */
+export function inspectingEvent(units: readonly string[], ctx: EventContext, cleared: boolean): EpcisEvent {
+  return {
+    type: 'ObjectEvent',
+    ...base(ctx),
+    epcList: epcs(units, 'inspection'),
+    action: 'OBSERVE',
+    bizStep: 'inspecting',
+    disposition: cleared ? 'sellable_accessible' : 'non_sellable_other',
+  };
+}
+
 /** Decommissioning (ObjectEvent DELETE, bizStep decommissioning, disposition inactive). */
 export function decommissioningEvent(units: readonly string[], ctx: EventContext): EpcisEvent {
   return {

@@ -11,7 +11,7 @@ import { entry } from '../access/accessLog.js';
 import type { Actor } from '../access/gatekeeper.js';
 import type { ConsortiumView } from '../chain/consortium.js';
 import type { DrugLedgerContract } from '../chain/contracts.js';
-import { forbidden, notFound, UnavailableError } from '../errors.js';
+import { forbidden, type MedchainError, notFound, UnavailableError } from '../errors.js';
 import { callable, postSigned } from '../federation/memberClient.js';
 import { parseSupplyVerifyAnswer, supplyVerifyRequestBody } from '../federation/wire.js';
 import type { TransparencyLog } from '../log/transparencyLog.js';
@@ -38,6 +38,60 @@ export interface VerificationResult {
   answer: VerificationAnswer;
 }
 
+/** A responder's answer, or why there is none (with the log reason and the error to show). */
+export type ResponderReply =
+  | { kind: 'answer'; result: VerificationResult }
+  | { kind: 'refused'; reason: string; error: MedchainError };
+
+/**
+ * Ask the GTIN's responder about a pack with a member-signed request: the one way a member asks,
+ * for a pharmacist's verification and for a receipt's check of a unit not in its shipment. Neither
+ * checks a role nor logs here: each caller logs its own request.
+ */
+export async function askResponder(
+  deps: RequesterDeps,
+  id: ProductIdentifier & { serial: string },
+): Promise<ResponderReply> {
+  const responder = (await deps.ledger.read.responderFor([BigInt(id.gtin)])) as Address;
+  if (responder === zeroAddress)
+    return {
+      kind: 'refused',
+      reason: 'no-responder',
+      error: notFound(
+        `no member answers for GTIN ${id.gtin} (its company prefix is not claimed in DrugLedger): the pack cannot be verified; do not dispense it`,
+      ),
+    };
+  const m = await deps.consortium.member(responder);
+  if (!m.active || !callable(m))
+    return {
+      kind: 'refused',
+      reason: 'responder-not-active',
+      error: new UnavailableError(
+        'responder-unavailable',
+        `the responder for GTIN ${id.gtin} (${m.name || responder}) is not an active member with an endpoint`,
+      ),
+    };
+  const payload = supplyVerifyRequestBody({
+    gtin: id.gtin,
+    serial: id.serial,
+    ...(id.lot === undefined ? {} : { lot: id.lot }),
+    ...(id.expiry === undefined ? {} : { expiry: id.expiry }),
+    corrUUID: randomUUID(),
+  });
+  const reply = await postSigned(deps.signer, m, SUPPLY_VERIFY_PATH, payload);
+  if (reply.kind !== 'ok')
+    return {
+      kind: 'refused',
+      reason: reply.kind === 'refused' ? 'responder-refused' : 'responder-unreachable',
+      error: new UnavailableError(
+        'responder-unavailable',
+        `${m.name} (the responder for GTIN ${id.gtin}) ${reply.kind === 'refused' ? `refused: ${reply.message}` : 'did not answer'}; try again, and do not dispense the pack until it is verified`,
+      ),
+    };
+  const answer = parseSupplyVerifyAnswer(reply.body);
+  return { kind: 'answer', result: { responder: { address: responder, name: m.name }, answer } };
+}
+
 /** Verify a scanned pack (GTIN + serial at least) for `actor` at the GTIN's responder. */
 export async function verifyAtResponder(
   deps: RequesterDeps,
@@ -51,37 +105,11 @@ export async function verifyAtResponder(
     await log('deny', 'role');
     throw forbidden('verifying a drug pack is for pharmacists', 'role');
   }
-  const responder = (await deps.ledger.read.responderFor([BigInt(id.gtin)])) as Address;
-  if (responder === zeroAddress) {
-    await log('deny', 'no-responder');
-    throw notFound(
-      `no member answers for GTIN ${id.gtin} (its company prefix is not claimed in DrugLedger): the pack cannot be verified; do not dispense it`,
-    );
+  const reply = await askResponder(deps, id);
+  if (reply.kind === 'refused') {
+    await log('deny', reply.reason);
+    throw reply.error;
   }
-  const m = await deps.consortium.member(responder);
-  if (!m.active || !callable(m)) {
-    await log('deny', 'responder-not-active');
-    throw new UnavailableError(
-      'responder-unavailable',
-      `the responder for GTIN ${id.gtin} (${m.name || responder}) is not an active member with an endpoint`,
-    );
-  }
-  const payload = supplyVerifyRequestBody({
-    gtin: id.gtin,
-    serial: id.serial,
-    ...(id.lot === undefined ? {} : { lot: id.lot }),
-    ...(id.expiry === undefined ? {} : { expiry: id.expiry }),
-    corrUUID: randomUUID(),
-  });
-  const reply = await postSigned(deps.signer, m, SUPPLY_VERIFY_PATH, payload);
-  if (reply.kind !== 'ok') {
-    await log('deny', reply.kind === 'refused' ? 'responder-refused' : 'responder-unreachable');
-    throw new UnavailableError(
-      'responder-unavailable',
-      `${m.name} (the responder for GTIN ${id.gtin}) ${reply.kind === 'refused' ? `refused: ${reply.message}` : 'did not answer'}; try again, and do not dispense the pack until it is verified`,
-    );
-  }
-  const answer = parseSupplyVerifyAnswer(reply.body);
-  await log('permit', verificationReason(answer));
-  return { responder: { address: responder, name: m.name }, answer };
+  await log('permit', verificationReason(reply.result.answer));
+  return reply.result;
 }

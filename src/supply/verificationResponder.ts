@@ -2,8 +2,10 @@
  * The GTIN responder's side of drug unit verification (`POST /federation/supply/verify`, member
  * signed: only trading partners ask). The answer is the rule table of verify.ts over what this
  * member's unit store holds (product identifier, batch, proof) and what the chain says now
- * (custodian, status, lot recall). Every request is logged before it is answered, and noted per
- * unit so a pack seen at two places is caught.
+ * (custodian, status, lot recall: `UnitChainState`, direct calls or the event-kept cache of
+ * unitChainState.ts). Every request is logged before it is answered, and noted per unit so a pack
+ * seen at two places is caught; the note is written in the log entry's commit (group commit: one
+ * fsync for all the requests answered at once, not one more each).
  */
 import type { Address } from 'viem';
 import { entry } from '../access/accessLog.js';
@@ -11,6 +13,7 @@ import type { DrugLedgerContract } from '../chain/contracts.js';
 import { parseSupplyVerifyRequest } from '../federation/wire.js';
 import type { TransparencyLog } from '../log/transparencyLog.js';
 import type { UnitStore } from '../store/unitStore.js';
+import { directUnitState, type UnitChainState } from './unitChainState.js';
 import { lotCommitment } from './unitCommitment.js';
 import { verificationHash, verificationReason } from './verificationLog.js';
 import { type UnitRecord, type UnitStatus, type VerificationAnswer, verify } from './verify.js';
@@ -33,6 +36,8 @@ export interface ResponderDeps {
   log: TransparencyLog;
   ledger: DrugLedgerContract;
   supplyKey: Uint8Array;
+  /** Where the chain state comes from (default: two contract calls per answer). */
+  chain?: UnitChainState;
   now?: () => Date;
 }
 
@@ -45,10 +50,10 @@ async function unitRecord(
 ): Promise<UnitRecord | undefined> {
   const u = deps.units.unit(gtin, serial);
   if (!u) return undefined;
-  const [[custodian, status], lotRecalled] = await Promise.all([
-    deps.ledger.read.stateOf([{ id: u.commitment, batch: u.batch, proof: u.proof }]),
-    deps.ledger.read.isLotRecalled([lotCommitment(deps.supplyKey, gtin, u.lot)]),
-  ]);
+  const { custodian, status, lotRecalled } = await (deps.chain ?? directUnitState(deps.ledger)).read(
+    { id: u.commitment, batch: u.batch, proof: u.proof },
+    lotCommitment(deps.supplyKey, gtin, u.lot),
+  );
   const s = STATUSES[status] ?? 'none';
   return {
     gtin,
@@ -77,18 +82,22 @@ export async function answerVerification(
     responderGLN: deps.units.setting('gln') ?? '0000000000000',
     cloneWindowMs: CLONE_WINDOW_MS,
   });
-  await deps.log.append(
-    entry(
-      `member:${caller}`,
-      'supply-verify',
-      null,
-      null,
-      'operations',
-      'permit',
-      verificationReason(answer),
-      verificationHash(q.gtin, q.serial),
-    ),
+  await deps.log.commitQueued(
+    [
+      entry(
+        `member:${caller}`,
+        'supply-verify',
+        null,
+        null,
+        'operations',
+        'permit',
+        verificationReason(answer),
+        verificationHash(q.gtin, q.serial),
+      ),
+    ],
+    () => {
+      if (unit) deps.units.recordScan(q.gtin, q.serial, caller, now.getTime());
+    },
   );
-  if (unit) deps.units.recordScan(q.gtin, q.serial, caller, now.getTime());
   return answer;
 }

@@ -1,5 +1,5 @@
 /**
- * 18. Claim disputes (issue 13) against a real member node's open `POST /claims/dispute` on the
+ * 21. Claim disputes (issue 13) against a real member node's open `POST /claims/dispute` on the
  * embedded chain (test/support/disputes.ts, not the four-member network: a dispute needs only a
  * relay and the Claims contract). A dispute signature is good once, and only the patient whose
  * salted commitment the claim carries can make one. Each attempt must be refused with 409, leave
@@ -44,8 +44,8 @@ async function refused(b: Record<string, unknown>, text: RegExp, what: string): 
   assert.equal(await f.stateOf(claimId), state, `${what}: the claim's state is unchanged`);
 }
 
-describe('18. claim disputes', () => {
-  test('18a. a replayed dispute signature (the same round) is refused, also after the payer decides again', async () => {
+describe('21. claim disputes', () => {
+  test('21a. a replayed dispute signature (the same round) is refused, also after the payer decides again', async () => {
     const patient = account();
     const { claimId, salt } = await f.claim(patient.address);
     const signed = await body(patient, claimId, salt);
@@ -71,7 +71,7 @@ describe('18. claim disputes', () => {
     assert.equal(await f.stateOf(claimId), 'disputed');
   });
 
-  test('18b. a dispute signed by someone else, with a wrong salt, or for another claim is refused', async () => {
+  test('21b. a dispute signed by someone else, with a wrong salt, or for another claim is refused', async () => {
     const patient = account();
     const stranger = account();
     const a = await f.claim(patient.address);

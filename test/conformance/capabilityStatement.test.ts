@@ -87,6 +87,13 @@ function sample(type: string, pid: string): Resource {
       medicationCodeableConcept: text,
       subject,
     },
+    MedicationDispense: {
+      resourceType: 'MedicationDispense',
+      status: 'completed',
+      medicationCodeableConcept: text,
+      subject,
+      whenHandedOver: '2024-01-02T10:00:00Z',
+    },
     Immunization: {
       resourceType: 'Immunization',
       status: 'completed',

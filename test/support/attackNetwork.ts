@@ -757,19 +757,23 @@ export class AttackNetwork {
 
   /** The patient signs a grant (which replaces any earlier one to that grantee), relayed to the chain. */
   async grant(
-    patient: SeededPatient,
-    grantee: MemberName,
+    patient: Pick<SeededPatient, 'account' | 'address'>,
+    /** A member of this network, or the account of one admitted later (test/support/claimsNetwork.ts). */
+    grantee: MemberName | Address,
     categories: Category[],
     purposes: Purpose[],
     opts: GrantOptions = {},
   ): Promise<void> {
     const now = BigInt(Math.floor(Date.now() / 1000));
     const c = consortiumContracts(this.t.conn, this.manifest);
+    const to = (MEMBER_NAMES as readonly string[]).includes(grantee)
+      ? this.address(grantee as MemberName)
+      : (grantee as Address);
     const g = {
       patient: patient.address,
-      grantee: this.address(grantee),
+      grantee: to,
       // The patient consents to the grantee's current admission in the Registry.
-      granteeAdmission: await c.registry.read.admissionOf([this.address(grantee)]),
+      granteeAdmission: await c.registry.read.admissionOf([to]),
       categories: categoriesToMask(categories),
       purposes: purposesToMask(purposes),
       validFrom: now + BigInt(opts.validFrom ?? -60),

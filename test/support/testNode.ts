@@ -36,6 +36,8 @@ export async function startTestNode(
     unauthenticated?: UnauthenticatedCounter;
     relayLimit?: ApiDeps['relayLimit'];
     rpcProxy?: ApiDeps['rpcProxy'];
+    /** The claims services (src/api/claimRoutes.ts), e.g. doubles of them. */
+    claims?: Pick<ApiDeps, 'submitClaim' | 'intakeClaim'>;
     /** More API dependencies, built from the node (e.g. eligibility, the dispute relay). */
     deps?: (node: MemberNode) => Partial<ApiDeps>;
   } = {},
@@ -61,6 +63,7 @@ export async function startTestNode(
     ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}),
     ...(opts.portal ? { portal: opts.portal } : {}),
     ...(opts.rpcProxy ? { rpcProxy: opts.rpcProxy } : {}),
+    ...opts.claims,
     ...(opts.deps ? opts.deps(node) : {}),
   });
   const tokens = new Map<UserRole, string>();

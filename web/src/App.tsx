@@ -1,20 +1,32 @@
-/** The portal shell: which member this is, and the patient, clinician and administrator views. */
-import { useEffect, useState } from 'react';
+/**
+ * The portal shell: which member this is, and the patient, clinician, pharmacy, manufacturer and
+ * administrator views.
+ */
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { Busy, ErrorNote } from './components/common.js';
 import { type Chain, loadConfig, type PortalConfig } from './lib/chain.js';
 import { AdminView } from './views/AdminView.js';
 import { ClinicianView } from './views/ClinicianView.js';
 import { PatientView } from './views/PatientView.js';
 
-type View = 'patient' | 'clinician' | 'admin';
+// The supply chain views are their own chunk: most members never open them, and the main chunk
+// stays within the build's size limit.
+const PharmacyView = lazy(() => import('./views/PharmacyView.js').then((m) => ({ default: m.PharmacyView })));
+const ManufacturerView = lazy(() =>
+  import('./views/ManufacturerView.js').then((m) => ({ default: m.ManufacturerView })),
+);
+
+type View = 'patient' | 'clinician' | 'pharmacy' | 'manufacturer' | 'admin';
 const VIEWS: [View, string][] = [
   ['patient', 'Patient'],
   ['clinician', 'Clinician'],
+  ['pharmacy', 'Pharmacy'],
+  ['manufacturer', 'Manufacturer'],
   ['admin', 'Administrator'],
 ];
 const viewOfHash = (): View => {
   const h = window.location.hash.replace('#/', '').replace('#', '');
-  return h === 'clinician' || h === 'admin' ? h : 'patient';
+  return VIEWS.find(([v]) => v === h)?.[0] ?? 'patient';
 };
 
 export function App() {
@@ -64,6 +76,16 @@ export function App() {
             </div>
             <div hidden={view !== 'clinician'}>
               <ClinicianView config={setup.config} chain={setup.chain} />
+            </div>
+            <div hidden={view !== 'pharmacy'}>
+              <Suspense fallback={<Busy>Loading the pharmacy view…</Busy>}>
+                <PharmacyView config={setup.config} />
+              </Suspense>
+            </div>
+            <div hidden={view !== 'manufacturer'}>
+              <Suspense fallback={<Busy>Loading the manufacturer view…</Busy>}>
+                <ManufacturerView config={setup.config} chain={setup.chain} />
+              </Suspense>
             </div>
             <div hidden={view !== 'admin'}>
               <AdminView config={setup.config} chain={setup.chain} />

@@ -8,51 +8,35 @@
  * Screenshots of each step go to test-artifacts/portal/.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Locator, Page } from 'playwright-core';
 import type { NetworkFile } from '../../src/node/localNetwork.js';
-import { startUp, stopUp } from '../../test/support/testNetwork.js';
 import { launchChromium, requireChromium } from './browser.js';
+import {
+  auditAccessibility,
+  buildPortal,
+  memberOf,
+  PASSPHRASE,
+  type PortalNetwork,
+  shot,
+  shots,
+  shown,
+  staffSignIn,
+  startNetwork,
+  stopNetwork,
+  UI_MS,
+  userOf,
+} from './portalSupport.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const shots = path.join(root, 'test-artifacts', 'portal');
-const PASSPHRASE = 'medchain-local-demo';
-/** How long the portal may take to show something: generous for a loaded 2-core machine. */
-const UI_MS = 120_000;
-
-let dir: string;
-let up: Awaited<ReturnType<typeof startUp>>;
+let network: PortalNetwork;
 let net: NetworkFile;
 let browser: Browser;
 let patientPage: Page;
 let clinicianPage: Page;
 
-const member = (name: string) => {
-  const m = net.members.find((x) => x.name === name);
-  assert.ok(m, `no member ${name}`);
-  return m;
-};
-const user = (memberName: string, role: string) => {
-  const u = net.demoUsers.find((x) => x.member === memberName && x.role === role);
-  assert.ok(u, `no ${role} at ${memberName}`);
-  return u;
-};
-const shot = (page: Page, name: string, fullPage = true) =>
-  page.screenshot({ path: path.join(shots, `${name}.png`), fullPage });
-
-/** The view on screen (the others stay mounted, hidden, so their sign-ins survive a switch). */
-const shown = (page: Page): Locator => page.locator('main > div:not([hidden])');
-
-async function staffSignIn(page: Page, username: string, password: string) {
-  await shown(page).getByLabel('User name').fill(username);
-  await shown(page).getByLabel('Password').fill(password);
-  await shown(page).getByRole('button', { name: 'Sign in' }).click();
-}
+const member = (name: string) => memberOf(net, name);
+const user = (memberName: string, role: string) => userOf(net, memberName, role);
 
 /** Import a patient key file in the portal (it is then kept, encrypted, in this origin's IndexedDB). */
 async function importKey(page: Page, keyFile: string) {
@@ -116,19 +100,9 @@ async function untilVerified(page: Page, row: () => Locator) {
 
 before(async () => {
   requireChromium();
-  mkdirSync(shots, { recursive: true });
-  const build = spawnSync(
-    process.execPath,
-    [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts'],
-    {
-      cwd: root,
-      encoding: 'utf8',
-    },
-  );
-  assert.equal(build.status, 0, `portal build failed:\n${build.stdout}\n${build.stderr}`);
-  dir = mkdtempSync(path.join(tmpdir(), 'medchain-portal-'));
-  up = await startUp(dir, { ...process.env, MEDCHAIN_PASSPHRASE: PASSPHRASE });
-  net = JSON.parse(readFileSync(path.join(dir, 'network.json'), 'utf8'));
+  buildPortal();
+  network = await startNetwork('medchain-portal-');
+  net = network.net;
   browser = await launchChromium();
   patientPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   clinicianPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -147,8 +121,7 @@ afterEach(async (t) => {
 
 after(async () => {
   await browser?.close();
-  if (up) await stopUp(up.child);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await stopNetwork(network);
 });
 
 describe('portal main story in Chromium on a real network', () => {
@@ -346,35 +319,16 @@ describe('portal main story in Chromium on a real network', () => {
   });
 
   test('the views pass axe-core’s WCAG 2 A and AA checks, and fit a phone screen', async () => {
-    const axe = readFileSync(path.join(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
-    const audit = async (page: Page, what: string) => {
-      await page.evaluate(axe);
-      const found = await page.evaluate(async () => {
-        const w = window as unknown as {
-          axe: {
-            run(
-              c: Document,
-              o: object,
-            ): Promise<{ violations: { id: string; impact: string; help: string; nodes: unknown[] }[] }>;
-          };
-        };
-        const r = await w.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
-        return r.violations
-          .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-          .map((v) => `${v.id} x${v.nodes.length}: ${v.help}`);
-      });
-      assert.deepEqual(found, [], `${what}: ${found.join('; ')}`);
-    };
     const p = patientPage;
     for (const tab of ['My records', 'Consent', 'Who accessed my records']) {
       await shown(p).getByRole('tab', { name: tab, exact: true }).click();
       await p.waitForTimeout(500);
-      await audit(p, `patient: ${tab}`);
+      await auditAccessibility(p, `patient: ${tab}`);
     }
-    await audit(clinicianPage, 'administrator');
+    await auditAccessibility(clinicianPage, 'administrator');
     await clinicianPage.goto(`${member('Valley Clinic').url}/#/clinician`);
     await shown(clinicianPage).getByLabel('User name').waitFor();
-    await audit(clinicianPage, 'clinician sign-in');
+    await auditAccessibility(clinicianPage, 'clinician sign-in');
 
     // A phone: the records view wraps instead of scrolling sideways (wide tables scroll in their box).
     await p.setViewportSize({ width: 390, height: 844 });

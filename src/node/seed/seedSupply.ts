@@ -10,7 +10,6 @@
  * second time, a lot the manufacturer already holds units of is not commissioned again, a batch
  * already with its receiver is not shipped again.
  */
-import { randomBytes } from 'node:crypto';
 import type { Address } from 'viem';
 import { ChainError } from '../../chain/chainError.js';
 import type { ChainConnection } from '../../chain/clients.js';
@@ -20,12 +19,11 @@ import { drugLedgerAbi } from '../../chain/generated/index.js';
 import type { DeploymentManifest } from '../../chain/manifest.js';
 import { writeAndWait } from '../../chain/transact.js';
 import { type StoredUnit, UnitStore } from '../../store/unitStore.js';
-import { commissioningEvent, receivingEvent, shippingEvent, unitEpc } from '../../supply/epcisEvents.js';
+import { buildCommissioningRun, storedUnits } from '../../supply/commissioningRun.js';
+import { receivingEvent, shippingEvent, unitEpc } from '../../supply/epcisEvents.js';
 import { epcisEventHash, eventHashDigest } from '../../supply/epcisHash.js';
 import { withCheckDigit } from '../../supply/gs1CheckDigit.js';
 import { supplyKeyOf } from '../../supply/supplyKey.js';
-import { buildUnitBatch } from '../../supply/unitBatch.js';
-import { lotCommitment, unitCommitment } from '../../supply/unitCommitment.js';
 import type { MemberIdentity } from '../memberIdentity.js';
 import { openMemberNode } from '../memberNode.js';
 
@@ -100,12 +98,6 @@ export interface DemoUnit {
   holder: Address;
 }
 
-const SERIAL_CHARS = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
-/** A random 12-character serial (DSCSA expects serials that cannot be guessed from one another). */
-function newSerial(): string {
-  return [...randomBytes(12)].map((b) => SERIAL_CHARS[b % SERIAL_CHARS.length]).join('');
-}
-
 const bytes = (h: string) => new Uint8Array(Buffer.from(h.slice(2), 'hex'));
 
 /** Seed the demo supply chain; returns a few units of each lot where they ended up. */
@@ -158,29 +150,21 @@ export async function seedSupply(
       // Commissioning (once per lot).
       let units = stores.manufacturer.unitsOfLot(gtin, l.lot);
       if (units.length === 0) {
-        const ids = Array.from({ length: l.units }, () => ({
-          gtin,
-          serial: newSerial(),
-          lot: l.lot,
-          expiry: l.expiry,
-        }));
-        const commitments = ids.map((u) => unitCommitment(key, u.gtin, u.serial));
-        const tree = buildUnitBatch(commitments);
-        const event = commissioningEvent(ids, { time: new Date(t0 + i), location: manufacturer.gln });
-        const hash = epcisEventHash(event);
+        const run = buildCommissioningRun(
+          key,
+          { gtin, lot: l.lot, expiry: l.expiry, count: l.units },
+          { time: new Date(t0 + i), location: manufacturer.gln },
+        );
         const batch = Number(await ledger.read.batchCount());
         await writeAndWait(conn, mWallet, {
           address,
           abi: drugLedgerAbi,
           functionName: 'commission',
-          args: [BigInt(gtin), lotCommitment(key, gtin, l.lot), tree.root, l.units, eventHashDigest(hash)],
+          args: [BigInt(gtin), run.lotCommitment, run.tree.root, l.units, eventHashDigest(run.eventHash)],
         });
-        units = ids.map((u, k) => {
-          const c = commitments[k] as `0x${string}`;
-          return { ...u, commitment: c, batch, proof: tree.proof(c) };
-        });
+        units = storedUnits(run, batch);
         stores.manufacturer.putUnits(units);
-        stores.manufacturer.putEvent(hash, event);
+        stores.manufacturer.putEvent(run.eventHash, run.event);
         progress(`supply: ${l.units} units of ${l.product} lot ${l.lot} commissioned (batch ${batch})`);
       }
       const batch = (units[0] as StoredUnit).batch;

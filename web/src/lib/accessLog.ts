@@ -81,6 +81,7 @@ const TYPE_WORDS: Record<string, [string, string]> = {
   Condition: ['condition', 'conditions'],
   AllergyIntolerance: ['allergy', 'allergies'],
   MedicationRequest: ['prescription', 'prescriptions'],
+  MedicationDispense: ['dispensed medicine', 'dispensed medicines'],
   Immunization: ['immunization', 'immunizations'],
   Procedure: ['procedure', 'procedures'],
   DiagnosticReport: ['report', 'reports'],

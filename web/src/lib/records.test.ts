@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Observation, Resource } from '@medplum/fhirtypes';
 import { syntheticPatients } from '../../../src/node/seed/syntheticPatients.js';
+import { medicationDispenseOf } from '../../../src/supply/medicationDispense.js';
 import { alignedRows, arrangeRecords, type HeldRecord, patientSummary, type VitalSeries } from './records.js';
 
 const lab = (value: number, extra: Partial<Observation> = {}): Observation => ({
@@ -187,5 +188,48 @@ describe('arranging a patient’s records for reading', () => {
         ?.name,
       'Dr. A. Okafor',
     );
+  });
+});
+
+describe('a dispensed medicine and its supply chain verification', () => {
+  const dispense = (verified: boolean): Resource =>
+    medicationDispenseOf(
+      { gtin: '09521234000112', serial: 'ABC123', lot: 'AMX2601', expiry: '280630' },
+      {
+        responder: {
+          address: '0x00000000000000000000000000000000000000aa',
+          name: 'Northwind Pharmaceuticals',
+        },
+        answer: {
+          responderGLN: '9521234000006',
+          verificationTimestamp: '2026-03-01T10:00:00.000Z',
+          data: { verified },
+          saleable: verified,
+          findings: [],
+        },
+      },
+      {
+        patient: 'Patient/p1',
+        productName: 'Amoxicillin 500 mg',
+        at: new Date('2026-03-01T10:05:00Z'),
+        txHash: null,
+      },
+    );
+
+  test('is listed with the medications, saying it was verified authentic and by whom', () => {
+    const t = arrangeRecords([{ resource: { ...dispense(true), id: 'd1' }, member: 'Main Street Pharmacy' }]);
+    assert.equal(t.medications.length, 1);
+    assert.equal(t.medications[0]?.text, 'Amoxicillin 500 mg');
+    assert.equal(
+      t.medications[0]?.detail,
+      'dispensed · verified authentic by Northwind Pharmaceuticals on 2026-03-01',
+    );
+  });
+
+  test('an unverified one says so', () => {
+    const t = arrangeRecords([
+      { resource: { ...dispense(false), id: 'd2' }, member: 'Main Street Pharmacy' },
+    ]);
+    assert.equal(t.medications[0]?.detail, 'dispensed · not verified by Northwind Pharmaceuticals');
   });
 });

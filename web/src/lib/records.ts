@@ -8,11 +8,13 @@ import type {
   CodeableConcept,
   Condition,
   Immunization,
+  MedicationDispense,
   MedicationRequest,
   Observation,
   Patient,
   Resource,
 } from '@medplum/fhirtypes';
+import { dispenseVerificationOf } from '../../../src/supply/dispenseVerification.js';
 import { displayUnit } from './units.js';
 
 /** A record and the member that holds it. */
@@ -283,6 +285,22 @@ export function arrangeRecords(records: readonly HeldRecord[]): Timeline {
       case 'MedicationRequest': {
         const m = r as MedicationRequest;
         medications.push(item(m.authoredOn, conceptText(m.medicationCodeableConcept), m.status));
+        break;
+      }
+      case 'MedicationDispense': {
+        // A pack dispensed to the patient: whether the supply chain verified it authentic, and who did.
+        const d = r as MedicationDispense;
+        const v = dispenseVerificationOf(d);
+        const pack = d.contained?.find((c) => `#${c.id}` === d.medicationReference?.reference) as
+          | { code?: CodeableConcept }
+          | undefined;
+        const text = conceptText(d.medicationCodeableConcept ?? pack?.code);
+        const detail = v
+          ? v.verified
+            ? `dispensed · verified authentic by ${v.responder} on ${v.verifiedAt.slice(0, 10)}`
+            : `dispensed · not verified by ${v.responder}`
+          : 'dispensed';
+        medications.push(item(d.whenHandedOver, text, detail));
         break;
       }
       case 'Condition': {

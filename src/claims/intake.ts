@@ -1,0 +1,170 @@
+/**
+ * The insurer's intake of a member-signed claim submission (`POST /federation/claims`, issue 13):
+ * parse it, refuse a replay (documents already held under its on-chain claim id, or a decision
+ * on chain) before anything is recorded, check it against the chain (submissionContext.ts), read
+ * its own Coverage and claim history of the patient, adjudicate, store the Claim, ClaimResponse
+ * and the patient's ExplanationOfBenefit, record the decision on chain (DecisionRecorder) and
+ * answer the ClaimResponse.
+ *
+ * How the insurer keeps them (for payment runs and disputes): the three documents are stored
+ * under one FHIR id, the on-chain claim id without 0x (`Claim/<id>`, `ClaimResponse/<id>`,
+ * `ExplanationOfBenefit/<id>`), each with identifier `urn:medchain:claim|0x<id>`, all linked to the
+ * insurer's enrolled Patient. The EOB carries the dispute facts (claim id and salt) in the
+ * extension `urn:medchain:extension:claim-dispute` (claimDocuments.ts). The state on chain
+ * (Claims.claimOf) is the authority on approved/pended/denied/paid; the ClaimResponse has the line
+ * amounts and reason codes.
+ *
+ * Every read and write goes through the gatekeeper as the provider's submission under the
+ * purpose `payment` (actor `member:<provider>`, role billing), logged before anything is answered.
+ */
+import type { Claim, ClaimResponse, Coverage } from '@medplum/fhirtypes';
+import type { Address } from 'viem';
+import type { Actor, Gatekeeper } from '../access/gatekeeper.js';
+import type { ClaimsView } from '../chain/claimsView.js';
+import { parseClaimSubmission } from '../federation/claimSubmissionWire.js';
+import type { ResourceType } from '../fhir/resourceTypes.js';
+import { MAX_COUNT, parseSearch } from '../fhir/search.js';
+import type { RecordService } from '../records/recordService.js';
+import { adjudicate } from './adjudicate.js';
+import { chainDecision } from './chainDecision.js';
+import {
+  claimIdOf,
+  disputeExtension,
+  documentId,
+  insurerClaimCopy,
+  patientReference,
+  priorLinesOf,
+  withClaimId,
+} from './claimDocuments.js';
+import { buildClaimResponse, buildExplanationOfBenefit } from './claimResponse.js';
+import { ClaimReplayedError, ClaimSubmissionRefusedError } from './claimsError.js';
+import { coverageFacts } from './coverageFacts.js';
+import type { DecisionRecorder } from './decisionRecorder.js';
+import type { EditTables } from './editTables.js';
+import { parseClaim } from './fhirClaim.js';
+import type { ClaimInput, CoverageFacts, Decision, PriorLine } from './model.js';
+import { checkSubmission, type SubmissionChain } from './submissionContext.js';
+
+export interface IntakeDeps {
+  gate: Gatekeeper;
+  records: Pick<RecordService, 'patientIdsForAddress' | 'head'>;
+  chain: SubmissionChain & Pick<ClaimsView, 'claimOf'>;
+  recorder: Pick<DecisionRecorder, 'record'>;
+  tables: EditTables;
+  /** This insurer's account. */
+  self: Address;
+  commitmentKey: Uint8Array;
+  now?: () => number;
+}
+
+/** What the intake did: the ClaimResponse answered, and the decision (for callers and tests). */
+export interface IntakeResult {
+  response: ClaimResponse;
+  decision: Decision;
+}
+
+/** Claim ids whose intake is under way (a concurrent replay is refused, not adjudicated twice). */
+const inFlight = new WeakMap<IntakeDeps, Set<string>>();
+
+async function patientRecords<T>(gate: Gatekeeper, actor: Actor, type: ResourceType, patient: Address) {
+  const query = { patient, _count: String(MAX_COUNT) };
+  const found = await gate.search(actor, parseSearch(type, query), gate.queryHash(type, query));
+  return found.resources as unknown as T[];
+}
+
+/** Adjudicate the submission `body` member `caller` signed; throws a typed error when refused. */
+export async function intakeClaim(deps: IntakeDeps, caller: Address, body: unknown): Promise<IntakeResult> {
+  const sub = parseClaimSubmission(body);
+  const submitted = sub.claim as unknown as Claim;
+  const claim = parseClaim(submitted);
+  const claimId = sub.batch.claimId;
+  const flying = inFlight.get(deps) ?? new Set<string>();
+  inFlight.set(deps, flying);
+  if (flying.has(claimId)) throw new ClaimReplayedError(`claim ${claimId} is being adjudicated right now`);
+  flying.add(claimId);
+  try {
+    const held = deps.records.head('Claim', documentId(claimId));
+    if (held) throw new ClaimReplayedError(`claim ${claimId} was received before`);
+    if (await deps.chain.claimOf(claimId))
+      throw new ClaimReplayedError(`claim ${claimId} was decided on chain before`);
+    return await adjudicateChecked(deps, caller, sub, submitted, claim);
+  } finally {
+    flying.delete(claimId);
+  }
+}
+
+async function adjudicateChecked(
+  deps: IntakeDeps,
+  caller: Address,
+  sub: ReturnType<typeof parseClaimSubmission>,
+  submitted: Claim,
+  claim: ClaimInput,
+): Promise<IntakeResult> {
+  const claimId = sub.batch.claimId;
+  // The chain checks first (the signer is the provider, the batch leaf is this claim): nothing of
+  // the patient is read for a submission that is not what the provider anchored.
+  const checked = await checkSubmission(claim, sub, deps.chain, {
+    self: deps.self,
+    sender: caller,
+    commitmentKey: deps.commitmentKey,
+    coverage: undefined,
+    history: [],
+  });
+  const patientId = deps.records.patientIdsForAddress(claim.patient)[0];
+  if (!patientId)
+    throw new ClaimSubmissionRefusedError(`the patient ${claim.patient} is not enrolled with this insurer`);
+  const actor: Actor = { id: `member:${caller}`, role: 'billing', purpose: 'payment' };
+
+  const coverages = await patientRecords<Coverage>(deps.gate, actor, 'Coverage', claim.patient);
+  const ours = coverages
+    .map((c) => ({ c, f: coverageFacts(c) }))
+    .filter(
+      (x): x is { c: Coverage; f: CoverageFacts } => x.f?.payer.toLowerCase() === deps.self.toLowerCase(),
+    );
+  const chosen = ours.find((x) => x.f.status === 'active') ?? ours[0];
+  const history = await heldLines(deps.gate, actor, claim.patient);
+  const decision = adjudicate(claim, { ...checked.context, coverage: chosen?.f, history }, deps.tables);
+
+  const id = documentId(claimId);
+  const created = new Date(deps.now?.() ?? Date.now()).toISOString();
+  const copy = insurerClaimCopy(submitted, {
+    claimId,
+    provider: claim.provider,
+    patientId,
+    patient: claim.patient,
+    ...(chosen?.c.id ? { coverageId: chosen.c.id } : {}),
+  });
+  // The answer to the provider names its Claim and patient as it sent them; the insurer's own copy
+  // of the response names the insurer's Claim copy and Patient.
+  const answer: ClaimResponse = {
+    ...buildClaimResponse(submitted, decision, { id, created }),
+    identifier: withClaimId(undefined, claimId),
+    patient: { identifier: { system: 'urn:medchain:patient', value: claim.patient } },
+  };
+  const ownResponse: ClaimResponse = {
+    ...answer,
+    patient: patientReference(patientId, claim.patient),
+    request: { reference: `Claim/${id}` },
+  };
+  const eob = {
+    ...buildExplanationOfBenefit(copy, decision, { id, created, claimResponseId: id }),
+    identifier: withClaimId(undefined, claimId),
+    extension: [disputeExtension(claimId, sub.batch.salt)],
+  };
+  await deps.gate.update(actor, 'Claim', id, copy, 0);
+  await deps.gate.update(actor, 'ClaimResponse', id, ownResponse, 0);
+  await deps.gate.update(actor, 'ExplanationOfBenefit', id, eob, 0);
+  await deps.recorder.record(checked.root, checked.leaf, checked.proof, chainDecision(decision));
+  return { response: answer, decision };
+}
+
+/** The lines of the patient's other claims this insurer holds approved or pended (its history). */
+async function heldLines(gate: Gatekeeper, actor: Actor, patient: Address): Promise<PriorLine[]> {
+  const claims = await patientRecords<Claim>(gate, actor, 'Claim', patient);
+  const responses = await patientRecords<ClaimResponse>(gate, actor, 'ClaimResponse', patient);
+  const byId = new Map(responses.map((r) => [claimIdOf(r), r]));
+  return claims.flatMap((c) => {
+    const r = byId.get(claimIdOf(c));
+    return r && claimIdOf(c) ? priorLinesOf(c, r) : [];
+  });
+}

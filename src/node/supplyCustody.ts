@@ -1,0 +1,53 @@
+/**
+ * The custody parts of a member node's API (commission, ship, receive, shipment notices), wired
+ * from the node's stores, keys, chain connection and outbox, when the deployment has a DrugLedger.
+ */
+import { privateKeyToAccount } from 'viem/accounts';
+import type { Actor } from '../access/gatekeeper.js';
+import type { SupplyCustodyDeps } from '../api/supplyCustodyRoutes.js';
+import type { ChainConnection } from '../chain/clients.js';
+import type { ConsortiumView } from '../chain/consortium.js';
+import { drugLedgerContract } from '../chain/contracts.js';
+import type { DeploymentManifest } from '../chain/manifest.js';
+import type { Outbox } from '../chain/outbox.js';
+import { CustodyStore } from '../store/custodyStore.js';
+import { commissionLot } from '../supply/commission.js';
+import { receiveShipment } from '../supply/receive.js';
+import { shipUnits } from '../supply/ship.js';
+import { acceptShipment, answerParty } from '../supply/shipmentInbox.js';
+import { listShipments } from '../supply/shipmentList.js';
+import { supplyKeyOf } from '../supply/supplyKey.js';
+import type { MemberNode } from './memberNode.js';
+
+const bytes = (h: string) => new Uint8Array(Buffer.from(h.slice(2), 'hex'));
+
+/** The custody routes' dependencies for `node` (none without a DrugLedger). */
+export function supplyCustodyDeps(
+  node: MemberNode,
+  conn: ChainConnection,
+  manifest: DeploymentManifest,
+  consortium: ConsortiumView,
+  outbox: Outbox,
+): SupplyCustodyDeps {
+  const ledger = drugLedgerContract(conn, manifest);
+  if (!ledger) return {};
+  const signer = privateKeyToAccount(node.identity.chainKey);
+  const self = node.identity.address;
+  const custody = new CustodyStore(node.db);
+  const base = { ledger, log: node.log, units: node.units, custody, self };
+  return {
+    commissionLot: (actor: Actor, body: unknown) =>
+      commissionLot(
+        { ...base, conn, outbox, supplyKey: supplyKeyOf(bytes(node.identity.indexKey)) },
+        actor,
+        body,
+      ),
+    shipUnits: (actor: Actor, body: unknown) =>
+      shipUnits({ ...base, outbox, consortium, signer }, actor, body),
+    receiveShipment: (actor: Actor, body: unknown) =>
+      receiveShipment({ ...base, consortium, signer }, actor, body),
+    listShipments: (actor: Actor, direction: 'in' | 'out') => listShipments(base, actor, direction),
+    answerSupplyParty: (caller: `0x${string}`, body: unknown) => answerParty(base, caller, body),
+    acceptSupplyShipment: (caller: `0x${string}`, body: unknown) => acceptShipment(base, caller, body),
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * What DrugLedger says now about a set of units: each one's custodian and status (`stateOf`, which
+ * proves batch membership for a unit still on its batch's path), read a few dozen at a time.
+ */
+import type { Address, Hex } from 'viem';
+import { isChainDown } from '../chain/consortium.js';
+import type { DrugLedgerContract } from '../chain/contracts.js';
+import { ChainUnavailableError } from '../errors.js';
+import type { UnitStatus } from './verify.js';
+
+/** DrugLedger.sol `Status`, by its number. */
+export const LEDGER_STATUSES: readonly (UnitStatus | 'none')[] = [
+  'none',
+  'active',
+  'dispensed',
+  'recalled',
+  'suspect',
+  'illegitimate',
+  'destroyed',
+];
+
+/** A unit as a DrugLedger call names it. */
+export interface UnitRef {
+  commitment: Hex;
+  batch: number;
+  proof: readonly Hex[];
+}
+
+/** One unit's state on chain; `notInBatch` when its proof does not put it in the batch named. */
+export type ChainState = { custodian: Address; status: UnitStatus | 'none' } | { notInBatch: true };
+
+const CONCURRENCY = 32;
+
+/** The chain state of each unit, in order. */
+export async function chainStates(
+  ledger: DrugLedgerContract,
+  units: readonly UnitRef[],
+): Promise<ChainState[]> {
+  const out: ChainState[] = new Array(units.length);
+  for (let i = 0; i < units.length; i += CONCURRENCY) {
+    await Promise.all(
+      units.slice(i, i + CONCURRENCY).map(async (u, k) => {
+        try {
+          const [custodian, status] = await ledger.read.stateOf([
+            { id: u.commitment, batch: u.batch, proof: [...u.proof] },
+          ]);
+          out[i + k] = { custodian: custodian as Address, status: LEDGER_STATUSES[status] ?? 'none' };
+        } catch (err) {
+          // A contract answer (DrugLedgerNotInBatch / NoSuchBatch) rather than the chain being down.
+          if (isChainDown(err)) throw new ChainUnavailableError(err);
+          if (/NotInBatch|NoSuchBatch/.test(String((err as Error).message)))
+            out[i + k] = { notInBatch: true };
+          else throw err;
+        }
+      }),
+    );
+  }
+  return out;
+}

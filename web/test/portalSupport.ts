@@ -1,0 +1,110 @@
+/**
+ * Test support for the portal's browser tests: build the portal, start a real local network
+ * (`medchain up` in a temp dir) and read its network.json, find members and demo users, screenshot
+ * into test-artifacts/portal/, sign staff in, and audit a page with axe-core (WCAG 2 A and AA).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Locator, Page } from 'playwright-core';
+import type { NetworkFile } from '../../src/node/localNetwork.js';
+import { startUp, stopUp } from '../../test/support/testNetwork.js';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const shots = path.join(root, 'test-artifacts', 'portal');
+export const PASSPHRASE = 'medchain-local-demo';
+/** How long the portal may take to show something: generous for a loaded 2-core machine. */
+export const UI_MS = 120_000;
+
+/** Build web/ into web/dist (what every member node serves at `/`); fails with vite's output. */
+export function buildPortal(): void {
+  mkdirSync(shots, { recursive: true });
+  const build = spawnSync(
+    process.execPath,
+    [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts'],
+    { cwd: root, encoding: 'utf8' },
+  );
+  assert.equal(build.status, 0, `portal build failed:\n${build.stdout}\n${build.stderr}`);
+}
+
+/** A running local network: its folder, the `medchain up` process and its network.json. */
+export interface PortalNetwork {
+  dir: string;
+  up: Awaited<ReturnType<typeof startUp>>;
+  net: NetworkFile;
+}
+
+/** `medchain up` in a fresh temp dir, once it says it is ready. */
+export async function startNetwork(prefix: string): Promise<PortalNetwork> {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  try {
+    const up = await startUp(dir, { ...process.env, MEDCHAIN_PASSPHRASE: PASSPHRASE });
+    const net = JSON.parse(readFileSync(path.join(dir, 'network.json'), 'utf8')) as NetworkFile;
+    return { dir, up, net };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Stop the network and remove its folder. */
+export async function stopNetwork(n: PortalNetwork | undefined): Promise<void> {
+  if (!n) return;
+  await stopUp(n.up.child);
+  rmSync(n.dir, { recursive: true, force: true });
+}
+
+/** A member of network.json by name. */
+export function memberOf(net: NetworkFile, name: string): NetworkFile['members'][number] {
+  const m = net.members.find((x) => x.name === name);
+  assert.ok(m, `no member ${name}`);
+  return m;
+}
+
+/** A demo user of a member by role. */
+export function userOf(net: NetworkFile, memberName: string, role: string): NetworkFile['demoUsers'][number] {
+  const u = net.demoUsers.find((x) => x.member === memberName && x.role === role);
+  assert.ok(u, `no ${role} at ${memberName}`);
+  return u;
+}
+
+/** Save a screenshot as test-artifacts/portal/{name}.png; resolves to its path. */
+export async function shot(page: Page, name: string, fullPage = true): Promise<string> {
+  const file = path.join(shots, `${name}.png`);
+  await page.screenshot({ path: file, fullPage });
+  return file;
+}
+
+/** The view on screen (the others stay mounted, hidden, so their sign-ins survive a switch). */
+export const shown = (page: Page): Locator => page.locator('main > div:not([hidden])');
+
+/** Sign a staff user in on the view on screen. */
+export async function staffSignIn(page: Page, username: string, password: string): Promise<void> {
+  await shown(page).getByLabel('User name').fill(username);
+  await shown(page).getByLabel('Password').fill(password);
+  await shown(page).getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** axe-core's serious and critical WCAG 2 A/AA violations on the page: fails the test with each one. */
+export async function auditAccessibility(page: Page, what: string): Promise<void> {
+  const axe = readFileSync(path.join(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(axe);
+  const found = await page.evaluate(async () => {
+    const w = window as unknown as {
+      axe: {
+        run(
+          c: Document,
+          o: object,
+        ): Promise<{ violations: { id: string; impact: string; help: string; nodes: unknown[] }[] }>;
+      };
+    };
+    const r = await w.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
+    return r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} x${v.nodes.length}: ${v.help}`);
+  });
+  assert.deepEqual(found, [], `${what}: ${found.join('; ')}`);
+}
