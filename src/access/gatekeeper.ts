@@ -126,6 +126,9 @@ export const MAX_RELEASED_PER_TYPE = 1000;
 /** Break-glass reads one user may start per hour at their own node. */
 export const USER_BREAK_GLASS_PER_HOUR = 10;
 
+/** Registry roles that make a member a provider of care (may ask an insurer about eligibility). */
+const PROVIDER_ROLES = rolesToMask(['HOSPITAL', 'CLINIC', 'LAB', 'PHARMACY']);
+
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
 const nowSeconds = (now: () => number) => BigInt(Math.floor(now() / 1000));
@@ -816,6 +819,50 @@ export class Gatekeeper {
     );
     await this.log.commitQueued(inputs, () => this.records.write(versions));
     this.records.finish(versions);
+  }
+
+  // ------------------------------------------------------------------ insurance eligibility
+
+  /**
+   * The insurer's read of its own enrollment for another member's eligibility request (issue 13),
+   * under the purpose `payment`: only a member with a provider role may ask (an insurer asking
+   * would learn who is insured where), then the patient's Coverages held here are read, one log
+   * entry per Coverage (or one naming only the type when there is none), logged BEFORE they are
+   * used. Only the answer built from them (in force or not on a date) leaves this node.
+   */
+  async coverageForEligibility(
+    caller: Address,
+    patient: Address,
+  ): Promise<{ enrolled: boolean; coverages: StoredResource[] }> {
+    const actor = `member:${caller}`;
+    const m = this.chain ? await this.chain.member(caller) : undefined;
+    if (m && (!m.active || (m.roles & PROVIDER_ROLES) === 0)) {
+      await this.log.append(
+        entry(actor, 'search', typeTarget('Coverage'), patient, 'payment', 'deny', 'not-a-provider'),
+      );
+      throw new AccessDeniedError(
+        'eligibility is answered to providers (hospitals, clinics, labs, pharmacies) only',
+        'not-a-provider',
+      );
+    }
+    const enrolled = this.records.searchStored(patientQuery('Patient', patient, 1)).total > 0;
+    const rows = enrolled ? this.records.searchStored(patientQuery('Coverage', patient)).rows : [];
+    await this.log.appendAll(
+      rows.length === 0
+        ? [
+            entry(
+              actor,
+              'search',
+              typeTarget('Coverage'),
+              patient,
+              'payment',
+              'permit',
+              enrolled ? 'eligibility' : 'not-enrolled',
+            ),
+          ]
+        : rows.map((r) => entry(actor, 'search', targetOf(r), patient, 'payment', 'permit', 'eligibility')),
+    );
+    return { enrolled, coverages: await Promise.all(rows.map((r) => this.records.open(r))) };
   }
 
   // ------------------------------------------------------------------ refusals and sign-ins

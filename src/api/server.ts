@@ -37,6 +37,8 @@ import { adminRoutes } from './adminRoutes.js';
 import { type AuditContext, auditContext } from './auditContext.js';
 import { authRoutes } from './authRoutes.js';
 import { type ClaimDeps, claimRoutes } from './claimRoutes.js';
+import { DISPUTE_PATH, type DisputeDeps, disputeRoutes } from './disputeRoutes.js';
+import { type EligibilityDeps, eligibilityRoutes } from './eligibilityRoutes.js';
 import { fhirRoutes } from './fhirRoutes.js';
 import { send } from './http.js';
 import { logRoutes } from './logRoutes.js';
@@ -68,7 +70,13 @@ declare module 'fastify' {
   }
 }
 
-export interface ApiDeps extends SupplyDeps, SupplyCustodyDeps, SupplyIncidentDeps, ClaimDeps {
+export interface ApiDeps
+  extends SupplyDeps,
+    SupplyCustodyDeps,
+    SupplyIncidentDeps,
+    ClaimDeps,
+    EligibilityDeps,
+    DisputeDeps {
   gate: Gatekeeper;
   records: RecordService;
   publisher: LogPublisher;
@@ -237,6 +245,7 @@ function apiRoutes(
   deps: ApiDeps & { patientSessions: PatientSessionStore; unauthenticated: UnauthenticatedCounter },
 ): void {
   const relayLimit = deps.relayLimit ?? new RateLimiter(30, 60_000);
+  const disputeLimit = deps.disputeLimit ?? new RateLimiter(30, 60_000);
   // Authentication on every route except sign-in and the capability statement.
   app.addHook('onRequest', async (request) => {
     const path = request.url.split('?')[0] ?? '';
@@ -246,6 +255,11 @@ function apiRoutes(
       // Open (the patient's signature is the authority), so throttled per client; bad bodies count too.
       const wait = relayLimit.take(request.ip);
       if (wait > 0) throw tooMany(`too many consent relays from this address; try again in ${wait} s`, wait);
+      return;
+    }
+    if (path === DISPUTE_PATH) {
+      const wait = disputeLimit.take(request.ip); // open like the consent relay, throttled on its own
+      if (wait > 0) throw tooMany(`too many dispute relays from this address; try again in ${wait} s`, wait);
       return;
     }
     // Open routes: sign-in (throttled on its own) and the capability statement.
@@ -387,6 +401,8 @@ function apiRoutes(
   supplyRoutes(app, deps);
   supplyCustodyRoutes(app, deps);
   supplyIncidentRoutes(app, deps);
+  eligibilityRoutes(app, deps);
+  disputeRoutes(app, deps);
   logRoutes(app, deps);
   patientRoutes(app, deps);
   adminRoutes(app, { ...deps, authFailures: () => deps.unauthenticated.snapshot() });

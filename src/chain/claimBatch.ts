@@ -2,9 +2,9 @@
  * Claim batches for contracts/Claims.sol: the leaf of each claim (OpenZeppelin StandardMerkleTree
  * leaf: keccak256(keccak256(abi.encode(ClaimLeaf)))), the Merkle tree over a batch with sorted
  * pair hashing as OpenZeppelin MerkleProof verifies it, per-claim proofs, the salted patient
- * commitment and the EIP-712 `Dispute` a patient signs.
+ * commitment (the EIP-712 `Dispute` a patient signs is in disputeSignature.ts, re-exported here).
  */
-import { type Address, concat, encodeAbiParameters, type Hex, keccak256, type LocalAccount } from 'viem';
+import { type Address, concat, encodeAbiParameters, type Hex, keccak256 } from 'viem';
 import { InvalidInputError } from '../errors.js';
 
 /** One claim as Claims.sol's ClaimLeaf. */
@@ -104,29 +104,8 @@ export function verifyClaimProof(root: Hex, leaf: ClaimLeaf, proof: readonly Hex
   return proof.reduce<Hex>((h, p) => pair(h, p), claimLeafHash(leaf)).toLowerCase() === root.toLowerCase();
 }
 
-export const CLAIMS_DOMAIN_NAME = 'medchain Claims';
-export const CLAIMS_DOMAIN_VERSION = '1';
-export const disputeTypes = {
-  Dispute: [
-    { name: 'claimId', type: 'bytes32' },
-    { name: 'round', type: 'uint32' },
-    { name: 'deadline', type: 'uint256' },
-  ],
-} as const;
-
-/** The patient's signature disputing `claimId` (EIP-712 `Dispute` of contracts/Claims.sol). */
-export function signDispute(
-  patient: LocalAccount,
-  domain: { chainId: number; verifyingContract: Address },
-  message: { claimId: Hex; round: number; deadline: bigint },
-): Promise<Hex> {
-  return patient.signTypedData({
-    domain: { name: CLAIMS_DOMAIN_NAME, version: CLAIMS_DOMAIN_VERSION, ...domain },
-    types: disputeTypes,
-    primaryType: 'Dispute',
-    message,
-  });
-}
+// The patient's dispute signature lives in its own module so the portal can import it too.
+export { CLAIMS_DOMAIN_NAME, CLAIMS_DOMAIN_VERSION, disputeTypes, signDispute } from './disputeSignature.js';
 
 /** 32 random bytes, hex (a claim id or a patient salt). */
 export const random32 = (): Hex =>

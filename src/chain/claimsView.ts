@@ -41,6 +41,8 @@ export interface ClaimRecordView {
   billed: bigint;
   approved: bigint;
   ruleSet: Hex;
+  /** Disputes so far: the `round` the patient's next dispute signature must name. */
+  disputes: number;
 }
 
 export interface AnchoredHeadView {
@@ -100,6 +102,7 @@ export function chainClaims(conn: ChainConnection, manifest: DeploymentManifest)
           billed: c.billed,
           approved: c.approved,
           ruleSet: c.ruleSet,
+          disputes: c.disputes,
         };
       }),
     ruleSetAnchored: (payer, rs) =>

@@ -9,10 +9,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Claim, ClaimResponse, ExplanationOfBenefit, OperationOutcome } from '@medplum/fhirtypes';
+import type {
+  Claim,
+  ClaimResponse,
+  CoverageEligibilityResponse,
+  ExplanationOfBenefit,
+  OperationOutcome,
+} from '@medplum/fhirtypes';
 import type { Hex } from 'viem';
-import type { Answer } from '../../test/support/attackNetwork.js';
-import { ClaimsNetwork, type Payer } from '../../test/support/claimsNetwork.js';
+import { type Answer, request, waitFor } from '../../test/support/attackNetwork.js';
+import { ClaimsNetwork, type Payer, today } from '../../test/support/claimsNetwork.js';
+import { signDispute } from '../chain/disputeSignature.js';
 import { claimIdOf, disputeFactsOf, documentId } from './claimDocuments.js';
 import { FRAUD } from './model.js';
 
@@ -103,6 +110,62 @@ describe('claims scenarios over real sockets', { timeout: 900_000 }, () => {
       mine.resources.some((r) => r.resourceType === 'ExplanationOfBenefit' && r.id === id),
       'the patient’s records at the insurer include the EOB',
     );
+  });
+
+  test('eligibility, then the patient disputes the approved claim through a member’s open relay', async () => {
+    // Eligibility at the lab: the insurer found from the patient's Coverage, asked member-signed.
+    const { p, enc } = await visited();
+    const ask = (patient: string, servicedDate: string) =>
+      cn.net.asUser('lab', 'billing', '/fhir/CoverageEligibilityRequest/$submit', {
+        method: 'POST',
+        body: JSON.stringify({
+          resourceType: 'CoverageEligibilityRequest',
+          status: 'active',
+          purpose: ['validation'],
+          patient: { identifier: { system: 'urn:medchain:patient', value: patient } },
+          created: new Date().toISOString(),
+          servicedDate,
+        }),
+      });
+    const inForce = await ask(p.address, today());
+    assert.equal(inForce.status, 200, JSON.stringify(inForce.body).slice(0, 400));
+    const r = inForce.body as CoverageEligibilityResponse;
+    assert.equal(r.outcome, 'complete');
+    assert.equal(r.insurance?.[0]?.inforce, true);
+    assert.equal(r.insurer.identifier?.value, cn.address('insurer'));
+    const before2020 = (await ask(p.address, '2019-12-31')).body as CoverageEligibilityResponse;
+    assert.equal(before2020.insurance?.[0]?.inforce, false);
+
+    // The claim, approved; the patient signs a dispute with the EOB's facts; the lab relays it.
+    const { claimId } = await submitted(await cn.claim(p, 'insurer', [{ code: 'Z1020', encounter: enc }]));
+    const ins = cn.nodeOf('insurer').records;
+    const eob = (await ins.open(
+      ins.currentRow('ExplanationOfBenefit', documentId(claimId)),
+    )) as unknown as ExplanationOfBenefit;
+    const facts = disputeFactsOf(eob);
+    assert.ok(facts);
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
+    const signature = await signDispute(
+      p.account,
+      { chainId: cn.net.manifest.chainId, verifyingContract: cn.net.manifest.contracts.Claims as Hex },
+      { claimId: facts.claimId as Hex, round: 0, deadline },
+    );
+    const body = JSON.stringify({
+      claimId: facts.claimId,
+      round: 0,
+      deadline: deadline.toString(),
+      salt: facts.salt,
+      signature,
+    });
+    const relay = () => request(`${cn.net.url('lab')}/claims/dispute`, { method: 'POST', body });
+    const relayed = await relay();
+    assert.equal(relayed.status, 202, JSON.stringify(relayed.body));
+    await waitFor(
+      'the relayed dispute to be mined (claim state disputed)',
+      async () => (await cn.claimOf(claimId))?.state === 'disputed',
+    );
+    const replay = await relay();
+    assert.equal(replay.status, 409, JSON.stringify(replay.body));
   });
 
   test('a duplicate at one payer is denied (CARC 18); the same service again with modifier 76 is allowed', async () => {

@@ -82,3 +82,41 @@ export class InsurerUnavailableError extends UnavailableError {
     super('insurer-unavailable', message);
   }
 }
+
+/** An incoming CoverageEligibilityRequest (or an insurer's answer) that medchain cannot take as sent. */
+export class EligibilityMalformedError extends InvalidInputError {
+  constructor(
+    /** FHIRPath-like location of the problem, e.g. `CoverageEligibilityRequest.servicedDate`. */
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`, {
+      issues: [{ severity: 'error', code: 'invalid', details: { text: message }, expression: [path] }],
+    });
+  }
+}
+
+/** An eligibility request the provider's node cannot send: unknown patient, no coverage, no insurer. */
+export class EligibilityRefusedError extends BusinessRuleError {
+  constructor(
+    readonly reason: 'unknown-patient' | 'no-coverage' | 'not-an-insurer',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A patient's dispute the chain refuses (or would): `reason` is the Claims custom error
+ * (`ClaimsNotPatient`, `ClaimsSignatureExpired`, `ClaimsIllegalTransition`) or the relay's own
+ * check (`dispute-replayed`, `dispute-wrong-round`); 409 at the edge.
+ */
+export class DisputeRefusedError extends ConflictError {
+  constructor(
+    readonly reason: string,
+    message: string,
+    data: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message, { reason, ...data });
+  }
+}

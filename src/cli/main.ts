@@ -37,6 +37,7 @@ import {
   servingProcess,
 } from '../node/memberNode.js';
 import { importPath } from '../records/importer.js';
+import { registerClaimsCommands } from './claimsCommands.js';
 import {
   type CliIo,
   defaultIo,
@@ -434,6 +435,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
     });
 
   registerConsentCommands(program, io);
+  registerClaimsCommands(program, io);
 
   program
     .command('status')

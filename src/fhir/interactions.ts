@@ -82,6 +82,15 @@ export const TYPE_OPERATIONS = {
         'A billing user submits a Claim (or a Bundle holding one, as in Da Vinci PAS) at their own node; it is anchored on chain in a batch and sent to the insurer named by the patient’s Coverage, and the insurer’s ClaimResponse is stored and returned (200). Refused before anything is stored or anchored: a malformed Claim (400/422), another provider’s claim, a patient not held here, no Coverage with Claim.insurer (422), a claim already submitted (409).',
     },
   },
+  CoverageEligibilityRequest: {
+    submit: {
+      definition: 'urn:medchain:operation:CoverageEligibilityRequest-submit',
+      route: { method: 'POST', url: '/fhir/CoverageEligibilityRequest/$submit' },
+      needsChain: true,
+      documentation:
+        'Billing: ask the insurer (CoverageEligibilityRequest.insurer as urn:medchain:member|0x…, or the payer of the patient’s stored Coverage) whether coverage is in force on servicedDate; purpose validation and/or benefits; the patient as identifier urn:medchain:patient|0x…. Stores the request and the insurer’s CoverageEligibilityResponse and answers the latter.',
+    },
+  },
 } as const satisfies Record<string, Record<string, RestOperation>>;
 
 /**

@@ -30,6 +30,9 @@ import type { DeploymentManifest } from '../chain/manifest.js';
 import { Outbox } from '../chain/outbox.js';
 import { ClaimBatcher } from '../claims/claimBatcher.js';
 import { DecisionRecorder } from '../claims/decisionRecorder.js';
+import { chainDisputeDeps, relayDispute } from '../claims/disputeRelay.js';
+import { answerEligibility, parseEligibilityAsk, requestEligibility } from '../claims/eligibility.js';
+import type { EligibilityQuestion } from '../claims/fhirEligibility.js';
 import { intakeClaim } from '../claims/intake.js';
 import { claimsCommitmentKey } from '../claims/lineCommitment.js';
 import { submitClaim } from '../claims/submit.js';
@@ -335,6 +338,7 @@ function federationDeps(node: MemberNode, consortium: ConsortiumView) {
       discoverPatients({ gate: node.gate, records: node.records, consortium, signer }, actor, d),
     federatedSearch: (actor: Actor, q: ReleaseRequest, filter?: SearchRequest) =>
       federatedSearch({ gate: node.gate, records: node.records, consortium, signer }, actor, q, filter),
+    ...eligibilityDeps(node, consortium),
     replica: {
       push: (caller: `0x${string}`, body: unknown) =>
         acceptPush(node.db, node.identity.encryptionPublicKey.slice(2), caller, body),
@@ -344,6 +348,29 @@ function federationDeps(node: MemberNode, consortium: ConsortiumView) {
           caller,
           body,
         ),
+    },
+  };
+}
+
+/** Insurance eligibility: the provider's `$submit` and the insurer's member-signed intake. */
+function eligibilityDeps(node: MemberNode, consortium: ConsortiumView) {
+  const self = node.identity.address;
+  return {
+    requestEligibility: (actor: Actor, body: unknown) =>
+      requestEligibility(
+        {
+          gate: node.gate,
+          self,
+          signer: privateKeyToAccount(node.identity.chainKey),
+          member: consortium.member,
+        },
+        actor,
+        body,
+      ),
+    eligibility: {
+      parse: (caller: `0x${string}`, body: unknown) => parseEligibilityAsk(self, caller, body),
+      answer: (caller: `0x${string}`, q: EligibilityQuestion) =>
+        answerEligibility({ gate: node.gate, self }, caller, q),
     },
   };
 }
@@ -466,6 +493,15 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
       ? {
           relayConsent: (body: unknown) =>
             relayConsent(outbox as Outbox, node.manifest as DeploymentManifest, node.log, body),
+        }
+      : {}),
+    ...(chain && outbox && chain.manifest.contracts.Claims
+      ? {
+          relayDispute: (body: unknown) =>
+            relayDispute(
+              chainDisputeDeps(chain.conn, chain.manifest, outbox as Outbox, node.identity.address),
+              body,
+            ),
         }
       : {}),
     ...(chain && consortium ? federationDeps(node, consortium) : {}),

@@ -333,4 +333,25 @@ describe('the CapabilityStatement does not lie', () => {
       ],
     );
   });
+  test('CoverageEligibilityRequest/$submit asks the insurer: left out and 503 without the chain, listed with it', async () => {
+    const type = 'CoverageEligibilityRequest';
+    assert.equal(cs.rest?.[0]?.resource?.find((r) => r.type === type)?.operation, undefined);
+    const res = await call('POST', `/fhir/${type}/$submit`, 'billing', {
+      resourceType: type,
+      status: 'active',
+      purpose: ['validation'],
+      patient: { identifier: { system: 'urn:medchain:patient', value: `0x${'a1'.repeat(20)}` } },
+      created: '2026-03-02T09:00:00Z',
+      servicedDate: '2026-03-02',
+    });
+    assert.equal(res.status, 503, res.body.slice(0, 200));
+    const withChain = capabilityStatement({ name: 'medchain', version: 't' }, 'http://127.0.0.1/fhir', {
+      chain: true,
+    });
+    const ops = withChain.rest?.[0]?.resource?.find((r) => r.type === type)?.operation ?? [];
+    assert.deepEqual(
+      ops.map((o) => [o.name, o.definition]),
+      [['submit', 'urn:medchain:operation:CoverageEligibilityRequest-submit']],
+    );
+  });
 });

@@ -38,6 +38,8 @@ export async function startTestNode(
     rpcProxy?: ApiDeps['rpcProxy'];
     /** The claims services (src/api/claimRoutes.ts), e.g. doubles of them. */
     claims?: Pick<ApiDeps, 'submitClaim' | 'intakeClaim'>;
+    /** More API dependencies, built from the node (e.g. eligibility, the dispute relay). */
+    deps?: (node: MemberNode) => Partial<ApiDeps>;
   } = {},
 ): Promise<TestNode> {
   const dir = mkdtempSync(path.join(tmpdir(), 'medchain-node-'));
@@ -62,6 +64,7 @@ export async function startTestNode(
     ...(opts.portal ? { portal: opts.portal } : {}),
     ...(opts.rpcProxy ? { rpcProxy: opts.rpcProxy } : {}),
     ...opts.claims,
+    ...(opts.deps ? opts.deps(node) : {}),
   });
   const tokens = new Map<UserRole, string>();
   return {
