@@ -6,11 +6,14 @@
  *   node --import tsx bench/_httpServer.ts baseline <dir>   the unsecured baseline (unsecuredBaseline.ts)
  *
  * Prints one JSON line once it listens on 127.0.0.1 (a free port): {"url": ...}, and for the member
- * the sign-in of its clinician (a fresh random password, over the pipe only). Stops when its
- * standard input closes, so it never outlives the benchmark.
+ * the sign-in of its clinician (a fresh random password, over the pipe only). Answers each line
+ * `cpu` on its standard input with one JSON line of its own CPU time so far (process.cpuUsage, in
+ * microseconds) and, for the member, its log's commit and entry counts, so the benchmark can report CPU per request when the machine is loaded. Stops
+ * when its standard input closes, so it never outlives the benchmark.
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { hashPassword } from '../src/crypto/password.js';
 import { createIdentity } from '../src/node/memberIdentity.js';
 import { keyFileOf, openMemberNode, serveMemberNode } from '../src/node/memberNode.js';
@@ -18,6 +21,8 @@ import { buildUnsecuredBaseline } from './unsecuredBaseline.js';
 
 interface Started {
   url: string;
+  /** The member's transparency log counters (SQLite commits, entries written). */
+  logStats?: { commits: number; entries: number };
   login?: { username: string; password: string };
   close(): Promise<void>;
 }
@@ -33,6 +38,7 @@ async function start(kind: string, dir: string): Promise<Started> {
     return {
       url: running.url,
       login,
+      logStats: node.log.stats,
       close: async () => {
         await running.close();
         node.close();
@@ -54,7 +60,11 @@ if (!kind || !dir) {
 }
 const server = await start(kind, dir);
 process.stdout.write(`${JSON.stringify({ url: server.url, login: server.login })}\n`);
-process.stdin.resume();
-process.stdin.on('end', () => {
+const commands = createInterface({ input: process.stdin });
+commands.on('line', (line) => {
+  if (line.trim() === 'cpu')
+    process.stdout.write(`${JSON.stringify({ cpu: process.cpuUsage(), log: server.logStats })}\n`);
+});
+commands.on('close', () => {
   void server.close().then(() => process.exit(0));
 });

@@ -15,13 +15,16 @@
  * its clinician signs in before each round.
  *
  * Reports, per scenario, medians over rounds of successful requests per second and of p50/p99
- * latency, the member/baseline ratio, and every non-2xx answer or connection error (they must be
- * zero). Writes bench/results/http.json and bench/results/http.md with the load average at the
+ * latency, the member/baseline ratio, each server's own CPU time per request (process.cpuUsage in
+ * the server: the figure that holds when other work loads the machine), and every non-2xx answer
+ * or connection error (they must be zero). Writes bench/results/http.json and bench/results/http.md with the load average at the
  * start and the end.
  *
  *   BENCH_HTTP_ROUNDS (or BENCH_ROUNDS)  rounds per scenario and server, default 5
  *   BENCH_HTTP_SECONDS                   seconds per round, default 10
  *   BENCH_HTTP_CONNECTIONS               concurrent connections, default 32
+ *   BENCH_HTTP_SCENARIOS                 comma-separated subset of read,search,create (default all)
+ *   BENCH_HTTP_MEMBER_NODE_ARGS          extra node flags for the member's process (e.g. --cpu-prof)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -82,10 +85,12 @@ const observation = (patientId: string, code: string) => ({
 type Kind = 'member' | 'baseline';
 const KINDS: readonly Kind[] = ['member', 'baseline'];
 
-interface Target {
+export interface Target {
   kind: Kind;
   url: string;
   child: ChildProcess;
+  /** The server's own CPU time so far, in ms (user + system), and the member's log counters. */
+  usage(): Promise<{ cpuMs: number; log?: { commits: number; entries: number } }>;
   login: { username: string; password: string } | undefined;
   /** Headers every request carries (the member's bearer token; the baseline ignores it). */
   headers: Record<string, string>;
@@ -96,7 +101,7 @@ interface Target {
   createPatientId: string;
 }
 
-interface Scenario {
+export interface Scenario {
   name: 'create' | 'read' | 'search';
   what: string;
   options(t: Target): Omit<autocannon.Options, 'url' | 'connections' | 'duration'>;
@@ -107,7 +112,7 @@ const searchPath = (t: Target, code: string) =>
   `/fhir/Observation?patient=Patient/${t.patientId}&code=${encodeURIComponent(`http://loinc.org|${code}`)}`;
 
 /** In the order of the report. */
-const SCENARIOS: readonly Scenario[] = [
+export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'create',
     what: 'POST /fhir/Observation',
@@ -142,16 +147,24 @@ const SCENARIOS: readonly Scenario[] = [
  * creates last, so reads and searches run on the same store on both sides (creates would add
  * more rows to the faster server, and a search's cost grows with the rows of its type).
  */
-const RUN_ORDER: readonly Scenario[] = ['read', 'search', 'create'].map(
-  (n) => SCENARIOS.find((s) => s.name === n) as Scenario,
-);
+const ONLY = process.env.BENCH_HTTP_SCENARIOS?.split(',').map((x) => x.trim());
+const RUN_ORDER: readonly Scenario[] = ['read', 'search', 'create']
+  .filter((n) => !ONLY || ONLY.includes(n))
+  .map((n) => SCENARIOS.find((s) => s.name === n) as Scenario);
 
 /** Start a server process and wait (up to 60 s) for the line with its URL. */
-async function startServer(kind: Kind, dir: string): Promise<Target> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, '_httpServer.ts'), kind, dir], {
-    cwd: repoRoot,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+export async function startServer(
+  kind: Kind,
+  dir: string,
+  nodeArgs: readonly string[] = [],
+  /** The checkout whose server runs (another one, to compare two versions side by side). */
+  root = repoRoot,
+): Promise<Target> {
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', path.join(root, 'bench', '_httpServer.ts'), kind, dir],
+    { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const first = await new Promise<string>((resolve, reject) => {
     const fail = (err: Error) => {
@@ -169,10 +182,25 @@ async function startServer(kind: Kind, dir: string): Promise<Target> {
     });
   });
   const ready = JSON.parse(first) as { url: string; login?: { username: string; password: string } };
+  // Later lines answer `cpu` requests, one at a time and in order.
+  const waiting: ((line: string) => void)[] = [];
+  lines.on('line', (l) => waiting.shift()?.(l));
+  const usage = () =>
+    new Promise<{ cpuMs: number; log?: { commits: number; entries: number } }>((resolve) => {
+      waiting.push((l) => {
+        const { cpu, log } = JSON.parse(l) as {
+          cpu: { user: number; system: number };
+          log?: { commits: number; entries: number };
+        };
+        resolve({ cpuMs: (cpu.user + cpu.system) / 1000, ...(log ? { log } : {}) });
+      });
+      child.stdin?.write('cpu\n');
+    });
   return {
     kind,
     url: ready.url,
     child,
+    usage,
     login: ready.login,
     headers: {},
     ids: [],
@@ -182,7 +210,7 @@ async function startServer(kind: Kind, dir: string): Promise<Target> {
 }
 
 /** Ask a server to stop (its stdin closes) and wait up to 30 s for it to exit; then kill it. */
-async function stopServer(t: Target): Promise<void> {
+export async function stopServer(t: Target): Promise<void> {
   if (t.child.exitCode !== null) return;
   const exited = new Promise<void>((resolve) => t.child.once('exit', () => resolve()));
   t.child.stdin?.end();
@@ -210,7 +238,7 @@ async function expectStatus(r: Response, status: number, what: string): Promise<
  * A fresh bearer token for the member's clinician (tokens last 15 minutes; one per round). The
  * baseline gets a token of the same length, which it ignores, so both receive the same bytes.
  */
-async function signIn(t: Target): Promise<void> {
+export async function signIn(t: Target): Promise<void> {
   if (!t.login) {
     t.headers = { authorization: `Bearer ${randomBytes(32).toString('base64url')}` };
     return;
@@ -225,7 +253,7 @@ async function signIn(t: Target): Promise<void> {
 }
 
 /** Create the patients and the Observations the read and search rounds use (the same on both servers). */
-async function seed(t: Target): Promise<void> {
+export async function seed(t: Target): Promise<void> {
   const patient = async (family: string) =>
     (
       (await expectStatus(
@@ -257,7 +285,7 @@ async function seed(t: Target): Promise<void> {
 }
 
 /** Each scenario answers what it should on this server before anything is timed. */
-async function sanityCheck(t: Target): Promise<void> {
+export async function sanityCheck(t: Target): Promise<void> {
   const created = await call(t, 'POST', '/fhir/Observation', observation(t.createPatientId, '718-7'));
   const c = (await expectStatus(created, 201, `${t.kind} create`)) as {
     id: string;
@@ -299,11 +327,15 @@ interface RoundSample {
   non2xx: number;
   errors: number;
   timeouts: number;
+  /** The server's CPU time over the round, per request answered (ms). */
+  cpuMsPerRequest: number;
+  /** The member's log entries per SQLite commit over the round (group commit). */
+  logEntriesPerCommit?: number;
   /** Count per HTTP status, when any answer was not 2xx. */
   statuses?: Record<string, number>;
 }
 
-async function load(t: Target, s: Scenario, seconds: number): Promise<autocannon.Result> {
+export async function load(t: Target, s: Scenario, seconds: number): Promise<autocannon.Result> {
   // The URL's path is the create's; read and search set theirs per request.
   return autocannon({
     url: `${t.url}/fhir/Observation`,
@@ -321,11 +353,21 @@ function statusCounts(r: autocannon.Result): Record<string, number> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const round1 = (x: number) => Number(x.toFixed(1));
 
+interface ServerSummary {
+  perSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Median over rounds of the server's CPU ms per request. */
+  cpuMsPerRequest: number;
+  non2xx: number;
+  errors: number;
+}
+
 export interface HttpRow {
   scenario: string;
   what: string;
-  member: { perSec: number; p50Ms: number; p99Ms: number; non2xx: number; errors: number };
-  baseline: { perSec: number; p50Ms: number; p99Ms: number; non2xx: number; errors: number };
+  member: ServerSummary;
+  baseline: ServerSummary;
   /** Member req/s over baseline req/s (medians). */
   ratio: number;
   goal?: { perSec: number; ratio: number; met: boolean };
@@ -336,9 +378,10 @@ export async function runHttpBench(): Promise<{ rows: HttpRow[]; samples: Record
   const dir = mkdtempSync(path.join(os.tmpdir(), 'medchain-bench-http-'));
   const targets: Target[] = [];
   try {
+    const memberArgs = process.env.BENCH_HTTP_MEMBER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
     for (const kind of KINDS) {
       const sub = path.join(dir, kind);
-      targets.push(await startServer(kind, sub));
+      targets.push(await startServer(kind, sub, kind === 'member' ? memberArgs : []));
     }
     for (const t of targets) {
       await signIn(t);
@@ -352,7 +395,15 @@ export async function runHttpBench(): Promise<{ rows: HttpRow[]; samples: Record
       for (let round = 0; round < ROUNDS; round++) {
         for (const t of targets) {
           await signIn(t);
+          const before = await t.usage();
           const r = await load(t, s, SECONDS);
+          const after = await t.usage();
+          const cpu = after.cpuMs - before.cpuMs;
+          const commits = (after.log?.commits ?? 0) - (before.log?.commits ?? 0);
+          const perCommit =
+            commits > 0
+              ? Number((((after.log?.entries ?? 0) - (before.log?.entries ?? 0)) / commits).toFixed(1))
+              : undefined;
           const key = `${s.name} ${t.kind}`;
           samples[key] = [
             ...(samples[key] ?? []),
@@ -365,26 +416,29 @@ export async function runHttpBench(): Promise<{ rows: HttpRow[]; samples: Record
               non2xx: r.non2xx,
               errors: r.errors,
               timeouts: r.timeouts,
+              cpuMsPerRequest: Number((cpu / Math.max(1, r.requests.total)).toFixed(3)),
+              ...(perCommit !== undefined ? { logEntriesPerCommit: perCommit } : {}),
               ...(r.non2xx > 0 ? { statuses: statusCounts(r) } : {}),
             },
           ];
           process.stdout.write(
-            `round ${round + 1}/${ROUNDS} ${s.name.padEnd(6)} ${t.kind.padEnd(8)} ${Math.round(r['2xx'] / r.duration)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms${r.non2xx || r.errors ? `, non-2xx ${r.non2xx}, errors ${r.errors}` : ''}\n`,
+            `round ${round + 1}/${ROUNDS} ${s.name.padEnd(6)} ${t.kind.padEnd(8)} ${Math.round(r['2xx'] / r.duration)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, server CPU ${(cpu / Math.max(1, r.requests.total)).toFixed(3)} ms/req${perCommit !== undefined ? `, ${perCommit} log entries/commit` : ''}${r.non2xx || r.errors ? `, non-2xx ${r.non2xx}, errors ${r.errors}` : ''}\n`,
           );
         }
       }
     }
-    const summary = (k: string) => {
+    const summary = (k: string): ServerSummary => {
       const xs = samples[k] ?? [];
       return {
         perSec: Math.round(median(xs.map((x) => x.perSec))),
         p50Ms: median(xs.map((x) => x.p50)),
         p99Ms: median(xs.map((x) => x.p99)),
+        cpuMsPerRequest: median(xs.map((x) => x.cpuMsPerRequest)),
         non2xx: xs.reduce((a, x) => a + x.non2xx, 0),
         errors: xs.reduce((a, x) => a + x.errors, 0),
       };
     };
-    const rows = SCENARIOS.map((s): HttpRow => {
+    const rows = SCENARIOS.filter((s) => RUN_ORDER.includes(s)).map((s): HttpRow => {
       const member = summary(`${s.name} member`);
       const baseline = summary(`${s.name} baseline`);
       const ratio = baseline.perSec > 0 ? Number((member.perSec / baseline.perSec).toFixed(2)) : 0;
@@ -409,11 +463,11 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 
 function table(rows: HttpRow[]): string {
   return [
-    '| scenario | member req/s | unsecured req/s | member / unsecured | member p50 / p99 ms | unsecured p50 / p99 ms | non-2xx, errors (member; unsecured) | goal |',
-    '|---|---:|---:|---:|---:|---:|---:|---|',
+    '| scenario | member req/s | unsecured req/s | member / unsecured | member p50 / p99 ms | unsecured p50 / p99 ms | server CPU ms/req (member; unsecured) | non-2xx, errors (member; unsecured) | goal |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rows.map(
       (r) =>
-        `| ${r.scenario} | ${fmt(r.member.perSec)} | ${fmt(r.baseline.perSec)} | ${r.ratio}x | ${r.member.p50Ms} / ${r.member.p99Ms} | ${r.baseline.p50Ms} / ${r.baseline.p99Ms} | ${r.member.non2xx}, ${r.member.errors}; ${r.baseline.non2xx}, ${r.baseline.errors} | ${r.goal ? `>= ${fmt(r.goal.perSec)}/s and >= ${r.goal.ratio}x: ${r.goal.met ? 'met' : 'not met'}` : '-'} |`,
+        `| ${r.scenario} | ${fmt(r.member.perSec)} | ${fmt(r.baseline.perSec)} | ${r.ratio}x | ${r.member.p50Ms} / ${r.member.p99Ms} | ${r.baseline.p50Ms} / ${r.baseline.p99Ms} | ${r.member.cpuMsPerRequest}; ${r.baseline.cpuMsPerRequest} | ${r.member.non2xx}, ${r.member.errors}; ${r.baseline.non2xx}, ${r.baseline.errors} | ${r.goal ? `>= ${fmt(r.goal.perSec)}/s and >= ${r.goal.ratio}x: ${r.goal.met ? 'met' : 'not met'}` : '-'} |`,
     ),
   ].join('\n');
 }
@@ -439,6 +493,13 @@ export async function main(): Promise<void> {
   };
   const la = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(', ');
   const t = table(rows);
+  if (ONLY) {
+    // A subset of the scenarios is a development run: printed, never written over the results.
+    process.stdout.write(
+      `\nload average ${la(loadStart)} -> ${la(loadEnd)}\n${t}\n\n(not written: BENCH_HTTP_SCENARIOS)\n`,
+    );
+    return;
+  }
   writeFileSync(
     path.join(outDir, 'http.json'),
     `${JSON.stringify({ ...meta, results: rows, samples }, null, 2)}\n`,

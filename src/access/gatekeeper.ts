@@ -269,8 +269,8 @@ export class Gatekeeper {
       throw new AccessDeniedError(`the ${actor.role} role may not ${action} ${type}`, 'role');
   }
 
-  private patientOf(row: { patientRef: string }): Address | null {
-    return this.records.patientAddressOf(row.patientRef);
+  private patientOf(row: { patientRef: string; patientAddress?: string | null }): Address | null {
+    return this.records.patientAddressOfRow(row);
   }
 
   /** Refuse a row the decision does not cover (checked before anything is logged or opened). */
@@ -283,13 +283,27 @@ export class Gatekeeper {
   // ------------------------------------------------------------------ this member's own users
 
   async read(actor: Actor, type: ResourceType, id: string): Promise<StoredResource> {
+    return this.records.open(await this.readLogged(actor, type, id));
+  }
+
+  /**
+   * `read`, with the record as its stored JSON bytes, for a caller that sends it whole (the REST
+   * read: no parse and re-serialization), and its row (version, last update) for the headers.
+   */
+  async readJson(actor: Actor, type: ResourceType, id: string): Promise<{ row: VersionRow; json: Buffer }> {
+    const row = await this.readLogged(actor, type, id);
+    return { row, json: await this.records.openJson(row) };
+  }
+
+  /** Decide and log a read of the current version; resolves with its row once the entry is durable. */
+  private async readLogged(actor: Actor, type: ResourceType, id: string): Promise<VersionRow> {
     this.authorize(actor, 'read', type);
     const d = await this.decideLocal(actor);
     const row = this.check(d, this.records.currentRow(type, id));
     await this.log.append(
       entry(actor.id, 'read', targetOf(row), this.patientOf(row), actor.purpose, 'permit', 'ok'),
     );
-    return this.records.open(row);
+    return row;
   }
 
   async vread(actor: Actor, type: ResourceType, id: string, version: number): Promise<StoredResource> {

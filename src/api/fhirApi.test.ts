@@ -144,6 +144,30 @@ describe('authentication', () => {
 });
 
 describe('FHIR REST', () => {
+  test('a read answers the resource as the create returned it, with its ETag, Last-Modified and type', async () => {
+    const c = await call('POST', '/fhir/Patient', { role: 'clinician', body: patient('Adeyemi') });
+    assert.equal(c.status, 201, c.body);
+    const created = c.json() as Patient;
+    const u = await call('PUT', `/fhir/Patient/${created.id}`, {
+      role: 'clinician',
+      body: { ...created, gender: 'female' },
+    });
+    assert.equal(u.status, 200, u.body);
+    const r = await call('GET', `/fhir/Patient/${created.id}`, { role: 'clinician' });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json(), u.json(), 'the current version, exactly as stored');
+    assert.equal(r.body, JSON.stringify(u.json()), 'compact JSON');
+    assert.equal(r.headers.etag, 'W/"2"');
+    assert.equal(r.headers.etag, u.headers.etag);
+    assert.equal(r.headers['last-modified'], u.headers['last-modified']);
+    assert.equal(
+      r.headers['last-modified'],
+      new Date((u.json() as Patient).meta?.lastUpdated ?? 0).toUTCString(),
+    );
+    assert.equal(r.headers['content-type'], 'application/fhir+json; charset=utf-8');
+    assert.equal(r.headers.location, undefined);
+  });
+
   test('create, read, update with If-Match, vread, history, delete (410 afterwards)', async () => {
     const c = await call('POST', '/fhir/Patient', { role: 'clinician', body: patient('Okafor') });
     assert.equal(c.status, 201, c.body);

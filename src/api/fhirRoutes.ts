@@ -17,7 +17,7 @@ import { okOutcome } from '../fhir/outcomes.js';
 import { PATIENT_ADDRESS_SYSTEM, RESOURCE_TYPES } from '../fhir/resourceTypes.js';
 import { parseSearch, type SearchQuery } from '../fhir/search.js';
 import { parseIfMatch, type StoredResource } from '../records/recordService.js';
-import { actorOf, idParam, send, sendResource, typeParam } from './http.js';
+import { actorOf, idParam, send, sendResource, sendStoredJson, typeParam } from './http.js';
 import { NOTE_SYSTEM, remoteOutcomeEntries } from './remoteOutcomes.js';
 import type { ApiDeps } from './server.js';
 
@@ -217,7 +217,9 @@ export function fhirRoutes(
 
   on(TYPE_INTERACTIONS.read, async (request, reply) => {
     const p = request.params as { type: string; id: string };
-    return sendResource(reply, 200, await gate.read(actorOf(request), typeParam(p.type), idParam(p.id)));
+    // Released whole: the decrypted JSON goes out as stored, not parsed and serialized again.
+    const { row, json } = await gate.readJson(actorOf(request), typeParam(p.type), idParam(p.id));
+    return sendStoredJson(reply, 200, row, json);
   });
 
   on(TYPE_INTERACTIONS.update, async (request, reply) => {

@@ -15,11 +15,36 @@ export function send(reply: FastifyReply, status: number, body: unknown): Fastif
 }
 
 export function sendResource(reply: FastifyReply, status: number, r: StoredResource): FastifyReply {
-  const v = r.meta?.versionId;
-  reply.header('etag', `W/"${v}"`);
-  if (r.meta?.lastUpdated) reply.header('last-modified', new Date(r.meta.lastUpdated).toUTCString());
-  if (status === 201) reply.header('location', `/fhir/${r.resourceType}/${r.id}/_history/${v}`);
+  versionHeaders(reply, status, r.resourceType, r.id, r.meta?.versionId, r.meta?.lastUpdated);
   return send(reply, status, r);
+}
+
+/**
+ * A stored resource sent as its stored JSON bytes (decrypted, never re-serialized), with the
+ * headers `sendResource` gives it, taken from its stored row: the row's version and last update
+ * are the ones written into the resource's meta when it was stored.
+ */
+export function sendStoredJson(
+  reply: FastifyReply,
+  status: number,
+  row: { resourceType: string; id: string; version: number; lastUpdated: string },
+  json: Buffer,
+): FastifyReply {
+  versionHeaders(reply, status, row.resourceType, row.id, String(row.version), row.lastUpdated);
+  return reply.code(status).type(FHIR_JSON).send(json);
+}
+
+function versionHeaders(
+  reply: FastifyReply,
+  status: number,
+  type: string,
+  id: string | undefined,
+  version: string | undefined,
+  lastUpdated: string | undefined,
+): void {
+  reply.header('etag', `W/"${version}"`);
+  if (lastUpdated) reply.header('last-modified', new Date(lastUpdated).toUTCString());
+  if (status === 201) reply.header('location', `/fhir/${type}/${id}/_history/${version}`);
 }
 
 export function typeParam(raw: string): ResourceType {

@@ -26,6 +26,25 @@ describe('envelope encryption', () => {
     );
   });
 
+  test('binding bytes: known answers (the AAD of every stored record; they must never change)', () => {
+    const cases: [RecordBinding, string][] = [
+      [
+        { resourceType: 'Observation', id: 'a-1', version: 3, patient: 'Patient/p1' },
+        '000000126d6564636861696e2d7265636f72642d76310000000b4f62736572766174696f6e00000003612d3100000001330000000a50617469656e742f7031',
+      ],
+      [
+        { resourceType: 'Patient', id: 'x', version: 1, patient: '' },
+        '000000126d6564636861696e2d7265636f72642d76310000000750617469656e740000000178000000013100000000',
+      ],
+      [
+        // Lengths count UTF-8 bytes, not characters.
+        { resourceType: 'Observation', id: 'é', version: 123456789, patient: 'Patient/ü€' },
+        '000000126d6564636861696e2d7265636f72642d76310000000b4f62736572766174696f6e00000002c3a9000000093132333435363738390000000d50617469656e742fc3bce282ac',
+      ],
+    ];
+    for (const [binding, hex] of cases) assert.equal(Buffer.from(bindingBytes(binding)).toString('hex'), hex);
+  });
+
   test('fresh key and nonce per version', () => {
     const pt = new TextEncoder().encode('{"resourceType":"Observation"}');
     const a = sealRecord(pt, b);

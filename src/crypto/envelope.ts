@@ -35,16 +35,18 @@ export function bindingBytes(b: RecordBinding): Uint8Array {
   if (!Number.isSafeInteger(b.version) || b.version < 1) {
     throw new CryptoError('bad-argument', 'record version must be a positive integer');
   }
-  const parts = ['medchain-record-v1', b.resourceType, b.id, String(b.version), b.patient].map((s) =>
-    Buffer.from(s, 'utf8'),
-  );
-  return Buffer.concat(
-    parts.flatMap((p) => {
-      const len = Buffer.alloc(4);
-      len.writeUInt32BE(p.length);
-      return [len, p];
-    }),
-  );
+  // Computed for every record opened: one buffer, each field written in place.
+  const parts = ['medchain-record-v1', b.resourceType, b.id, String(b.version), b.patient];
+  let size = 0;
+  for (const p of parts) size += 4 + Buffer.byteLength(p, 'utf8');
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const p of parts) {
+    const n = out.write(p, at + 4, 'utf8');
+    out.writeUInt32BE(n, at);
+    at += 4 + n;
+  }
+  return out;
 }
 
 /** Encrypt `plaintext` under a fresh data key. The caller wraps `dataKey` and then forgets it. */
@@ -65,12 +67,26 @@ export function openRecord(
   ciphertext: Uint8Array,
   binding: RecordBinding,
 ): Uint8Array {
+  return openRecordBound(dataKey, nonce, ciphertext, binding, bindingBytes(binding));
+}
+
+/**
+ * `openRecord` with the binding's AAD bytes already computed (`aad` must be `bindingBytes(binding)`;
+ * a reader that also unwrapped the data key under the same AAD computes it once).
+ */
+export function openRecordBound(
+  dataKey: Uint8Array,
+  nonce: Uint8Array,
+  ciphertext: Uint8Array,
+  binding: RecordBinding,
+  aad: Uint8Array,
+): Buffer {
   assertBytes(dataKey, DATA_KEY_BYTES, 'data key');
   assertBytes(nonce, NONCE_BYTES, 'nonce');
   assertBytes(ciphertext, undefined, 'ciphertext');
   if (ciphertext.length < TAG_BYTES) throw new CryptoError('decrypt-failed', 'ciphertext is too short');
   const decipher = createDecipheriv('aes-256-gcm', dataKey, nonce, { authTagLength: TAG_BYTES });
-  decipher.setAAD(bindingBytes(binding));
+  decipher.setAAD(aad);
   decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES));
   try {
     return Buffer.concat([

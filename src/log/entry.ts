@@ -201,8 +201,20 @@ export function encodeEntry(e: LogEntry): Uint8Array {
   return writeEntry(e);
 }
 
-/** The bytes of an entry already checked. */
-function writeEntry(e: LogEntry): Uint8Array {
+/**
+ * The canonical bytes of an entry, in a buffer this module reuses: valid only until the next call.
+ * For the log's own append, which hands the bytes to SQLite (which copies them) and to the leaf
+ * hash, then drops them: no buffer of its own per entry.
+ */
+export function encodeEntryTransient(e: LogEntry): Uint8Array {
+  checkEntry(e);
+  return writeEntry(e, true);
+}
+
+let scratch = Buffer.allocUnsafeSlow(1024);
+
+/** The bytes of an entry already checked (in the shared scratch buffer when `transient`). */
+function writeEntry(e: LogEntry, transient = false): Uint8Array {
   const t = e.target;
   const size =
     1 +
@@ -219,7 +231,9 @@ function writeEntry(e: LogEntry): Uint8Array {
     strLen(e.reason) +
     (e.queryHash ? 33 : 1);
   // Not from the shared pool: the bytes are kept (and hashed) on their own.
-  const w = new Writer(Buffer.allocUnsafeSlow(size));
+  if (transient && scratch.length < size)
+    scratch = Buffer.allocUnsafeSlow(Math.max(size, 2 * scratch.length));
+  const w = new Writer(transient ? scratch.subarray(0, size) : Buffer.allocUnsafeSlow(size));
   w.u8(ENTRY_FORMAT_VERSION);
   w.u64(e.index);
   w.u64(e.time);

@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { openDatabase } from '../store/database.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
-import { decodeEntry } from './entry.js';
+import { decodeEntry, encodeEntry } from './entry.js';
 import { leafHash, MerkleTree, verifyConsistency, verifyInclusion } from './merkle.js';
 import { type LogInput, LogUnavailableError, TransparencyLog } from './transparencyLog.js';
 import { CHUNK_NODES, TreeStore } from './treeStore.js';
@@ -51,6 +51,42 @@ describe('transparency log', () => {
     const stored = log.entries(5, 6)[0];
     assert.equal(decodeEntry(stored?.leaf as Uint8Array).actor, 'user-5');
     assert.deepEqual(leafHash(stored?.leaf as Uint8Array), log.leafHash(5));
+  });
+
+  test('every entry of a group commit is stored as its own canonical bytes (no bytes shared between entries)', async () => {
+    const { db } = freshDb();
+    const log = new TransparencyLog(db, MEMBER);
+    // Entries of different lengths, some alone and some with work, all in one commit: each must
+    // be stored and hashed as exactly its own encoding.
+    const varied = (i: number): LogInput => ({
+      ...input(i),
+      actor: `user-${'x'.repeat(i % 40)}-${i}`,
+      patient: i % 3 === 0 ? MEMBER : null,
+      target:
+        i % 4 === 0
+          ? null
+          : {
+              resourceType: 'Observation',
+              id: `o${i}`,
+              version: i,
+              ciphertextHash: i % 2 ? `0x${'ab'.repeat(32)}` : null,
+            },
+      queryHash: i % 5 === 0 ? `0x${'cd'.repeat(32)}` : null,
+    });
+    const [alone, worked] = await Promise.all([
+      Promise.all(Array.from({ length: 60 }, (_, i) => log.append(varied(i)))),
+      log.commitQueued([varied(61), varied(62), varied(63)], () => 'done'),
+    ]);
+    assert.equal(log.stats.commits, 1);
+    const records = [...alone, ...worked.records];
+    assert.equal(records.length, 63);
+    for (const r of records) {
+      const stored = log.entries(r.index, r.index + 1)[0]?.leaf as Uint8Array;
+      assert.deepEqual(stored, encodeEntry(r.entry), `entry ${r.index} as stored`);
+      assert.deepEqual(decodeEntry(stored), r.entry);
+      assert.deepEqual(leafHash(stored), log.leafHash(r.index));
+      assert.deepEqual(r.leafHash, log.leafHash(r.index));
+    }
   });
 
   test('the tree survives a restart, and proofs verify', async () => {

@@ -17,7 +17,7 @@ import type { Address } from 'viem';
 import { getAddress } from 'viem';
 import { UnavailableError } from '../errors.js';
 import type { Db } from '../store/database.js';
-import { encodeEntry, type LogEntry } from './entry.js';
+import { encodeEntry, encodeEntryTransient, type LogEntry } from './entry.js';
 import { type Hash, leafHash, type MerkleTree } from './merkle.js';
 import { TreeStore } from './treeStore.js';
 
@@ -139,25 +139,27 @@ export class TransparencyLog {
     }
   }
 
-  private record(input: LogInput, index: number, time: number): LogRecord & { bytes: Uint8Array } {
+  /**
+   * Inside the open transaction: encode the entry at the end of the tree, insert it and grow the
+   * tree. Its bytes are transient (a buffer reused for the next entry): SQLite copies them, and
+   * only the leaf hash is kept.
+   */
+  private insertNext(input: LogInput, time: number): LogRecord {
+    const index = this.tree.size;
     const entry: LogEntry = { ...input, index, time, member: this.member };
-    const bytes = encodeEntry(entry);
-    return { index, entry, leafHash: leafHash(bytes), bytes };
-  }
-
-  private insertAll(records: readonly (LogRecord & { bytes: Uint8Array })[]): void {
-    for (const rec of records) {
-      this.insert.run(
-        rec.index,
-        rec.bytes,
-        rec.leafHash,
-        rec.entry.patient?.toLowerCase() ?? null,
-        rec.entry.action,
-        rec.entry.outcome,
-        rec.entry.time,
-      );
-      this.tree.append(rec.leafHash);
-    }
+    const bytes = encodeEntryTransient(entry);
+    const h = leafHash(bytes);
+    this.insert.run(
+      index,
+      bytes,
+      h,
+      entry.patient?.toLowerCase() ?? null,
+      entry.action,
+      entry.outcome,
+      entry.time,
+    );
+    this.tree.append(h);
+    return { index, entry, leafHash: h };
   }
 
   private flush(): void {
@@ -172,9 +174,7 @@ export class TransparencyLog {
       this.db.transaction(() => {
         for (const q of batch) {
           if (q.kind === 'entry') {
-            const rec = this.record(q.input, this.tree.size, time);
-            this.insertAll([rec]);
-            outcomes.push({ records: [rec] });
+            outcomes.push({ records: [this.insertNext(q.input, time)] });
             continue;
           }
           const before = this.tree.size;
@@ -189,8 +189,7 @@ export class TransparencyLog {
                 workFailed = true;
                 throw err;
               }
-              const recs = q.inputs.map((input, i) => this.record(input, before + i, time));
-              this.insertAll(recs);
+              const recs = q.inputs.map((input) => this.insertNext(input, time));
               outcomes.push({ records: recs, result: r });
               return r;
             })();
@@ -217,9 +216,8 @@ export class TransparencyLog {
         continue;
       }
       this.stats.entries += o.records.length;
-      const records = o.records.map(({ index, entry, leafHash: h }) => ({ index, entry, leafHash: h }));
-      if (q.kind === 'entry') q.resolve(records[0] as LogRecord);
-      else q.resolve({ result: o.result, records });
+      if (q.kind === 'entry') q.resolve(o.records[0] as LogRecord);
+      else q.resolve({ result: o.result, records: o.records });
     }
   }
 

@@ -13,7 +13,13 @@ import { blindToken } from '../crypto/blindIndex.js';
 import type { ConsortiumKey } from '../crypto/consortiumKey.js';
 import { CryptoError } from '../crypto/cryptoError.js';
 import { discoveryTokens } from '../crypto/discoveryToken.js';
-import { bindingBytes, openRecord, type RecordBinding, sealRecord } from '../crypto/envelope.js';
+import {
+  bindingBytes,
+  openRecord,
+  openRecordBound,
+  type RecordBinding,
+  sealRecord,
+} from '../crypto/envelope.js';
 import { type KeyWrap, unwrapperFor, wrapKey } from '../crypto/keyWrap.js';
 import { unwrapSymmetric, wrapSymmetric } from '../crypto/symmetricWrap.js';
 import { badRequest, conflict, gone, notFound, preconditionFailed } from '../errors.js';
@@ -328,6 +334,12 @@ export class RecordService {
     this.finish(versions);
   }
 
+  /** The chain address of the patient of a stored row (fetched with it when its query joined it). */
+  patientAddressOfRow(row: Pick<VersionRow, 'patientRef' | 'patientAddress'>): Address | null {
+    if (row.patientAddress === undefined) return this.patientAddressOf(row.patientRef);
+    return row.patientRef && row.patientAddress ? getAddress(row.patientAddress) : null;
+  }
+
   /** The chain address of the patient `patientRef`, looking first at versions about to be written. */
   patientAddressOf(patientRef: string, pending: readonly PreparedVersion[] = []): Address | null {
     if (!patientRef) return null;
@@ -380,14 +392,21 @@ export class RecordService {
 
   /** Decrypt a stored version with this member's key (the gatekeeper calls it only for released rows). */
   async open(row: VersionRow): Promise<StoredResource> {
+    return JSON.parse((await this.openJson(row)).toString('utf8'));
+  }
+
+  /**
+   * The stored JSON of a version, decrypted, as bytes: what `open` parses, for a caller that
+   * releases the record whole and can send it as it is (no parse and re-serialization).
+   */
+  async openJson(row: VersionRow): Promise<Buffer> {
     const label = `${row.resourceType}/${row.id}/_history/${row.version}`;
     if (row.deleted || !row.ciphertext || !row.nonce) throw gone(`${label} was deleted`);
     const binding = bindingOf(row);
-    const dataKey = await this.dataKeyOf(row);
+    const aad = bindingBytes(binding);
+    const dataKey = await this.dataKeyOf(row, aad);
     try {
-      return JSON.parse(
-        Buffer.from(openRecord(dataKey, row.nonce, row.ciphertext, binding)).toString('utf8'),
-      );
+      return openRecordBound(dataKey, row.nonce, row.ciphertext, binding, aad);
     } finally {
       dataKey.fill(0);
     }
@@ -399,7 +418,8 @@ export class RecordService {
 
   /** The stored row of the current version (not decrypted); NotFound / Gone when there is none. */
   currentRow(type: ResourceType, id: string): VersionRow {
-    const row = this.store.current(type, id);
+    // With this member's wrap under the current KEK, when it has one: a read in one query.
+    const row = this.store.current(type, id, this.ownRecipients[0]);
     if (!row) throw notFound(`${type}/${id} does not exist`);
     if (row.deleted) throw gone(`${type}/${id} was deleted`);
     return row;
@@ -479,13 +499,14 @@ export class RecordService {
    */
   async dataKeyOf(
     row: Pick<VersionRow, 'resourceType' | 'id' | 'version' | 'patientRef' | 'deleted'>,
+    /** `bindingBytes(bindingOf(row))`, when the caller has it already. */
+    aad: Uint8Array = bindingBytes(bindingOf(row)),
   ): Promise<Uint8Array> {
     const wrap = row.deleted
       ? undefined
       : ((row as VersionRow).ownWrap ?? this.store.firstWrap(row, this.ownRecipients));
     if (!wrap)
       throw gone(`${row.resourceType}/${row.id}/_history/${row.version}: no key for this member (erased)`);
-    const aad = bindingBytes(bindingOf(row));
     if (wrap.kind === 'kek') return unwrapSymmetric(this.kek(wrap.recipient.slice(4)), wrap.wrapped, aad);
     return (await this.unwrap())(wrap, aad);
   }

@@ -27,6 +27,11 @@ export interface VersionRow {
   categories: number | null;
   /** The reading member's own wrap of this version, when the query that found it fetched it too. */
   ownWrap?: WrapRow;
+  /**
+   * The chain address (lowercase) linked to `patientRef`, or null when none is, when the query that
+   * found the row fetched it too (undefined: not fetched, ask the store).
+   */
+  patientAddress?: string | null;
 }
 
 /** Every category bit: what an unclassified version counts as. */
@@ -119,6 +124,33 @@ const toVersion = (r: RawVersion): VersionRow => ({
   categories: r.category_mask,
 });
 
+/**
+ * Columns LEFT JOINed to a version (OWN_WRAP_JOIN): its own wrap (null when it has none under that
+ * recipient) and its patient's chain address (null when none is linked).
+ */
+interface JoinedColumns {
+  w_recipient: string | null;
+  w_kind: WrapKind;
+  w_enc: Buffer;
+  w_wrapped: Buffer;
+  p_address: string | null;
+}
+
+/** The own wrap (recipient `own`) and the patient address of the version `v`, for JoinedColumns. */
+const OWN_WRAP_JOIN = `w.recipient AS w_recipient, w.kind AS w_kind, w.enc AS w_enc, w.wrapped AS w_wrapped,
+       pa.address AS p_address`;
+const joinsOf = (own: string) => `LEFT JOIN key_wraps w ON w.resource_type = v.resource_type AND w.id = v.id
+         AND w.version = v.version AND w.recipient = ${own}
+       LEFT JOIN patient_addresses pa ON pa.patient_ref = v.patient_ref`;
+
+const withJoined = (r: RawVersion & JoinedColumns): VersionRow => {
+  const row = toVersion(r);
+  if (r.w_recipient !== null)
+    row.ownWrap = { recipient: r.w_recipient, kind: r.w_kind, enc: r.w_enc, wrapped: r.w_wrapped };
+  row.patientAddress = r.p_address;
+  return row;
+};
+
 /** Replace a record's search index rows (blind tokens and date ranges) with `tokens` and `dates`. */
 function replaceIndex(
   db: Db,
@@ -183,15 +215,21 @@ export class RecordStore {
     return r && { version: r.version, deleted: r.deleted === 1, patientRef: r.patient_ref };
   }
 
-  /** The current version of a record in one query (a deleted record's current version is its deletion). */
-  current(type: string, id: string): VersionRow | undefined {
+  /**
+   * The current version of a record in one query (a deleted record's current version is its
+   * deletion), with the wrap for recipient `own` when there is one (`ownWrap`) and its patient's
+   * chain address, so that a read needs no second query for its key or its log entry.
+   */
+  current(type: string, id: string, own?: string): VersionRow | undefined {
     const r = statement(
       this.db,
-      `SELECT v.* FROM resource_heads h JOIN resource_versions v
-         ON v.resource_type = h.resource_type AND v.id = h.id AND v.version = h.version
-       WHERE h.resource_type = ? AND h.id = ?`,
-    ).get(type, id) as RawVersion | undefined;
-    return r && toVersion(r);
+      `SELECT v.*, ${OWN_WRAP_JOIN}
+         FROM resource_heads h
+         JOIN resource_versions v ON v.resource_type = h.resource_type AND v.id = h.id AND v.version = h.version
+       ${joinsOf('@own')}
+        WHERE h.resource_type = @type AND h.id = @id`,
+    ).get({ own: own ?? null, type, id }) as (RawVersion & JoinedColumns) | undefined;
+    return r && withJoined(r);
   }
 
   version(type: string, id: string, version: number): VersionRow | undefined {
@@ -605,24 +643,13 @@ export class RecordStore {
     const rows = (
       statement(
         this.db,
-        `SELECT v.*, w.recipient AS w_recipient, w.kind AS w_kind, w.enc AS w_enc, w.wrapped AS w_wrapped
+        `SELECT v.*, ${OWN_WRAP_JOIN}
            FROM resource_heads h
            JOIN resource_versions v ON v.resource_type = h.resource_type AND v.id = h.id AND v.version = h.version
-           LEFT JOIN key_wraps w ON w.resource_type = v.resource_type AND w.id = v.id AND w.version = v.version
-             AND w.recipient = @own
+         ${joinsOf('@own')}
           WHERE ${sqlWhere} ORDER BY h.last_updated_ms DESC, h.id LIMIT @count OFFSET @offset`,
-      ).all({ ...params, own: own ?? null, count, offset }) as (RawVersion & {
-        w_recipient: string | null;
-        w_kind: WrapKind;
-        w_enc: Buffer;
-        w_wrapped: Buffer;
-      })[]
-    ).map((r) => {
-      const row = toVersion(r);
-      if (r.w_recipient !== null)
-        row.ownWrap = { recipient: r.w_recipient, kind: r.w_kind, enc: r.w_enc, wrapped: r.w_wrapped };
-      return row;
-    });
+      ).all({ ...params, own: own ?? null, count, offset }) as (RawVersion & JoinedColumns)[]
+    ).map(withJoined);
     return { rows, total };
   }
 }
