@@ -126,8 +126,8 @@ export const MAX_RELEASED_PER_TYPE = 1000;
 /** Break-glass reads one user may start per hour at their own node. */
 export const USER_BREAK_GLASS_PER_HOUR = 10;
 
-/** Registry roles that make a member a provider of care (may ask an insurer about eligibility). */
-const PROVIDER_ROLES = rolesToMask(['HOSPITAL', 'CLINIC', 'LAB', 'PHARMACY']);
+/** Registry roles that make a member a provider of care (may ask an insurer about eligibility, submit claims). */
+export const PROVIDER_ROLES = rolesToMask(['HOSPITAL', 'CLINIC', 'LAB', 'PHARMACY']);
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;

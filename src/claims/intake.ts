@@ -19,8 +19,9 @@
  */
 import type { Claim, ClaimResponse, Coverage } from '@medplum/fhirtypes';
 import type { Address } from 'viem';
-import type { Actor, Gatekeeper } from '../access/gatekeeper.js';
+import { type Actor, type Gatekeeper, PROVIDER_ROLES } from '../access/gatekeeper.js';
 import type { ClaimsView } from '../chain/claimsView.js';
+import { forbidden } from '../errors.js';
 import { parseClaimSubmission } from '../federation/claimSubmissionWire.js';
 import type { ResourceType } from '../fhir/resourceTypes.js';
 import { MAX_COUNT, parseSearch } from '../fhir/search.js';
@@ -54,6 +55,8 @@ export interface IntakeDeps {
   /** This insurer's account. */
   self: Address;
   commitmentKey: Uint8Array;
+  /** A member's Registry entry: only providers submit claims (an insurer would learn who insures whom). */
+  member?: (a: Address) => Promise<{ active: boolean; roles: number }>;
   now?: () => number;
 }
 
@@ -75,6 +78,13 @@ async function patientRecords<T>(gate: Gatekeeper, actor: Actor, type: ResourceT
 /** Adjudicate the submission `body` member `caller` signed; throws a typed error when refused. */
 export async function intakeClaim(deps: IntakeDeps, caller: Address, body: unknown): Promise<IntakeResult> {
   const sub = parseClaimSubmission(body);
+  // Before anything of the patient is read: an answer would say whether this insurer covers them.
+  const m = deps.member ? await deps.member(caller) : undefined;
+  if (m && (!m.active || (m.roles & PROVIDER_ROLES) === 0))
+    throw forbidden(
+      'claims are submitted by providers (hospitals, clinics, labs, pharmacies) only',
+      'not-a-provider',
+    );
   const submitted = sub.claim as unknown as Claim;
   const claim = parseClaim(submitted);
   const claimId = sub.batch.claimId;

@@ -314,7 +314,16 @@ function claimsDeps(
     send: (target: { address: `0x${string}`; endpoint: string; name: string }, p: string, payload: string) =>
       postSigned(signer, target, p, payload, 60_000),
   };
-  const intakeDeps = { gate: node.gate, records: node.records, chain, recorder, tables, self, commitmentKey };
+  const intakeDeps = {
+    gate: node.gate,
+    records: node.records,
+    chain,
+    recorder,
+    tables,
+    self,
+    commitmentKey,
+    member: consortium.member,
+  };
   return {
     submitClaim: (actor: Actor, body: unknown) => submitClaim(submitDeps, actor, body),
     intakeClaim: (caller: `0x${string}`, body: unknown) => intakeClaim(intakeDeps, caller, body),
