@@ -45,7 +45,13 @@ import { writeAndWait } from '../src/chain/transact.js';
 import { hashPassword } from '../src/crypto/password.js';
 import { distributeConsortiumKey } from '../src/node/consortiumSetup.js';
 import { createIdentity, type MemberIdentity } from '../src/node/memberIdentity.js';
-import { dbFileOf, keyFileOf, type MemberNode, openMemberNode, serveMemberNode } from '../src/node/memberNode.js';
+import {
+  dbFileOf,
+  keyFileOf,
+  type MemberNode,
+  openMemberNode,
+  serveMemberNode,
+} from '../src/node/memberNode.js';
 import { openDatabase } from '../src/store/database.js';
 import { startTestChain } from '../test/support/testChain.js';
 
@@ -97,7 +103,10 @@ async function startServer(dir: string, manifestFile: string, rpcUrl: string, pr
   child.stdin?.write(`${PASS}\n`);
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the node at ${dir} did not listen within 90 s`)), 90_000);
+    const timer = setTimeout(
+      () => reject(new Error(`the node at ${dir} did not listen within 90 s`)),
+      90_000,
+    );
     lines.once('line', (l) => {
       clearTimeout(timer);
       resolve((JSON.parse(l) as { url: string }).url);
@@ -138,12 +147,16 @@ function claimOf(s: Slot, lab: Address, insurer: Address, created: string, i: nu
     created,
     provider: { identifier: { system: 'urn:medchain:member', value: lab } },
     insurer: { identifier: { system: 'urn:medchain:member', value: insurer } },
-    priority: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/processpriority', code: 'normal' }] },
+    priority: {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/processpriority', code: 'normal' }],
+    },
     insurance: [{ sequence: 1, focal: true, coverage: { reference: `Coverage/${s.coverageId}` } }],
     diagnosis: [
       {
         sequence: 1,
-        diagnosisCodeableConcept: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'R51.9' }] },
+        diagnosisCodeableConcept: {
+          coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'R51.9' }],
+        },
       },
     ],
     item: [
@@ -248,7 +261,8 @@ async function runLevel(
           outcomes[k] = (outcomes[k] ?? 0) + 1;
         } else {
           errors++;
-          if (errors <= 3) process.stderr.write(`claim refused: ${r.status} ${JSON.stringify(b).slice(0, 400)}\n`);
+          if (errors <= 3)
+            process.stderr.write(`claim refused: ${r.status} ${JSON.stringify(b).slice(0, 400)}\n`);
         }
       }
     }),
@@ -304,9 +318,12 @@ function outboxTimes(dbFile: string) {
   const db = new Database(dbFile, { readonly: true });
   try {
     return (
-      db
-        .prepare(`SELECT description, status, created_at, updated_at FROM outbox ORDER BY id`)
-        .all() as { description: string; status: string; created_at: number; updated_at: number }[]
+      db.prepare(`SELECT description, status, created_at, updated_at FROM outbox ORDER BY id`).all() as {
+        description: string;
+        status: string;
+        created_at: number;
+        updated_at: number;
+      }[]
     ).map((r) => ({ what: r.description, status: r.status, ms: r.updated_at - r.created_at }));
   } finally {
     db.close();
@@ -541,7 +558,8 @@ export async function main(): Promise<void> {
     const levels = LEVELS.map((clients) => {
       const mine = runs.filter((r) => r.clients === clients);
       const outcomes: Record<string, number> = {};
-      for (const r of mine) for (const [k, v] of Object.entries(r.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + v;
+      for (const r of mine)
+        for (const [k, v] of Object.entries(r.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + v;
       return {
         clients,
         claimsPerRound: clients * PER_CLIENT,
@@ -582,7 +600,10 @@ export async function main(): Promise<void> {
       path.join(outDir, 'claims.json'),
       `${JSON.stringify({ ...meta, results: result, samples: { runs } }, null, 2)}\n`,
     );
-    writeFileSync(path.join(outDir, 'claims.md'), `# Claims, end to end\n\n${meta.date}, ${meta.node}, ${md}\n`);
+    writeFileSync(
+      path.join(outDir, 'claims.md'),
+      `# Claims, end to end\n\n${meta.date}, ${meta.node}, ${md}\n`,
+    );
     process.stdout.write(`${md}\n\nwrote bench/results/claims.json and bench/results/claims.md\n`);
   } finally {
     for (const s of servers) await s.stop();
