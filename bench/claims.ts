@@ -24,7 +24,8 @@
  *   BENCH_CLAIMS_LEVELS       concurrent billing clients, default 1,16,64
  *   BENCH_CLAIMS_PER_CLIENT   claims each client submits per level and round, default 10
  *   BENCH_CLAIMS_ROUNDS       rounds, default 2
- *   BENCH_CLAIMS_PROFILE      1: --cpu-prof both node processes (slower; the figures say so)
+ *   BENCH_CLAIMS_PROFILE      1: --cpu-prof both node processes (slower; the figures say so), the
+ *                             profiles kept in the temporary folder the run prints
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,7 +35,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Claim } from '@medplum/fhirtypes';
 import Database from 'better-sqlite3';
-import { type Address, decodeFunctionData, type Hex } from 'viem';
+import { type Address, decodeFunctionData } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import type { Actor } from '../src/access/gatekeeper.js';
 import { walletFor } from '../src/chain/clients.js';
@@ -438,7 +439,8 @@ export async function main(): Promise<void> {
     const setupMs = performance.now() - setup0;
 
     // ------------------------------------------------------------ the two nodes, own processes
-    const profDir = path.join(dir, 'profiles');
+    // Kept after the run (its path is printed) for a closer look: node --cpu-prof output.
+    const profDir = path.join(os.tmpdir(), `medchain-bench-claims-profiles-${process.pid}`);
     const prof = (n: string) => (PROFILE ? path.join(profDir, n) : undefined);
     if (PROFILE) for (const n of names) mkdirSync(path.join(profDir, n), { recursive: true });
     const labServer = await startServer(dirs.lab, manifestFile, t.chain.rpcUrl, prof('lab'));
@@ -604,7 +606,9 @@ export async function main(): Promise<void> {
       path.join(outDir, 'claims.md'),
       `# Claims, end to end\n\n${meta.date}, ${meta.node}, ${md}\n`,
     );
-    process.stdout.write(`${md}\n\nwrote bench/results/claims.json and bench/results/claims.md\n`);
+    process.stdout.write(
+      `${md}\n\nwrote bench/results/claims.json and bench/results/claims.md${PROFILE ? `; profiles in ${profDir}` : ''}\n`,
+    );
   } finally {
     for (const s of servers) await s.stop();
     await t.close();
