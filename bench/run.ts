@@ -1,5 +1,6 @@
 /** `npm run bench`: every benchmark, each writing bench/results/<name>.json and a readable table. */
 import { main as anchoring } from './anchoring.js';
+import { main as claims } from './claims.js';
 import { main as federation } from './federation.js';
 import { main as gas } from './gas.js';
 import { main as http } from './http.js';
@@ -14,3 +15,4 @@ await federation();
 await anchoring();
 await http();
 await supply();
+await claims();

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Address } from 'viem';
 import { startTestChain, type TestChain, type TestMember } from '../../test/support/testChain.js';
+import { WAIT_DEADLINE_MS, waitFor } from '../../test/support/waitFor.js';
 import { type ClaimLeaf, random32, ruleSetId, verifyClaimProof } from '../chain/claimBatch.js';
 import { chainClaims } from '../chain/claimsView.js';
 import { Outbox } from '../chain/outbox.js';
@@ -72,6 +73,32 @@ test('maxClaims splits a burst into several batches', async () => {
     Array.from({ length: 3 }, () => batcher.submit(leaf(payer.input.account), [random32()])),
   );
   assert.equal(new Set(got.map((g) => g.root)).size, 2);
+});
+
+test('a batch enqueued while another flush of the outbox is under way is still mined', async () => {
+  // A transaction of its own (as the anchorer's), signed and in flight before the claim arrives:
+  // the flush running then never saw the batch, and sharing it would leave the batch unsent.
+  const key = `bench-other:${random32()}`;
+  outbox.enqueue({
+    key,
+    contract: 'Claims',
+    address: t.manifest.contracts.Claims as Address,
+    functionName: 'submitBatch',
+    args: [payer.input.account, random32(), 1, [random32()]],
+    description: 'another transaction',
+  });
+  const running = outbox.flush();
+  await waitFor(
+    'the other transaction signed by the running flush',
+    () => outbox.get(key)?.status !== 'queued',
+    WAIT_DEADLINE_MS,
+    1,
+  );
+  const batcher = new ClaimBatcher(outbox, t.manifest.contracts.Claims as Address, { windowMs: 0 });
+  const l = leaf(payer.input.account);
+  const got = await batcher.submit(l, [random32()]);
+  await running;
+  assert.equal((await chainClaims(t.conn, t.manifest).batchOf(got.root)).claimCount, 1);
 });
 
 test('a batch to a member that is not an insurer is refused, for every claim in it', async () => {

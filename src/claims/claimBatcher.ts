@@ -1,13 +1,16 @@
 /**
- * The provider's claim batcher: claims submitted within `windowMs` (or until `maxClaims`) to one
- * payer go on chain as ONE `Claims.submitBatch` through the outbox (durable, idempotent by the
- * batch root), so chain cost does not grow one transaction per claim. Each caller gets its
- * claim's batch root and Merkle proof once the batch is mined, or the outbox's refusal.
+ * The provider's claim batcher: claims to one payer go on chain as ONE `Claims.submitBatch`
+ * through the outbox (durable, idempotent by the batch root), so chain cost does not grow one
+ * transaction per claim. Group commit (_groupCommit.ts): a batch waits at most `windowMs` while
+ * no batch to its payer is being mined; while one is, the next gathers and goes when it is mined
+ * (or at `maxClaims`). Each caller gets its claim's batch root and Merkle proof once the batch is
+ * mined, or the outbox's refusal.
  */
 import type { Address, Hex } from 'viem';
 import { ChainError } from '../chain/chainError.js';
 import { buildClaimBatch, type ClaimLeaf } from '../chain/claimBatch.js';
 import type { Outbox } from '../chain/outbox.js';
+import { GroupCommit } from './_groupCommit.js';
 
 export interface BatchedClaim {
   root: Hex;
@@ -15,7 +18,7 @@ export interface BatchedClaim {
 }
 
 export interface ClaimBatcherOptions {
-  /** How long the first claim of a batch waits for others. Default 200 ms. */
+  /** The longest the first claim of a batch waits for others while no batch is being mined. Default 10 ms. */
   windowMs?: number;
   /** A batch is sent as soon as it holds this many claims. Default 100. */
   maxClaims?: number;
@@ -30,40 +33,28 @@ interface Pending {
 
 /** Collects claims per payer and anchors each batch with one transaction. */
 export class ClaimBatcher {
-  private readonly open = new Map<string, { claims: Pending[]; timer: NodeJS.Timeout }>();
-  private readonly windowMs: number;
-  private readonly maxClaims: number;
+  private readonly groups: GroupCommit<Pending>;
 
   constructor(
-    private readonly outbox: Pick<Outbox, 'enqueue' | 'flush' | 'get'>,
+    private readonly outbox: Pick<Outbox, 'enqueue' | 'flushUntilSettled' | 'get'>,
     /** The Claims contract address. */
     private readonly claims: Address,
     opts: ClaimBatcherOptions = {},
   ) {
-    this.windowMs = opts.windowMs ?? 200;
-    this.maxClaims = opts.maxClaims ?? 100;
+    this.groups = new GroupCommit((_payer, claims) => this.send(claims), {
+      windowMs: opts.windowMs ?? 10,
+      maxItems: opts.maxClaims ?? 100,
+    });
   }
 
   /** Add a claim (its leaf and line commitments in sequence order); resolves once its batch is mined. */
   submit(leaf: ClaimLeaf, commitments: readonly Hex[]): Promise<BatchedClaim> {
     return new Promise((resolve, reject) => {
-      const payer = leaf.payer.toLowerCase();
-      let batch = this.open.get(payer);
-      if (!batch) {
-        batch = { claims: [], timer: setTimeout(() => void this.send(payer), this.windowMs) };
-        this.open.set(payer, batch);
-      }
-      batch.claims.push({ leaf, commitments, resolve, reject });
-      if (batch.claims.length >= this.maxClaims) void this.send(payer);
+      this.groups.add(leaf.payer.toLowerCase(), { leaf, commitments, resolve, reject });
     });
   }
 
-  private async send(payer: string): Promise<void> {
-    const batch = this.open.get(payer);
-    if (!batch) return;
-    this.open.delete(payer);
-    clearTimeout(batch.timer);
-    const { claims } = batch;
+  private async send(claims: Pending[]): Promise<void> {
     try {
       const built = buildClaimBatch(claims.map((c) => c.leaf));
       const key = `claims-batch:${built.root}`;
@@ -75,8 +66,9 @@ export class ClaimBatcher {
         args: [claims[0]?.leaf.payer, built.root, claims.length, claims.flatMap((c) => [...c.commitments])],
         description: `claims batch of ${claims.length}`,
       });
-      await this.outbox.flush();
-      const entry = this.outbox.get(key);
+      // Until THIS entry settles: a flush already running (another batch, an anchor) may have
+      // started before it was enqueued, and sharing that one would leave it unsent.
+      const entry = await this.outbox.flushUntilSettled(key);
       if (entry?.status !== 'confirmed') {
         throw new ChainError(
           'claims-batch-not-anchored',

@@ -1,12 +1,15 @@
 /**
- * The insurer's decision recorder: first decisions on claims of one provider batch, made within
- * `windowMs`, go on chain as ONE `Claims.decideFirstBatch` through the outbox, under the payer's
- * rule set (anchored once with `anchorRuleSet`, idempotent). Resolves once mined.
+ * The insurer's decision recorder: first decisions on claims of one provider batch go on chain as
+ * ONE `Claims.decideFirstBatch` through the outbox, under the payer's rule set (anchored once with
+ * `anchorRuleSet`, idempotent). Group commit (_groupCommit.ts) per batch root: a group waits at
+ * most `windowMs` while no decisions of its batch are being mined, and gathers while some are.
+ * Resolves once mined.
  */
 import { type Address, type Hex, keccak256, toHex } from 'viem';
 import { ChainError } from '../chain/chainError.js';
 import type { ClaimLeaf } from '../chain/claimBatch.js';
 import type { Outbox } from '../chain/outbox.js';
+import { GroupCommit } from './_groupCommit.js';
 import type { ChainDecision } from './chainDecision.js';
 
 interface Pending {
@@ -19,26 +22,26 @@ interface Pending {
 
 /** Groups first decisions per batch root and records each group with one transaction. */
 export class DecisionRecorder {
-  private readonly open = new Map<Hex, { items: Pending[]; timer: NodeJS.Timeout }>();
+  private readonly groups: GroupCommit<Pending>;
   private ruleSetAnchored: Promise<void> | undefined;
 
   constructor(
-    private readonly outbox: Pick<Outbox, 'enqueue' | 'flush' | 'get'>,
+    private readonly outbox: Pick<Outbox, 'enqueue' | 'flushUntilSettled' | 'get'>,
     private readonly claims: Address,
     /** The rule set (claimBatch.ts ruleSetId of the edit tables) every decision names. */
     private readonly ruleSet: Hex,
-    private readonly windowMs = 200,
-  ) {}
+    /** The longest a first decision waits for others of its batch while none is being mined. */
+    windowMs = 10,
+    /** Decisions per transaction at most (a batch holds at most ClaimBatcher's maxClaims). */
+    maxItems = 100,
+  ) {
+    this.groups = new GroupCommit((root, items) => this.send(root as Hex, items), { windowMs, maxItems });
+  }
 
   /** Record the first decision on the claim `leaf` of batch `root`. */
   record(root: Hex, leaf: ClaimLeaf, proof: readonly Hex[], decision: ChainDecision): Promise<void> {
     return new Promise((resolve, reject) => {
-      let group = this.open.get(root);
-      if (!group) {
-        group = { items: [], timer: setTimeout(() => void this.send(root), this.windowMs) };
-        this.open.set(root, group);
-      }
-      group.items.push({ leaf, proof, decision, resolve, reject });
+      this.groups.add(root, { leaf, proof, decision, resolve, reject });
     });
   }
 
@@ -57,8 +60,7 @@ export class DecisionRecorder {
         args: [this.ruleSet],
         description: 'anchor the claims rule set (edit tables)',
       });
-      await this.outbox.flush();
-      const entry = this.outbox.get(key);
+      const entry = await this.outbox.flushUntilSettled(key);
       if (entry?.status !== 'confirmed') {
         this.ruleSetAnchored = undefined;
         throw new ChainError(
@@ -70,11 +72,7 @@ export class DecisionRecorder {
     return this.ruleSetAnchored;
   }
 
-  private async send(root: Hex): Promise<void> {
-    const group = this.open.get(root);
-    if (!group) return;
-    this.open.delete(root);
-    const { items } = group;
+  private async send(root: Hex, items: Pending[]): Promise<void> {
     try {
       await this.ensureRuleSet();
       const key = `claims-decisions:${root}:${keccak256(toHex(items.map((i) => i.leaf.claimId).join(',')))}`;
@@ -96,8 +94,8 @@ export class DecisionRecorder {
         ],
         description: `claims decisions: ${items.length}`,
       });
-      await this.outbox.flush();
-      const entry = this.outbox.get(key);
+      // Until THIS entry settles (a flush already running may predate it: see ClaimBatcher).
+      const entry = await this.outbox.flushUntilSettled(key);
       if (entry?.status !== 'confirmed') {
         throw new ChainError(
           'claims-decision-not-recorded',

@@ -21,6 +21,7 @@ import { LoginThrottle, SessionStore } from '../access/sessions.js';
 import { RPC_PROXY_PATH, type RpcProxyOptions } from '../api/rpcProxy.js';
 import { buildApi } from '../api/server.js';
 import { ruleSetId } from '../chain/claimBatch.js';
+import { withFinalClaimsFactsCached } from '../chain/claimsReadCache.js';
 import { chainClaims } from '../chain/claimsView.js';
 import { type ChainConnection, connectChain, walletFor } from '../chain/clients.js';
 import { type ConsortiumView, chainConsortium } from '../chain/consortium.js';
@@ -297,7 +298,8 @@ function claimsDeps(
   if (!address || !ck) return {};
   const commitmentKey = claimsCommitmentKey(ck.key);
   const tables = loadEditTables();
-  const chain = chainClaims(conn, manifest);
+  // Submitted batches and anchored heads are final: read once, not again per claim of a batch.
+  const chain = withFinalClaimsFactsCached(chainClaims(conn, manifest));
   const batcher = new ClaimBatcher(outbox, address);
   const recorder = new DecisionRecorder(outbox, address, ruleSetId([tables.ptp, tables.mue]));
   const signer = privateKeyToAccount(node.identity.chainKey);
