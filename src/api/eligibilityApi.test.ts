@@ -16,7 +16,7 @@ import { ELIGIBILITY_ERROR_SYSTEM } from '../claims/fhirEligibility.js';
 import { postSigned } from '../federation/memberClient.js';
 import { PATIENT_ADDRESS_SYSTEM } from '../fhir/resourceTypes.js';
 import { decodeEntry } from '../log/entry.js';
-import { seedCoverage } from '../node/seed/seedCoverage.js';
+import { MEMBER_NUMBER_SYSTEM, seedCoverage } from '../node/seed/seedCoverage.js';
 
 const HOSPITAL = 1;
 const INSURER = 8;
@@ -90,12 +90,14 @@ before(async () => {
       })
     ).id as string;
   for (const a of [COVERED, LAPSED]) {
+    // The same member number at both ends, as on the patient's insurance card.
+    const number = a === COVERED ? 'ACME-1' : 'ACME-2';
     await provider.node.gate.create(
       operator,
       'Coverage',
-      seedCoverage(await patient(provider, a), 'P-1', payer),
+      seedCoverage(await patient(provider, a), number, payer),
     );
-    const enrolled = seedCoverage(await patient(insurer, a), a === COVERED ? 'ACME-1' : 'ACME-2', payer);
+    const enrolled = seedCoverage(await patient(insurer, a), number, payer);
     if (a === LAPSED) enrolled.period = { start: '2020-01-01', end: '2025-12-31' };
     await insurer.node.gate.create(operator, 'Coverage', enrolled);
   }
@@ -151,7 +153,7 @@ describe('eligibility at the provider, answered by the insurer', () => {
     assert.equal(r.resourceType, 'CoverageEligibilityResponse');
     assert.equal(r.outcome, 'complete');
     assert.equal(r.insurance?.[0]?.inforce, true);
-    assert.equal(r.insurance?.[0]?.coverage.identifier?.value, 'ACME-1');
+    assert.equal(r.insurance?.[0]?.coverage.identifier, undefined, 'the member number is not echoed');
     assert.equal(r.insurer.identifier?.value, insurerAddress());
     assert.match(r.patient.reference ?? '', /^Patient\//);
     assert.match(r.request.reference ?? '', /^CoverageEligibilityRequest\//);
@@ -180,21 +182,33 @@ describe('eligibility at the provider, answered by the insurer', () => {
     assert.equal(inPeriod.insurance[0].inforce, true);
   });
 
-  test('not enrolled at the named insurer: an error response, stored', async () => {
-    const res = await submit(
-      request(UNINSURED, {
-        insurer: { identifier: { system: 'urn:medchain:member', value: insurerAddress() } },
-      }),
-    );
-    assert.equal(res.statusCode, 200, res.body);
-    const r = res.json() as CoverageEligibilityResponse;
-    assert.equal(r.outcome, 'error');
-    assert.equal(r.insurance, undefined);
-    assert.deepEqual(r.error?.[0]?.code.coding?.[0], {
-      system: ELIGIBILITY_ERROR_SYSTEM,
-      code: 'not-enrolled',
+  test('not enrolled, or another member number: one and the same error response (who insures whom is not told)', async () => {
+    const card = (n: string) => ({
+      insurer: { identifier: { system: 'urn:medchain:member', value: insurerAddress() } },
+      insurance: [{ focal: true, coverage: { identifier: { system: MEMBER_NUMBER_SYSTEM, value: n } } }],
     });
+    const answers: string[] = [];
+    for (const [who, number] of [
+      [UNINSURED, 'ACME-1'],
+      [COVERED, 'ACME-9'],
+      [COVERED, 'ACME-2'],
+    ] as const) {
+      const res = await submit(request(who, card(number)));
+      assert.equal(res.statusCode, 200, res.body);
+      const r = res.json() as CoverageEligibilityResponse;
+      assert.equal(r.outcome, 'error');
+      assert.equal(r.insurance, undefined);
+      assert.deepEqual(r.error?.[0]?.code.coding?.[0], {
+        system: ELIGIBILITY_ERROR_SYSTEM,
+        code: 'no-match',
+      });
+      answers.push(JSON.stringify([r.outcome, r.disposition, r.error]));
+    }
+    assert.equal(new Set(answers).size, 1, answers.join('\n'));
     assert.equal(await stored('CoverageEligibilityResponse', UNINSURED), 1);
+    // The right number from the card, with nothing stored at the provider: covered.
+    const ok = (await submit(request(COVERED, card('ACME-1')))).json() as CoverageEligibilityResponse;
+    assert.equal(ok.outcome, 'complete');
   });
 
   test('refusals: a clear OperationOutcome, nothing stored, the insurer not asked', async () => {
@@ -225,6 +239,14 @@ describe('eligibility at the provider, answered by the insurer', () => {
       ],
       ['unknown patient', request(UNKNOWN), 422, /no Patient with identifier/],
       ['no coverage and no insurer', request(UNINSURED), 422, /no Coverage/],
+      [
+        'no member number known',
+        request(UNINSURED, {
+          insurer: { identifier: { system: 'urn:medchain:member', value: insurerAddress() } },
+        }),
+        422,
+        /no member number/,
+      ],
       ['wrong role', request(COVERED), 403, /clinician role/, 'clinician'],
     ];
     for (const [name, body, status, text, role] of cases) {

@@ -99,7 +99,7 @@ export class EligibilityMalformedError extends InvalidInputError {
 /** An eligibility request the provider's node cannot send: unknown patient, no coverage, no insurer. */
 export class EligibilityRefusedError extends BusinessRuleError {
   constructor(
-    readonly reason: 'unknown-patient' | 'no-coverage' | 'not-an-insurer',
+    readonly reason: 'unknown-patient' | 'no-coverage' | 'no-member-number' | 'not-an-insurer',
     message: string,
   ) {
     super(message);

@@ -8,6 +8,8 @@ import type { CoverageFacts } from './model.js';
 
 /** Identifier system naming a member organization by its chain account. */
 const MEMBER_SYSTEM = 'urn:medchain:member';
+/** Identifier system of a patient's member number with a payer (on the card; in Coverage.identifier). */
+export const MEMBER_NUMBER_SYSTEM = 'urn:medchain:coverage:member-number';
 const STATUSES: readonly CoverageFacts['status'][] = ['active', 'cancelled', 'draft', 'entered-in-error'];
 
 /**

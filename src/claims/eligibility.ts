@@ -33,12 +33,13 @@ import { MEMBER_SYSTEM } from '../fhir/remoteCodes.js';
 import { PATIENT_ADDRESS_SYSTEM } from '../fhir/resourceTypes.js';
 import type { StoredResource } from '../records/recordService.js';
 import { EligibilityMalformedError, EligibilityRefusedError } from './claimsError.js';
-import { coverageFacts, coverageWith } from './coverageFacts.js';
+import { coverageFacts, coverageWith, MEMBER_NUMBER_SYSTEM } from './coverageFacts.js';
 import {
   checkEligibilityResponse,
   ELIGIBILITY_REQUEST_SYSTEM,
   type EligibilityFinding,
   type EligibilityQuestion,
+  eligibilityInsurer,
   eligibilityPatient,
   eligibilityResponse,
   parseEligibilityRequest,
@@ -76,21 +77,29 @@ async function localPatient(gate: Gatekeeper, actor: Actor, patient: Address): P
   return found;
 }
 
-/** The payer of the patient's stored Coverage (the first active one), read and logged as `actor`. */
-async function insurerFromCoverage(gate: Gatekeeper, actor: Actor, patient: Address): Promise<Address> {
+/**
+ * The patient's stored Coverage with `insurer` (or, when none is named, the first active one),
+ * read and logged as `actor`: its payer and member number, either possibly missing.
+ */
+async function heldCoverage(
+  gate: Gatekeeper,
+  actor: Actor,
+  patient: Address,
+  insurer: Address | undefined,
+): Promise<{ payer: Address | undefined; memberNumber: string | undefined }> {
   const { resources } = await gate.search(
     actor,
     patientQuery('Coverage', patient),
     gate.queryHash('Coverage', { patient: patient.toLowerCase() }),
   );
-  const facts = resources.map((c) => coverageFacts(c as Coverage)).filter((f) => f !== undefined);
-  const payer = (facts.find((f) => f.status === 'active') ?? facts[0])?.payer;
-  if (!payer)
-    throw new EligibilityRefusedError(
-      'no-coverage',
-      'the patient has no Coverage naming an insurer of the consortium here; name the insurer as CoverageEligibilityRequest.insurer (identifier urn:medchain:member|0x…)',
-    );
-  return payer;
+  const held = (resources as Coverage[])
+    .map((c) => ({ c, f: coverageFacts(c) }))
+    .filter((x) => x.f !== undefined && (insurer === undefined || x.f.payer === insurer));
+  const pick = held.find((x) => x.f?.status === 'active') ?? held[0];
+  return {
+    payer: pick?.f?.payer,
+    memberNumber: pick?.c.identifier?.find((i) => i.system === MEMBER_NUMBER_SYSTEM)?.value,
+  };
 }
 
 /**
@@ -107,20 +116,28 @@ export async function requestEligibility(
   const patient = eligibilityPatient(body);
   const b = body as CoverageEligibilityRequest;
   const local = await localPatient(deps.gate, actor, patient);
-  const insurer = b.insurer
-    ? b.insurer
-    : {
-        identifier: {
-          system: MEMBER_SYSTEM,
-          value: await insurerFromCoverage(deps.gate, actor, patient),
-        },
-      };
+  const named = eligibilityInsurer(body);
+  const held = await heldCoverage(deps.gate, actor, patient, named);
+  const payer = named ?? held.payer;
+  if (!payer)
+    throw new EligibilityRefusedError(
+      'no-coverage',
+      'the patient has no Coverage naming an insurer of the consortium here; name the insurer as CoverageEligibilityRequest.insurer (identifier urn:medchain:member|0x…)',
+    );
+  const insurer = b.insurer ?? { identifier: { system: MEMBER_SYSTEM, value: payer } };
+  // The insurer answers only a provider that knows the member number (from the card or the stored Coverage).
+  const sent = b.insurance?.find((i) => i.focal) ?? b.insurance?.[0];
+  const memberNumber = sent?.coverage?.identifier?.value ?? held.memberNumber;
+  const insurance = memberNumber
+    ? [{ focal: true, coverage: { identifier: { system: MEMBER_NUMBER_SYSTEM, value: memberNumber } } }]
+    : undefined;
   const requestId: Identifier = { system: ELIGIBILITY_REQUEST_SYSTEM, value: randomUUID() };
   const wireRequest: CoverageEligibilityRequest = {
     ...b,
     identifier: [...(b.identifier ?? []).filter((i) => i.system !== ELIGIBILITY_REQUEST_SYSTEM), requestId],
     patient: { identifier: patientIdentifier(patient) },
     insurer,
+    ...(insurance ? { insurance } : {}),
     provider: b.provider ?? { identifier: { system: MEMBER_SYSTEM, value: deps.self } },
   };
   delete wireRequest.id;
@@ -136,6 +153,11 @@ export async function requestEligibility(
     throw new EligibilityRefusedError(
       'not-an-insurer',
       `${q.insurer} is not an active insurer of the consortium with an endpoint; check CoverageEligibilityRequest.insurer or the patient's Coverage`,
+    );
+  if (!q.memberNumber)
+    throw new EligibilityRefusedError(
+      'no-member-number',
+      'no member number for this patient and insurer: send it as CoverageEligibilityRequest.insurance[0].coverage.identifier (from the insurance card), or store the patient’s Coverage with it',
     );
   const stored = await deps.gate.create(actor, 'CoverageEligibilityRequest', {
     ...wireRequest,
@@ -190,24 +212,14 @@ export async function answerEligibility(
   q: EligibilityQuestion,
 ): Promise<{ response: CoverageEligibilityResponse }> {
   const { enrolled, coverages } = await deps.gate.coverageForEligibility(caller, q.patient);
-  let finding: EligibilityFinding;
-  if (!enrolled) finding = { kind: 'not-enrolled' };
-  else {
-    const facts = coverageWith(coverages as Coverage[], deps.self);
-    if (!facts) finding = { kind: 'no-coverage' };
-    else {
-      // The Coverage those facts came from, for its member number.
-      const held = (coverages as Coverage[]).find((c) => {
-        const f = coverageFacts(c);
-        return f?.payer === facts.payer && f.status === facts.status && f.start === facts.start;
-      });
-      const id = held?.identifier?.[0];
-      finding = {
-        kind: 'covered',
-        facts,
-        coverage: id?.value ? { ...(id.system ? { system: id.system } : {}), value: id.value } : undefined,
-      };
-    }
-  }
+  // Covered only when the patient is enrolled here with a Coverage of this payer under the member
+  // number sent; every other case is the one same answer (see EligibilityFinding).
+  const matching = (coverages as Coverage[]).filter(
+    (c) =>
+      q.memberNumber !== undefined &&
+      c.identifier?.some((i) => i.system === MEMBER_NUMBER_SYSTEM && i.value === q.memberNumber),
+  );
+  const facts = enrolled ? coverageWith(matching, deps.self) : undefined;
+  const finding: EligibilityFinding = facts ? { kind: 'covered', facts } : { kind: 'no-match' };
   return { response: eligibilityResponse(q, finding, new Date((deps.now ?? Date.now)())) };
 }

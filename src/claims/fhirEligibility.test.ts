@@ -31,11 +31,11 @@ test('every finding gives a valid R4 CoverageEligibilityResponse', () => {
     purposes: ['validation' as const],
     servicedDate: '2026-03-02',
     requestId: 'r-1',
+    memberNumber: 'M-1',
   };
   for (const finding of [
-    { kind: 'covered' as const, facts: { status: 'active' as const, payer: PAYER }, coverage: undefined },
-    { kind: 'not-enrolled' as const },
-    { kind: 'no-coverage' as const },
+    { kind: 'covered' as const, facts: { status: 'active' as const, payer: PAYER } },
+    { kind: 'no-match' as const },
   ]) {
     const r = eligibilityResponse(q, finding, new Date('2026-03-02T10:00:00Z'));
     validateResource(r);

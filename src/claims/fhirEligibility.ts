@@ -18,7 +18,7 @@ import type { CoverageFacts } from './model.js';
 
 /** Identifier system of the provider's id of one eligibility request (how the answer names it). */
 export const ELIGIBILITY_REQUEST_SYSTEM = 'urn:medchain:eligibility-request';
-/** Code system of medchain's eligibility errors (`not-enrolled`, `no-coverage`). */
+/** Code system of medchain's eligibility errors (`no-match`). */
 export const ELIGIBILITY_ERROR_SYSTEM = 'urn:medchain:eligibility-error';
 /** The purposes medchain answers: is it in force, and (the same facts) for which period. */
 export const ELIGIBILITY_PURPOSES = ['validation', 'benefits'] as const;
@@ -34,6 +34,12 @@ export interface EligibilityQuestion {
   servicedDate: string;
   /** The provider's identifier of this request (`urn:medchain:eligibility-request`), if it has one. */
   requestId: string | undefined;
+  /**
+   * The member number the provider holds for this patient (from the insurance card or its stored
+   * Coverage: `insurance[focal or first].coverage.identifier.value`). The insurer answers
+   * "covered" only when it matches, so a provider without it learns nothing of who insures whom.
+   */
+  memberNumber: string | undefined;
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -55,6 +61,14 @@ function addressIn(ref: Reference | undefined, system: string, path: string): Ad
     fail(`${path}.identifier.value`, 'must be an address');
   return getAddress(id?.value as string);
 }
+
+/** The insurer a request names, if it names one (before the rest is checked, like the patient). */
+export const eligibilityInsurer = (body: unknown): Address | undefined =>
+  addressIn(
+    (body as CoverageEligibilityRequest | undefined)?.insurer,
+    MEMBER_SYSTEM,
+    'CoverageEligibilityRequest.insurer',
+  );
 
 /**
  * The patient a request is about (before the rest is checked: the provider may have to find the
@@ -104,6 +118,10 @@ export function parseEligibilityRequest(body: unknown): EligibilityQuestion {
   if (r.item?.length)
     fail(`${at}.item`, 'is not supported: eligibility is answered for the coverage as a whole');
   const requestId = r.identifier?.find((i) => i.system === ELIGIBILITY_REQUEST_SYSTEM)?.value;
+  const insurance = r.insurance?.find((i) => i.focal) ?? r.insurance?.[0];
+  const memberNumber = insurance?.coverage?.identifier?.value;
+  if (memberNumber !== undefined && (memberNumber.length === 0 || memberNumber.length > 64))
+    fail(`${at}.insurance.coverage.identifier.value`, 'must be the member number, 1 to 64 characters');
   return {
     patient,
     insurer,
@@ -111,6 +129,7 @@ export function parseEligibilityRequest(body: unknown): EligibilityQuestion {
     purposes: purposes as EligibilityPurpose[],
     servicedDate: r.servicedDate as string,
     requestId,
+    memberNumber,
   };
 }
 
@@ -128,15 +147,16 @@ export type EligibilityFinding =
   | {
       kind: 'covered';
       facts: CoverageFacts;
-      /** The Coverage's identifier (member number) when it has one: the provider's to bill under. */
-      coverage: { system?: string; value?: string } | undefined;
     }
-  | { kind: 'not-enrolled' }
-  | { kind: 'no-coverage' };
+  /**
+   * One answer for "not enrolled here", "no coverage with this insurer", "no member number sent"
+   * and "another member number": which of them it is would tell the asker who insures whom.
+   */
+  | { kind: 'no-match' };
 
 const ERROR_TEXT = {
-  'not-enrolled': 'the patient is not enrolled with this insurer',
-  'no-coverage': 'the patient holds no coverage with this insurer',
+  'no-match':
+    'no coverage with this insurer matches this patient and member number; check the member number on the insurance card',
 } as const;
 
 /** The CoverageEligibilityResponse for `q` (validated R4 before it is returned). */
@@ -177,9 +197,7 @@ export function eligibilityResponse(
         : `coverage not in force on ${q.servicedDate}`,
       insurance: [
         {
-          coverage: finding.coverage?.value
-            ? { identifier: { ...finding.coverage }, display: 'the patient’s Coverage with this insurer' }
-            : { display: 'the patient’s Coverage with this insurer' },
+          coverage: { display: 'the patient’s Coverage with this insurer (the member number sent)' },
           inforce,
           ...period,
         },

@@ -17,9 +17,10 @@
  *   24  a planted duplicate: the clinic commits the line the lab will bill to insurer2 first; the
  *       lab's honest claim must still be approved, not pended as a cross-payer duplicate.
  *
- * 22, 23 and 24 are open findings (test/attacks/README.md): their fixes change the eligibility
- * wire, the commitment key and Claims.sol, so they are marked `todo` and report the attack as it
- * succeeds today; 22b is fixed (src/claims/intake.ts).
+ * 23 and 24 are open findings (test/attacks/README.md): their fixes change the commitment
+ * key and Claims.sol, so they are marked `todo` and report the attack as it
+ * succeeds today; 22 is fixed (the member number, src/claims/eligibility.ts) and 22b too
+ * (src/claims/intake.ts).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -89,9 +90,7 @@ function said(status: number, body: unknown): string {
 }
 
 describe('attack: what claims tell a member without consent', { timeout: 900_000 }, () => {
-  test('22. eligibility answers a provider with no tie to the patient the same whether or not, and where, the patient is insured', {
-    todo: 'open finding 22: the insurer answers any provider about any patient address',
-  }, async () => {
+  test('22. eligibility answers a provider with no tie to the patient the same whether or not, and where, the patient is insured', async () => {
     const p = await cn.enroll(['insurer']);
     const stranger = privateKeyToAccount(generatePrivateKey()).address;
     assert.deepEqual(
@@ -121,6 +120,23 @@ describe('attack: what claims tell a member without consent', { timeout: 900_000
         `the answers differ by who is insured where: ${[...answers].map(([k, v]) => `${k}: ${v.slice(0, 160)}`).join(' | ')}`,
       );
     assert.deepEqual(leaks, []);
+    // The control: the lab, holding the patient's card (member number in its stored Coverage),
+    // is told the coverage is in force: the answers above are uniform, not all refusals.
+    const res = await cn.net.asUser('lab', 'billing', '/fhir/CoverageEligibilityRequest/$submit', {
+      method: 'POST',
+      body: JSON.stringify({
+        resourceType: 'CoverageEligibilityRequest',
+        status: 'active',
+        purpose: ['validation'],
+        patient: { identifier: { system: 'urn:medchain:patient', value: p.address } },
+        created: new Date().toISOString(),
+        servicedDate: today(),
+        insurer: { identifier: { system: 'urn:medchain:member', value: cn.address('insurer') } },
+      }),
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 400));
+    assert.equal((res.body as CoverageEligibilityResponse).outcome, 'complete');
+    assert.equal((res.body as CoverageEligibilityResponse).insurance?.[0]?.inforce, true);
   });
 
   test('23. line commitments on chain do not tell a member holding the consortium key which service a patient was billed for', {

@@ -10,6 +10,7 @@
  * anchorers run only when ticked); `claim` builds a FHIR Claim; `submit` is the lab's billing user
  * at `POST /fhir/Claim/$submit`.
  */
+
 import path from 'node:path';
 import type { Claim, ClaimItem } from '@medplum/fhirtypes';
 import { type Address, getAddress, type Hex } from 'viem';
@@ -23,6 +24,7 @@ import { consortiumContracts } from '../../src/chain/contracts.js';
 import { claimsAbi, registryAbi } from '../../src/chain/generated/index.js';
 import { rolesToMask } from '../../src/chain/scopes.js';
 import { writeAndWait } from '../../src/chain/transact.js';
+import { MEMBER_NUMBER_SYSTEM } from '../../src/claims/coverageFacts.js';
 import { parseClaim } from '../../src/claims/fhirClaim.js';
 import { claimsCommitmentKey, lineCommitment } from '../../src/claims/lineCommitment.js';
 import { hashPassword } from '../../src/crypto/password.js';
@@ -80,6 +82,10 @@ export interface SecondInsurer {
 /** Today as a FHIR date (UTC). */
 export const today = () => new Date().toISOString().slice(0, 10);
 
+/** The member number on the patient's card for `payer` (the same at the lab and at the payer). */
+export const memberNumberOf = (patient: Address, payer: Payer): string =>
+  `${payer.toUpperCase()}-${patient.slice(2, 10).toUpperCase()}`;
+
 export class ClaimsNetwork {
   private token2: string | undefined;
   private constructor(
@@ -130,6 +136,7 @@ export class ClaimsNetwork {
       this.gateOf(who).create(OPERATOR, 'Coverage', {
         resourceType: 'Coverage',
         status: 'active',
+        identifier: [{ system: MEMBER_NUMBER_SYSTEM, value: memberNumberOf(account.address, payer) }],
         beneficiary: { reference: `Patient/${patientId}` },
         period: { start: '2020-01-01', ...(opts.lapsed ? { end: '2021-12-31' } : {}) },
         payor: [{ identifier: { system: 'urn:medchain:member', value: this.address(payer) } }],
@@ -155,6 +162,7 @@ export class ClaimsNetwork {
     await g.create(OPERATOR, 'Coverage', {
       resourceType: 'Coverage',
       status: 'active',
+      identifier: [{ system: MEMBER_NUMBER_SYSTEM, value: memberNumberOf(p.address, payer) }],
       beneficiary: { reference: `Patient/${enrolled.id}` },
       period: { start: '2020-01-01' },
       payor: [{ identifier: { system: 'urn:medchain:member', value: this.address(payer) } }],

@@ -7,7 +7,9 @@ import type { Coverage } from '@medplum/fhirtypes';
 import type { Address } from 'viem';
 
 /** Identifier system of the payer's member number of a subscriber (synthetic, off chain only). */
-export const MEMBER_NUMBER_SYSTEM = 'urn:medchain:coverage:member-number';
+import { MEMBER_NUMBER_SYSTEM } from '../../claims/coverageFacts.js';
+
+export { MEMBER_NUMBER_SYSTEM };
 /** Identifier system naming a member organization by its chain account. */
 export const MEMBER_SYSTEM = 'urn:medchain:member';
 /** When the seeded coverage starts (in force for every seeded date of service). */
