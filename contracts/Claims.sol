@@ -106,7 +106,9 @@ contract Claims is EIP712 {
 
     mapping(bytes32 root => Batch) private _batches;
     mapping(bytes32 claimId => ClaimRecord) private _claims;
-    mapping(bytes32 commitment => LineMark) private _lines;
+    /// Line marks per submitting provider: a commitment counts only in its own provider's batches,
+    /// so no member can mark another provider's service as billed elsewhere before it is billed.
+    mapping(address provider => mapping(bytes32 commitment => LineMark)) private _lines;
     mapping(address payer => mapping(bytes32 ruleSet => uint64 anchoredAt)) private _ruleSets;
 
     error ClaimsNotMember(address account);
@@ -149,8 +151,8 @@ contract Claims is EIP712 {
     /// @dev Requires: caller is an active member; `payer` is another active member with the
     ///      insurer role; claimCount > 0 and root nonzero. Resubmitting a root the caller already anchored to the same payer
     ///      is a no-op returning false (outbox retries); another root clash reverts
-    ///      ClaimsBatchExists. Each line commitment is marked for this payer; one already held by
-    ///      another payer emits LineHeldByOtherPayer. Emits BatchSubmitted.
+    ///      ClaimsBatchExists. Each line commitment is marked for this payer under the caller (the
+    ///      provider); one the same provider already sent another payer emits LineHeldByOtherPayer. Emits BatchSubmitted.
     /// @return stored whether the batch was new.
     function submitBatch(address payer, bytes32 root, uint32 claimCount, bytes32[] calldata lineCommitments)
         external
@@ -168,7 +170,7 @@ contract Claims is EIP712 {
         _batches[root] = Batch(msg.sender, payer, claimCount, uint64(block.timestamp));
         for (uint256 i = 0; i < lineCommitments.length; i++) {
             bytes32 c = lineCommitments[i];
-            LineMark storage m = _lines[c];
+            LineMark storage m = _lines[msg.sender][c];
             if (m.firstPayer == address(0)) {
                 m.firstPayer = payer;
             } else if (m.firstPayer != payer) {
@@ -288,15 +290,15 @@ contract Claims is EIP712 {
         );
     }
 
-    /// @notice Whether a payer other than `payer` holds line commitment `commitment`.
-    function heldByOtherPayer(bytes32 commitment, address payer) external view returns (bool) {
-        LineMark storage m = _lines[commitment];
+    /// @notice Whether a payer other than `payer` holds line commitment `commitment` from `provider`'s batches.
+    function heldByOtherPayer(address provider, bytes32 commitment, address payer) external view returns (bool) {
+        LineMark storage m = _lines[provider][commitment];
         return m.firstPayer != address(0) && (m.firstPayer != payer || m.otherPayers);
     }
 
-    /// @notice Whether any batch committed line `commitment` (a payer checks its claim's lines were).
-    function isCommitted(bytes32 commitment) external view returns (bool) {
-        return _lines[commitment].firstPayer != address(0);
+    /// @notice Whether a batch of `provider` committed line `commitment` (a payer checks its claim's lines were).
+    function isCommitted(address provider, bytes32 commitment) external view returns (bool) {
+        return _lines[provider][commitment].firstPayer != address(0);
     }
 
     /// @notice The batch anchored under `root` (all zero when none).

@@ -54,8 +54,10 @@ export interface AnchoredHeadView {
 
 export interface ClaimsView {
   address: Address;
-  heldByOtherPayer(commitment: Hex, payer: Address): Promise<boolean>;
-  isCommitted(commitment: Hex): Promise<boolean>;
+  /** Whether `provider` sent line `commitment` to a payer other than `payer` (its own batches only). */
+  heldByOtherPayer(provider: Address, commitment: Hex, payer: Address): Promise<boolean>;
+  /** Whether a batch of `provider` committed line `commitment`. */
+  isCommitted(provider: Address, commitment: Hex): Promise<boolean>;
   batchOf(root: Hex): Promise<ClaimBatchRecord>;
   /** The claim's record, or undefined before the payer's first decision. */
   claimOf(claimId: Hex): Promise<ClaimRecordView | undefined>;
@@ -78,8 +80,9 @@ export function chainClaims(conn: ChainConnection, manifest: DeploymentManifest)
   const anchor = consortiumContracts(conn, manifest).auditAnchor;
   return {
     address: claims.address,
-    heldByOtherPayer: (c, payer) => reading(() => claims.read.heldByOtherPayer([c, payer])),
-    isCommitted: (c) => reading(() => claims.read.isCommitted([c])),
+    heldByOtherPayer: (provider, c, payer) =>
+      reading(() => claims.read.heldByOtherPayer([provider, c, payer])),
+    isCommitted: (provider, c) => reading(() => claims.read.isCommitted([provider, c])),
     batchOf: (root) =>
       reading(async () => {
         const b = await claims.read.batchOf([root]);

@@ -56,8 +56,8 @@ test('the node view of Claims answers for a deployment with nothing claimed yet'
   const view = chainClaims(t.conn, t.manifest);
   const zero = `0x${'00'.repeat(31)}01` as const;
   const payer = (t.members[1] as (typeof t.members)[0]).input.account;
-  assert.equal(await view.heldByOtherPayer(zero, payer), false);
-  assert.equal(await view.isCommitted(zero), false);
+  assert.equal(await view.heldByOtherPayer(payer, zero, payer), false);
+  assert.equal(await view.isCommitted(payer, zero), false);
   assert.equal(await view.claimOf(zero), undefined);
   assert.equal((await view.batchOf(zero)).claimCount, 0);
   assert.equal(await view.anchoredHead(payer, 1), undefined);

@@ -90,8 +90,8 @@ function anchored(
             claimCount: 0,
             submittedAt: 0,
           },
-    isCommitted: async (x) => committed.has(x),
-    heldByOtherPayer: async (x) => (over.heldElsewhere ?? []).includes(x),
+    isCommitted: async (_provider, x) => committed.has(x),
+    heldByOtherPayer: async (_provider, x) => (over.heldElsewhere ?? []).includes(x),
     anchoredHead: async (m: Address, size) =>
       over.headAnchored !== false && m === PROVIDER && size === head.treeSize ? head : undefined,
   };

@@ -87,11 +87,11 @@ export async function checkSubmission(
   if (batch.claimCount === 0) throw new ClaimSubmissionRefusedError('the batch is not anchored on chain');
   if (!same(batch.provider, claim.provider) || !same(batch.payer, inputs.self))
     throw new ClaimSubmissionRefusedError('the batch on chain is another provider’s or to another payer');
-  const committed = await Promise.all(commitments.map((c) => chain.isCommitted(c)));
+  const committed = await Promise.all(commitments.map((c) => chain.isCommitted(claim.provider, c)));
   if (committed.includes(false))
     throw new ClaimSubmissionRefusedError('a line of the claim is not committed on chain');
 
-  const held = await Promise.all(commitments.map((c) => chain.heldByOtherPayer(c, inputs.self)));
+  const held = await Promise.all(commitments.map((c) => chain.heldByOtherPayer(claim.provider, c, inputs.self)));
   const crossPayerDuplicates = new Set(lines.filter((_, i) => held[i]).map((l) => l.sequence));
 
   const evidence = new Map<string, EncounterEvidence>();

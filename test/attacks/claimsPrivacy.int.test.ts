@@ -17,10 +17,10 @@
  *   24  a planted duplicate: the clinic commits the line the lab will bill to insurer2 first; the
  *       lab's honest claim must still be approved, not pended as a cross-payer duplicate.
  *
- * 23 and 24 are open findings (test/attacks/README.md): their fixes change the commitment
- * key and Claims.sol, so they are marked `todo` and report the attack as it
- * succeeds today; 22 is fixed (the member number, src/claims/eligibility.ts) and 22b too
- * (src/claims/intake.ts).
+ * 23 is an open finding (test/attacks/README.md): its fix changes the commitment key, so it is
+ * marked `todo` and report the attack as it
+ * succeeds today; 22 is fixed (the member number, src/claims/eligibility.ts), 22b
+ * (src/claims/intake.ts) and 24 (Claims.sol marks a line only under the provider that sent it).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -166,16 +166,14 @@ describe('attack: what claims tell a member without consent', { timeout: 900_000
             address: cn.net.manifest.contracts.Claims as Address,
             abi: claimsAbi,
             functionName: 'isCommitted',
-            args: [c],
+            args: [provider as Address, c],
           });
           if (hit) found.push(`${code} on ${servicedDate} at ${provider}`);
         }
     assert.deepEqual(found, [], `the clinic learned the patient's billed services: ${found.join(', ')}`);
   });
 
-  test('24. a member holding the consortium key cannot mark another provider’s service as billed elsewhere before it is billed', {
-    todo: 'open finding 24: any member may submit batches of line commitments it computed for another provider',
-  }, async () => {
+  test('24. a member holding the consortium key cannot mark another provider’s service as billed elsewhere before it is billed', async () => {
     const p = await cn.enroll(['insurer']);
     const enc = await cn.encounter(p);
     await cn.anchorLab();
