@@ -29,15 +29,10 @@ import type { LogAction } from '../log/entry.js';
 import type { TransparencyLog } from '../log/transparencyLog.js';
 import type { IncidentStore } from '../store/incidentStore.js';
 import type { StoredUnit, UnitStore } from '../store/unitStore.js';
+import { chainStateOf } from './chainCustody.js';
 import { type EpcisEvent, holdingEvent, inspectingEvent, unitEpc } from './epcisEvents.js';
 import { epcisEventHash, eventHashDigest } from './epcisHash.js';
-import {
-  chainStateOf,
-  type IncidentRequest,
-  parseIncidentRequest,
-  setStatusOnChain,
-  unitsNamed,
-} from './incidentUnits.js';
+import { type IncidentRequest, parseIncidentRequest, setStatusOnChain, unitsNamed } from './incidentUnits.js';
 import type { NoticeDelivery } from './notices.js';
 import { verificationHash } from './verificationLog.js';
 import type { UnitStatus } from './verify.js';

@@ -29,8 +29,8 @@ import { parseSupplyNotice, type SupplyNotice, supplyNoticeBody } from '../feder
 import type { TransparencyLog } from '../log/transparencyLog.js';
 import type { IncidentStore, StoredNotice } from '../store/incidentStore.js';
 import type { StoredUnit, UnitStore } from '../store/unitStore.js';
+import { chainStateOf } from './chainCustody.js';
 import { handlersOf } from './custodyHistory.js';
-import { chainStateOf } from './incidentUnits.js';
 import { verificationHash } from './verificationLog.js';
 
 /** The path a member receives notices on. */

@@ -13,21 +13,11 @@ import type { DrugLedgerContract } from '../chain/contracts.js';
 import { parseSupplyVerifyRequest } from '../federation/wire.js';
 import type { TransparencyLog } from '../log/transparencyLog.js';
 import type { UnitStore } from '../store/unitStore.js';
+import { ledgerStatus } from './chainCustody.js';
 import { directUnitState, type UnitChainState } from './unitChainState.js';
 import { lotCommitment } from './unitCommitment.js';
 import { verificationHash, verificationReason } from './verificationLog.js';
-import { type UnitRecord, type UnitStatus, type VerificationAnswer, verify } from './verify.js';
-
-/** DrugLedger.sol `Status`, by its number. */
-const STATUSES: readonly (UnitStatus | 'none')[] = [
-  'none',
-  'active',
-  'dispensed',
-  'recalled',
-  'suspect',
-  'illegitimate',
-  'destroyed',
-];
+import { type UnitRecord, type VerificationAnswer, verify } from './verify.js';
 
 const CLONE_WINDOW_MS = 30 * 86_400_000;
 
@@ -54,7 +44,7 @@ async function unitRecord(
     { id: u.commitment, batch: u.batch, proof: u.proof },
     lotCommitment(deps.supplyKey, gtin, u.lot),
   );
-  const s = STATUSES[status] ?? 'none';
+  const s = ledgerStatus(status);
   return {
     gtin,
     serial,
