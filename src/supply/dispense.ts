@@ -19,7 +19,7 @@ import { FHIR_ID } from '../fhir/validate.js';
 import type { UnitStore } from '../store/unitStore.js';
 import { dispensingEvent, unitEpc } from './epcisEvents.js';
 import { epcisEventHash, eventHashDigest } from './epcisHash.js';
-import { writeDigitalLink } from './gs1.js';
+import { packIdentifierOf } from './gs1.js';
 import { medicationDispenseOf } from './medicationDispense.js';
 import { verificationHash, verificationReason } from './verificationLog.js';
 import { type RequesterDeps, type VerificationResult, verifyAtResponder } from './verificationRequester.js';
@@ -79,13 +79,7 @@ export async function dispenseUnit(
   const patientId = b.patient === undefined ? undefined : reference(b.patient, 'Patient');
   const requestId =
     b.medicationRequest === undefined ? undefined : reference(b.medicationRequest, 'MedicationRequest');
-  const id = {
-    gtin: b.gtin as string,
-    serial: b.serial as string,
-    lot: b.lot as string,
-    expiry: b.expiry as string,
-  };
-  writeDigitalLink(id); // GS1 rules: check digit, lengths, character set, date
+  const id = packIdentifierOf(b);
   let productName: string | undefined;
   if (patientId !== undefined) {
     if (!deps.records) throw badRequest('this node does not store MedicationDispense records');

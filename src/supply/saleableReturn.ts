@@ -19,7 +19,7 @@ import type { IncidentStore } from '../store/incidentStore.js';
 import type { UnitStore } from '../store/unitStore.js';
 import { returnReceivingEvent, unitEpc } from './epcisEvents.js';
 import { epcisEventHash } from './epcisHash.js';
-import { writeDigitalLink } from './gs1.js';
+import { packIdentifierOf } from './gs1.js';
 import { parseGln } from './gs1CheckDigit.js';
 import { verificationHash, verificationReason } from './verificationLog.js';
 import { type RequesterDeps, type VerificationResult, verifyAtResponder } from './verificationRequester.js';
@@ -49,13 +49,7 @@ export async function receiveReturn(
       throw badRequest(`${k} must be a string: the whole product identifier is verified`);
   if (b.from !== undefined && typeof b.from !== 'string')
     throw badRequest('from must be the GLN of the returning party');
-  const id = {
-    gtin: b.gtin as string,
-    serial: b.serial as string,
-    lot: b.lot as string,
-    expiry: b.expiry as string,
-  };
-  writeDigitalLink(id); // GS1 rules: check digit, lengths, character set, date
+  const id = packIdentifierOf(b);
   const from = b.from === undefined ? undefined : parseGln(b.from as string);
   const qh = verificationHash(id.gtin, id.serial);
   const log = (outcome: 'permit' | 'deny', reason: string) =>
