@@ -11,7 +11,6 @@
  * are checked before anything is sent to the chain.
  */
 import type { MedicationDispense } from '@medplum/fhirtypes';
-import { entry } from '../access/accessLog.js';
 import type { Actor } from '../access/gatekeeper.js';
 import type { Outbox } from '../chain/outbox.js';
 import { badRequest, ConflictError, notFound, UnavailableError } from '../errors.js';
@@ -21,6 +20,7 @@ import { dispensingEvent, unitEpc } from './epcisEvents.js';
 import { epcisEventHash, eventHashDigest } from './epcisHash.js';
 import { packIdentifierOf } from './gs1.js';
 import { medicationDispenseOf } from './medicationDispense.js';
+import { supplyLogger } from './supplyLog.js';
 import { verificationHash, verificationReason } from './verificationLog.js';
 import { type RequesterDeps, type VerificationResult, verifyAtResponder } from './verificationRequester.js';
 
@@ -86,8 +86,7 @@ export async function dispenseUnit(
     ({ productName } = await deps.records.checkTargets(actor, patientId, requestId));
   }
   const qh = verificationHash(id.gtin, id.serial);
-  const log = (outcome: 'permit' | 'deny', reason: string) =>
-    deps.log.append(entry(actor.id, 'supply-dispense', null, null, 'treatment', outcome, reason, qh));
+  const log = supplyLogger(deps.log, actor.id, 'supply-dispense', qh, 'treatment');
   // Verified first (logged there, and at the responder); the role check is verification's.
   const verification = await verifyAtResponder(deps, actor, id);
   if (!verification.answer.saleable) {

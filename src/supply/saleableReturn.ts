@@ -12,7 +12,6 @@
  * DrugLedger and verifies as `already-dispensed`, so it is refused here like any other.
  */
 import { randomUUID } from 'node:crypto';
-import { entry } from '../access/accessLog.js';
 import type { Actor } from '../access/gatekeeper.js';
 import { badRequest, ConflictError } from '../errors.js';
 import type { IncidentStore } from '../store/incidentStore.js';
@@ -21,6 +20,7 @@ import { returnReceivingEvent, unitEpc } from './epcisEvents.js';
 import { epcisEventHash } from './epcisHash.js';
 import { packIdentifierOf } from './gs1.js';
 import { parseGln } from './gs1CheckDigit.js';
+import { supplyLogger } from './supplyLog.js';
 import { verificationHash, verificationReason } from './verificationLog.js';
 import { type RequesterDeps, type VerificationResult, verifyAtResponder } from './verificationRequester.js';
 
@@ -52,8 +52,7 @@ export async function receiveReturn(
   const id = packIdentifierOf(b);
   const from = b.from === undefined ? undefined : parseGln(b.from as string);
   const qh = verificationHash(id.gtin, id.serial);
-  const log = (outcome: 'permit' | 'deny', reason: string) =>
-    deps.log.append(entry(actor.id, 'supply-return', null, null, 'operations', outcome, reason, qh));
+  const log = supplyLogger(deps.log, actor.id, 'supply-return', qh);
   // Verified first (the role check and both log entries are verification's).
   const verification = await verifyAtResponder(deps, actor, id);
   const at = deps.now();

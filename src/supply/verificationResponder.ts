@@ -8,12 +8,12 @@
  * fsync for all the requests answered at once, not one more each).
  */
 import type { Address } from 'viem';
-import { entry } from '../access/accessLog.js';
 import type { DrugLedgerContract } from '../chain/contracts.js';
 import { parseSupplyVerifyRequest } from '../federation/wire.js';
 import type { TransparencyLog } from '../log/transparencyLog.js';
 import type { UnitStore } from '../store/unitStore.js';
 import { ledgerStatus } from './chainCustody.js';
+import { supplyEntry } from './supplyLog.js';
 import { directUnitState, type UnitChainState } from './unitChainState.js';
 import { lotCommitment } from './unitCommitment.js';
 import { verificationHash, verificationReason } from './verificationLog.js';
@@ -74,12 +74,9 @@ export async function answerVerification(
   });
   await deps.log.commitQueued(
     [
-      entry(
+      supplyEntry(
         `member:${caller}`,
         'supply-verify',
-        null,
-        null,
-        'operations',
         'permit',
         verificationReason(answer),
         verificationHash(q.gtin, q.serial),
