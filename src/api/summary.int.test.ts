@@ -5,31 +5,23 @@
  * released is logged at the custodian and at the reader; the patient gets their own summary.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Bundle, Composition } from '@medplum/fhirtypes';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { signInToken, startServedMembers } from '../../test/support/memberSetup.js';
 import { startTestChain, type TestChain } from '../../test/support/testChain.js';
 import type { Actor } from '../access/gatekeeper.js';
 import { walletFor } from '../chain/clients.js';
 import { type GrantRequest, signGrant } from '../chain/consentSignatures.js';
 import { consortiumContracts } from '../chain/contracts.js';
-import { deployContracts } from '../chain/deploy.js';
-import { consentAbi, registryAbi } from '../chain/generated/index.js';
+import { consentAbi } from '../chain/generated/index.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { categoriesToMask, purposesToMask } from '../chain/scopes.js';
 import { writeAndWait } from '../chain/transact.js';
-import { hashPassword } from '../crypto/password.js';
 import { validateIpsDocument } from '../fhir/ips/validateIps.js';
 import { decodeEntry, type LogEntry } from '../log/entry.js';
-import { createIdentity, type MemberIdentity } from '../node/memberIdentity.js';
-import {
-  keyFileOf,
-  type MemberNode,
-  openMemberNode,
-  type RunningNode,
-  serveMemberNode,
-} from '../node/memberNode.js';
+import type { MemberIdentity } from '../node/memberIdentity.js';
+import type { MemberNode, RunningNode } from '../node/memberNode.js';
 
 const PASS = 'summary test passphrase';
 const OPERATOR: Actor = { id: 'operator:test', role: 'operator', purpose: 'operations' };
@@ -44,14 +36,8 @@ const ids = {} as Record<Name, MemberIdentity>;
 const nodes = {} as Record<Name, { node: MemberNode; running: RunningNode }>;
 const made = {} as Record<'clinicPatient' | 'allergy' | 'condition' | 'psy' | 'med', string>;
 
-async function token(name: Name, user: string): Promise<string> {
-  const r = await fetch(`${nodes[name].running.url}/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: user, password: `${user} password 123` }),
-  });
-  return ((await r.json()) as { access_token: string }).access_token;
-}
+const token = (name: Name, user: string): Promise<string> =>
+  signInToken(nodes[name].running.url, user, `${user} password 123`);
 
 const since = (name: Name, from: number): LogEntry[] =>
   nodes[name].node.log.entries(from, nodes[name].node.log.size).map((e) => decodeEntry(e.leaf));
@@ -87,34 +73,15 @@ const patientResource = {
 
 before(async () => {
   t = await startTestChain({ memberCount: 1 });
-  for (const n of NAMES) ids[n] = createIdentity(keyFileOf(path.join(t.dir, n)), PASS);
-  manifest = (
-    await deployContracts(t.conn, walletFor(t.conn, ids.clinic.chainKey), {
-      genesis: NAMES.map((n) => ({
-        account: ids[n].address,
-        roles: 1,
-        encryptionKey: ids[n].encryptionPublicKey,
-        name: n,
-        endpoint: 'http://127.0.0.1',
-      })),
-      manifestFile: path.join(t.dir, 'consortium.json'),
-    })
-  ).manifest;
-  for (const n of NAMES) {
-    const node = openMemberNode(path.join(t.dir, n), PASS, { manifest });
-    node.users.add('clinician', 'clinician', await hashPassword('clinician password 123'));
-    const running = await serveMemberNode(node, {
-      rpcUrl: t.chain.rpcUrl,
-      anchor: { intervalMs: 3_600_000 },
-    });
-    nodes[n] = { node, running };
-    await writeAndWait(t.conn, walletFor(t.conn, ids[n].chainKey), {
-      address: manifest.contracts.Registry,
-      abi: registryAbi,
-      functionName: 'updateEndpoint',
-      args: [running.url],
-    });
-  }
+  const served = await startServedMembers(t, NAMES, {
+    passphrase: PASS,
+    usernames: ['clinician'],
+    serve: { anchor: { intervalMs: 3_600_000 } },
+    endpoint: 'http://127.0.0.1',
+  });
+  Object.assign(ids, served.ids);
+  Object.assign(nodes, served.nodes);
+  manifest = served.manifest;
   // The clinic holds the patient and an allergy; the lab a problem, a mental-health problem and a medication.
   const cp = await nodes.clinic.node.gate.create(OPERATOR, 'Patient', patientResource);
   made.clinicPatient = cp.id as string;

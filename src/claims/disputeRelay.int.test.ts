@@ -159,32 +159,23 @@ describe('POST /claims/dispute on the embedded chain', () => {
           units: [],
         }),
       );
-      const wrongSalt = await runCliCaptured(
-        'claims',
-        'dispute',
-        '--patient',
-        keyfile,
-        '--claim',
-        claimId,
-        '--salt',
-        random32(),
-        '--network',
-        network,
-      );
+      const dispute = (withSalt: string) =>
+        runCliCaptured(
+          'claims',
+          'dispute',
+          '--patient',
+          keyfile,
+          '--claim',
+          claimId,
+          '--salt',
+          withSalt,
+          '--network',
+          network,
+        );
+      const wrongSalt = await dispute(random32());
       assert.equal(wrongSalt.code, 1, wrongSalt.out);
       assert.match(wrongSalt.err, /ClaimsNotPatient/);
-      const r = await runCliCaptured(
-        'claims',
-        'dispute',
-        '--patient',
-        keyfile,
-        '--claim',
-        claimId,
-        '--salt',
-        salt,
-        '--network',
-        network,
-      );
+      const r = await dispute(salt);
       assert.equal(r.code, 0, r.err);
       assert.match(
         r.out,

@@ -4,37 +4,37 @@
  * relay it (`POST /claims/dispute`). The patient's private key never leaves this process.
  */
 import type { Command } from 'commander';
-import { privateKeyToAccount } from 'viem/accounts';
 import { chainClaims } from '../chain/claimsView.js';
 import { connectChain } from '../chain/clients.js';
 import { signDispute } from '../chain/disputeSignature.js';
 import { InvalidInputError } from '../errors.js';
 import { DEMO_PASSPHRASE } from '../node/localNetwork.js';
-import { loadPatientKeys } from '../node/patientKeys.js';
-import { type CliIo, passphraseFrom, readNetwork } from './cliSupport.js';
+import { type CliIo, readNetwork } from './cliSupport.js';
+import { patientAccount, withRelayOptions } from './patientSigning.js';
 
-const DEFAULT_NETWORK = './data/network.json';
 const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
 /** How long the signed dispute may wait to be relayed. */
 const DEADLINE_SECONDS = 3600n;
 
 export function registerClaimsCommands(program: Command, io: CliIo): void {
   const claims = program.command('claims').description('insurance claims billed in a patient’s name');
-  claims
-    .command('dispute')
-    .description('dispute a claim ("I was not seen that day"): sign with the patient key, a member relays it')
-    .requiredOption('--patient <keyfile>', "the patient's key file")
-    .requiredOption(
-      '--claim <claimId>',
-      'the claim’s id on chain (32 bytes hex, from the Explanation of Benefit)',
-    )
-    .requiredOption('--salt <hex>', 'the salt of the claim’s patient commitment (32 bytes hex, from the EOB)')
-    .option('--via <member>', 'name of the member whose node relays (default: the first)')
-    .option('--network <file>', 'network file of `medchain up`', DEFAULT_NETWORK)
-    .option(
-      '--passphrase-file <file>',
-      "file holding the patient key file's passphrase (default: $MEDCHAIN_PASSPHRASE)",
-    )
+  withRelayOptions(
+    claims
+      .command('dispute')
+      .description(
+        'dispute a claim ("I was not seen that day"): sign with the patient key, a member relays it',
+      )
+      .requiredOption('--patient <keyfile>', "the patient's key file")
+      .requiredOption(
+        '--claim <claimId>',
+        'the claim’s id on chain (32 bytes hex, from the Explanation of Benefit)',
+      )
+      .requiredOption(
+        '--salt <hex>',
+        'the salt of the claim’s patient commitment (32 bytes hex, from the EOB)',
+      ),
+    'name of the member whose node relays (default: the first)',
+  )
     .addHelpText(
       'after',
       `
@@ -64,7 +64,7 @@ Example (the local network of npm start):
           );
         if (!manifest.contracts.Claims)
           throw new InvalidInputError('this network has no Claims contract; run medchain up again');
-        const account = privateKeyToAccount(loadPatientKeys(opts.patient, passphraseFrom(opts)).signingKey);
+        const account = patientAccount(opts);
         const conn = await connectChain(net.chain.rpcUrl, { expectedChainId: manifest.chainId });
         const record = await chainClaims(conn, manifest).claimOf(claimId);
         if (!record) throw new InvalidInputError(`no claim ${claimId} is recorded on chain`);

@@ -5,7 +5,6 @@
  */
 import type { Command } from 'commander';
 import { type Address, getAddress, isAddress } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
 import { connectChain } from '../chain/clients.js';
 import { grantState } from '../chain/consentModel.js';
 import { type GrantRequest, type RevokeRequest, signGrant, signRevoke } from '../chain/consentSignatures.js';
@@ -15,10 +14,9 @@ import { categoriesToMask, maskToCategories, maskToPurposes, purposesToMask } fr
 import { InvalidInputError } from '../errors.js';
 import { parseFhirDate } from '../fhir/dates.js';
 import { DEMO_PASSPHRASE, type NetworkFile } from '../node/localNetwork.js';
-import { createPatientKeys, loadPatientKeys, patientAddressOf } from '../node/patientKeys.js';
+import { createPatientKeys, patientAddressOf } from '../node/patientKeys.js';
 import { type CliIo, passphraseFrom, readNetwork } from './cliSupport.js';
-
-const DEFAULT_NETWORK = './data/network.json';
+import { DEFAULT_NETWORK, patientAccount, withRelayOptions } from './patientSigning.js';
 
 /** How long a grant lasts when `consent grant` is given no --expires (365 days). */
 export const ONE_YEAR_SECONDS = 365n * 86_400n;
@@ -86,8 +84,7 @@ async function signer(
   manifest: DeploymentManifest,
   net: NetworkFile,
 ) {
-  const keys = loadPatientKeys(opts.patient, passphraseFrom(opts));
-  const account = privateKeyToAccount(keys.signingKey);
+  const account = patientAccount(opts);
   const { contracts } = await chainOf(manifest, net);
   return { account, contracts };
 }
@@ -110,24 +107,24 @@ export function registerConsentCommands(program: Command, io: CliIo): void {
     });
 
   const consent = program.command('consent').description('patient consent on chain: grant, revoke, list');
-  consent
-    .command('grant')
-    .description('sign a grant with the patient key and have a member relay it')
-    .requiredOption('--patient <keyfile>', "the patient's key file")
-    .requiredOption('--to <member>', 'member name or address')
-    .requiredOption(
-      '--categories <list>',
-      'comma-separated: general, labs, medications, imaging, mental-health, sexual-reproductive-health, substance-use, genetics',
-    )
-    .requiredOption('--purpose <list>', 'comma-separated: treatment, payment, operations, research')
-    .option('--expires <date>', 'end of the grant (exclusive), e.g. 2027-01-31 (default: one year from now)')
-    .option('--from <date>', 'start of the grant (default: now)')
-    .option('--via <member>', 'member whose node relays (default: the first)')
-    .option('--network <file>', 'network file of `medchain up`', DEFAULT_NETWORK)
-    .option(
-      '--passphrase-file <file>',
-      "file holding the patient key file's passphrase (default: $MEDCHAIN_PASSPHRASE)",
-    )
+  withRelayOptions(
+    consent
+      .command('grant')
+      .description('sign a grant with the patient key and have a member relay it')
+      .requiredOption('--patient <keyfile>', "the patient's key file")
+      .requiredOption('--to <member>', 'member name or address')
+      .requiredOption(
+        '--categories <list>',
+        'comma-separated: general, labs, medications, imaging, mental-health, sexual-reproductive-health, substance-use, genetics',
+      )
+      .requiredOption('--purpose <list>', 'comma-separated: treatment, payment, operations, research')
+      .option(
+        '--expires <date>',
+        'end of the grant (exclusive), e.g. 2027-01-31 (default: one year from now)',
+      )
+      .option('--from <date>', 'start of the grant (default: now)'),
+    'member whose node relays (default: the first)',
+  )
     .addHelpText(
       'after',
       `
@@ -183,48 +180,36 @@ Example (the local network of npm start; its patients' key files use the demo pa
       },
     );
 
-  consent
-    .command('revoke')
-    .description('sign a revoke with the patient key and have a member relay it; takes effect at once')
-    .requiredOption('--patient <keyfile>', "the patient's key file")
-    .requiredOption('--to <member>', 'member name or address')
-    .option('--via <member>', 'member whose node relays (default: the first)')
-    .option('--network <file>', 'network file of `medchain up`', DEFAULT_NETWORK)
-    .option(
-      '--passphrase-file <file>',
-      "file holding the patient key file's passphrase (default: $MEDCHAIN_PASSPHRASE)",
-    )
-    .action(
-      async (opts: {
-        patient: string;
-        to: string;
-        via?: string;
-        network: string;
-        passphraseFile?: string;
-      }) => {
-        const { net, manifest, grantee, via } = participants(opts);
-        const { account, contracts } = await signer(opts, manifest, net);
-        const granteeAddress = getAddress(grantee.address);
-        // Nothing stored: a revoke would spend a nonce and a transaction to change nothing.
-        if ((await contracts.consent.read.getGrant([account.address, granteeAddress])).categories === 0) {
-          io.out(
-            `nothing to revoke: ${account.address} has granted ${grantee.name} nothing; no transaction was sent`,
-          );
-          return;
-        }
-        const request: RevokeRequest = {
-          patient: account.address,
-          grantee: granteeAddress,
-          nonce: await contracts.consent.read.nonces([account.address]),
-          deadline: BigInt(Math.floor(Date.now() / 1000)) + 3600n,
-        };
-        const signature = await signRevoke(account, manifest, request);
-        const r = await relay(via.url, { kind: 'revoke', request, signature });
+  withRelayOptions(
+    consent
+      .command('revoke')
+      .description('sign a revoke with the patient key and have a member relay it; takes effect at once')
+      .requiredOption('--patient <keyfile>', "the patient's key file")
+      .requiredOption('--to <member>', 'member name or address'),
+    'member whose node relays (default: the first)',
+  ).action(
+    async (opts: { patient: string; to: string; via?: string; network: string; passphraseFile?: string }) => {
+      const { net, manifest, grantee, via } = participants(opts);
+      const { account, contracts } = await signer(opts, manifest, net);
+      const granteeAddress = getAddress(grantee.address);
+      // Nothing stored: a revoke would spend a nonce and a transaction to change nothing.
+      if ((await contracts.consent.read.getGrant([account.address, granteeAddress])).categories === 0) {
         io.out(
-          `revoked ${grantee.name}'s access; on chain in block ${r.blockNumber}, transaction ${r.txHash}`,
+          `nothing to revoke: ${account.address} has granted ${grantee.name} nothing; no transaction was sent`,
         );
-      },
-    );
+        return;
+      }
+      const request: RevokeRequest = {
+        patient: account.address,
+        grantee: granteeAddress,
+        nonce: await contracts.consent.read.nonces([account.address]),
+        deadline: BigInt(Math.floor(Date.now() / 1000)) + 3600n,
+      };
+      const signature = await signRevoke(account, manifest, request);
+      const r = await relay(via.url, { kind: 'revoke', request, signature });
+      io.out(`revoked ${grantee.name}'s access; on chain in block ${r.blockNumber}, transaction ${r.txHash}`);
+    },
+  );
 
   consent
     .command('list')

@@ -1,28 +1,20 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Bundle } from '@medplum/fhirtypes';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { signInToken, startServedMembers } from '../../test/support/memberSetup.js';
 import { startTestChain, type TestChain } from '../../test/support/testChain.js';
 import type { Actor } from '../access/gatekeeper.js';
 import { walletFor } from '../chain/clients.js';
 import { type GrantRequest, signGrant, signRevoke } from '../chain/consentSignatures.js';
 import { consortiumContracts } from '../chain/contracts.js';
-import { deployContracts } from '../chain/deploy.js';
 import { consentAbi, registryAbi } from '../chain/generated/index.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { categoriesToMask, purposesToMask } from '../chain/scopes.js';
 import { writeAndWait } from '../chain/transact.js';
-import { hashPassword } from '../crypto/password.js';
 import { decodeEntry, type LogEntry } from '../log/entry.js';
-import { createIdentity, type MemberIdentity } from '../node/memberIdentity.js';
-import {
-  keyFileOf,
-  type MemberNode,
-  openMemberNode,
-  type RunningNode,
-  serveMemberNode,
-} from '../node/memberNode.js';
+import type { MemberIdentity } from '../node/memberIdentity.js';
+import { type MemberNode, type RunningNode, serveMemberNode } from '../node/memberNode.js';
 
 const PASS = 'federation test passphrase';
 const OPERATOR: Actor = { id: 'operator:test', role: 'operator', purpose: 'operations' };
@@ -39,12 +31,7 @@ const tokens = new Map<string, string>();
 async function token(name: Name, user: string): Promise<string> {
   const k = `${name}/${user}`;
   if (!tokens.has(k)) {
-    const r = await fetch(`${nodes[name].running.url}/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: user, password: `${user} password 123` }),
-    });
-    tokens.set(k, ((await r.json()) as { access_token: string }).access_token);
+    tokens.set(k, await signInToken(nodes[name].running.url, user, `${user} password 123`));
   }
   return tokens.get(k) as string;
 }
@@ -104,32 +91,15 @@ const sizes = () => Object.fromEntries(NAMES.map((n) => [n, nodes[n].node.log.si
 
 before(async () => {
   t = await startTestChain({ memberCount: 1 });
-  for (const n of NAMES) ids[n] = createIdentity(keyFileOf(path.join(t.dir, n)), PASS);
-  manifest = (
-    await deployContracts(t.conn, walletFor(t.conn, ids.clinic.chainKey), {
-      genesis: NAMES.map((n) => ({
-        account: ids[n].address,
-        roles: 1,
-        encryptionKey: ids[n].encryptionPublicKey,
-        name: n,
-        endpoint: 'http://127.0.0.1',
-      })),
-      manifestFile: path.join(t.dir, 'consortium.json'),
-    })
-  ).manifest;
-  for (const n of NAMES) {
-    const node = openMemberNode(path.join(t.dir, n), PASS, { manifest });
-    for (const role of ['clinician', 'emergency-clinician', 'admin'] as const)
-      node.users.add(role, role, await hashPassword(`${role} password 123`));
-    const running = await serveMemberNode(node, { rpcUrl: t.chain.rpcUrl, anchor: { intervalMs: 60_000 } });
-    nodes[n] = { node, running };
-    await writeAndWait(t.conn, walletFor(t.conn, ids[n].chainKey), {
-      address: manifest.contracts.Registry,
-      abi: registryAbi,
-      functionName: 'updateEndpoint',
-      args: [running.url],
-    });
-  }
+  const served = await startServedMembers(t, NAMES, {
+    passphrase: PASS,
+    usernames: ['clinician', 'emergency-clinician', 'admin'],
+    serve: { anchor: { intervalMs: 60_000 } },
+    endpoint: 'http://127.0.0.1',
+  });
+  Object.assign(ids, served.ids);
+  Object.assign(nodes, served.nodes);
+  manifest = served.manifest;
   // The lab holds the patient's lab result, a mental-health condition and a medication.
   const g = nodes.lab.node.gate;
   const p = await g.create(OPERATOR, 'Patient', {

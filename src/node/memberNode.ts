@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { SearchRequest } from '@medplum/core';
 import type { MedicationRequest } from '@medplum/fhirtypes';
 import type { FastifyInstance } from 'fastify';
-import { privateKeyToAccount } from 'viem/accounts';
+import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
 import type { Actor, ReleaseRequest } from '../access/gatekeeper.js';
 import { Gatekeeper } from '../access/gatekeeper.js';
 import { LoginThrottle, SessionStore } from '../access/sessions.js';
@@ -25,7 +25,7 @@ import { withFinalClaimsFactsCached } from '../chain/claimsReadCache.js';
 import { chainClaims } from '../chain/claimsView.js';
 import { type ChainConnection, connectChain, walletFor } from '../chain/clients.js';
 import { type ConsortiumView, chainConsortium } from '../chain/consortium.js';
-import { consortiumContracts, drugLedgerContract } from '../chain/contracts.js';
+import { consortiumContracts, type DrugLedgerContract, drugLedgerContract } from '../chain/contracts.js';
 import { auditAnchorAbi } from '../chain/generated/index.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { Outbox } from '../chain/outbox.js';
@@ -196,6 +196,7 @@ function supplyDeps(
   const ledger = drugLedgerContract(conn, manifest);
   if (!ledger) return {};
   const signer = privateKeyToAccount(node.identity.chainKey);
+  const wiring: SupplyWiring = { conn, manifest, ledger, signer, consortium, outbox, now };
   const supplyKey = supplyKeyOf(bytes(node.identity.indexKey));
   // The responder's view of DrugLedger, kept current from its events (src/supply/unitChainState.ts).
   const chainState = new UnitStateCache(conn, ledger);
@@ -225,7 +226,7 @@ function supplyDeps(
       ),
     recallLot: (actor: Actor, body: unknown) =>
       recallLot({ outbox, ledger: ledger.address, log: node.log, units: node.units, supplyKey }, actor, body),
-    ...supplyIncidentDeps(node, conn, manifest, consortium, outbox, now),
+    ...supplyIncidentDeps(node, wiring),
   };
 }
 
@@ -246,18 +247,20 @@ function dispenseRecords(node: MemberNode): DispenseRecords {
   };
 }
 
+/** What the supply flows of a node are wired with, once the deployment has a DrugLedger. */
+interface SupplyWiring {
+  conn: ChainConnection;
+  manifest: DeploymentManifest;
+  ledger: DrugLedgerContract;
+  signer: PrivateKeyAccount;
+  consortium: ConsortiumView;
+  outbox: Outbox;
+  now: () => Date;
+}
+
 /** The incident flows (returns, quarantine, investigations, notices and alerts; docs/supply-chain.md). */
-function supplyIncidentDeps(
-  node: MemberNode,
-  conn: ChainConnection,
-  manifest: DeploymentManifest,
-  consortium: ConsortiumView,
-  outbox: Outbox,
-  now: () => Date,
-) {
-  const ledger = drugLedgerContract(conn, manifest);
-  if (!ledger) return {};
-  const signer = privateKeyToAccount(node.identity.chainKey);
+function supplyIncidentDeps(node: MemberNode, w: SupplyWiring) {
+  const { conn, manifest, ledger, signer, consortium, outbox, now } = w;
   const { log, units, incidents } = node;
   const self = node.identity.address;
   const notify = (u: readonly StoredUnit[], q: { gtin: string; lot: string; reason: string }) =>

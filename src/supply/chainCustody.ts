@@ -2,7 +2,7 @@
  * What DrugLedger says now about a set of units: each one's custodian and status (`stateOf`, which
  * proves batch membership for a unit still on its batch's path), read a few dozen at a time.
  */
-import type { Address, Hex } from 'viem';
+import { type Address, getAddress, type Hex } from 'viem';
 import { isChainDown } from '../chain/consortium.js';
 import type { DrugLedgerContract } from '../chain/contracts.js';
 import { ChainUnavailableError } from '../errors.js';
@@ -19,6 +19,12 @@ export const LEDGER_STATUSES: readonly (UnitStatus | 'none')[] = [
   'destroyed',
 ];
 
+/** The status a DrugLedger.sol `Status` number names (`none` for a number it does not know). */
+export const ledgerStatus = (n: number): UnitStatus | 'none' => LEDGER_STATUSES[n] ?? 'none';
+
+/** DrugLedger.sol `Status` number of a status. */
+export const ledgerStatusNumber = (s: UnitStatus): number => LEDGER_STATUSES.indexOf(s);
+
 /** A unit as a DrugLedger call names it. */
 export interface UnitRef {
   commitment: Hex;
@@ -31,6 +37,17 @@ export type ChainState = { custodian: Address; status: UnitStatus | 'none' } | {
 
 const CONCURRENCY = 32;
 
+/** A unit's custodian and status on chain now (DrugLedger `stateOf`; a contract error is thrown). */
+export async function chainStateOf(
+  ledger: DrugLedgerContract,
+  u: UnitRef,
+): Promise<{ custodian: Address; status: UnitStatus | 'none' }> {
+  const [custodian, status] = await ledger.read.stateOf([
+    { id: u.commitment, batch: u.batch, proof: [...u.proof] },
+  ]);
+  return { custodian: getAddress(custodian), status: ledgerStatus(status) };
+}
+
 /** The chain state of each unit, in order. */
 export async function chainStates(
   ledger: DrugLedgerContract,
@@ -41,10 +58,7 @@ export async function chainStates(
     await Promise.all(
       units.slice(i, i + CONCURRENCY).map(async (u, k) => {
         try {
-          const [custodian, status] = await ledger.read.stateOf([
-            { id: u.commitment, batch: u.batch, proof: [...u.proof] },
-          ]);
-          out[i + k] = { custodian: custodian as Address, status: LEDGER_STATUSES[status] ?? 'none' };
+          out[i + k] = await chainStateOf(ledger, u);
         } catch (err) {
           // A contract answer (DrugLedgerNotInBatch / NoSuchBatch) rather than the chain being down.
           if (isChainDown(err)) throw new ChainUnavailableError(err);

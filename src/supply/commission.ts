@@ -18,6 +18,7 @@ import { badRequest, ConflictError, forbidden, UnavailableError } from '../error
 import type { TransparencyLog } from '../log/transparencyLog.js';
 import type { CustodyStore, UnitKey } from '../store/custodyStore.js';
 import type { UnitStore } from '../store/unitStore.js';
+import { requestBody } from './_requestBody.js';
 import { buildCommissioningRun, storedUnits } from './commissioningRun.js';
 import { claimedPrefixes, companyPrefixOf } from './companyPrefix.js';
 import { custodyHash, loggedCustody } from './custodyLog.js';
@@ -66,12 +67,12 @@ interface CommissionRequest {
 }
 
 function parseRequest(body: unknown, now: Date): CommissionRequest {
-  const b = body as Record<string, unknown> | undefined;
-  if (!b || typeof b !== 'object' || Array.isArray(b))
-    throw badRequest('send {gtin, lot, expiry (YYMMDD), count, caseSize?}');
-  for (const k of Object.keys(b))
-    if (!['gtin', 'lot', 'expiry', 'count', 'caseSize'].includes(k))
-      throw badRequest(`"${k.slice(0, 40)}" is not part of a commissioning request`);
+  const b = requestBody(
+    body,
+    ['gtin', 'lot', 'expiry', 'count', 'caseSize'],
+    'send {gtin, lot, expiry (YYMMDD), count, caseSize?}',
+    'a commissioning request',
+  );
   for (const k of ['gtin', 'lot', 'expiry'] as const)
     if (typeof b[k] !== 'string') throw badRequest(`${k} must be a string`);
   const gtin = parseGtin(b.gtin as string);

@@ -13,7 +13,7 @@ import type { ChainConnection } from '../chain/clients.js';
 import type { DrugLedgerContract } from '../chain/contracts.js';
 import { drugLedgerAbi } from '../chain/generated/index.js';
 import type { StoredUnit } from '../store/unitStore.js';
-import { chainStateOf } from './incidentUnits.js';
+import { chainStateOf } from './chainCustody.js';
 
 /** The members that handled any of `units` (sorted, each once). */
 export async function handlersOf(

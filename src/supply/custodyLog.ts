@@ -6,10 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Hex } from 'viem';
-import { entry } from '../access/accessLog.js';
 import { httpFailure } from '../fhir/outcomes.js';
 import type { LogAction } from '../log/entry.js';
 import { LogUnavailableError, type TransparencyLog } from '../log/transparencyLog.js';
+import { supplyEntry } from './supplyLog.js';
 
 /** SHA-256 of what a custody request acted on (kind and parts, newline separated). */
 export const custodyHash = (kind: string, ...parts: string[]): Hex =>
@@ -45,9 +45,9 @@ export async function loggedCustody<T>(
     done = await run(l);
   } catch (err) {
     if (!(err instanceof LogUnavailableError))
-      await log.append(entry(actor, action, null, null, 'operations', 'deny', logReasonOf(err), l.queryHash));
+      await log.append(supplyEntry(actor, action, 'deny', logReasonOf(err), l.queryHash));
     throw err;
   }
-  await log.append(entry(actor, action, null, null, 'operations', 'permit', done.reason, l.queryHash));
+  await log.append(supplyEntry(actor, action, 'permit', done.reason, l.queryHash));
   return done.result;
 }

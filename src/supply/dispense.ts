@@ -11,7 +11,6 @@
  * are checked before anything is sent to the chain.
  */
 import type { MedicationDispense } from '@medplum/fhirtypes';
-import { entry } from '../access/accessLog.js';
 import type { Actor } from '../access/gatekeeper.js';
 import type { Outbox } from '../chain/outbox.js';
 import { badRequest, ConflictError, notFound, UnavailableError } from '../errors.js';
@@ -19,8 +18,9 @@ import { FHIR_ID } from '../fhir/validate.js';
 import type { UnitStore } from '../store/unitStore.js';
 import { dispensingEvent, unitEpc } from './epcisEvents.js';
 import { epcisEventHash, eventHashDigest } from './epcisHash.js';
-import { writeDigitalLink } from './gs1.js';
+import { packIdentifierOf } from './gs1.js';
 import { medicationDispenseOf } from './medicationDispense.js';
+import { supplyLogger } from './supplyLog.js';
 import { verificationHash, verificationReason } from './verificationLog.js';
 import { type RequesterDeps, type VerificationResult, verifyAtResponder } from './verificationRequester.js';
 
@@ -79,21 +79,14 @@ export async function dispenseUnit(
   const patientId = b.patient === undefined ? undefined : reference(b.patient, 'Patient');
   const requestId =
     b.medicationRequest === undefined ? undefined : reference(b.medicationRequest, 'MedicationRequest');
-  const id = {
-    gtin: b.gtin as string,
-    serial: b.serial as string,
-    lot: b.lot as string,
-    expiry: b.expiry as string,
-  };
-  writeDigitalLink(id); // GS1 rules: check digit, lengths, character set, date
+  const id = packIdentifierOf(b);
   let productName: string | undefined;
   if (patientId !== undefined) {
     if (!deps.records) throw badRequest('this node does not store MedicationDispense records');
     ({ productName } = await deps.records.checkTargets(actor, patientId, requestId));
   }
   const qh = verificationHash(id.gtin, id.serial);
-  const log = (outcome: 'permit' | 'deny', reason: string) =>
-    deps.log.append(entry(actor.id, 'supply-dispense', null, null, 'treatment', outcome, reason, qh));
+  const log = supplyLogger(deps.log, actor.id, 'supply-dispense', qh, 'treatment');
   // Verified first (logged there, and at the responder); the role check is verification's.
   const verification = await verifyAtResponder(deps, actor, id);
   if (!verification.answer.saleable) {

@@ -316,6 +316,21 @@ export function writeDigitalLink(p: ProductIdentifier, opts: { domain?: string }
   return `${domain}${path}${query}`;
 }
 
+/**
+ * The pack identifier in a request body whose `gtin`, `serial`, `lot` and `expiry` the caller has
+ * checked are strings, held to GS1 rules (check digit, lengths, character set, date; a Gs1SyntaxError if not).
+ */
+export function packIdentifierOf(b: Record<string, unknown>): PackIdentifier {
+  const id = {
+    gtin: b.gtin as string,
+    serial: b.serial as string,
+    lot: b.lot as string,
+    expiry: b.expiry as string,
+  };
+  writeDigitalLink(id);
+  return id;
+}
+
 /** Either form a scanner may deliver: a Digital Link (starts with http or /) or an element string. */
 export function parseScan(input: string): ProductIdentifier {
   const s = input.trim();

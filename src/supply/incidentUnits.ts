@@ -1,30 +1,17 @@
 /**
  * What the incident flows share (quarantine, clear, illegitimate; docs/supply-chain.md
  * "Incidents"): the `{gtin, serial | lot, reason}` body, the units it names in this member's store,
- * their state on chain, and a DrugLedger `setStatus` sent through the outbox and awaited.
+ * and a DrugLedger `setStatus` sent through the outbox and awaited (their state on chain is
+ * chainCustody.ts's `chainStateOf`).
  */
-import { type Address, getAddress, type Hex } from 'viem';
-import type { DrugLedgerContract } from '../chain/contracts.js';
+import type { Address, Hex } from 'viem';
 import type { Outbox } from '../chain/outbox.js';
 import { badRequest, ConflictError, notFound, UnavailableError } from '../errors.js';
 import { hasControlCharacter } from '../federation/wire.js';
 import type { StoredUnit, UnitStore } from '../store/unitStore.js';
+import { ledgerStatusNumber } from './chainCustody.js';
 import { writeDigitalLink } from './gs1.js';
 import type { UnitStatus } from './verify.js';
-
-/** DrugLedger.sol `Status` by number. */
-export const LEDGER_STATUSES: readonly (UnitStatus | 'none')[] = [
-  'none',
-  'active',
-  'dispensed',
-  'recalled',
-  'suspect',
-  'illegitimate',
-  'destroyed',
-];
-
-/** DrugLedger.sol `Status` number of a status. */
-export const ledgerStatusNumber = (s: UnitStatus): number => LEDGER_STATUSES.indexOf(s);
 
 /** An incident request: one unit (serial) or every unit of a lot this member holds records of. */
 export interface IncidentRequest {
@@ -72,17 +59,6 @@ export function unitsNamed(units: UnitStore, q: IncidentRequest, what: string): 
       `this member has no record of ${q.serial !== undefined ? `unit ${q.gtin} serial ${q.serial}` : `GTIN ${q.gtin} lot ${q.lot}`}: only a trading partner that holds or held it may ${what} it`,
     );
   return found;
-}
-
-/** A unit's custodian and status on chain now. */
-export async function chainStateOf(
-  ledger: DrugLedgerContract,
-  u: StoredUnit,
-): Promise<{ custodian: Address; status: UnitStatus | 'none' }> {
-  const [custodian, status] = await ledger.read.stateOf([
-    { id: u.commitment, batch: u.batch, proof: u.proof },
-  ]);
-  return { custodian: getAddress(custodian), status: LEDGER_STATUSES[status] ?? 'none' };
 }
 
 /** Send DrugLedger `setStatus(units, to, eventHash)` through the outbox and wait for it to settle. */

@@ -62,6 +62,19 @@ before(async () => {
 after(() => net?.close());
 
 const pack = (u: StoredUnit) => ({ gtin: u.gtin, serial: u.serial, lot: u.lot, expiry: u.expiry });
+/** POST an incident step about one unit (by its serial) or a whole lot as the user named after `role` at `m`. */
+const incident = (
+  m: SupplyMemberName,
+  role: string,
+  step: 'quarantine' | 'clear' | 'illegitimate',
+  what: StoredUnit | { gtin: string; lot: string },
+  reason: string,
+) =>
+  postAs(net, m, role, `/supply/${step}`, {
+    gtin: what.gtin,
+    ...('serial' in what ? { serial: what.serial } : { lot: what.lot }),
+    reason,
+  });
 const verifyAt = (m: SupplyMemberName, u: StoredUnit) =>
   getAs(net, m, 'pharmacist', `/supply/verify/01/${u.gtin}/10/${u.lot}/21/${u.serial}?exp=${u.expiry}`);
 
@@ -141,11 +154,7 @@ describe('saleable returns (at the distributor the pharmacy returns to)', () => 
 describe('quarantine and investigation', () => {
   test('quarantine → Suspect and dispensing refused → cleared by the manufacturer → saleable again', async () => {
     const u = amx[20] as StoredUnit;
-    const q = await postAs(net, 'pharmacy', 'pharmacist', '/supply/quarantine', {
-      gtin: u.gtin,
-      serial: u.serial,
-      reason: 'carton seal broken',
-    });
+    const q = await incident('pharmacy', 'pharmacist', 'quarantine', u, 'carton seal broken');
     assert.equal(q.status, 200, JSON.stringify(q.body));
     assert.equal(q.body.status, 'suspect');
     assert.deepEqual(q.body.serials, [u.serial]);
@@ -159,17 +168,15 @@ describe('quarantine and investigation', () => {
     const d = await postAs(net, 'pharmacy', 'pharmacist', '/supply/dispense', pack(u));
     assert.equal(d.status, 409, 'a suspect pack is not dispensed');
     // The holder cannot end its own investigation; the manufacturer does.
-    const own = await postAs(net, 'pharmacy', 'admin', '/supply/clear', {
-      gtin: u.gtin,
-      serial: u.serial,
-      reason: 'looks fine',
-    });
+    const own = await incident('pharmacy', 'admin', 'clear', u, 'looks fine');
     assert.equal(own.status, 403);
-    const c = await postAs(net, 'manufacturer', 'admin', '/supply/clear', {
-      gtin: u.gtin,
-      serial: u.serial,
-      reason: 'seal damaged in transit; contents genuine',
-    });
+    const c = await incident(
+      'manufacturer',
+      'admin',
+      'clear',
+      u,
+      'seal damaged in transit; contents genuine',
+    );
     assert.equal(c.status, 200, JSON.stringify(c.body));
     assert.equal(c.body.status, 'active');
     assert.equal(await chainStatusOf(net, u), 1);
@@ -194,20 +201,19 @@ describe('quarantine and investigation', () => {
     const atv = DEMO_LOTS[2] as (typeof DEMO_LOTS)[number];
     const gtin = demoGtin(atv.itemReference);
     const held = storedUnitsOf(net, 'pharmacy', gtin, atv.lot);
-    const q = await postAs(net, 'pharmacy', 'admin', '/supply/quarantine', {
-      gtin,
-      lot: atv.lot,
-      reason: 'temperature excursion in the delivery van',
-    });
+    const lot = { gtin, lot: atv.lot };
+    const q = await incident(
+      'pharmacy',
+      'admin',
+      'quarantine',
+      lot,
+      'temperature excursion in the delivery van',
+    );
     assert.equal(q.status, 200, JSON.stringify(q.body));
     assert.equal(q.body.serials.length, held.length);
     assert.deepEqual(q.body.skipped, []);
     assert.equal(await chainStatusOf(net, held[7] as StoredUnit), 4);
-    const c = await postAs(net, 'manufacturer', 'admin', '/supply/clear', {
-      gtin,
-      lot: atv.lot,
-      reason: 'data logger within range',
-    });
+    const c = await incident('manufacturer', 'admin', 'clear', lot, 'data logger within range');
     assert.equal(c.status, 200, JSON.stringify(c.body));
     // The manufacturer holds records of every unit it commissioned; those never quarantined are skipped.
     assert.equal(c.body.serials.length, held.length);
@@ -249,18 +255,16 @@ describe('quarantine and investigation', () => {
 
   test('illegitimate: every partner who handled the unit has an alert with a 24-hour deadline, overdue after 24 h, acked', async () => {
     const u = met[5] as StoredUnit;
-    const q = await postAs(net, 'pharmacy', 'pharmacist', '/supply/quarantine', {
-      gtin: u.gtin,
-      serial: u.serial,
-      reason: 'patient reported unusual tablet colour',
-    });
+    const q = await incident(
+      'pharmacy',
+      'pharmacist',
+      'quarantine',
+      u,
+      'patient reported unusual tablet colour',
+    );
     assert.equal(q.status, 200);
     const t0 = clock().getTime();
-    const r = await postAs(net, 'manufacturer', 'admin', '/supply/illegitimate', {
-      gtin: u.gtin,
-      serial: u.serial,
-      reason: 'laboratory analysis: counterfeit',
-    });
+    const r = await incident('manufacturer', 'admin', 'illegitimate', u, 'laboratory analysis: counterfeit');
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.status, 'illegitimate');
     assert.equal(await chainStatusOf(net, u), 5);

@@ -17,7 +17,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Address, getAddress, type Hex } from 'viem';
-import { entry } from '../access/accessLog.js';
 import type { Actor } from '../access/gatekeeper.js';
 import type { ConsortiumView } from '../chain/consortium.js';
 import type { DrugLedgerContract } from '../chain/contracts.js';
@@ -29,16 +28,12 @@ import type { LogAction } from '../log/entry.js';
 import type { TransparencyLog } from '../log/transparencyLog.js';
 import type { IncidentStore } from '../store/incidentStore.js';
 import type { StoredUnit, UnitStore } from '../store/unitStore.js';
+import { chainStateOf } from './chainCustody.js';
 import { type EpcisEvent, holdingEvent, inspectingEvent, unitEpc } from './epcisEvents.js';
 import { epcisEventHash, eventHashDigest } from './epcisHash.js';
-import {
-  chainStateOf,
-  type IncidentRequest,
-  parseIncidentRequest,
-  setStatusOnChain,
-  unitsNamed,
-} from './incidentUnits.js';
+import { type IncidentRequest, parseIncidentRequest, setStatusOnChain, unitsNamed } from './incidentUnits.js';
 import type { NoticeDelivery } from './notices.js';
+import { supplyLogger } from './supplyLog.js';
 import { verificationHash } from './verificationLog.js';
 import type { UnitStatus } from './verify.js';
 
@@ -138,8 +133,7 @@ async function run(
   const qh = queryHashOf(q);
   const reasonCode =
     step.kind === 'quarantine' ? 'quarantined' : step.kind === 'clear' ? 'cleared' : 'illegitimate';
-  const log = (outcome: 'permit' | 'deny', reason: string) =>
-    deps.log.append(entry(actor.id, step.action, null, null, 'operations', outcome, reason, qh));
+  const log = supplyLogger(deps.log, actor.id, step.action, qh);
   if (!step.roles.includes(actor.role)) {
     await log('deny', 'role');
     throw forbidden(

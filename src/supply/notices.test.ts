@@ -45,6 +45,19 @@ describe('the supply notice wire (strict)', () => {
 });
 
 describe('alerts: 24-hour deadline on an injected clock', () => {
+  /** `notice` as the store keeps it, received (and determined) at `receivedMs`. */
+  const stored = (receivedMs: number, deadlineMs: number) => ({
+    id: notice.noticeId,
+    sender: '0x0000000000000000000000000000000000000001' as const,
+    kind: 'illegitimate' as const,
+    gtin: notice.gtin,
+    lot: notice.lot,
+    serials: notice.serials,
+    reason: notice.reason,
+    determinedMs: receivedMs,
+    receivedMs,
+    deadlineMs,
+  });
   const setup = () => {
     const db = openDatabase(':memory:', NODE_MIGRATIONS);
     const incidents = new IncidentStore(db);
@@ -52,18 +65,7 @@ describe('alerts: 24-hour deadline on an injected clock', () => {
     let now = Date.parse('2026-03-01T10:00:00Z');
     const deps = { incidents, log, now: () => new Date(now) };
     const received = now;
-    incidents.putNotice({
-      id: notice.noticeId,
-      sender: '0x0000000000000000000000000000000000000001',
-      kind: 'illegitimate',
-      gtin: notice.gtin,
-      lot: notice.lot,
-      serials: notice.serials,
-      reason: notice.reason,
-      determinedMs: received,
-      receivedMs: received,
-      deadlineMs: received + NOTICE_DEADLINE_MS,
-    });
+    incidents.putNotice(stored(received, received + NOTICE_DEADLINE_MS));
     return { deps, advance: (ms: number) => (now += ms), db };
   };
   const pharmacist = { id: 'u1', role: 'pharmacist' as const, purpose: 'operations' as const };
@@ -89,18 +91,7 @@ describe('alerts: 24-hour deadline on an injected clock', () => {
 
   test('the same notice stored twice is one alert; other roles see none', () => {
     const { deps } = setup();
-    const again = deps.incidents.putNotice({
-      id: notice.noticeId,
-      sender: '0x0000000000000000000000000000000000000001',
-      kind: 'illegitimate',
-      gtin: notice.gtin,
-      lot: notice.lot,
-      serials: notice.serials,
-      reason: notice.reason,
-      determinedMs: 0,
-      receivedMs: 0,
-      deadlineMs: 0,
-    });
+    const again = deps.incidents.putNotice(stored(0, 0));
     assert.equal(again, false);
     assert.equal(openAlerts(deps, pharmacist).alerts.length, 1);
     assert.throws(() => openAlerts(deps, { ...pharmacist, role: 'clinician' }), { code: 'access-denied' });

@@ -17,7 +17,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Address, getAddress } from 'viem';
 import type { LocalAccount } from 'viem/accounts';
-import { entry } from '../access/accessLog.js';
 import type { Actor } from '../access/gatekeeper.js';
 import type { ChainConnection } from '../chain/clients.js';
 import type { ConsortiumView } from '../chain/consortium.js';
@@ -29,8 +28,9 @@ import { parseSupplyNotice, type SupplyNotice, supplyNoticeBody } from '../feder
 import type { TransparencyLog } from '../log/transparencyLog.js';
 import type { IncidentStore, StoredNotice } from '../store/incidentStore.js';
 import type { StoredUnit, UnitStore } from '../store/unitStore.js';
+import { chainStateOf } from './chainCustody.js';
 import { handlersOf } from './custodyHistory.js';
-import { chainStateOf } from './incidentUnits.js';
+import { supplyEntry, supplyLogger } from './supplyLog.js';
 import { verificationHash } from './verificationLog.js';
 
 /** The path a member receives notices on. */
@@ -117,16 +117,7 @@ export async function notifyIllegitimate(
   const qh = verificationHash(q.gtin, `lot:${q.lot}`);
   const all = notified.every((n) => n.delivered);
   await deps.log.append(
-    entry(
-      `member:${self}`,
-      'supply-notice',
-      null,
-      null,
-      'operations',
-      all ? 'permit' : 'deny',
-      all ? 'sent' : 'partly-sent',
-      qh,
-    ),
+    supplyEntry(`member:${self}`, 'supply-notice', all ? 'permit' : 'deny', all ? 'sent' : 'partly-sent', qh),
   );
   return { noticeId: notice.noticeId, deadline: new Date(deadlineMs).toISOString(), notified };
 }
@@ -149,10 +140,7 @@ export async function acceptNotice(
   const n = parseSupplyNotice(body);
   const sender = getAddress(caller);
   const qh = verificationHash(n.gtin, `lot:${n.lot}`);
-  const log = (outcome: 'permit' | 'deny', reason: string) =>
-    deps.log.append(
-      entry(`member:${sender}`, 'supply-notice', null, null, 'operations', outcome, reason, qh),
-    );
+  const log = supplyLogger(deps.log, `member:${sender}`, 'supply-notice', qh);
   const responder = getAddress(await deps.ledger.read.responderFor([BigInt(n.gtin)]));
   const regulator = maskToRoles((await deps.consortium.member(sender)).roles).includes('REGULATOR');
   if (responder !== sender && !regulator) {
@@ -269,12 +257,9 @@ export async function acknowledgeAlert(
   if (!deps.incidents.ackNotice(id, actor.id, at.getTime()))
     throw new ConflictError(`alert ${id} was acknowledged already`, {});
   await deps.log.append(
-    entry(
+    supplyEntry(
       actor.id,
       'supply-notice',
-      null,
-      null,
-      'operations',
       'permit',
       'acknowledged',
       verificationHash(n.gtin, `lot:${n.lot}`),

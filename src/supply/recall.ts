@@ -5,13 +5,13 @@
  * with the outcome, after the chain has answered.
  */
 import type { Address } from 'viem';
-import { entry } from '../access/accessLog.js';
 import type { Actor } from '../access/gatekeeper.js';
 import type { Outbox } from '../chain/outbox.js';
 import { badRequest, forbidden, notFound, UnavailableError } from '../errors.js';
 import type { TransparencyLog } from '../log/transparencyLog.js';
 import type { UnitStore } from '../store/unitStore.js';
 import { writeDigitalLink } from './gs1.js';
+import { supplyLogger } from './supplyLog.js';
 import { lotCommitment } from './unitCommitment.js';
 import { verificationHash } from './verificationLog.js';
 
@@ -38,8 +38,7 @@ export async function recallLot(
   writeDigitalLink({ gtin: b.gtin, lot: b.lot }); // checks the check digit and the lot by GS1 rules
   const { gtin, lot } = b as { gtin: string; lot: string };
   const qh = verificationHash(gtin, `lot:${lot}`);
-  const log = (outcome: 'permit' | 'deny', reason: string) =>
-    deps.log.append(entry(actor.id, 'supply-recall', null, null, 'operations', outcome, reason, qh));
+  const log = supplyLogger(deps.log, actor.id, 'supply-recall', qh);
   if (!RECALLERS.includes(actor.role)) {
     await log('deny', 'role');
     throw forbidden('recalling a lot is for the manufacturer’s administrators', 'role');

@@ -17,6 +17,7 @@ import { badRequest, ConflictError, forbidden, notFound } from '../errors.js';
 import type { ShipmentNotice } from '../federation/supplyShipmentWire.js';
 import type { CustodyStore, StoredShipment, UnitKey } from '../store/custodyStore.js';
 import type { UnitStore } from '../store/unitStore.js';
+import { requestBody } from './_requestBody.js';
 import { chainStates } from './chainCustody.js';
 import { custodyHash, loggedCustody } from './custodyLog.js';
 import { receivingEvent, ssccEpc, unitEpc } from './epcisEvents.js';
@@ -74,12 +75,12 @@ function unitKey(v: unknown, at: string): UnitKey {
 }
 
 function parseScan(body: unknown): Scan {
-  const b = body as Record<string, unknown> | undefined;
-  if (!b || typeof b !== 'object' || Array.isArray(b))
-    throw badRequest('send {shipment?, cases?: [SSCC | {sscc, units}], units?: [{gtin, serial}]}');
-  for (const k of Object.keys(b))
-    if (!['shipment', 'cases', 'units'].includes(k))
-      throw badRequest(`"${k.slice(0, 40)}" is not part of a receipt`);
+  const b = requestBody(
+    body,
+    ['shipment', 'cases', 'units'],
+    'send {shipment?, cases?: [SSCC | {sscc, units}], units?: [{gtin, serial}]}',
+    'a receipt',
+  );
   if (b.shipment !== undefined && (typeof b.shipment !== 'string' || !UUID.test(b.shipment)))
     throw badRequest('shipment must be the shipment id (a UUID)');
   if (b.cases !== undefined && !Array.isArray(b.cases)) throw badRequest('cases must be a list');

@@ -12,15 +12,15 @@
  * DrugLedger and verifies as `already-dispensed`, so it is refused here like any other.
  */
 import { randomUUID } from 'node:crypto';
-import { entry } from '../access/accessLog.js';
 import type { Actor } from '../access/gatekeeper.js';
 import { badRequest, ConflictError } from '../errors.js';
 import type { IncidentStore } from '../store/incidentStore.js';
 import type { UnitStore } from '../store/unitStore.js';
 import { returnReceivingEvent, unitEpc } from './epcisEvents.js';
 import { epcisEventHash } from './epcisHash.js';
-import { writeDigitalLink } from './gs1.js';
+import { packIdentifierOf } from './gs1.js';
 import { parseGln } from './gs1CheckDigit.js';
+import { supplyLogger } from './supplyLog.js';
 import { verificationHash, verificationReason } from './verificationLog.js';
 import { type RequesterDeps, type VerificationResult, verifyAtResponder } from './verificationRequester.js';
 
@@ -49,17 +49,10 @@ export async function receiveReturn(
       throw badRequest(`${k} must be a string: the whole product identifier is verified`);
   if (b.from !== undefined && typeof b.from !== 'string')
     throw badRequest('from must be the GLN of the returning party');
-  const id = {
-    gtin: b.gtin as string,
-    serial: b.serial as string,
-    lot: b.lot as string,
-    expiry: b.expiry as string,
-  };
-  writeDigitalLink(id); // GS1 rules: check digit, lengths, character set, date
+  const id = packIdentifierOf(b);
   const from = b.from === undefined ? undefined : parseGln(b.from as string);
   const qh = verificationHash(id.gtin, id.serial);
-  const log = (outcome: 'permit' | 'deny', reason: string) =>
-    deps.log.append(entry(actor.id, 'supply-return', null, null, 'operations', outcome, reason, qh));
+  const log = supplyLogger(deps.log, actor.id, 'supply-return', qh);
   // Verified first (the role check and both log entries are verification's).
   const verification = await verifyAtResponder(deps, actor, id);
   const at = deps.now();

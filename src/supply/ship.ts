@@ -30,6 +30,7 @@ import {
 import type { TransparencyLog } from '../log/transparencyLog.js';
 import type { CustodyStore } from '../store/custodyStore.js';
 import type { StoredUnit, UnitStore } from '../store/unitStore.js';
+import { requestBody } from './_requestBody.js';
 import { chainStates } from './chainCustody.js';
 import { CUSTODY_ADMINS } from './commission.js';
 import { custodyHash, loggedCustody } from './custodyLog.js';
@@ -75,12 +76,12 @@ function parseRequest(body: unknown): {
   units: { gtin: string; serial: string }[];
   cases: string[];
 } {
-  const b = body as Record<string, unknown> | undefined;
-  if (!b || typeof b !== 'object' || Array.isArray(b))
-    throw badRequest('send {to, units?: [{gtin, serial}], cases?: [SSCC]}');
-  for (const k of Object.keys(b))
-    if (!['to', 'units', 'cases'].includes(k))
-      throw badRequest(`"${k.slice(0, 40)}" is not part of a shipment`);
+  const b = requestBody(
+    body,
+    ['to', 'units', 'cases'],
+    'send {to, units?: [{gtin, serial}], cases?: [SSCC]}',
+    'a shipment',
+  );
   if (typeof b.to !== 'string' || b.to.trim() === '')
     throw badRequest('to must be a member’s chain address or name');
   const units = b.units ?? [];

@@ -7,7 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Address, zeroAddress } from 'viem';
 import type { LocalAccount } from 'viem/accounts';
-import { entry } from '../access/accessLog.js';
 import type { Actor } from '../access/gatekeeper.js';
 import type { ConsortiumView } from '../chain/consortium.js';
 import type { DrugLedgerContract } from '../chain/contracts.js';
@@ -16,6 +15,7 @@ import { callable, postSigned } from '../federation/memberClient.js';
 import { parseSupplyVerifyAnswer, supplyVerifyRequestBody } from '../federation/wire.js';
 import type { TransparencyLog } from '../log/transparencyLog.js';
 import type { ProductIdentifier } from './gs1.js';
+import { supplyLogger } from './supplyLog.js';
 import { verificationHash, verificationReason } from './verificationLog.js';
 import type { VerificationAnswer } from './verify.js';
 
@@ -99,8 +99,7 @@ export async function verifyAtResponder(
   id: ProductIdentifier & { serial: string },
 ): Promise<VerificationResult> {
   const qh = verificationHash(id.gtin, id.serial);
-  const log = (outcome: 'permit' | 'deny', reason: string) =>
-    deps.log.append(entry(actor.id, 'supply-verify', null, null, 'operations', outcome, reason, qh));
+  const log = supplyLogger(deps.log, actor.id, 'supply-verify', qh);
   if (!VERIFIERS.includes(actor.role)) {
     await log('deny', 'role');
     throw forbidden('verifying a drug pack is for pharmacists', 'role');

@@ -8,26 +8,16 @@
  * fsync for all the requests answered at once, not one more each).
  */
 import type { Address } from 'viem';
-import { entry } from '../access/accessLog.js';
 import type { DrugLedgerContract } from '../chain/contracts.js';
 import { parseSupplyVerifyRequest } from '../federation/wire.js';
 import type { TransparencyLog } from '../log/transparencyLog.js';
 import type { UnitStore } from '../store/unitStore.js';
+import { ledgerStatus } from './chainCustody.js';
+import { supplyEntry } from './supplyLog.js';
 import { directUnitState, type UnitChainState } from './unitChainState.js';
 import { lotCommitment } from './unitCommitment.js';
 import { verificationHash, verificationReason } from './verificationLog.js';
-import { type UnitRecord, type UnitStatus, type VerificationAnswer, verify } from './verify.js';
-
-/** DrugLedger.sol `Status`, by its number. */
-const STATUSES: readonly (UnitStatus | 'none')[] = [
-  'none',
-  'active',
-  'dispensed',
-  'recalled',
-  'suspect',
-  'illegitimate',
-  'destroyed',
-];
+import { type UnitRecord, type VerificationAnswer, verify } from './verify.js';
 
 const CLONE_WINDOW_MS = 30 * 86_400_000;
 
@@ -54,7 +44,7 @@ async function unitRecord(
     { id: u.commitment, batch: u.batch, proof: u.proof },
     lotCommitment(deps.supplyKey, gtin, u.lot),
   );
-  const s = STATUSES[status] ?? 'none';
+  const s = ledgerStatus(status);
   return {
     gtin,
     serial,
@@ -84,12 +74,9 @@ export async function answerVerification(
   });
   await deps.log.commitQueued(
     [
-      entry(
+      supplyEntry(
         `member:${caller}`,
         'supply-verify',
-        null,
-        null,
-        'operations',
         'permit',
         verificationReason(answer),
         verificationHash(q.gtin, q.serial),

@@ -25,7 +25,6 @@ import { USER_ROLES, type UserRole } from '../../src/access/roles.js';
 import { type ChainWallet, walletFor } from '../../src/chain/clients.js';
 import { signGrant, signRevoke } from '../../src/chain/consentSignatures.js';
 import { consortiumContracts } from '../../src/chain/contracts.js';
-import { deployContracts } from '../../src/chain/deploy.js';
 import { consentAbi, registryAbi } from '../../src/chain/generated/index.js';
 import type { DeploymentManifest } from '../../src/chain/manifest.js';
 import {
@@ -39,12 +38,11 @@ import {
 import { writeAndWait } from '../../src/chain/transact.js';
 import type { ConsortiumKey } from '../../src/crypto/consortiumKey.js';
 import { discoveryTokens } from '../../src/crypto/discoveryToken.js';
-import { hashPassword } from '../../src/crypto/password.js';
 import { replicasOf } from '../../src/federation/replicaRing.js';
 import { demographicsOf, matchKeys } from '../../src/fhir/demographics.js';
 import type { ResourceType } from '../../src/fhir/resourceTypes.js';
 import { distributeConsortiumKey } from '../../src/node/consortiumSetup.js';
-import { createIdentity, currentConsortiumKey, type MemberIdentity } from '../../src/node/memberIdentity.js';
+import { currentConsortiumKey, type MemberIdentity } from '../../src/node/memberIdentity.js';
 import {
   keyFileOf,
   type MemberNode,
@@ -52,6 +50,13 @@ import {
   type RunningNode,
   serveMemberNode,
 } from '../../src/node/memberNode.js';
+import {
+  addUsers,
+  createMemberIdentities,
+  deployGenesis,
+  hashPasswords,
+  publishEndpoint,
+} from './memberSetup.js';
 import { startTestChain, type TestChain } from './testChain.js';
 
 /** The key-file passphrase of every member. */
@@ -399,8 +404,7 @@ export class AttackNetwork {
     const t = await startTestChain({ memberCount: 1 });
     let net: AttackNetwork | undefined;
     try {
-      const ids = {} as Record<MemberName, MemberIdentity>;
-      for (const n of MEMBER_NAMES) ids[n] = createIdentity(keyFileOf(path.join(t.dir, n)), PASSPHRASE);
+      const ids = createMemberIdentities(t.dir, MEMBER_NAMES, PASSPHRASE);
       // Patient discovery: the consortium key, made once and sealed to every member (as `medchain up`).
       const withKey = await distributeConsortiumKey(
         MEMBER_NAMES.map((n) => ({ file: keyFileOf(path.join(t.dir, n)), identity: ids[n] })),
@@ -408,27 +412,22 @@ export class AttackNetwork {
       );
       for (const [i, n] of MEMBER_NAMES.entries()) ids[n] = withKey[i] as MemberIdentity;
       const deployer = walletFor(t.conn, ids.hospital.chainKey);
-      const { manifest } = await deployContracts(t.conn, deployer, {
-        genesis: MEMBER_NAMES.map((n) => ({
-          account: ids[n].address,
-          roles: rolesToMask([ROLE_OF[n]]),
-          encryptionKey: ids[n].encryptionPublicKey,
-          name: n,
-          endpoint: 'http://127.0.0.1:1',
-        })),
-        quorumPercent: 51,
-        manifestFile: path.join(t.dir, 'consortium.json'),
-      });
+      const manifest = await deployGenesis(
+        t.conn,
+        deployer,
+        ids,
+        MEMBER_NAMES.map((name) => ({ name, roles: rolesToMask([ROLE_OF[name]]) })),
+        { quorumPercent: 51, manifestFile: path.join(t.dir, 'consortium.json') },
+      );
       net = new AttackNetwork(t, manifest);
       // Relays patient signatures (the Consent contract takes relays from members only). The
       // hospital is never removed, and no node sends from its key unless a test ticks its anchorer.
       net.relayer = walletFor(t.conn, ids.hospital.chainKey);
-      const hashes = new Map<UserRole, string>();
-      for (const role of USER_ROLES) hashes.set(role, await hashPassword(passwordOf(role)));
+      const hashes = await hashPasswords(USER_ROLES, passwordOf);
       for (const n of MEMBER_NAMES) {
         const dir = path.join(t.dir, n);
         const node = openMemberNode(dir, PASSPHRASE, { manifest });
-        for (const role of USER_ROLES) node.users.add(role, role, hashes.get(role) as string);
+        addUsers(node, hashes);
         const account = privateKeyToAccount(ids[n].chainKey);
         net.members[n] = {
           name: n,
@@ -577,12 +576,7 @@ export class AttackNetwork {
       anchor: { intervalMs: 3_600_000 },
       replicate: false,
     });
-    await writeAndWait(this.t.conn, m.wallet, {
-      address: this.manifest.contracts.Registry,
-      abi: registryAbi,
-      functionName: 'updateEndpoint',
-      args: [m.running.url],
-    });
+    await publishEndpoint(this.t.conn, m.wallet, this.manifest, m.running.url);
     for (const k of [...this.tokens.keys()]) if (k.startsWith(`${name}/`)) this.tokens.delete(k);
   }
 

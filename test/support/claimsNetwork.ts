@@ -27,17 +27,10 @@ import { writeAndWait } from '../../src/chain/transact.js';
 import { MEMBER_NUMBER_SYSTEM } from '../../src/claims/coverageFacts.js';
 import { parseClaim } from '../../src/claims/fhirClaim.js';
 import { claimsCommitmentKey, lineCommitment } from '../../src/claims/lineCommitment.js';
-import { hashPassword } from '../../src/crypto/password.js';
 import type { WireEncounterEvidence } from '../../src/federation/claimSubmissionWire.js';
 import { distributeConsortiumKey } from '../../src/node/consortiumSetup.js';
 import { createIdentity, currentConsortiumKey, type MemberIdentity } from '../../src/node/memberIdentity.js';
-import {
-  keyFileOf,
-  type MemberNode,
-  openMemberNode,
-  type RunningNode,
-  serveMemberNode,
-} from '../../src/node/memberNode.js';
+import { keyFileOf, type MemberNode, openMemberNode, type RunningNode } from '../../src/node/memberNode.js';
 import {
   type Answer,
   AttackNetwork,
@@ -46,6 +39,7 @@ import {
   passwordOf,
   request,
 } from './attackNetwork.js';
+import { addUsers, hashPasswords, serveAndPublish, signInToken } from './memberSetup.js';
 import { waitFor } from './waitFor.js';
 
 export type Payer = 'insurer' | 'insurer2';
@@ -354,11 +348,7 @@ export class ClaimsNetwork {
   /** GET at insurer2 as its billing user. */
   async asInsurer2Billing(pathAndQuery: string): Promise<Answer> {
     if (!this.token2) {
-      const r = await request(`${this.insurer2.running.url}/auth/login`, {
-        method: 'POST',
-        body: JSON.stringify({ username: 'billing', password: passwordOf('billing') }),
-      });
-      this.token2 = (r.body as { access_token: string }).access_token;
+      this.token2 = await signInToken(this.insurer2.running.url, 'billing', passwordOf('billing'));
     }
     return request(`${this.insurer2.running.url}${pathAndQuery}`, {
       headers: { authorization: `Bearer ${this.token2}` },
@@ -413,17 +403,12 @@ async function admitSecondInsurer(net: AttackNetwork): Promise<SecondInsurer> {
     c.registry.read.isActiveMember([identity.address]),
   );
   const node = openMemberNode(dir, PASSPHRASE, { manifest: net.manifest });
-  node.users.add('billing', 'billing', await hashPassword(passwordOf('billing')));
-  const running = await serveMemberNode(node, {
+  addUsers(node, await hashPasswords(['billing'], passwordOf));
+  const running = await serveAndPublish(net.t.conn, net.manifest, node, identity.chainKey, {
     rpcUrl: net.t.chain.rpcUrl,
     anchor: { intervalMs: 3_600_000 },
     replicate: false,
   });
   const wallet = walletFor(net.t.conn, identity.chainKey);
-  await writeAndWait(net.t.conn, wallet, {
-    ...registry,
-    functionName: 'updateEndpoint',
-    args: [running.url],
-  });
   return { identity: { ...identity, address: getAddress(identity.address) }, wallet, node, running };
 }

@@ -13,16 +13,13 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { memberAuthHeader } from '../../src/access/memberAuth.js';
 import { USER_ROLES } from '../../src/access/roles.js';
 import { type ChainConnection, connectChain, walletFor } from '../../src/chain/clients.js';
-import { deployContracts } from '../../src/chain/deploy.js';
 import { type EmbeddedChain, launchEmbeddedChain } from '../../src/chain/embeddedChain.js';
-import { drugLedgerAbi, registryAbi } from '../../src/chain/generated/index.js';
+import { drugLedgerAbi } from '../../src/chain/generated/index.js';
 import type { DeploymentManifest } from '../../src/chain/manifest.js';
 import { type MemberRole, rolesToMask } from '../../src/chain/scopes.js';
 import { writeAndWait } from '../../src/chain/transact.js';
-import { hashPassword } from '../../src/crypto/password.js';
-import { createIdentity, type MemberIdentity } from '../../src/node/memberIdentity.js';
+import type { MemberIdentity } from '../../src/node/memberIdentity.js';
 import {
-  keyFileOf,
   type MemberNode,
   openMemberNode,
   type RunningNode,
@@ -31,6 +28,14 @@ import {
 import { pickFreePort } from '../../src/node/memberPort.js';
 import { type DemoUnit, type SupplyParty, seedSupply } from '../../src/node/seed/seedSupply.js';
 import { type StoredUnit, UnitStore } from '../../src/store/unitStore.js';
+import {
+  addUsers,
+  createMemberIdentities,
+  deployGenesis,
+  hashPasswords,
+  publishEndpoint,
+  signInToken,
+} from './memberSetup.js';
 
 export const SUPPLY_PASSPHRASE = 'supply network passphrase';
 /** The password of the user named `username` at every node (users are named after their role). */
@@ -103,25 +108,18 @@ export async function startSupplyNetwork(): Promise<SupplyNetwork> {
   const members = {} as Record<SupplyMemberName, SupplyMember>;
   try {
     const conn = await connectChain(chain.rpcUrl);
-    for (const s of SPECS) {
-      const memberDir = path.join(dir, s.name);
-      const identity = createIdentity(keyFileOf(memberDir), SUPPLY_PASSPHRASE);
-      members[s.name] = { dir: memberDir, identity };
-    }
-    const manifestFile = path.join(dir, 'deployment.json');
-    const { manifest } = await deployContracts(
+    const ids = createMemberIdentities(
+      dir,
+      SPECS.map((s) => s.name),
+      SUPPLY_PASSPHRASE,
+    );
+    for (const s of SPECS) members[s.name] = { dir: path.join(dir, s.name), identity: ids[s.name] };
+    const manifest = await deployGenesis(
       conn,
       walletFor(conn, members.manufacturer.identity.chainKey),
-      {
-        genesis: SPECS.map((s) => ({
-          account: members[s.name].identity.address,
-          roles: rolesToMask([s.role]),
-          encryptionKey: members[s.name].identity.encryptionPublicKey,
-          name: s.name,
-          endpoint: 'http://127.0.0.1:1',
-        })),
-        manifestFile,
-      },
+      ids,
+      SPECS.map((s) => ({ name: s.name, roles: rolesToMask([s.role]) })),
+      { manifestFile: path.join(dir, 'deployment.json') },
     );
     const party = (n: SupplyMemberName): SupplyParty => ({
       dir: members[n].dir,
@@ -135,11 +133,10 @@ export async function startSupplyNetwork(): Promise<SupplyNetwork> {
       SUPPLY_PASSPHRASE,
       () => {},
     );
+    const hashes = await hashPasswords(USER_ROLES, supplyPasswordOf);
     for (const s of SPECS) {
       const node = openMemberNode(members[s.name].dir, SUPPLY_PASSPHRASE, { manifest });
-      for (const role of USER_ROLES)
-        if (!node.users.byUsername(role))
-          node.users.add(role, role, await hashPassword(supplyPasswordOf(role)));
+      addUsers(node, hashes);
       if (s.name === 'hospital') new UnitStore(node.db).setSetting('gln', s.gln);
       node.close();
     }
@@ -152,13 +149,7 @@ export async function startSupplyNetwork(): Promise<SupplyNetwork> {
     const tokenAt = async (m: SupplyMemberName, role: string) => {
       const known = tokens.get(`${m}/${role}`);
       if (known) return known;
-      const r = await fetch(`${url(m)}/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: role, password: supplyPasswordOf(role) }),
-      });
-      if (r.status !== 200) throw new Error(`sign-in of ${role} at ${m}: ${r.status}`);
-      const t = ((await r.json()) as { access_token: string }).access_token;
+      const t = await signInToken(url(m), role, supplyPasswordOf(role));
       tokens.set(`${m}/${role}`, t);
       return t;
     };
@@ -175,12 +166,12 @@ export async function startSupplyNetwork(): Promise<SupplyNetwork> {
         for (const s of SPECS) {
           const port = await pickFreePort('127.0.0.1');
           ports.push(port);
-          await writeAndWait(conn, walletFor(conn, members[s.name].identity.chainKey), {
-            address: manifest.contracts.Registry,
-            abi: registryAbi,
-            functionName: 'updateEndpoint',
-            args: [`http://127.0.0.1:${port}`],
-          });
+          await publishEndpoint(
+            conn,
+            walletFor(conn, members[s.name].identity.chainKey),
+            manifest,
+            `http://127.0.0.1:${port}`,
+          );
         }
         await Promise.all(
           SPECS.map(async (s, i) => {
