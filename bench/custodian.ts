@@ -2,7 +2,8 @@
  * The custodian's own work for one cross-member answer, in process, nothing else running: a lab
  * holds 20 lab results of a patient who granted a clinic labs for treatment; the lab answers the
  * clinic's request N times in a row (decide with the chain, log durably, seal for the clinic).
- * Prints wall and CPU (process.cpuUsage) medians and p90 per answer. A focused companion of
+ * Prints wall and CPU (process.cpuUsage) medians and p90 per answer; with BENCH_PARTS=1 also the
+ * CPU of each part alone (chain reads, search, the 21 log entries, the seal, the rewraps). A focused companion of
  * bench/federation.ts for profiling (`node --cpu-prof --import tsx bench/custodian.ts`); writes no
  * results file.
  */
@@ -11,6 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { entry, targetOf } from '../src/access/accessLog.js';
+import { patientQuery } from '../src/access/gatekeeper.js';
 import { connectChain, walletFor } from '../src/chain/clients.js';
 import { signGrant } from '../src/chain/consentSignatures.js';
 import { chainConsortium } from '../src/chain/consortium.js';
@@ -20,9 +23,13 @@ import { deployContracts } from '../src/chain/deploy.js';
 import { consentAbi } from '../src/chain/generated/index.js';
 import { categoriesToMask, purposesToMask, rolesToMask } from '../src/chain/scopes.js';
 import { writeAndWait } from '../src/chain/transact.js';
-import { answerMember } from '../src/federation/custodian.js';
+import { bindingBytes } from '../src/crypto/envelope.js';
+import { newResponseKey } from '../src/crypto/responseKey.js';
+import { wrapSymmetric } from '../src/crypto/symmetricWrap.js';
+import { answerMember, wireCiphertext } from '../src/federation/custodian.js';
 import { createIdentity } from '../src/node/memberIdentity.js';
 import { keyFileOf, openMemberNode } from '../src/node/memberNode.js';
+import { bindingOf } from '../src/records/recordService.js';
 import { startTestChain } from '../test/support/testChain.js';
 
 const ANSWERS = Number(process.env.BENCH_ANSWERS ?? 200);
@@ -129,6 +136,63 @@ export async function main(): Promise<void> {
       cpuP90Ms: ms(quantile(cpu, 0.9)),
     };
     process.stdout.write(`${JSON.stringify(out)}\n`);
+    if (process.env.BENCH_PARTS) {
+      // Where the CPU of an answer goes, each part alone (CPU median over ANSWERS runs of it).
+      const cpuOf = async (f: () => Promise<unknown>) => {
+        const xs: number[] = [];
+        for (let i = 0; i < ANSWERS; i++) {
+          const c0 = process.cpuUsage();
+          await f();
+          const d = process.cpuUsage(c0);
+          xs.push((d.user + d.system) / 1000);
+        }
+        return ms(quantile(xs, 0.5));
+      };
+      const rows = node.records.searchStored(patientQuery('Observation', patient.address)).rows;
+      const entries = [...rows, rows[0] as (typeof rows)[number]].map((r) =>
+        entry(
+          `member:${clinic.address}`,
+          'search',
+          targetOf(r),
+          patient.address,
+          'treatment',
+          'permit',
+          'consent',
+        ),
+      );
+      const parts = {
+        chainReadsMs: await cpuOf(() =>
+          Promise.all([
+            consortium.member(clinic.address),
+            consortium.grantOf(patient.address, clinic.address),
+          ]),
+        ),
+        registryKeyReadMs: await cpuOf(() => consortium.member(clinic.address)),
+        searchMs: await cpuOf(async () =>
+          node.records.searchStored(patientQuery('Observation', patient.address)),
+        ),
+        searchUnderConsentMs: await cpuOf(async () =>
+          node.records.searchStored(patientQuery('Observation', patient.address), g.categories),
+        ),
+        log21EntriesMs: await cpuOf(() => node.log.appendAll(entries)),
+        responseKeySealMs: await cpuOf(() =>
+          newResponseKey(
+            new Uint8Array(Buffer.from(clinic.encryptionPublicKey.slice(2), 'hex')),
+            lab.address,
+            clinic.address,
+          ),
+        ),
+        rewrap20Ms: await cpuOf(async () => {
+          const key = new Uint8Array(32);
+          for (const r of rows) {
+            const k = await node.records.dataKeyOf(r);
+            wrapSymmetric(key, k, bindingBytes(bindingOf(r)));
+          }
+        }),
+        wire20Ms: await cpuOf(async () => rows.map((r) => wireCiphertext(r, r.categories ?? 0))),
+      };
+      process.stdout.write(`${JSON.stringify(parts)}\n`);
+    }
     node.close();
   } finally {
     await t.close();

@@ -113,20 +113,42 @@ describe('ConsortiumCache: members and grants from memory, as fresh as contract 
     assert.equal((await cache.member(third.input.account)).active, false, 'a removal is seen at once');
   });
 
-  test('reads that begin together share one block-number call; each waits for one sent after it began', async () => {
-    let calls = 0;
+  test('reads begun in one turn share one block-number call; a read begun after it was sent waits for the next', async () => {
     const real = t.conn.publicClient;
+    const sent: { resolve: (b: bigint) => void }[] = [];
     const cache = new ConsortiumCache(t.conn, t.manifest, {
-      latestBlock: async () => {
-        calls++;
-        return real.getBlockNumber({ cacheTime: 0 });
-      },
+      // Each call is held until the test releases it, with the block number the test chooses.
+      latestBlock: () => new Promise<bigint>((resolve) => sent.push({ resolve })),
     });
-    await cache.member(relayer.input.account);
-    calls = 0;
-    await Promise.all(Array.from({ length: 20 }, () => cache.member(relayer.input.account)));
-    // The first read sends one; the other 19, begun while it was in flight, share the next one.
-    assert.equal(calls, 2);
+    const head = await real.getBlockNumber({ cacheTime: 0 });
+    const waitFor = async (n: number) => {
+      const deadline = Date.now() + 5_000;
+      while (sent.length < n) {
+        if (Date.now() > deadline) throw new Error(`expected ${n} block-number calls, saw ${sent.length}`);
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    // A request's reads (the decision's member and grant, the requester's key) begin in one turn.
+    const first = Promise.all([
+      cache.member(relayer.input.account),
+      cache.grantOf(relayer.input.account, grantee.input.account),
+      cache.member(grantee.input.account),
+    ]);
+    await waitFor(1);
+    // Begun after that call was sent: must not be answered from it.
+    let lateDone = false;
+    const late = cache.member(relayer.input.account).then((m) => {
+      lateDone = true;
+      return m;
+    });
+    sent[0]?.resolve(head);
+    await first;
+    await new Promise((r) => setImmediate(r));
+    assert.equal(lateDone, false, 'the late read waits for a call sent after it began');
+    await waitFor(2);
+    assert.equal(sent.length, 2, 'one call for the three reads of the first turn, one for the late read');
+    sent[1]?.resolve(head);
+    assert.equal((await late).address, relayer.input.account);
   });
 
   test('a chain that does not answer is a ChainUnavailableError, and the cache starts over', async () => {

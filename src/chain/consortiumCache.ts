@@ -4,8 +4,8 @@
  * when the read began, so a consent revoked (or a member removed) in a mined block is seen by the
  * next read at once. The scheme of src/supply/unitChainState.ts:
  *
- *   each read first learns the latest block number (one `eth_blockNumber`, shared by every read
- *   that began before it was sent), applies the events of the blocks not yet seen (`eth_getLogs`
+ *   each read first learns the latest block number (one `eth_blockNumber`, shared by the reads
+ *   that began before it was sent: those of one request begin in the same turn), applies the events of the blocks not yet seen (`eth_getLogs`
  *   over both contracts), and only then answers: from memory, or for what is not held, by a
  *   contract read at exactly that block (kept only if no later block was applied meanwhile).
  *
@@ -60,7 +60,8 @@ export class ConsortiumCache implements ConsortiumView {
   private readonly members = new Map<string, MemberInfo>();
   private readonly grants = new Map<string, { grant: GrantTerms | undefined }>();
   private inflight: Promise<bigint> | undefined;
-  private queued: Promise<bigint> | undefined;
+  /** The next block-number call, not sent yet: reads beginning now join it. */
+  private next: Promise<bigint> | undefined;
   private readonly contracts: ReturnType<typeof consortiumContracts>;
   private readonly direct: ConsortiumView;
   private readonly latestBlock: LatestBlock;
@@ -119,25 +120,27 @@ export class ConsortiumCache implements ConsortiumView {
   }
 
   /**
-   * The latest block, after applying its events: from a block-number call sent after this call
-   * began (joining one already in flight would miss a block mined since it was sent).
+   * The latest block, after applying its events, from a block-number call sent after this call
+   * began: reads that begin in the same turn (the decision's member and grant reads, the
+   * requester's key) join one call sent once they all have; a read that begins after a call was
+   * sent waits for the next one (joining it would miss a block mined since it was sent).
    */
   private current(): Promise<bigint> {
-    if (!this.inflight) {
-      this.inflight = this.sync().finally(() => {
-        this.inflight = undefined;
-      });
-      return this.inflight;
-    }
-    if (!this.queued) {
-      this.queued = this.inflight
-        .catch(() => undefined)
-        .then(() => {
-          this.queued = undefined;
-          return this.current();
+    if (this.next) return this.next;
+    const previous = this.inflight ?? Promise.resolve(0n);
+    const next = previous
+      .catch(() => 0n)
+      .then(() => {
+        // From here on, a new read must wait for a call sent after it: this one is being sent now.
+        this.next = undefined;
+        const inflight = this.sync().finally(() => {
+          if (this.inflight === inflight) this.inflight = undefined;
         });
-    }
-    return this.queued;
+        this.inflight = inflight;
+        return inflight;
+      });
+    this.next = next;
+    return next;
   }
 
   private async sync(): Promise<bigint> {
