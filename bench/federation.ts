@@ -9,10 +9,10 @@
  *
  * Reports p50 and p90 latency of each and the ratio remote/local (medians over rounds). Also the
  * custodian's own time to answer one request in process (decide, log, seal 20 records), which is
- * the custodian CPU a cross-member read costs.
+ * the custodian CPU a cross-member read costs (bench/custodian.ts breaks it into its parts).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
@@ -42,6 +42,7 @@ const median = (xs: number[]) => quantile(xs, 0.5);
 const ms = (x: number) => Number(x.toFixed(2));
 
 export async function main(): Promise<void> {
+  const load0 = loadavg()[0] ?? 0;
   const t = await startTestChain({ memberCount: 1 });
   const dir = mkdtempSync(path.join(tmpdir(), 'medchain-bench-fed-'));
   const running: { close(): Promise<void> }[] = [];
@@ -206,7 +207,7 @@ export async function main(): Promise<void> {
       `| local (the custodian's own clinician) | ${result.localP50Ms} | ${result.localP90Ms} |`,
       `| cross-member (another member, under consent) | ${result.remoteP50Ms} | ${result.remoteP90Ms} |`,
       '',
-      `cross-member / local at p50: ${result.ratioP50}x. The custodian's own work per answer (decide with two chain reads, log durably, seal ${RECORDS} records; in process): p50 ${result.custodianAnswerP50Ms} ms wall, ${result.custodianCpuP50Ms} ms CPU.`,
+      `cross-member / local at p50: ${result.ratioP50}x. The custodian's own work per answer (decide on the requester's Registry entry and the patient's grant, from the event-kept consortium cache after one block-number call; log ${RECORDS + 1} entries durably; seal the response key once and wrap ${RECORDS} data keys under it; in process): p50 ${result.custodianAnswerP50Ms} ms wall, ${result.custodianCpuP50Ms} ms CPU.`,
     ].join('\n');
     const meta = {
       bench: 'federation',
@@ -215,6 +216,9 @@ export async function main(): Promise<void> {
       rounds: ROUNDS,
       perRound: PER_ROUND,
       records: RECORDS,
+      /** 1-minute load average at the start and the end of the run (other work on the machine). */
+      loadStart: Number(load0.toFixed(2)),
+      loadEnd: Number(loadavg()[0]?.toFixed(2)),
     };
     writeFileSync(
       path.join(outDir, 'federation.json'),
@@ -222,7 +226,7 @@ export async function main(): Promise<void> {
     );
     writeFileSync(
       path.join(outDir, 'federation.md'),
-      `# Cross-member read vs local read\n\n${meta.date}, ${meta.node}, ${ROUNDS} rounds x ${PER_ROUND} sequential requests each, alternating; medians over rounds of each round's p50/p90\n\n${table}\n`,
+      `# Cross-member read vs local read\n\n${meta.date}, ${meta.node}, load ${meta.loadStart} -> ${meta.loadEnd}, ${ROUNDS} rounds x ${PER_ROUND} sequential requests each, alternating; medians over rounds of each round's p50/p90\n\n${table}\n`,
     );
     process.stdout.write(`${table}\n\nwrote bench/results/federation.json and bench/results/federation.md\n`);
   } finally {

@@ -8,7 +8,7 @@ import { type Address, BaseError, getAddress, HttpRequestError, TimeoutError } f
 import { ChainUnavailableError } from '../errors.js';
 import type { ChainConnection } from './clients.js';
 import type { GrantTerms } from './consentModel.js';
-import { consortiumContracts } from './contracts.js';
+import { type ConsortiumContracts, consortiumContracts } from './contracts.js';
 import type { DeploymentManifest } from './manifest.js';
 
 export interface MemberInfo {
@@ -48,21 +48,53 @@ async function reading<T>(read: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Read `address`'s Registry entry, at `blockNumber` when given (else the latest block). */
+export function readMember(
+  c: ConsortiumContracts,
+  address: Address,
+  blockNumber?: bigint,
+): Promise<MemberInfo> {
+  return reading(async () => {
+    const m = await c.registry.read.getMember([address], blockNumber === undefined ? {} : { blockNumber });
+    return {
+      address: getAddress(address),
+      name: m.name,
+      endpoint: m.endpoint,
+      encryptionKey: new Uint8Array(Buffer.from(m.encryptionKey.slice(2), 'hex')),
+      active: m.active,
+      roles: m.roles,
+      admission: m.admission,
+    };
+  });
+}
+
+/** Read the grant stored for (patient, grantee), at `blockNumber` when given; undefined when none. */
+export function readGrant(
+  c: ConsortiumContracts,
+  patient: Address,
+  grantee: Address,
+  blockNumber?: bigint,
+): Promise<GrantTerms | undefined> {
+  return reading(async () => {
+    const g = await c.consent.read.getGrant(
+      [patient, grantee],
+      blockNumber === undefined ? {} : { blockNumber },
+    );
+    if (g.categories === 0) return undefined;
+    return {
+      categories: g.categories,
+      purposes: g.purposes,
+      validFrom: g.validFrom,
+      expiry: g.expiry,
+      granteeAdmission: g.granteeAdmission,
+    };
+  });
+}
+
+/** The consortium as read from the chain, every call a contract read at the latest block. */
 export function chainConsortium(conn: ChainConnection, manifest: DeploymentManifest): ConsortiumView {
   const c = consortiumContracts(conn, manifest);
-  const member = (address: Address): Promise<MemberInfo> =>
-    reading(async () => {
-      const m = await c.registry.read.getMember([address]);
-      return {
-        address: getAddress(address),
-        name: m.name,
-        endpoint: m.endpoint,
-        encryptionKey: new Uint8Array(Buffer.from(m.encryptionKey.slice(2), 'hex')),
-        active: m.active,
-        roles: m.roles,
-        admission: m.admission,
-      };
-    });
+  const member = (address: Address): Promise<MemberInfo> => readMember(c, address);
   return {
     member,
     activeMembers: () =>
@@ -74,17 +106,6 @@ export function chainConsortium(conn: ChainConnection, manifest: DeploymentManif
         const h = await c.auditAnchor.read.latestHead([m]);
         return { treeSize: Number(h.treeSize), rootHash: h.rootHash };
       }),
-    grantOf: (patient, grantee) =>
-      reading(async () => {
-        const g = await c.consent.read.getGrant([patient, grantee]);
-        if (g.categories === 0) return undefined;
-        return {
-          categories: g.categories,
-          purposes: g.purposes,
-          validFrom: g.validFrom,
-          expiry: g.expiry,
-          granteeAdmission: g.granteeAdmission,
-        };
-      }),
+    grantOf: (patient, grantee) => readGrant(c, patient, grantee),
   };
 }

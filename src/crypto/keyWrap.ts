@@ -6,7 +6,9 @@
 import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
 import { assertBytes, CryptoError } from './cryptoError.js';
 
-const INFO = new TextEncoder().encode('medchain data key wrap v1');
+/** The HPKE `info` of every medchain key wrap (also src/crypto/responseKey.ts's seal). */
+export const WRAP_INFO = new TextEncoder().encode('medchain data key wrap v1');
+const INFO = WRAP_INFO;
 
 let suite: CipherSuite | undefined;
 /** The medchain HPKE suite (created on first use; no work at import time). */

@@ -56,9 +56,13 @@ export async function answerMember(
   body: unknown,
 ): Promise<RecordsAnswer> {
   const q = parseReleaseRequest(body);
-  const requester = await ctx.member(caller);
   // Decided and logged (every released record, and what is withheld) before anything is sealed.
-  const { rows, refusals, truncated } = await ctx.gate.releaseToMember(caller, q);
+  // The requester's key is read in the same turn as the decision's chain reads, so a cached view
+  // (src/chain/consortiumCache.ts) learns the latest block once for all three.
+  const [requester, { rows, refusals, truncated }] = await Promise.all([
+    ctx.member(caller),
+    ctx.gate.releaseToMember(caller, q),
+  ]);
   const answer: RecordsAnswer = {
     custodian: ctx.self,
     patient: q.patient,

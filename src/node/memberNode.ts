@@ -24,7 +24,8 @@ import { ruleSetId } from '../chain/claimBatch.js';
 import { withFinalClaimsFactsCached } from '../chain/claimsReadCache.js';
 import { chainClaims } from '../chain/claimsView.js';
 import { type ChainConnection, connectChain, walletFor } from '../chain/clients.js';
-import { type ConsortiumView, chainConsortium } from '../chain/consortium.js';
+import type { ConsortiumView } from '../chain/consortium.js';
+import { ConsortiumCache } from '../chain/consortiumCache.js';
 import { consortiumContracts, type DrugLedgerContract, drugLedgerContract } from '../chain/contracts.js';
 import { auditAnchorAbi } from '../chain/generated/index.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
@@ -460,7 +461,8 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
     anchorer = new Anchorer(node.publisher, outbox, conn, node.manifest, opts.anchor);
     await anchorer.sync();
     anchorer.start();
-    consortium = chainConsortium(conn, node.manifest);
+    // Members and grants from memory, kept current from chain events; as fresh as contract reads.
+    consortium = new ConsortiumCache(conn, node.manifest);
     node.gate.attachChain(consortium);
     replicator = new Replicator({
       db: node.db,

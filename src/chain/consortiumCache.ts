@@ -1,0 +1,194 @@
+/**
+ * The consortium view from memory, kept current from Registry and Consent events, with the same
+ * guarantee as reading the contracts: every answer is as of a block no older than the latest block
+ * when the read began, so a consent revoked (or a member removed) in a mined block is seen by the
+ * next read at once. The scheme of src/supply/unitChainState.ts:
+ *
+ *   each read first learns the latest block number (one `eth_blockNumber`, shared by the reads
+ *   that began before it was sent: those of one request begin in the same turn), applies the events of the blocks not yet seen (`eth_getLogs`
+ *   over both contracts), and only then answers: from memory, or for what is not held, by a
+ *   contract read at exactly that block (kept only if no later block was applied meanwhile).
+ *
+ * Invalidation is by event: `ConsentGranted` / `ConsentRevoked` drop the (patient, grantee) they
+ * name; any Registry event (admission, removal, endpoint or key change, a governed role change,
+ * proposals) drops every member; a log that does not decode drops everything. Made for chains with
+ * immediate finality (Besu QBFT, the embedded anvil): a chain that went back (a lower block
+ * number), a gap longer than `maxLogRange` blocks, or a failed sync empties the cache.
+ *
+ * `activeMembers` and `latestHead` are read from the chain each time (they are not on the
+ * per-answer path). A cached `MemberInfo` is shared between callers: do not mutate it.
+ */
+import { type Address, decodeEventLog, type Hex } from 'viem';
+import type { ChainConnection } from './clients.js';
+import type { GrantTerms } from './consentModel.js';
+import {
+  type ConsortiumView,
+  chainConsortium,
+  type MemberInfo,
+  readGrant,
+  readMember,
+} from './consortium.js';
+import { consortiumContracts } from './contracts.js';
+import { consentAbi } from './generated/index.js';
+import { type LatestBlock, latestBlockOf } from './latestBlock.js';
+import type { DeploymentManifest } from './manifest.js';
+
+/** Counters of a cache, for tests and the benchmark. */
+export interface ConsortiumCacheStats {
+  hits: number;
+  misses: number;
+  /** Block-number calls made (each shared by the reads waiting on it). */
+  syncs: number;
+  /** Times cached entries were dropped because of an event. */
+  invalidations: number;
+}
+
+export interface ConsortiumCacheOptions {
+  /** How the latest block number is learned (default: eth_blockNumber over a kept-alive connection). */
+  latestBlock?: LatestBlock;
+  /** Members and grants held at most, each (the oldest goes first); default 100,000. */
+  maxEntries?: number;
+  /** Blocks of events fetched in one sync at most; after a longer quiet spell the cache starts empty. Default 1,000. */
+  maxLogRange?: number;
+}
+
+const pairKey = (patient: string, grantee: string) => `${patient.toLowerCase()}|${grantee.toLowerCase()}`;
+
+/** Registry members and Consent grants in memory, as fresh as contract reads (see the module comment). */
+export class ConsortiumCache implements ConsortiumView {
+  private block: bigint | undefined;
+  private readonly members = new Map<string, MemberInfo>();
+  private readonly grants = new Map<string, { grant: GrantTerms | undefined }>();
+  private inflight: Promise<bigint> | undefined;
+  /** The next block-number call, not sent yet: reads beginning now join it. */
+  private next: Promise<bigint> | undefined;
+  private readonly contracts: ReturnType<typeof consortiumContracts>;
+  private readonly direct: ConsortiumView;
+  private readonly latestBlock: LatestBlock;
+  readonly stats: ConsortiumCacheStats = { hits: 0, misses: 0, syncs: 0, invalidations: 0 };
+
+  constructor(
+    private readonly conn: ChainConnection,
+    manifest: DeploymentManifest,
+    private readonly opts: ConsortiumCacheOptions = {},
+  ) {
+    this.contracts = consortiumContracts(conn, manifest);
+    this.direct = chainConsortium(conn, manifest);
+    this.latestBlock = opts.latestBlock ?? latestBlockOf(conn.rpcUrl);
+  }
+
+  // Arrow properties: callers pass `consortium.member` around detached, as with chainConsortium's view.
+  readonly member = async (address: Address): Promise<MemberInfo> => {
+    const block = await this.current();
+    const key = address.toLowerCase();
+    const hit = this.members.get(key);
+    if (hit) {
+      this.stats.hits++;
+      return hit;
+    }
+    this.stats.misses++;
+    const m = await readMember(this.contracts, address, block);
+    if (this.block === block) this.keep(this.members, key, m);
+    return m;
+  };
+
+  readonly grantOf = async (patient: Address, grantee: Address): Promise<GrantTerms | undefined> => {
+    const block = await this.current();
+    const key = pairKey(patient, grantee);
+    const hit = this.grants.get(key);
+    if (hit) {
+      this.stats.hits++;
+      return hit.grant;
+    }
+    this.stats.misses++;
+    const grant = await readGrant(this.contracts, patient, grantee, block);
+    if (this.block === block) this.keep(this.grants, key, { grant });
+    return grant;
+  };
+
+  readonly activeMembers = (): Promise<MemberInfo[]> => this.direct.activeMembers();
+
+  readonly latestHead = (member: Address): Promise<{ treeSize: number; rootHash: `0x${string}` }> =>
+    this.direct.latestHead(member);
+
+  private keep<V>(map: Map<string, V>, key: string, value: V): void {
+    if (map.size >= (this.opts.maxEntries ?? 100_000)) {
+      const oldest = map.keys().next().value;
+      if (oldest !== undefined) map.delete(oldest);
+    }
+    map.set(key, value);
+  }
+
+  /**
+   * The latest block, after applying its events, from a block-number call sent after this call
+   * began: reads that begin in the same turn (the decision's member and grant reads, the
+   * requester's key) join one call sent once they all have; a read that begins after a call was
+   * sent waits for the next one (joining it would miss a block mined since it was sent).
+   */
+  private current(): Promise<bigint> {
+    if (this.next) return this.next;
+    const previous = this.inflight ?? Promise.resolve(0n);
+    const next = previous
+      .catch(() => 0n)
+      .then(() => {
+        // From here on, a new read must wait for a call sent after it: this one is being sent now.
+        this.next = undefined;
+        const inflight = this.sync().finally(() => {
+          if (this.inflight === inflight) this.inflight = undefined;
+        });
+        this.inflight = inflight;
+        return inflight;
+      });
+    this.next = next;
+    return next;
+  }
+
+  private async sync(): Promise<bigint> {
+    this.stats.syncs++;
+    try {
+      const latest = await this.latestBlock();
+      const from = this.block;
+      if (from === undefined || latest < from || latest - from > BigInt(this.opts.maxLogRange ?? 1_000))
+        this.clear(latest);
+      else if (latest > from) {
+        const logs = await this.conn.publicClient.getLogs({
+          address: [this.contracts.registry.address, this.contracts.consent.address],
+          fromBlock: from + 1n,
+          toBlock: latest,
+        });
+        for (const log of logs) this.apply(log);
+        this.block = latest;
+      }
+      return latest;
+    } catch (err) {
+      // A half-applied range must not be trusted: start again from nothing on the next read.
+      this.clear(undefined);
+      throw err;
+    }
+  }
+
+  private apply(log: { address: Address; data: Hex; topics: [] | [Hex, ...Hex[]] }): void {
+    this.stats.invalidations++;
+    if (log.address.toLowerCase() === this.contracts.registry.address.toLowerCase()) {
+      this.members.clear();
+      return;
+    }
+    try {
+      const e = decodeEventLog({ abi: consentAbi, data: log.data, topics: log.topics });
+      if (e.eventName === 'ConsentGranted' || e.eventName === 'ConsentRevoked') {
+        this.grants.delete(pairKey(e.args.patient, e.args.grantee));
+        return;
+      }
+    } catch {
+      // Not an event this cache knows: drop everything below.
+    }
+    this.members.clear();
+    this.grants.clear();
+  }
+
+  private clear(block: bigint | undefined): void {
+    this.members.clear();
+    this.grants.clear();
+    this.block = block;
+  }
+}
