@@ -35,7 +35,7 @@ export class ClaimBatcher {
   private readonly maxClaims: number;
 
   constructor(
-    private readonly outbox: Pick<Outbox, 'enqueue' | 'flush' | 'get'>,
+    private readonly outbox: Pick<Outbox, 'enqueue' | 'flushUntilSettled' | 'get'>,
     /** The Claims contract address. */
     private readonly claims: Address,
     opts: ClaimBatcherOptions = {},
@@ -75,8 +75,9 @@ export class ClaimBatcher {
         args: [claims[0]?.leaf.payer, built.root, claims.length, claims.flatMap((c) => [...c.commitments])],
         description: `claims batch of ${claims.length}`,
       });
-      await this.outbox.flush();
-      const entry = this.outbox.get(key);
+      // Until settled, not one flush: a flush already under way (the anchorer's) does not include
+      // what was enqueued after it started, and `flush` joins it.
+      const entry = await this.outbox.flushUntilSettled(key);
       if (entry?.status !== 'confirmed') {
         throw new ChainError(
           'claims-batch-not-anchored',

@@ -23,7 +23,7 @@ export class DecisionRecorder {
   private ruleSetAnchored: Promise<void> | undefined;
 
   constructor(
-    private readonly outbox: Pick<Outbox, 'enqueue' | 'flush' | 'get'>,
+    private readonly outbox: Pick<Outbox, 'enqueue' | 'flushUntilSettled' | 'get'>,
     private readonly claims: Address,
     /** The rule set (claimBatch.ts ruleSetId of the edit tables) every decision names. */
     private readonly ruleSet: Hex,
@@ -57,8 +57,9 @@ export class DecisionRecorder {
         args: [this.ruleSet],
         description: 'anchor the claims rule set (edit tables)',
       });
-      await this.outbox.flush();
-      const entry = this.outbox.get(key);
+      // Until settled, not one flush: a flush already under way (the anchorer's) does not include
+      // what was enqueued after it started, and `flush` joins it.
+      const entry = await this.outbox.flushUntilSettled(key);
       if (entry?.status !== 'confirmed') {
         this.ruleSetAnchored = undefined;
         throw new ChainError(
@@ -96,8 +97,9 @@ export class DecisionRecorder {
         ],
         description: `claims decisions: ${items.length}`,
       });
-      await this.outbox.flush();
-      const entry = this.outbox.get(key);
+      // Until settled, not one flush: a flush already under way (the anchorer's) does not include
+      // what was enqueued after it started, and `flush` joins it.
+      const entry = await this.outbox.flushUntilSettled(key);
       if (entry?.status !== 'confirmed') {
         throw new ChainError(
           'claims-decision-not-recorded',
