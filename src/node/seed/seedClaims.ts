@@ -75,7 +75,7 @@ export interface SeedClaimsOptions {
   chainTime?: () => Promise<number>;
   /** How long to wait for the providers' logs to be anchored (default 120 s). */
   anchorDeadlineMs?: number;
-  /** Claims in flight at once (default 8). */
+  /** Claims in flight at once (default 32: a provider batches what arrives within its window). */
   concurrency?: number;
 }
 
@@ -411,7 +411,7 @@ export async function seedClaims(o: SeedClaimsOptions): Promise<SeededClaim[]> {
     const worker = async () => {
       for (let p = queue.shift(); p; p = queue.shift()) record(await submitOne(o, s, p));
     };
-    await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 8, queue.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 32, queue.length) }, worker));
   };
   o.progress(`claims: submitting ${todo.length} claims through Claim/$submit`);
   await run(todo.filter((p) => !p.repeats));
