@@ -56,11 +56,11 @@ before(async () => {
       identifier: [{ system: PATIENT_ADDRESS_SYSTEM, value: address }],
     };
     const at = {
-      hospital: [encounter('IMP', '2026-06-0' + ((i % 8) + 1))],
+      hospital: [encounter('IMP', `2026-06-0${(i % 8) + 1}`)],
       clinic: [
-        encounter('AMB', '2026-10-1' + (i % 9)),
-        encounter('AMB', '2026-07-1' + (i % 9)),
-        encounter('AMB', '2026-04-1' + (i % 9)),
+        encounter('AMB', `2026-10-1${i % 9}`),
+        encounter('AMB', `2026-07-1${i % 9}`),
+        encounter('AMB', `2026-04-1${i % 9}`),
       ],
     };
     for (const m of ['hospital', 'clinic'] as const) {
