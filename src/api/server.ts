@@ -44,6 +44,7 @@ import { send } from './http.js';
 import { logRoutes } from './logRoutes.js';
 import { type DiscoverPatients, matchRoutes } from './matchRoutes.js';
 import { patientRoutes } from './patientRoutes.js';
+import { type PaymentDeps, paymentRoutes } from './paymentRoutes.js';
 import { type PortalConfig, portalRoutes } from './portalRoutes.js';
 import { type RpcProxyOptions, rpcProxyRoutes } from './rpcProxy.js';
 import { summaryRoutes } from './summaryRoutes.js';
@@ -76,7 +77,8 @@ export interface ApiDeps
     SupplyIncidentDeps,
     ClaimDeps,
     EligibilityDeps,
-    DisputeDeps {
+    DisputeDeps,
+    PaymentDeps {
   gate: Gatekeeper;
   records: RecordService;
   publisher: LogPublisher;
@@ -403,6 +405,7 @@ function apiRoutes(
   supplyIncidentRoutes(app, deps);
   eligibilityRoutes(app, deps);
   disputeRoutes(app, deps);
+  paymentRoutes(app, deps);
   logRoutes(app, deps);
   patientRoutes(app, deps);
   adminRoutes(app, { ...deps, authFailures: () => deps.unauthenticated.snapshot() });

@@ -33,6 +33,11 @@ const PROCEDURE_SYSTEMS = new Set([...HCPCS_SYSTEMS, SYNTHETIC_PROCEDURE_SYSTEM]
 
 /** Identifier system of a claim's on-chain id (Claims.sol claimId, 0x + 64 hex digits). */
 export const CLAIM_ID_SYSTEM = 'urn:medchain:claim';
+/**
+ * Identifier system, on the insurer's copy, of the provider's own Claim id (the copy is stored
+ * under the on-chain id): the 835's CLP01 (patient control number) is the provider's id.
+ */
+export const PROVIDER_CLAIM_SYSTEM = 'urn:medchain:provider-claim';
 /** Extension on the patient's EOB with what a dispute needs: sub-extensions `claimId` and `salt`. */
 export const DISPUTE_EXTENSION = 'urn:medchain:extension:claim-dispute';
 const MEMBER_SYSTEM = 'urn:medchain:member';
@@ -111,7 +116,10 @@ export function insurerClaimCopy(
   return {
     ...copy,
     id: documentId(o.claimId),
-    identifier: withClaimId(copy.identifier, o.claimId),
+    identifier: [
+      ...withClaimId(copy.identifier, o.claimId).filter((i) => i.system !== PROVIDER_CLAIM_SYSTEM),
+      ...(submitted.id ? [{ system: PROVIDER_CLAIM_SYSTEM, value: submitted.id }] : []),
+    ],
     patient: patientReference(o.patientId, o.patient),
     insurance: (copy.insurance ?? []).map((i) =>
       o.coverageId && i.focal ? { ...i, coverage: { reference: `Coverage/${o.coverageId}` } } : i,
@@ -121,9 +129,11 @@ export function insurerClaimCopy(
 
 /**
  * The submitted Claim back from the insurer's copy (references to the provider's records local
- * again), as `parseClaim` takes it: for a payment run rebuilding the `ClaimInput` of an 835.
+ * again, its id the provider's when the copy names it), as `parseClaim` takes it: for a payment
+ * run rebuilding the `ClaimInput` of an 835.
  */
 export function submittedClaimOf(copy: Claim, provider: Address): Claim {
+  const providerId = copy.identifier?.find((i) => i.system === PROVIDER_CLAIM_SYSTEM)?.value;
   const prefix = memberPrefix(provider);
   const local = <T>(value: T): T => {
     if (Array.isArray(value)) return value.map(local) as T;
@@ -136,7 +146,13 @@ export function submittedClaimOf(copy: Claim, provider: Address): Claim {
           : local(v);
     return out as T;
   };
-  return local(copy);
+  const back = local(copy);
+  if (!providerId) return back;
+  return {
+    ...back,
+    id: providerId,
+    identifier: (back.identifier ?? []).filter((i) => i.system !== PROVIDER_CLAIM_SYSTEM),
+  };
 }
 
 /** The dispute facts carried on the patient's EOB (see DISPUTE_EXTENSION). */

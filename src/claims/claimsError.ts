@@ -120,3 +120,17 @@ export class DisputeRefusedError extends ConflictError {
     super(message, { reason, ...data });
   }
 }
+
+/** A stored claim document (the insurer's Claim or ClaimResponse) that cannot be read back for payment. */
+export class ClaimDocumentError extends MedchainError {
+  constructor(message: string) {
+    super('claim-document-unreadable', message);
+  }
+}
+
+/** A payment run asked for while another runs at this insurer (409: try again when it is done). */
+export class PaymentRunBusyError extends ConflictError {
+  constructor() {
+    super('a payment run is under way at this insurer; try again when it has finished');
+  }
+}

@@ -38,6 +38,7 @@ import { loadOrCreateIdentity, type MemberIdentity } from './memberIdentity.js';
 import { keyFileOf, openMemberNode } from './memberNode.js';
 import { pickFreePort, portFileOf, portIsFree, savedPort, savePort } from './memberPort.js';
 import { type NodeProcess, spawnNodeProcess } from './nodeProcess.js';
+import { type SeededClaim, type SeedProvider, seedClaims } from './seed/seedClaims.js';
 import { type SeededPatient, seedNetwork } from './seed/seedNetwork.js';
 import { type DemoUnit, type SupplyParty, seedSupply } from './seed/seedSupply.js';
 
@@ -82,6 +83,8 @@ export interface NetworkFile {
   patients: SeededPatient[];
   /** Local demo only: a few seeded drug units (two of each lot) and the member holding them. */
   units: DemoUnit[];
+  /** Local demo only: the seeded claims (src/node/seed/seedClaims.ts), clean and fraudulent. */
+  claims: SeededClaim[];
 }
 
 /** Kinds of member that get a demo pharmacist. */
@@ -285,6 +288,28 @@ export async function startLocalNetwork(
     );
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+    // Claims go through the running nodes' real routes, so they are seeded last.
+    const provider = (slug: string): SeedProvider => {
+      const m = members.find((x) => x.spec.slug === slug) as NetworkMember;
+      const password = (role: string) =>
+        users.find((u) => u.member === m.spec.name && u.role === role)?.password ?? '';
+      return {
+        name: m.spec.name,
+        url: m.node?.url ?? '',
+        address: m.identity.address,
+        billingPassword: password('billing'),
+        clinicianPassword: password('clinician'),
+      };
+    };
+    const claims = await seedClaims({
+      root,
+      hospital: provider('city-hospital'),
+      clinic: provider('valley-clinic'),
+      insurer: acme.identity.address,
+      patients,
+      progress,
+      chainTime: async () => Number((await conn.publicClient.getBlock()).timestamp) * 1000,
+    });
     const file: NetworkFile = {
       chain: {
         // The CLI reads the chain through the first member's allow-listing proxy (consent and
@@ -304,6 +329,7 @@ export async function startLocalNetwork(
       demoUsers: users,
       patients,
       units,
+      claims,
     };
     // Demo passwords in clear: local demonstration only (mode 0600).
     writeFileAtomic(networkFile, `${JSON.stringify(file, null, 2)}\n`, 0o600);

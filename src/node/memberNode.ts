@@ -37,8 +37,10 @@ import { answerEligibility, parseEligibilityAsk, requestEligibility } from '../c
 import type { EligibilityQuestion } from '../claims/fhirEligibility.js';
 import { intakeClaim } from '../claims/intake.js';
 import { claimsCommitmentKey } from '../claims/lineCommitment.js';
+import { paymentRuns, runPayment } from '../claims/paymentRun.js';
 import { submitClaim } from '../claims/submit.js';
 import { loadEditTables } from '../claims/tableFiles.js';
+import { syntheticPayee, syntheticPayer } from '../claims/x12/remittanceParties.js';
 import { badRequest, PortInUseError } from '../errors.js';
 import { relayConsent } from '../federation/consentRelay.js';
 import { answerMember } from '../federation/custodian.js';
@@ -336,6 +338,37 @@ function claimsDeps(
   };
 }
 
+/**
+ * Payment runs (issue 13, src/claims/paymentRun.ts) when the deployment has the Claims contract:
+ * the 835s name payer and payees with synthetic ids derived from their chain accounts.
+ */
+function paymentDeps(
+  node: MemberNode,
+  conn: ChainConnection,
+  manifest: DeploymentManifest,
+  consortium: ConsortiumView,
+  outbox: Outbox,
+) {
+  const address = manifest.contracts.Claims;
+  if (!address) return {};
+  const self = node.identity.address;
+  const deps = {
+    gate: node.gate,
+    chain: chainClaims(conn, manifest),
+    outbox,
+    claims: address,
+    self,
+    nodeDir: node.dir,
+    payer: async () => syntheticPayer(self, (await consortium.member(self)).name),
+    payee: async (provider: `0x${string}`) =>
+      syntheticPayee(provider, (await consortium.member(provider)).name),
+  };
+  return {
+    runPayment: (by: Actor) => runPayment(deps, by),
+    paymentRuns: () => paymentRuns(deps),
+  };
+}
+
 /** The chain-backed parts of the API: member checks, cross-member reads, replicas. */
 function federationDeps(node: MemberNode, consortium: ConsortiumView) {
   const signer = privateKeyToAccount(node.identity.chainKey);
@@ -533,6 +566,7 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
           ),
           ...supplyCustodyDeps(node, chain.conn, chain.manifest, consortium, outbox),
           ...claimsDeps(node, chain.conn, chain.manifest, consortium, outbox),
+          ...paymentDeps(node, chain.conn, chain.manifest, consortium, outbox),
         }
       : {}),
   });
