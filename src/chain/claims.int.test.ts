@@ -302,12 +302,18 @@ describe('Claims', () => {
     // Another member planting the provider's line with another payer first marks nothing of the provider's.
     const planted = bill(otherProvider, otherPayer, 1, 22);
     await submit(otherProvider, otherPayer, [{ ...planted, lines: [toPayer.lines[0] as Hex] }]);
-    assert.equal(await read('heldByOtherPayer', [provider.input.account, toPayer.lines[0], payer.input.account]), false);
+    assert.equal(
+      await read('heldByOtherPayer', [provider.input.account, toPayer.lines[0], payer.input.account]),
+      false,
+    );
     assert.equal(await read('isCommitted', [provider.input.account, toPayer.lines[0]]), false);
     await submit(provider, payer, [toPayer, unrelated]);
     for (const c of [...toPayer.lines, ...unrelated.lines]) {
       assert.equal(await read('heldByOtherPayer', [provider.input.account, c, payer.input.account]), false);
-      assert.equal(await read('heldByOtherPayer', [provider.input.account, c, otherPayer.input.account]), true);
+      assert.equal(
+        await read('heldByOtherPayer', [provider.input.account, c, otherPayer.input.account]),
+        true,
+      );
     }
     const { batch, sent } = await submit(provider, otherPayer, [toOther]);
     const hits = await t.conn.publicClient.getContractEvents({
@@ -321,13 +327,25 @@ describe('Claims', () => {
       hits.map((h) => h.args.commitment),
       [toPayer.lines[0]],
     );
-    assert.equal(await read('heldByOtherPayer', [provider.input.account, toPayer.lines[0], payer.input.account]), true);
-    assert.equal(await read('heldByOtherPayer', [provider.input.account, toPayer.lines[0], otherPayer.input.account]), true);
-    assert.equal(await read('heldByOtherPayer', [provider.input.account, toPayer.lines[1], payer.input.account]), false);
+    assert.equal(
+      await read('heldByOtherPayer', [provider.input.account, toPayer.lines[0], payer.input.account]),
+      true,
+    );
+    assert.equal(
+      await read('heldByOtherPayer', [provider.input.account, toPayer.lines[0], otherPayer.input.account]),
+      true,
+    );
+    assert.equal(
+      await read('heldByOtherPayer', [provider.input.account, toPayer.lines[1], payer.input.account]),
+      false,
+    );
     // a repeat at the same payer is not "another payer" (that is the CARC 18 rule's job)
     const again = bill(provider, payer, 1, 21);
     await submit(provider, payer, [{ ...again, lines: unrelated.lines }]);
-    assert.equal(await read('heldByOtherPayer', [provider.input.account, unrelated.lines[0], payer.input.account]), false);
+    assert.equal(
+      await read('heldByOtherPayer', [provider.input.account, unrelated.lines[0], payer.input.account]),
+      false,
+    );
     // another provider's claim to the other payer for a different service does not collide
     const elsewhere = bill(otherProvider, otherPayer, 1, 20, patientKey);
     assert.notEqual(elsewhere.lines[0], toPayer.lines[0]);

@@ -91,7 +91,9 @@ export async function checkSubmission(
   if (committed.includes(false))
     throw new ClaimSubmissionRefusedError('a line of the claim is not committed on chain');
 
-  const held = await Promise.all(commitments.map((c) => chain.heldByOtherPayer(claim.provider, c, inputs.self)));
+  const held = await Promise.all(
+    commitments.map((c) => chain.heldByOtherPayer(claim.provider, c, inputs.self)),
+  );
   const crossPayerDuplicates = new Set(lines.filter((_, i) => held[i]).map((l) => l.sequence));
 
   const evidence = new Map<string, EncounterEvidence>();
