@@ -1,4 +1,7 @@
-/** The patient: their key, their records from every member, their consent, and who accessed what. */
+/**
+ * The patient: their key, their records from every member, the claims billed in their name, their
+ * consent, and who accessed what.
+ */
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { mergeIpsDocuments } from '../../../src/fhir/ips/mergeIps.js';
@@ -6,6 +9,7 @@ import { AccessPanel } from '../components/AccessPanel.js';
 import { ConsentPanel } from '../components/ConsentPanel.js';
 import { Busy, ErrorNote, Note, short } from '../components/common.js';
 import { KeySetup } from '../components/KeySetup.js';
+import { PatientClaims } from '../components/PatientClaims.js';
 import { PatientHeader } from '../components/PatientHeader.js';
 import { Timeline } from '../components/Timeline.js';
 import type { Chain, Member } from '../lib/chain.js';
@@ -16,7 +20,7 @@ import { PatientSessions } from '../lib/patientSession.js';
 import { type Gaps, NO_GAPS, SECTIONS } from '../lib/recordSections.js';
 import { arrangeRecords, type HeldRecord, patientSummary } from '../lib/records.js';
 
-type Tab = 'records' | 'consent' | 'access';
+type Tab = 'records' | 'claims' | 'consent' | 'access';
 
 interface MemberRecords {
   member: Member;
@@ -158,6 +162,7 @@ export function PatientView({ chain }: { chain: Chain | null }) {
         {(
           [
             ['records', 'My records'],
+            ['claims', 'My claims'],
             ['consent', 'Consent'],
             ['access', 'Who accessed my records'],
           ] as const
@@ -218,6 +223,13 @@ export function PatientView({ chain }: { chain: Chain | null }) {
           ) : null}
           {!loading ? <Timeline data={timeline} gaps={gaps} /> : null}
         </>
+      ) : null}
+      {tab === 'claims' && members ? (
+        loading ? (
+          <Busy>{loading}</Busy>
+        ) : (
+          <PatientClaims chain={chain} members={members} records={records} keyPair={key} />
+        )
       ) : null}
       {tab === 'consent' && members && sessions ? (
         <ConsentPanel chain={chain} members={members} keyPair={key} request={request} />
