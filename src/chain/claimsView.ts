@@ -6,12 +6,11 @@
  */
 import type { Address, Hex } from 'viem';
 import { ChainUnavailableError } from '../errors.js';
+import { CLAIM_STATE, type ClaimState } from './claimStates.js';
 import type { ChainConnection } from './clients.js';
 import { isChainDown } from './consortium.js';
 import { claimsContract, consortiumContracts } from './contracts.js';
 import type { DeploymentManifest } from './manifest.js';
-
-import { CLAIM_STATE, type ClaimState } from './claimStates.js';
 
 // Claims.State names live in claimStates.ts (shared with the portal); re-exported for callers here.
 export { CLAIM_STATE, type ClaimState, claimStateNumber } from './claimStates.js';
