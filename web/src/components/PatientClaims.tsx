@@ -128,7 +128,7 @@ export function PatientClaims({
           const step = id ? steps[id] : undefined;
           const ev = EVIDENCE[c.evidence];
           return (
-            <li key={`${c.heldBy}/${c.id}`} className="card" data-testid="patient-claim">
+            <li key={`${c.heldBy}/${c.id}`} className="card" data-testid="patient-claim" data-claim-id={id}>
               <div className="row-between">
                 <h3>
                   {c.servicedDate ?? 'No date'} · {nameOf(c.provider)}
