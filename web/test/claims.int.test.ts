@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
+import type { Bundle, ClaimResponse, Coverage, Encounter } from '@medplum/fhirtypes';
 import type { Browser, Page } from 'playwright-core';
 import { type Address, createPublicClient, type Hex, http } from 'viem';
 import { auditAnchorAbi, claimsAbi } from '../../src/chain/generated/index.js';
@@ -54,11 +55,11 @@ async function until(what: string, ok: () => Promise<boolean>, ms = UI_MS): Prom
 }
 
 /** A staff user's call at a member node, as JSON. */
-async function asBilling(
+async function asBilling<T = Bundle>(
   member: string,
   pathAndQuery: string,
   body?: unknown,
-): Promise<{ status: number; body: any }> {
+): Promise<{ status: number; body: T }> {
   const u = userOf(net, member, 'billing');
   const base = memberOf(net, member).url;
   const login = await fetch(`${base}/auth/login`, {
@@ -72,7 +73,7 @@ async function asBilling(
     headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/fhir+json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  return { status: r.status, body: await r.json() };
+  return { status: r.status, body: (await r.json()) as T };
 }
 
 /** The on-chain state number of a claim (Claims.State; 0 before the payer's first decision). */
@@ -86,7 +87,7 @@ async function stateOnChain(claimId: Hex): Promise<{ state: number; payer: strin
   return { state: c.state, payer: c.payer };
 }
 
-const claimIdOf = (r: { identifier?: { system?: string; value?: string }[] }) =>
+const claimIdOf = (r: { identifier?: { system?: string; value?: string }[] | undefined }) =>
   r.identifier?.find((i) => i.system === 'urn:medchain:claim')?.value as Hex;
 
 before(async () => {
@@ -104,12 +105,12 @@ before(async () => {
   const acme = memberOf(net, INSURER).address;
   const enc = await asBilling(PROVIDER, `/fhir/Encounter?patient=${patient.address}`);
   assert.equal(enc.status, 200, JSON.stringify(enc.body));
-  const encounter = enc.body.entry?.[0]?.resource;
+  const encounter = enc.body.entry?.[0]?.resource as Encounter | undefined;
   assert.ok(encounter?.id, 'City Hospital holds a seeded Encounter of the patient');
   const cov = await asBilling(PROVIDER, `/fhir/Coverage?patient=${patient.address}`);
   const coverage = (cov.body.entry ?? [])
-    .map((e: { resource: any }) => e.resource)
-    .find((c: any) => c.payor?.[0]?.identifier?.value?.toLowerCase() === acme.toLowerCase());
+    .map((e) => e.resource as Coverage)
+    .find((c) => c.payor?.[0]?.identifier?.value?.toLowerCase() === acme.toLowerCase());
   assert.ok(coverage?.id, 'City Hospital holds the patient’s Coverage with Acme');
 
   // The Encounter's creation must be in a head anchored before the claim (else the line pends 252).
@@ -132,7 +133,7 @@ before(async () => {
     type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }] },
     use: 'claim',
     patient: {
-      reference: encounter.subject.reference,
+      reference: encounter.subject?.reference,
       identifier: { system: 'urn:medchain:patient', value: patient.address },
     },
     created,
@@ -164,11 +165,19 @@ before(async () => {
     ],
     total: { value: 180, currency: 'USD' },
   });
-  const first = await asBilling(PROVIDER, '/fhir/Claim/$submit', claim(`portal-clean-${Date.now()}`));
+  const first = await asBilling<ClaimResponse>(
+    PROVIDER,
+    '/fhir/Claim/$submit',
+    claim(`portal-clean-${Date.now()}`),
+  );
   assert.equal(first.status, 200, JSON.stringify(first.body));
   assert.notEqual(first.body.outcome, 'error', JSON.stringify(first.body));
   clean = claimIdOf(first.body);
-  const second = await asBilling(PROVIDER, '/fhir/Claim/$submit', claim(`portal-dup-${Date.now()}`));
+  const second = await asBilling<ClaimResponse>(
+    PROVIDER,
+    '/fhir/Claim/$submit',
+    claim(`portal-dup-${Date.now()}`),
+  );
   assert.equal(second.status, 200, JSON.stringify(second.body));
   duplicate = claimIdOf(second.body);
   assert.ok(clean && duplicate && clean !== duplicate);

@@ -139,7 +139,7 @@ export function PatientClaims({
               </div>
               <p className="small muted">{ev.about}</p>
               <p>
-                Billed <strong>{dollars(c.billedCents)}</strong> · insurer pays{' '}
+                Billed <strong>{dollars(c.billedCents)}</strong> · approved to pay{' '}
                 <strong>{dollars(c.paidCents)}</strong> · status{' '}
                 <strong data-testid="claim-state">
                   {state ? STATE_TEXT[state] : (c.disposition ?? c.outcome)}
@@ -154,7 +154,7 @@ export function PatientClaims({
                       <th scope="col">Service</th>
                       <th scope="col">Date</th>
                       <th scope="col">Billed</th>
-                      <th scope="col">Paid</th>
+                      <th scope="col">Approved</th>
                       <th scope="col">Decision</th>
                     </tr>
                   </thead>

@@ -140,7 +140,7 @@ function Queue({
     <section aria-labelledby="queue-title">
       <div className="row-between">
         <h2 id="queue-title">Claims queue</h2>
-        <span>
+        <span className="claims-controls">
           <label>
             State{' '}
             <select value={state} onChange={(e: ChangeEvent<HTMLSelectElement>) => setState(e.target.value)}>
