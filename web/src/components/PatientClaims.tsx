@@ -10,6 +10,7 @@ import type { ClaimState } from '../../../src/chain/claimStates.js';
 import type { Chain, Member } from '../lib/chain.js';
 import { chainError } from '../lib/chain.js';
 import {
+  claimRecord,
   disputable,
   dollars,
   type PatientClaim,
@@ -69,7 +70,7 @@ export function PatientClaims({
   const readStates = useCallback(async () => {
     const got: Record<string, ClaimState | undefined> = {};
     for (const id of ids ? ids.split(',') : [])
-      got[id] = (await chain.claimRecord(id as `0x${string}`))?.state;
+      got[id] = (await claimRecord(chain, id as `0x${string}`))?.state;
     setStates(got);
   }, [chain, ids]);
 
@@ -83,7 +84,7 @@ export function PatientClaims({
     setError(null);
     setSteps((s) => ({ ...s, [facts.claimId]: { kind: 'signing' } }));
     try {
-      const record = await chain.claimRecord(facts.claimId);
+      const record = await claimRecord(chain, facts.claimId);
       if (!record) throw new Error('this claim is not on chain yet; try again in a minute');
       const deadline = BigInt((await chain.now()) + SIGNATURE_LIFETIME_S);
       const body = await signedDispute(keyPair.account, chain.config, facts, record.disputes, deadline);
@@ -91,7 +92,7 @@ export function PatientClaims({
       setSteps((s) => ({ ...s, [facts.claimId]: { kind: 'pending', key } }));
       const until = Date.now() + MINED_WITHIN_MS;
       for (;;) {
-        const now = await chain.claimRecord(facts.claimId);
+        const now = await claimRecord(chain, facts.claimId);
         if (now?.state === 'disputed') {
           setStates((s) => ({ ...s, [facts.claimId]: 'disputed' }));
           setSteps((s) => ({ ...s, [facts.claimId]: undefined }));

@@ -4,9 +4,8 @@
  * anchored. The portal never takes a node's word for these.
  */
 import { type Address, createPublicClient, getAddress, type Hex, http, type PublicClient } from 'viem';
-import { CLAIM_STATE, type ClaimState } from '../../../src/chain/claimStates.js';
 import { type GrantState, grantState } from '../../../src/chain/consentModel.js';
-import { auditAnchorAbi, claimsAbi, consentAbi, registryAbi } from '../../../src/chain/generated/index.js';
+import { auditAnchorAbi, consentAbi, registryAbi } from '../../../src/chain/generated/index.js';
 import { maskToCategories, maskToPurposes, maskToRoles } from '../../../src/chain/scopes.js';
 import { anchoredRoot, type ReadAnchor } from '../../../src/log/disclosures.js';
 import { ApiError, call } from './api.js';
@@ -143,23 +142,6 @@ export class Chain {
       args: [member],
     });
     return Number(h.treeSize);
-  }
-
-  /**
-   * A claim's record on chain (Claims.claimOf): its state and its dispute round (the `round` the
-   * patient's next dispute signature names); undefined before the payer's first decision.
-   */
-  async claimRecord(claimId: Hex): Promise<{ state: ClaimState; disputes: number } | undefined> {
-    const address = this.config.contracts.Claims;
-    if (!address) return undefined;
-    const c = await this.client.readContract({
-      address,
-      abi: claimsAbi,
-      functionName: 'claimOf',
-      args: [claimId],
-    });
-    if (/^0x0{40}$/.test(c.payer)) return undefined;
-    return { state: CLAIM_STATE[c.state] ?? 'submitted', disputes: c.disputes };
   }
 
   /** The root `member` anchored for a head of `treeSize`, or undefined. */

@@ -7,12 +7,15 @@
  */
 import type { ExplanationOfBenefit } from '@medplum/fhirtypes';
 import type { Hex, LocalAccount } from 'viem';
-import type { ClaimState } from '../../../src/chain/claimStates.js';
+import { CLAIM_STATE, type ClaimState } from '../../../src/chain/claimStates.js';
 import { disputeTypedData } from '../../../src/chain/disputeSignature.js';
+import { claimsAbi } from '../../../src/chain/generated/index.js';
+import type { HeldClaim } from '../../../src/claims/claimQueue.js';
 import { type EobSummary, eobSummary } from '../../../src/claims/claimSummary.js';
 import { disputeFactsOf } from '../../../src/claims/disputeFacts.js';
 import type { FraudFlag } from '../../../src/claims/model.js';
 import { call } from './api.js';
+import type { Chain } from './chain.js';
 import type { HeldRecord } from './records.js';
 import { isRouteMissing, type Maybe, NOT_AVAILABLE } from './supply.js';
 
@@ -33,6 +36,28 @@ export function patientClaimsOf(records: readonly HeldRecord[]): PatientClaim[] 
       return { ...eobSummary(eob), heldBy: r.member, dispute: disputeFactsOf(eob) };
     })
     .sort((a, b) => (b.servicedDate ?? '').localeCompare(a.servicedDate ?? ''));
+}
+
+/**
+ * A claim's record on chain (Claims.claimOf, read by the portal's own chain client): its state and
+ * its dispute round (the `round` the patient's next dispute signature names); undefined before
+ * the payer's first decision or without a Claims contract. Here, not in chain.ts, so the Claims ABI
+ * loads only with the claims views.
+ */
+export async function claimRecord(
+  chain: Chain,
+  claimId: Hex,
+): Promise<{ state: ClaimState; disputes: number } | undefined> {
+  const address = chain.config.contracts.Claims;
+  if (!address) return undefined;
+  const c = await chain.client.readContract({
+    address,
+    abi: claimsAbi,
+    functionName: 'claimOf',
+    args: [claimId],
+  });
+  if (/^0x0{40}$/.test(c.payer)) return undefined;
+  return { state: CLAIM_STATE[c.state] ?? 'submitted', disputes: c.disputes };
 }
 
 /** Cents as US dollars ("$1,234.50"). */
@@ -94,36 +119,8 @@ export function relayDispute(body: DisputeBody): Promise<{ key: string; status: 
   return call(window.location.origin, '/claims/dispute', { method: 'POST', body, who: 'The dispute relay' });
 }
 
-/** One line of a held claim, as the queue routes answer (src/claims/claimQueue.ts HeldClaim). */
-export interface HeldLine {
-  sequence: number;
-  code: string;
-  servicedDate: string | null;
-  status: 'approved' | 'denied' | 'pended';
-  submittedCents: number;
-  benefitCents: number;
-  reasons: { carc: string; text: string; effect: 'denied' | 'pended' }[];
-}
-
-/** A claim of the insurer's queue or the provider's submitted list. */
-export interface HeldClaim {
-  claimId: Hex;
-  id: string;
-  provider: string | null;
-  insurer: string | null;
-  patient: string | null;
-  servicedDate: string | null;
-  created: string | null;
-  billedCents: number;
-  approvedCents: number;
-  state: ClaimState | 'unrecorded';
-  fraudFlags?: FraudFlag[];
-  outcome: string | null;
-  disposition: string | null;
-  rejection: { carc: string; text: string } | null;
-  lines: HeldLine[];
-  payment: 'paid' | 'awaiting-payment' | 'not-payable';
-}
+/** A claim of the insurer's queue or the provider's submitted list, as the routes answer it. */
+export type { HeldClaim } from '../../../src/claims/claimQueue.js';
 
 const here = () => window.location.origin;
 

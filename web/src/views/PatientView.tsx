@@ -3,13 +3,12 @@
  * consent, and who accessed what.
  */
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import { mergeIpsDocuments } from '../../../src/fhir/ips/mergeIps.js';
 import { AccessPanel } from '../components/AccessPanel.js';
 import { ConsentPanel } from '../components/ConsentPanel.js';
 import { Busy, ErrorNote, Note, short } from '../components/common.js';
 import { KeySetup } from '../components/KeySetup.js';
-import { PatientClaims } from '../components/PatientClaims.js';
 import { PatientHeader } from '../components/PatientHeader.js';
 import { Timeline } from '../components/Timeline.js';
 import type { Chain, Member } from '../lib/chain.js';
@@ -21,6 +20,11 @@ import { type Gaps, NO_GAPS, SECTIONS } from '../lib/recordSections.js';
 import { arrangeRecords, type HeldRecord, patientSummary } from '../lib/records.js';
 
 type Tab = 'records' | 'claims' | 'consent' | 'access';
+
+// The claims tab is its own chunk (with the Claims ABI), so the main chunk does not grow.
+const PatientClaims = lazy(() =>
+  import('../components/PatientClaims.js').then((m) => ({ default: m.PatientClaims })),
+);
 
 interface MemberRecords {
   member: Member;
@@ -228,7 +232,9 @@ export function PatientView({ chain }: { chain: Chain | null }) {
         loading ? (
           <Busy>{loading}</Busy>
         ) : (
-          <PatientClaims chain={chain} members={members} records={records} keyPair={key} />
+          <Suspense fallback={<Busy>Loading your claims…</Busy>}>
+            <PatientClaims chain={chain} members={members} records={records} keyPair={key} />
+          </Suspense>
         )
       ) : null}
       {tab === 'consent' && members && sessions ? (
