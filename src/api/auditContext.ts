@@ -29,6 +29,9 @@ export function auditContext(method: string, url: string): AuditContext | undefi
   // A claim submission is an attempt to create a Claim at the insurer (src/api/claimRoutes.ts).
   if (path === '/federation/claims') return { action: 'create', target: { resourceType: 'Claim' } };
   if (path.startsWith('/federation/')) return { action: 'search', target: null };
+  // The claims views read the stored Claims (src/api/claimViewRoutes.ts).
+  if (path === '/claims/queue' || path === '/claims/submitted')
+    return { action: 'search', target: { resourceType: 'Claim' } };
   if (parts[0] !== 'fhir' || parts[1] === 'metadata') return undefined;
   const [, type, id, hist, vid] = parts;
   if (type === undefined) return { action: 'create', target: { resourceType: 'Bundle' } };

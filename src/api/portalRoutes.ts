@@ -20,7 +20,7 @@ export interface PortalConfig {
      * was loaded from, so it stays right behind a TLS-terminating reverse proxy.
      */
     rpcUrl: string;
-    contracts: { Registry: Address; Consent: Address; AuditAnchor: Address };
+    contracts: { Registry: Address; Consent: Address; AuditAnchor: Address; Claims?: Address };
   } | null;
 }
 

@@ -37,6 +37,7 @@ import { adminRoutes } from './adminRoutes.js';
 import { type AuditContext, auditContext } from './auditContext.js';
 import { authRoutes } from './authRoutes.js';
 import { type ClaimDeps, claimRoutes } from './claimRoutes.js';
+import { type ClaimViewRouteDeps, claimViewRoutes } from './claimViewRoutes.js';
 import { DISPUTE_PATH, type DisputeDeps, disputeRoutes } from './disputeRoutes.js';
 import { type EligibilityDeps, eligibilityRoutes } from './eligibilityRoutes.js';
 import { fhirRoutes } from './fhirRoutes.js';
@@ -76,6 +77,7 @@ export interface ApiDeps
     SupplyCustodyDeps,
     SupplyIncidentDeps,
     ClaimDeps,
+    ClaimViewRouteDeps,
     EligibilityDeps,
     DisputeDeps,
     PaymentDeps {
@@ -396,6 +398,8 @@ function apiRoutes(
   });
   // Claim/$submit and the insurer's /federation/claims (src/api/claimRoutes.ts).
   claimRoutes(app, deps);
+  // The claims views: the insurer's queue, the provider's submitted claims.
+  claimViewRoutes(app, deps);
   matchRoutes(app, deps.discoverPatients);
   fhirRoutes(app, deps.gate, deps.software ?? { name: 'medchain', version: '0.1.0' }, deps.federatedSearch);
   // IPS $summary (the clinician's and the patient's), beside the FHIR and patient routes.

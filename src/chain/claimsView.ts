@@ -6,24 +6,14 @@
  */
 import type { Address, Hex } from 'viem';
 import { ChainUnavailableError } from '../errors.js';
+import { CLAIM_STATE, type ClaimState } from './claimStates.js';
 import type { ChainConnection } from './clients.js';
 import { isChainDown } from './consortium.js';
 import { claimsContract, consortiumContracts } from './contracts.js';
 import type { DeploymentManifest } from './manifest.js';
 
-/** Claims.State in declaration order. */
-export const CLAIM_STATE = [
-  'submitted',
-  'pended',
-  'approved',
-  'denied',
-  'disputed',
-  'paid',
-  'appealed',
-] as const;
-export type ClaimState = (typeof CLAIM_STATE)[number];
-/** The contract's number of a state. */
-export const claimStateNumber = (s: ClaimState): number => CLAIM_STATE.indexOf(s);
+// Claims.State names live in claimStates.ts (shared with the portal); re-exported for callers here.
+export { CLAIM_STATE, type ClaimState, claimStateNumber } from './claimStates.js';
 
 export interface ClaimBatchRecord {
   provider: Address;

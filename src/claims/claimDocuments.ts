@@ -12,16 +12,7 @@
  * - the lines a payer already holds (approved or pended), rebuilt from its stored Claim and
  *   ClaimResponse, for the duplicate, PTP and MUE rules.
  */
-import type {
-  Bundle,
-  Claim,
-  ClaimResponse,
-  ExplanationOfBenefit,
-  Extension,
-  Identifier,
-  Patient,
-  Reference,
-} from '@medplum/fhirtypes';
+import type { Bundle, Claim, ClaimResponse, Identifier, Patient, Reference } from '@medplum/fhirtypes';
 import { type Address, getAddress, type Hex, isAddress } from 'viem';
 import { PATIENT_ADDRESS_SYSTEM } from '../fhir/resourceTypes.js';
 import { DISCRIMINATOR_SYSTEM, MEDCHAIN_ADJUDICATION_SYSTEM } from './claimResponse.js';
@@ -38,8 +29,10 @@ export const CLAIM_ID_SYSTEM = 'urn:medchain:claim';
  * under the on-chain id): the 835's CLP01 (patient control number) is the provider's id.
  */
 export const PROVIDER_CLAIM_SYSTEM = 'urn:medchain:provider-claim';
-/** Extension on the patient's EOB with what a dispute needs: sub-extensions `claimId` and `salt`. */
-export const DISPUTE_EXTENSION = 'urn:medchain:extension:claim-dispute';
+// The dispute facts on the patient's EOB live in disputeFacts.ts (free of Node and validator
+// imports, so the portal reads them with the same code); re-exported here for the node's callers.
+export { DISPUTE_EXTENSION, disputeExtension, disputeFactsOf } from './disputeFacts.js';
+
 const MEMBER_SYSTEM = 'urn:medchain:member';
 const LOCAL = /^([A-Z][A-Za-z]{1,63})\/([A-Za-z0-9\-.]{1,64})$/;
 const CLAIM_ID = /^0x[0-9a-f]{64}$/;
@@ -153,27 +146,6 @@ export function submittedClaimOf(copy: Claim, provider: Address): Claim {
     id: providerId,
     identifier: (back.identifier ?? []).filter((i) => i.system !== PROVIDER_CLAIM_SYSTEM),
   };
-}
-
-/** The dispute facts carried on the patient's EOB (see DISPUTE_EXTENSION). */
-export function disputeExtension(claimId: Hex, salt: Hex): Extension {
-  return {
-    url: DISPUTE_EXTENSION,
-    extension: [
-      { url: 'claimId', valueString: claimId },
-      { url: 'salt', valueString: salt },
-    ],
-  };
-}
-
-/** The claim id and salt a patient needs to dispute the claim an EOB explains, if it carries them. */
-export function disputeFactsOf(eob: ExplanationOfBenefit): { claimId: Hex; salt: Hex } | undefined {
-  const ext = eob.extension?.find((e) => e.url === DISPUTE_EXTENSION)?.extension ?? [];
-  const claimId = ext.find((e) => e.url === 'claimId')?.valueString;
-  const salt = ext.find((e) => e.url === 'salt')?.valueString;
-  return claimId && salt && CLAIM_ID.test(claimId) && CLAIM_ID.test(salt)
-    ? { claimId: claimId as Hex, salt: salt as Hex }
-    : undefined;
 }
 
 /** Whether a ClaimResponse item was denied (a denial reason) or pended (medchain's pended category). */

@@ -31,6 +31,7 @@ import { auditAnchorAbi } from '../chain/generated/index.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { Outbox } from '../chain/outbox.js';
 import { ClaimBatcher } from '../claims/claimBatcher.js';
+import { claimQueue, type QueueState, submittedClaims } from '../claims/claimQueue.js';
 import { DecisionRecorder } from '../claims/decisionRecorder.js';
 import { chainDisputeDeps, relayDispute } from '../claims/disputeRelay.js';
 import { answerEligibility, parseEligibilityAsk, requestEligibility } from '../claims/eligibility.js';
@@ -288,9 +289,10 @@ function supplyIncidentDeps(node: MemberNode, w: SupplyWiring) {
 }
 
 /**
- * The claims parts of the API (issue 13), when the deployment has the Claims contract and this
- * member holds the consortium key (the line commitments are keyed by it): the provider's
- * `Claim/$submit` and the insurer's intake, each with its batched chain writes.
+ * The claims parts of the API (issue 13), when the deployment has the Claims contract: the claims
+ * views (queue, submitted claims); and when this member holds the consortium key (the line
+ * commitments are keyed by it) the provider's `Claim/$submit` and the insurer's intake, each with
+ * its batched chain writes.
  */
 function claimsDeps(
   node: MemberNode,
@@ -300,12 +302,19 @@ function claimsDeps(
   outbox: Outbox,
 ) {
   const address = manifest.contracts.Claims;
-  const ck = currentConsortiumKey(node.identity);
-  if (!address || !ck) return {};
-  const commitmentKey = claimsCommitmentKey(ck.key);
-  const tables = loadEditTables();
+  if (!address) return {};
   // Submitted batches and anchored heads are final: read once, not again per claim of a batch.
   const chain = withFinalClaimsFactsCached(chainClaims(conn, manifest));
+  // The views read what this member holds and the chain: they need no consortium key.
+  const viewDeps = { gate: node.gate, chain, self: node.identity.address };
+  const views = {
+    claimQueue: (actor: Actor, state?: QueueState) => claimQueue(viewDeps, actor, state),
+    submittedClaims: (actor: Actor) => submittedClaims(viewDeps, actor),
+  };
+  const ck = currentConsortiumKey(node.identity);
+  if (!ck) return views;
+  const commitmentKey = claimsCommitmentKey(ck.key);
+  const tables = loadEditTables();
   const batcher = new ClaimBatcher(outbox, address);
   const recorder = new DecisionRecorder(outbox, address, ruleSetId([tables.ptp, tables.mue]));
   const signer = privateKeyToAccount(node.identity.chainKey);
@@ -333,6 +342,7 @@ function claimsDeps(
     member: consortium.member,
   };
   return {
+    ...views,
     submitClaim: (actor: Actor, body: unknown) => submitClaim(submitDeps, actor, body),
     intakeClaim: (caller: `0x${string}`, body: unknown) => intakeClaim(intakeDeps, caller, body),
   };

@@ -1,6 +1,6 @@
 /**
- * The portal shell: which member this is, and the patient, clinician, pharmacy, manufacturer and
- * administrator views.
+ * The portal shell: which member this is, and the patient, clinician, claims, pharmacy,
+ * manufacturer and administrator views.
  */
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { Busy, ErrorNote } from './components/common.js';
@@ -12,14 +12,16 @@ import { PatientView } from './views/PatientView.js';
 // The supply chain views are their own chunk: most members never open them, and the main chunk
 // stays within the build's size limit.
 const PharmacyView = lazy(() => import('./views/PharmacyView.js').then((m) => ({ default: m.PharmacyView })));
+const ClaimsView = lazy(() => import('./views/ClaimsView.js').then((m) => ({ default: m.ClaimsView })));
 const ManufacturerView = lazy(() =>
   import('./views/ManufacturerView.js').then((m) => ({ default: m.ManufacturerView })),
 );
 
-type View = 'patient' | 'clinician' | 'pharmacy' | 'manufacturer' | 'admin';
+type View = 'patient' | 'clinician' | 'claims' | 'pharmacy' | 'manufacturer' | 'admin';
 const VIEWS: [View, string][] = [
   ['patient', 'Patient'],
   ['clinician', 'Clinician'],
+  ['claims', 'Claims'],
   ['pharmacy', 'Pharmacy'],
   ['manufacturer', 'Manufacturer'],
   ['admin', 'Administrator'],
@@ -76,6 +78,11 @@ export function App() {
             </div>
             <div hidden={view !== 'clinician'}>
               <ClinicianView config={setup.config} chain={setup.chain} />
+            </div>
+            <div hidden={view !== 'claims'}>
+              <Suspense fallback={<Busy>Loading the claims view…</Busy>}>
+                <ClaimsView config={setup.config} chain={setup.chain} />
+              </Suspense>
             </div>
             <div hidden={view !== 'pharmacy'}>
               <Suspense fallback={<Busy>Loading the pharmacy view…</Busy>}>

@@ -16,7 +16,7 @@ export interface PortalConfig {
     chainId: number;
     /** The node's `/rpc` (a path on it), or an operator's public RPC URL. */
     rpcUrl: string;
-    contracts: { Registry: Address; Consent: Address; AuditAnchor: Address };
+    contracts: { Registry: Address; Consent: Address; AuditAnchor: Address; Claims?: Address };
   } | null;
 }
 

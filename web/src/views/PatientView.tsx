@@ -1,6 +1,9 @@
-/** The patient: their key, their records from every member, their consent, and who accessed what. */
+/**
+ * The patient: their key, their records from every member, the claims billed in their name, their
+ * consent, and who accessed what.
+ */
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import { mergeIpsDocuments } from '../../../src/fhir/ips/mergeIps.js';
 import { AccessPanel } from '../components/AccessPanel.js';
 import { ConsentPanel } from '../components/ConsentPanel.js';
@@ -16,7 +19,12 @@ import { PatientSessions } from '../lib/patientSession.js';
 import { type Gaps, NO_GAPS, SECTIONS } from '../lib/recordSections.js';
 import { arrangeRecords, type HeldRecord, patientSummary } from '../lib/records.js';
 
-type Tab = 'records' | 'consent' | 'access';
+type Tab = 'records' | 'claims' | 'consent' | 'access';
+
+// The claims tab is its own chunk (with the Claims ABI), so the main chunk does not grow.
+const PatientClaims = lazy(() =>
+  import('../components/PatientClaims.js').then((m) => ({ default: m.PatientClaims })),
+);
 
 interface MemberRecords {
   member: Member;
@@ -158,6 +166,7 @@ export function PatientView({ chain }: { chain: Chain | null }) {
         {(
           [
             ['records', 'My records'],
+            ['claims', 'My claims'],
             ['consent', 'Consent'],
             ['access', 'Who accessed my records'],
           ] as const
@@ -218,6 +227,15 @@ export function PatientView({ chain }: { chain: Chain | null }) {
           ) : null}
           {!loading ? <Timeline data={timeline} gaps={gaps} /> : null}
         </>
+      ) : null}
+      {tab === 'claims' && members ? (
+        loading ? (
+          <Busy>{loading}</Busy>
+        ) : (
+          <Suspense fallback={<Busy>Loading your claims…</Busy>}>
+            <PatientClaims chain={chain} members={members} records={records} keyPair={key} />
+          </Suspense>
+        )
       ) : null}
       {tab === 'consent' && members && sessions ? (
         <ConsentPanel chain={chain} members={members} keyPair={key} request={request} />
