@@ -8,7 +8,7 @@
  * Screenshots of each step go to test-artifacts/portal/.
  */
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import type { NetworkFile } from '../../src/node/localNetwork.js';
 import {
@@ -24,11 +24,10 @@ import {
   userOf,
 } from './portalSupport.js';
 
-const bed = portalTestbed('medchain-portal-', ['patient', 'staff']);
 let net: NetworkFile;
 let patientPage: Page;
 let clinicianPage: Page;
-before(() => {
+portalTestbed('medchain-portal-', ['patient', 'staff'], (bed) => {
   net = bed.network.net;
   patientPage = bed.page('patient');
   clinicianPage = bed.page('staff');

@@ -134,9 +134,14 @@ export interface PortalTestbed {
  * Register a browser test file's set-up and teardown (node:test hooks): build the portal, start
  * a network (`medchain up`), launch Chromium with one 1280x900 page per name; after a failed test,
  * screenshot every page to test-artifacts/portal/failure-{name}.png; at the end close the browser
- * and stop the network. Call it at the top of the file, before the file's own hooks.
+ * and stop the network. `ready` runs at the end of that set-up (a file's own top-level `before`
+ * hook is not ordered after this one, so it takes what it needs there).
  */
-export function portalTestbed(prefix: string, pageNames: readonly string[]): PortalTestbed {
+export function portalTestbed(
+  prefix: string,
+  pageNames: readonly string[],
+  ready: (bed: PortalTestbed) => void,
+): PortalTestbed {
   let network: PortalNetwork | undefined;
   let browser: Browser | undefined;
   const pages = new Map<string, Page>();
@@ -147,6 +152,7 @@ export function portalTestbed(prefix: string, pageNames: readonly string[]): Por
     browser = await launchChromium();
     for (const name of pageNames)
       pages.set(name, await browser.newPage({ viewport: { width: 1280, height: 900 } }));
+    ready(bed);
   });
   afterEach(async (t) => {
     if (!browser || (t as unknown as { passed?: boolean }).passed !== false) return;
@@ -163,7 +169,7 @@ export function portalTestbed(prefix: string, pageNames: readonly string[]): Por
     assert.ok(v, `${what} is not set up yet (use it inside a test or a later hook)`);
     return v;
   };
-  return {
+  const bed: PortalTestbed = {
     get network() {
       return need(network, 'the network');
     },
@@ -172,4 +178,5 @@ export function portalTestbed(prefix: string, pageNames: readonly string[]): Por
     },
     page: (name) => need(pages.get(name), `page ${name}`),
   };
+  return bed;
 }

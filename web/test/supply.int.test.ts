@@ -19,7 +19,7 @@
  * the views and panels (WCAG 2 A/AA). Screenshots go to test-artifacts/portal/ (supply-*.png).
  */
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { PATIENT_ADDRESS_SYSTEM, PATIENT_KEY_EXTENSION } from '../../src/fhir/resourceTypes.js';
 import type { NetworkFile } from '../../src/node/localNetwork.js';
@@ -40,12 +40,6 @@ import {
   userOf,
 } from './portalSupport.js';
 
-const bed = portalTestbed('medchain-supply-portal-', [
-  'supply-pharmacy',
-  'supply-manufacturer',
-  'supply-distributor',
-  'supply-patient',
-]);
 let net: NetworkFile;
 let pharmacyPage: Page;
 let makerPage: Page;
@@ -54,16 +48,20 @@ let patientPage: Page;
 /** Every verify request the pharmacy page sent. */
 const verifyRequests: string[] = [];
 
-before(() => {
-  net = bed.network.net;
-  pharmacyPage = bed.page('supply-pharmacy');
-  makerPage = bed.page('supply-manufacturer');
-  distributorPage = bed.page('supply-distributor');
-  patientPage = bed.page('supply-patient');
-  pharmacyPage.on('request', (r) => {
-    if (new URL(r.url()).pathname.startsWith('/supply/verify/')) verifyRequests.push(r.url());
-  });
-});
+portalTestbed(
+  'medchain-supply-portal-',
+  ['supply-pharmacy', 'supply-manufacturer', 'supply-distributor', 'supply-patient'],
+  (bed) => {
+    net = bed.network.net;
+    pharmacyPage = bed.page('supply-pharmacy');
+    makerPage = bed.page('supply-manufacturer');
+    distributorPage = bed.page('supply-distributor');
+    patientPage = bed.page('supply-patient');
+    pharmacyPage.on('request', (r) => {
+      if (new URL(r.url()).pathname.startsWith('/supply/verify/')) verifyRequests.push(r.url());
+    });
+  },
+);
 
 const PHARMACY = 'Main Street Pharmacy';
 const MAKER = 'Northwind Pharmaceuticals';
@@ -406,7 +404,6 @@ describe('pharmacy and manufacturer views in Chromium on a real network', () => 
     const noticeText = await notice.innerText();
     for (const who of [PHARMACY, DISTRIBUTOR]) assert.match(noticeText, new RegExp(`${who} \\(delivered\\)`));
     await shot(m, 'supply-13-manufacturer-illegitimate');
-    await shot(m, 'manufacturer-recall', false); // copied to docs/screenshots/ for the README
 
     // 9. Main Street's alert: the deadline and time left (24 hours from receipt), then acknowledged.
     const alerts = shown(p).getByRole('region', { name: 'Alerts' });

@@ -49,3 +49,23 @@ export function useMemberNames(chain: Chain | null): ReadonlyMap<string, string>
   }, [chain]);
   return names;
 }
+
+/** The GTIN input of a supply form (named `gtin`). */
+export function GtinField() {
+  return (
+    <label>
+      GTIN
+      <input name="gtin" inputMode="numeric" autoComplete="off" required maxLength={14} />
+    </label>
+  );
+}
+
+/** The lot input of a supply form (named `lot`). */
+export function LotField() {
+  return (
+    <label>
+      Lot
+      <input name="lot" autoComplete="off" required maxLength={20} />
+    </label>
+  );
+}

@@ -10,7 +10,7 @@ import { Busy, ErrorNote, moment, Note } from '../components/common.js';
 import { ShipPanel } from '../components/ShipPanel.js';
 import { StaffGate } from '../components/StaffGate.js';
 import { SupplyAlerts } from '../components/SupplyAlerts.js';
-import { field, Problem, useAction, useMemberNames } from '../components/supplyForms.js';
+import { field, GtinField, LotField, Problem, useAction, useMemberNames } from '../components/supplyForms.js';
 import type { Chain, PortalConfig } from '../lib/chain.js';
 import {
   type CommissionResult,
@@ -88,14 +88,8 @@ function RecallPanel({ caller, onExpired }: PanelProps) {
     <section className="card wide" aria-labelledby="recall-title">
       <h2 id="recall-title">Recall a lot</h2>
       <form onSubmit={ask} className="inline-form">
-        <label>
-          GTIN
-          <input name="gtin" inputMode="numeric" autoComplete="off" required maxLength={14} />
-        </label>
-        <label>
-          Lot
-          <input name="lot" autoComplete="off" required maxLength={20} />
-        </label>
+        <GtinField />
+        <LotField />
         <button type="submit" disabled={busy !== null}>
           Recall lot…
         </button>
@@ -170,14 +164,8 @@ function CommissionPanel({ caller, onExpired }: PanelProps) {
     <section className="card wide" aria-labelledby="commission-title">
       <h2 id="commission-title">Commission units</h2>
       <form onSubmit={(e) => void submit(e)} className="inline-form">
-        <label>
-          GTIN
-          <input name="gtin" inputMode="numeric" autoComplete="off" required maxLength={14} />
-        </label>
-        <label>
-          Lot
-          <input name="lot" autoComplete="off" required maxLength={20} />
-        </label>
+        <GtinField />
+        <LotField />
         <label>
           Expiry (YYMMDD)
           <input name="expiry" inputMode="numeric" autoComplete="off" required maxLength={6} />
@@ -292,10 +280,7 @@ function InvestigationPanel({ caller, onExpired }: PanelProps) {
         }}
       >
         <div className="inline-form">
-          <label>
-            GTIN
-            <input name="gtin" inputMode="numeric" autoComplete="off" required maxLength={14} />
-          </label>
+          <GtinField />
           <label>
             Serial
             <input name="serial" autoComplete="off" required maxLength={20} />
