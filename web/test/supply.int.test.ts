@@ -270,7 +270,8 @@ describe('pharmacy and manufacturer views in Chromium on a real network', () => 
   });
 
   test('commission, ship, refused and accepted receipts, ship on, dispense to a patient who sees it verified; quarantine, illegitimate, alert; return', async () => {
-    const [seeded] = heldAtPharmacy('AMX2601');
+    // The second seeded Amoxicillin pack (the first was dispensed above): handed back for a return.
+    const seeded = heldAtPharmacy('AMX2601')[1];
     assert.ok(seeded);
     const gtin = seeded.gtin;
     const patient = net.patients[0];
@@ -446,10 +447,8 @@ describe('pharmacy and manufacturer views in Chromium on a real network', () => 
     // The pharmacy view with a verdict on screen (from the test above, or a fresh one).
     const p = pharmacyPage;
     if ((await shown(p).getByTestId('verdict').count()) === 0) {
-      await p.goto(`${memberOf(net, PHARMACY).url}/#/pharmacy`);
-      const pharmacist = userOf(net, PHARMACY, 'pharmacist');
-      await staffSignIn(p, pharmacist.username, pharmacist.password);
-      await verifyAtPharmacy(elementString(heldAtPharmacy('AMX2601')[1] as DemoUnit, GS));
+      await signInAt(p, PHARMACY, 'pharmacy', 'pharmacist');
+      await verifyAtPharmacy(elementString(heldAtPharmacy('MET2602')[1] as DemoUnit, GS));
     }
     await auditAccessibility(p, 'pharmacy: verdict');
     await shown(p).getByLabel('Code on the pack').fill('01123');
