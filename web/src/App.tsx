@@ -86,7 +86,7 @@ export function App() {
             </div>
             <div hidden={view !== 'pharmacy'}>
               <Suspense fallback={<Busy>Loading the pharmacy view…</Busy>}>
-                <PharmacyView config={setup.config} />
+                <PharmacyView config={setup.config} chain={setup.chain} />
               </Suspense>
             </div>
             <div hidden={view !== 'manufacturer'}>

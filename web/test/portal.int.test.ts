@@ -8,45 +8,33 @@
  * Screenshots of each step go to test-artifacts/portal/.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { after, afterEach, before, describe, test } from 'node:test';
-import type { Browser, Locator, Page } from 'playwright-core';
+import { describe, test } from 'node:test';
+import type { Locator, Page } from 'playwright-core';
 import type { NetworkFile } from '../../src/node/localNetwork.js';
-import { launchChromium, requireChromium } from './browser.js';
 import {
   auditAccessibility,
-  buildPortal,
+  importKey,
   memberOf,
   PASSPHRASE,
-  type PortalNetwork,
+  portalTestbed,
   shot,
-  shots,
   shown,
   staffSignIn,
-  startNetwork,
-  stopNetwork,
   UI_MS,
   userOf,
 } from './portalSupport.js';
 
-let network: PortalNetwork;
 let net: NetworkFile;
-let browser: Browser;
 let patientPage: Page;
 let clinicianPage: Page;
+portalTestbed('medchain-portal-', ['patient', 'staff'], (bed) => {
+  net = bed.network.net;
+  patientPage = bed.page('patient');
+  clinicianPage = bed.page('staff');
+});
 
 const member = (name: string) => memberOf(net, name);
 const user = (memberName: string, role: string) => userOf(net, memberName, role);
-
-/** Import a patient key file in the portal (it is then kept, encrypted, in this origin's IndexedDB). */
-async function importKey(page: Page, keyFile: string) {
-  await shown(page).getByRole('tab', { name: 'Import a key' }).click();
-  await shown(page)
-    .getByLabel(/^Key file/)
-    .setInputFiles(keyFile);
-  await shown(page).getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
-  await shown(page).getByRole('button', { name: 'Import' }).click();
-}
 
 /** Open a patient by chain address (the advanced option under "Find a patient"). */
 async function openPatient(page: Page, address: string) {
@@ -97,32 +85,6 @@ async function untilVerified(page: Page, row: () => Locator) {
     `no verified row within ${(3 * UI_MS) / 1000} s: ${await shown(page).locator('table.access').innerText()}`,
   );
 }
-
-before(async () => {
-  requireChromium();
-  buildPortal();
-  network = await startNetwork('medchain-portal-');
-  net = network.net;
-  browser = await launchChromium();
-  patientPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  clinicianPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-});
-
-afterEach(async (t) => {
-  // On failure, keep what both browsers showed.
-  if (!browser || (t as unknown as { passed?: boolean }).passed !== false) return;
-  await patientPage
-    ?.screenshot({ path: path.join(shots, 'failure-patient.png'), fullPage: true })
-    .catch(() => {});
-  await clinicianPage
-    ?.screenshot({ path: path.join(shots, 'failure-staff.png'), fullPage: true })
-    .catch(() => {});
-});
-
-after(async () => {
-  await browser?.close();
-  await stopNetwork(network);
-});
 
 describe('portal main story in Chromium on a real network', () => {
   test('grant, read across members, verified access list, revoke, denial, break-glass, admin check', async () => {

@@ -1,17 +1,20 @@
 /**
  * Test support for the portal's browser tests: build the portal, start a real local network
  * (`medchain up` in a temp dir) and read its network.json, find members and demo users, screenshot
- * into test-artifacts/portal/, sign staff in, and audit a page with axe-core (WCAG 2 A and AA).
+ * into test-artifacts/portal/, sign staff in, import a patient's key file, and audit a page with
+ * axe-core (WCAG 2 A and AA). `portalTestbed` is a browser test file's whole set-up and teardown.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, afterEach, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Locator, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import type { NetworkFile } from '../../src/node/localNetwork.js';
 import { startUp, stopUp } from '../../test/support/testNetwork.js';
+import { launchChromium, requireChromium } from './browser.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const shots = path.join(root, 'test-artifacts', 'portal');
@@ -107,4 +110,73 @@ export async function auditAccessibility(page: Page, what: string): Promise<void
       .map((v) => `${v.id} x${v.nodes.length}: ${v.help}`);
   });
   assert.deepEqual(found, [], `${what}: ${found.join('; ')}`);
+}
+
+/** Import a patient key file in the portal (it is then kept, encrypted, in this origin's IndexedDB). */
+export async function importKey(page: Page, keyFile: string): Promise<void> {
+  await shown(page).getByRole('tab', { name: 'Import a key' }).click();
+  await shown(page)
+    .getByLabel(/^Key file/)
+    .setInputFiles(keyFile);
+  await shown(page).getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+  await shown(page).getByRole('button', { name: 'Import' }).click();
+}
+
+/** What `portalTestbed` gives a test file once its `before` hook ran. */
+export interface PortalTestbed {
+  readonly network: PortalNetwork;
+  readonly browser: Browser;
+  /** A page opened at set-up, by the name given. */
+  page(name: string): Page;
+}
+
+/**
+ * Register a browser test file's set-up and teardown (node:test hooks): build the portal, start
+ * a network (`medchain up`), launch Chromium with one 1280x900 page per name; after a failed test,
+ * screenshot every page to test-artifacts/portal/failure-{name}.png; at the end close the browser
+ * and stop the network. `ready` runs at the end of that set-up (a file's own top-level `before`
+ * hook is not ordered after this one, so it takes what it needs there).
+ */
+export function portalTestbed(
+  prefix: string,
+  pageNames: readonly string[],
+  ready: (bed: PortalTestbed) => void,
+): PortalTestbed {
+  let network: PortalNetwork | undefined;
+  let browser: Browser | undefined;
+  const pages = new Map<string, Page>();
+  before(async () => {
+    requireChromium();
+    buildPortal();
+    network = await startNetwork(prefix);
+    browser = await launchChromium();
+    for (const name of pageNames)
+      pages.set(name, await browser.newPage({ viewport: { width: 1280, height: 900 } }));
+    ready(bed);
+  });
+  afterEach(async (t) => {
+    if (!browser || (t as unknown as { passed?: boolean }).passed !== false) return;
+    for (const [name, page] of pages)
+      await page
+        .screenshot({ path: path.join(shots, `failure-${name}.png`), fullPage: true })
+        .catch(() => {});
+  });
+  after(async () => {
+    await browser?.close();
+    await stopNetwork(network);
+  });
+  const need = <T>(v: T | undefined, what: string): T => {
+    assert.ok(v, `${what} is not set up yet (use it inside a test or a later hook)`);
+    return v;
+  };
+  const bed: PortalTestbed = {
+    get network() {
+      return need(network, 'the network');
+    },
+    get browser() {
+      return need(browser, 'the browser');
+    },
+    page: (name) => need(pages.get(name), `page ${name}`),
+  };
+  return bed;
 }

@@ -79,6 +79,12 @@ function List({ section, items, ...gap }: GapProps & { section: Section; items: 
           <li key={i.key}>
             <span className="item-text">{i.text}</span>
             {i.sensitive ? <span className="tag tag-sensitive">sensitive</span> : null}
+            {i.badge ? (
+              <span className={`tag tag-${i.badge.tone}`} data-testid="record-badge">
+                <span aria-hidden="true">{i.badge.tone === 'ok' ? '✓ ' : '✖ '}</span>
+                {i.badge.text}
+              </span>
+            ) : null}
             <span className="muted">
               {' '}
               {day(i.time)} · {i.detail ? `${i.detail} · ` : ''}

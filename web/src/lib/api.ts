@@ -10,6 +10,8 @@ export class ApiError extends Error {
     readonly kind: ErrorKind,
     message: string,
     readonly status = 0,
+    /** The answer's JSON body (an OperationOutcome, usually), for views that show more than its message. */
+    readonly body?: unknown,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -83,7 +85,7 @@ export async function call<T>(base: string, path: string, opts: CallOptions = {}
   if (!r.ok) {
     const kind = kindOfStatus(r.status);
     const said = outcomeText(body) ?? `answered ${r.status}`;
-    throw new ApiError(kind, `${opts.who ? `${opts.who}: ` : ''}${said}`, r.status);
+    throw new ApiError(kind, `${opts.who ? `${opts.who}: ` : ''}${said}`, r.status, body);
   }
   return body as T;
 }

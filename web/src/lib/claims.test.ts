@@ -17,7 +17,6 @@ import { disputeExtension } from '../../../src/claims/disputeFacts.js';
 import type { Adjudication } from '../../../src/claims/model.js';
 import { ApiError } from './api.js';
 import { disputable, dollars, patientClaimsOf, runPayment, signedDispute } from './claims.js';
-import { NOT_AVAILABLE } from './supply.js';
 
 const CLAIM_ID = `0x${'ab'.repeat(32)}` as const;
 const SALT = `0x${'cd'.repeat(32)}` as const;
@@ -129,11 +128,7 @@ describe('runPayment', () => {
     issue: [{ severity: 'error', code: 'not-found', details: { text } }],
   });
 
-  test('a node without the route: not available', async () => {
-    answer = { status: 404, body: outcome('no route for POST /claims/payment-run') };
-    assert.equal(await runPayment('t'), NOT_AVAILABLE);
-  });
-  test('another 404 is an error, and a run is answered as the node sent it', async () => {
+  test('a refusal is an error, and a run is answered as the node sent it', async () => {
     answer = { status: 404, body: outcome('no approved claims') };
     await assert.rejects(runPayment('t'), (e) => e instanceof ApiError && e.status === 404);
     const run = { runId: 'r1', claims: 1, paidCents: 100, files: ['a.835'], txKeys: ['k'] };

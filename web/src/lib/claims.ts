@@ -17,7 +17,6 @@ import type { FraudFlag } from '../../../src/claims/model.js';
 import { call } from './api.js';
 import type { Chain } from './chain.js';
 import type { HeldRecord } from './records.js';
-import { isRouteMissing, type Maybe, NOT_AVAILABLE } from './supply.js';
 
 /** A claim billed in the patient's name: what their EOB says, where it is held, how to dispute it. */
 export interface PatientClaim extends EobSummary {
@@ -147,20 +146,17 @@ export interface PaymentRun {
   paidCents: number;
   files: unknown[];
   txKeys: unknown[];
+  /** Said when there was nothing to pay. */
+  message?: string;
 }
 
-/** Run a payment at this insurer; NOT_AVAILABLE when this node has no payment runs. */
-export async function runPayment(token: string): Promise<Maybe<PaymentRun>> {
-  try {
-    return await call<PaymentRun>(here(), '/claims/payment-run', {
-      method: 'POST',
-      token,
-      body: {},
-      who: 'The payment run',
-      timeoutMs: 120_000,
-    });
-  } catch (err) {
-    if (isRouteMissing(err)) return NOT_AVAILABLE;
-    throw err;
-  }
+/** Run a payment at this insurer (`POST /claims/payment-run`). */
+export function runPayment(token: string): Promise<PaymentRun> {
+  return call<PaymentRun>(here(), '/claims/payment-run', {
+    method: 'POST',
+    token,
+    body: {},
+    who: 'The payment run',
+    timeoutMs: 120_000,
+  });
 }

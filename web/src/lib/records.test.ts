@@ -224,6 +224,7 @@ describe('a dispensed medicine and its supply chain verification', () => {
       t.medications[0]?.detail,
       'dispensed · verified authentic by Northwind Pharmaceuticals on 2026-03-01',
     );
+    assert.deepEqual(t.medications[0]?.badge, { text: 'verified authentic', tone: 'ok' });
   });
 
   test('an unverified one says so', () => {
@@ -231,5 +232,6 @@ describe('a dispensed medicine and its supply chain verification', () => {
       { resource: { ...dispense(false), id: 'd2' }, member: 'Main Street Pharmacy' },
     ]);
     assert.equal(t.medications[0]?.detail, 'dispensed · not verified by Northwind Pharmaceuticals');
+    assert.deepEqual(t.medications[0]?.badge, { text: 'not verified', tone: 'failed' });
   });
 });

@@ -63,6 +63,8 @@ export interface ListItem {
   detail: string;
   member: string;
   sensitive: boolean;
+  /** A badge beside the text: a dispensed pack's supply-chain verification. */
+  badge?: { text: string; tone: 'ok' | 'failed' };
 }
 
 export interface Timeline {
@@ -300,7 +302,12 @@ export function arrangeRecords(records: readonly HeldRecord[]): Timeline {
             ? `dispensed · verified authentic by ${v.responder} on ${v.verifiedAt.slice(0, 10)}`
             : `dispensed · not verified by ${v.responder}`
           : 'dispensed';
-        medications.push(item(d.whenHandedOver, text, detail));
+        const badge = v
+          ? v.verified
+            ? { text: 'verified authentic', tone: 'ok' as const }
+            : { text: 'not verified', tone: 'failed' as const }
+          : undefined;
+        medications.push({ ...item(d.whenHandedOver, text, detail), ...(badge ? { badge } : {}) });
         break;
       }
       case 'Condition': {

@@ -1,47 +1,29 @@
 /**
  * The portal's calls to this member's drug supply routes (docs/api.md "Drug supply chain"), and
- * the verification answer put in words. Routes still being built elsewhere (alerts, returns,
- * commissioning, shipping) may be missing at an older node: their calls resolve to
- * `NOT_AVAILABLE` instead of failing, so a view can say so and keep working.
+ * what their answers mean in words: the verification answer (`verdictOf`), a refused receipt's
+ * findings (`receiptFindingsOf`), an alert's time left (`timeLeftText`), what was scanned for a
+ * shipment or a receipt (`readItemLines`).
  */
 import type { ProductIdentifier } from '../../../src/supply/gs1.js';
+import type { SupplyAlert } from '../../../src/supply/notices.js';
+import type { ShipmentSummary } from '../../../src/supply/shipmentList.js';
 import type { AdditionalInfo, Finding, VerificationAnswer } from '../../../src/supply/verify.js';
 import { ApiError, call } from './api.js';
-import { verifyPath } from './supplyScan.js';
+import { readScan, verifyPath } from './supplyScan.js';
+
+export type { ShipmentSummary, SupplyAlert };
 
 /** A full pack identifier (what dispensing and returns need). */
 export type Pack = Required<ProductIdentifier>;
+/** A unit by its key. */
+export interface UnitKey {
+  gtin: string;
+  serial: string;
+}
 
 /** `GET /supply/verify/…`: the responder's LMVP answer plus who answered. */
 export interface Verification extends VerificationAnswer {
   responder: { address: string; name: string };
-}
-
-/** One alert at this node (`GET /supply/alerts`). */
-export interface SupplyAlert {
-  id: string;
-  kind: string;
-  gtin: string;
-  serial?: string;
-  lot?: string;
-  /** Who raised it (a member's name or address). */
-  from: string;
-  receivedAt: number | string;
-  deadline: number | string;
-  overdue: boolean;
-  acknowledged: boolean;
-}
-
-/** The route is not served by this node (an older node, or the feature is not built there). */
-export const NOT_AVAILABLE = Symbol('not-available');
-export type Maybe<T> = T | typeof NOT_AVAILABLE;
-
-/**
- * True when a failure is the node saying it has no such route (its not-found handler answers
- * "no route for …"), not a 404 of the domain ("this member holds no unit of the lot").
- */
-export function isRouteMissing(err: unknown): boolean {
-  return err instanceof ApiError && err.status === 404 && /\bno route for\b/i.test(err.message);
 }
 
 /** Staff credentials and who is called, for messages. */
@@ -52,73 +34,61 @@ export interface SupplyCaller {
 }
 
 const here = () => window.location.origin;
-
-async function optional<T>(f: () => Promise<T>): Promise<Maybe<T>> {
-  try {
-    return await f();
-  } catch (err) {
-    if (isRouteMissing(err)) return NOT_AVAILABLE;
-    throw err;
-  }
-}
+const post = <T>(c: SupplyCaller, path: string, body: unknown, timeoutMs = 90_000) =>
+  call<T>(here(), path, { method: 'POST', token: c.token, body, who: c.who, timeoutMs });
 
 /** Verify a pack at this node (which asks the GTIN's responder). */
 export function verifyPack(c: SupplyCaller, id: ProductIdentifier & { lot: string; serial: string }) {
   return call<Verification>(here(), verifyPath(id), { token: c.token, who: c.who, timeoutMs: 60_000 });
 }
 
-/** Dispense a verified, saleable pack (resolves once on chain). */
-export function dispensePack(c: SupplyCaller, p: Pack) {
-  return call<{ dispensed: true; verification: Verification; txHash: string | null }>(
-    here(),
-    '/supply/dispense',
-    { method: 'POST', token: c.token, body: pick(p), who: c.who, timeoutMs: 90_000 },
-  );
+/** Who a dispense is for (`Patient/{id}`, and optionally that patient's `MedicationRequest/{id}`). */
+export interface DispenseTo {
+  patient?: string;
+  medicationRequest?: string;
 }
 
-/** A saleable return: verified before it goes back to stock (`POST /supply/return`). */
+/** Dispense a verified, saleable pack (resolves once on chain), optionally to a named patient. */
+export function dispensePack(c: SupplyCaller, p: Pack, to: DispenseTo = {}) {
+  return post<{
+    dispensed: true;
+    verification: Verification;
+    txHash: string | null;
+    medicationDispense?: string;
+  }>(c, '/supply/dispense', { ...pick(p), ...to });
+}
+
+/** A saleable return received here, verified before it goes back to stock (`POST /supply/return`). */
 export function returnPack(c: SupplyCaller, p: Pack) {
-  return optional(() =>
-    call<Record<string, unknown>>(here(), '/supply/return', {
-      method: 'POST',
-      token: c.token,
-      body: pick(p),
-      who: c.who,
-      timeoutMs: 90_000,
-    }),
+  return post<{ returned: true; saleable: true; id: string; verification: Verification }>(
+    c,
+    '/supply/return',
+    pick(p),
   );
 }
 
-/** This node's supply alerts (recalls, illegitimate-product notices…), or NOT_AVAILABLE. */
-export function listAlerts(c: SupplyCaller) {
-  return optional(async () => {
-    const r = await call<{ alerts?: SupplyAlert[] }>(here(), '/supply/alerts', {
-      token: c.token,
-      who: c.who,
-    });
-    return r.alerts ?? [];
-  });
+/** This node's open supply alerts (illegitimate-product notices), soonest deadline first. */
+export async function listAlerts(c: SupplyCaller): Promise<SupplyAlert[]> {
+  const r = await call<{ alerts: SupplyAlert[] }>(here(), '/supply/alerts', { token: c.token, who: c.who });
+  return r.alerts;
 }
 
-/** Acknowledge one alert. */
+/** Acknowledge one alert (closes it). */
 export function acknowledgeAlert(c: SupplyCaller, id: string) {
-  return optional(() =>
-    call<unknown>(here(), `/supply/alerts/${encodeURIComponent(id)}/ack`, {
-      method: 'POST',
-      token: c.token,
-      body: {},
-      who: c.who,
-    }),
+  return post<{ id: string; acknowledged: true; acknowledgedAt: string }>(
+    c,
+    `/supply/alerts/${encodeURIComponent(id)}/ack`,
+    {},
+    20_000,
   );
 }
 
 /** The manufacturer recalls a lot (resolves once on chain). */
 export function recallLot(c: SupplyCaller, gtin: string, lot: string) {
-  return call<{ gtin: string; lot: string; recalled: true; txHash: string | null }>(
-    here(),
-    '/supply/recall',
-    { method: 'POST', token: c.token, body: { gtin, lot }, who: c.who, timeoutMs: 90_000 },
-  );
+  return post<{ gtin: string; lot: string; recalled: true; txHash: string | null }>(c, '/supply/recall', {
+    gtin,
+    lot,
+  });
 }
 
 /** What a commissioning run asks for (`POST /supply/commission`). */
@@ -131,35 +101,95 @@ export interface CommissionRequest {
   caseSize?: number;
 }
 
-/** Commission a run of units, or NOT_AVAILABLE. */
-export function commissionUnits(c: SupplyCaller, r: CommissionRequest) {
-  return optional(() =>
-    call<Record<string, unknown>>(here(), '/supply/commission', {
-      method: 'POST',
-      token: c.token,
-      body: r,
-      who: c.who,
-      timeoutMs: 120_000,
-    }),
-  );
+/** What a commissioning run made. */
+export interface CommissionResult {
+  gtin: string;
+  lot: string;
+  expiry: string;
+  batch: number;
+  count: number;
+  txHash: string;
+  eventHash: string;
+  units: Pack[];
+  cases: { sscc: string; units: UnitKey[] }[];
 }
 
-/** What a shipment sends (`POST /supply/ship`): to a member, units by GTIN + serial or cases by SSCC. */
-export type ShipRequest =
-  | { to: string; units: { gtin: string; serial: string }[] }
-  | { to: string; cases: string[] };
+/** Commission a run of units (resolves once on chain). */
+export function commissionUnits(c: SupplyCaller, r: CommissionRequest) {
+  return post<CommissionResult>(c, '/supply/commission', r, 120_000);
+}
 
-/** Ship units or cases to a member, or NOT_AVAILABLE. */
+/** What a shipment sends (`POST /supply/ship`): to a member, units by GTIN + serial and/or cases by SSCC. */
+export interface ShipRequest {
+  to: string;
+  units?: UnitKey[];
+  cases?: string[];
+}
+
+/** What the node answered for a shipment. */
+export interface ShipResult {
+  shipment: string;
+  to: { address: string; name: string };
+  units: number;
+  cases: string[];
+  txHashes: string[];
+  delivered: boolean;
+  message?: string;
+}
+
+/** Ship units or cases to a member (custody moves on chain; the receiver gets the notice). */
 export function shipUnits(c: SupplyCaller, r: ShipRequest) {
-  return optional(() =>
-    call<Record<string, unknown>>(here(), '/supply/ship', {
-      method: 'POST',
-      token: c.token,
-      body: r,
-      who: c.who,
-      timeoutMs: 120_000,
-    }),
-  );
+  return post<ShipResult>(c, '/supply/ship', r, 120_000);
+}
+
+/** This member's shipments of one direction, newest first. */
+export async function listShipments(c: SupplyCaller, direction: 'in' | 'out'): Promise<ShipmentSummary[]> {
+  const r = await call<{ shipments: ShipmentSummary[] }>(here(), `/supply/shipments?direction=${direction}`, {
+    token: c.token,
+    who: c.who,
+  });
+  return r.shipments;
+}
+
+/** A receipt: everything announced (`shipment` alone), or what was scanned. */
+export interface ReceiveRequest {
+  shipment?: string;
+  cases?: string[];
+  units?: UnitKey[];
+}
+
+/** Receive a shipment; a mismatch throws an ApiError whose findings `receiptFindingsOf` reads. */
+export function receiveShipment(c: SupplyCaller, r: ReceiveRequest) {
+  return post<{ received: true; shipment: string; units: number; cases: string[] }>(c, '/supply/receive', r);
+}
+
+/** A quarantine, clearance or illegitimate determination: one unit (serial) or a lot. */
+export interface IncidentRequest {
+  gtin: string;
+  serial?: string;
+  lot?: string;
+  reason: string;
+}
+
+/** What the node answered for an incident step. */
+export interface IncidentResult {
+  id: string;
+  gtin: string;
+  lot: string;
+  serials: string[];
+  status: string;
+  txHash: string | null;
+  notice?: { id: string; deadline: string };
+  notified?: { member: string; name: string; delivered: boolean; error?: string }[];
+}
+
+/** Mark a held pack (or lot) Suspect; clear it; or declare it illegitimate (the manufacturer). */
+export function incidentStep(
+  c: SupplyCaller,
+  step: 'quarantine' | 'clear' | 'illegitimate',
+  r: IncidentRequest,
+) {
+  return post<IncidentResult>(c, `/supply/${step}`, r);
 }
 
 const pick = (p: Pack): Pack => ({ gtin: p.gtin, serial: p.serial, lot: p.lot, expiry: p.expiry });
@@ -214,4 +244,130 @@ export function verdictOf(v: VerificationAnswer): Verdict {
     headline: `Not verified${info ? ` (${info})` : ''}: do not dispense; set the pack aside`,
     ...base,
   };
+}
+
+/** One finding of a refused receipt (docs/api.md: one OperationOutcome issue per finding). */
+export interface ReceiptFinding {
+  /** `case-contents`, `case-missing`, `unit-missing`, `diverted`, … */
+  code: string;
+  /** The code in words. */
+  title: string;
+  /** What to do, as the node said it. */
+  text: string;
+  /** The SSCC or `gtin/serial` it is about. */
+  item: string;
+  /** For an opened case: unit Digital Links missing, unexpected, scanned twice. */
+  missing: string[];
+  unexpected: string[];
+  duplicates: string[];
+}
+
+const RECEIPT_SYSTEM = 'https://medchain.example/supply-receipt';
+
+const RECEIPT_WORDS: Record<string, string> = {
+  'case-contents': 'Case contents differ from its packing record',
+  'case-missing': 'Case announced but not scanned',
+  'case-not-in-shipment': 'Case not in this shipment',
+  'unit-missing': 'Unit announced but not scanned',
+  'unit-not-in-shipment': 'Unit not in this shipment',
+  diverted: 'Diverted: this unit was not shipped to you',
+  'not-commissioned': 'Never commissioned by its manufacturer',
+  'not-in-custody': 'The chain shows another custodian',
+};
+
+const strings = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+
+/**
+ * The findings of a refused receipt (a 409 OperationOutcome from `POST /supply/receive`), or
+ * null when `err` is some other failure. Pure.
+ */
+export function receiptFindingsOf(err: unknown): ReceiptFinding[] | null {
+  if (!(err instanceof ApiError) || err.status !== 409) return null;
+  const o = err.body as
+    | {
+        resourceType?: string;
+        issue?: {
+          details?: { coding?: { system?: string; code?: string }[]; text?: string };
+          expression?: string[];
+          diagnostics?: string;
+        }[];
+      }
+    | undefined;
+  if (o?.resourceType !== 'OperationOutcome' || !Array.isArray(o.issue)) return null;
+  const out: ReceiptFinding[] = [];
+  for (const i of o.issue) {
+    const coding = i.details?.coding?.find((c) => c.system === RECEIPT_SYSTEM);
+    if (!coding?.code) continue;
+    let d: Record<string, unknown> = {};
+    try {
+      d = i.diagnostics ? (JSON.parse(i.diagnostics) as Record<string, unknown>) : {};
+    } catch {
+      d = {};
+    }
+    out.push({
+      code: coding.code,
+      title: RECEIPT_WORDS[coding.code] ?? coding.code,
+      text: i.details?.text ?? '',
+      item: i.expression?.[0] ?? '',
+      missing: strings(d.missing),
+      unexpected: strings(d.unexpected),
+      duplicates: strings(d.duplicates),
+    });
+  }
+  return out.length > 0 ? out : null;
+}
+
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const span = (ms: number) => {
+  const h = Math.floor(ms / HOUR);
+  const m = Math.floor((ms % HOUR) / MINUTE);
+  return h > 0 ? `${h} h ${m} min` : `${m} min`;
+};
+
+/** An alert's time left ("23 h 59 min left"), or how long it is overdue ("overdue by 2 h 5 min"). Pure. */
+export function timeLeftText(deadline: string, nowMs: number): { text: string; overdue: boolean } {
+  const left = Date.parse(deadline) - nowMs;
+  if (Number.isNaN(left)) return { text: 'no deadline', overdue: false };
+  if (left > 0) return { text: `${span(left)} left`, overdue: false };
+  return { text: `overdue by ${span(-left)}`, overdue: true };
+}
+
+/**
+ * What was scanned for a shipment or a receipt, one item a line: an 18-digit SSCC (a case label)
+ * or a unit's code (GS1 element string or Digital Link, read by the node's own parser). Blank
+ * lines are skipped; the first line that does not read is named. Pure.
+ */
+export function readItemLines(
+  text: string,
+): { ok: true; cases: string[]; units: UnitKey[] } | { ok: false; message: string } {
+  const cases: string[] = [];
+  const units: UnitKey[] = [];
+  for (const [i, raw] of text.split('\n').entries()) {
+    const line = raw.trim();
+    if (!line) continue;
+    if (/^(00)?\d{18}$/.test(line)) {
+      cases.push(line.slice(-18));
+      continue;
+    }
+    const r = readScan(line);
+    if (!r.ok || r.id.serial === undefined)
+      return {
+        ok: false,
+        message: `Line ${i + 1}: ${r.ok ? 'the code has no serial number' : r.message.replace(/\.$/, '')}`,
+      };
+    units.push({ gtin: r.id.gtin, serial: r.id.serial });
+  }
+  if (cases.length === 0 && units.length === 0)
+    return { ok: false, message: 'Scan at least one case or unit' };
+  return { ok: true, cases, units };
+}
+
+/** Why a typed `Patient/{id}` or `MedicationRequest/{id}` reference is not one, or undefined. Pure. */
+export function referenceError(v: string, type: 'Patient' | 'MedicationRequest'): string | undefined {
+  if (v === '') return undefined;
+  return new RegExp(`^${type}/[A-Za-z0-9\\-.]{1,64}$`).test(v)
+    ? undefined
+    : `Give the ${type === 'Patient' ? 'patient' : 'prescription'} as ${type}/{id}`;
 }

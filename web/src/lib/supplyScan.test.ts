@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { withCheckDigit } from '../../../src/supply/gs1CheckDigit.js';
-import { ApiError } from './api.js';
-import { isRouteMissing, verdictOf } from './supply.js';
+import { verdictOf } from './supply.js';
 import { gs1DateText, lotError, normalizeScan, readScan, verifyPath } from './supplyScan.js';
 
 const GS = '\u001d';
@@ -94,13 +93,6 @@ test('GS1 dates read as days', () => {
   assert.equal(gs1DateText('280630', now), '30 Jun 2028');
   assert.equal(gs1DateText('271200', now), 'Dec 2027');
   assert.equal(gs1DateText('990101', now), '1 Jan 1999');
-});
-
-test('only the node’s "no route" 404 counts as a missing route', () => {
-  assert.ok(isRouteMissing(new ApiError('invalid', 'Main Street: no route for GET /supply/alerts', 404)));
-  assert.ok(!isRouteMissing(new ApiError('invalid', 'this member holds no unit of GTIN 1 lot A', 404)));
-  assert.ok(!isRouteMissing(new ApiError('denied', 'no route for', 403)));
-  assert.ok(!isRouteMissing(new Error('no route for')));
 });
 
 test('verdicts: saleable, recalled, expired, not matching, suspect', () => {

@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useState } from 'react';
 import { Busy, ErrorNote, moment, Note, short } from '../components/common.js';
-import { StaffSignIn } from '../components/StaffSignIn.js';
+import { SignedInBar, SignInScreen, WrongRole } from '../components/StaffGate.js';
 import { anchorReading } from '../lib/anchoring.js';
 import { ApiError, call } from '../lib/api.js';
 import type { Chain, Member, PortalConfig } from '../lib/chain.js';
@@ -125,42 +125,37 @@ export function AdminView({ config, chain }: { config: PortalConfig; chain: Chai
 
   if (!session)
     return (
-      <>
-        <ErrorNote error={error} />
-        <StaffSignIn
-          title={`Administrator sign-in at ${config.member.name}`}
-          onSignedIn={(s) => {
-            setError(null);
-            setSession(s);
-          }}
-        />
-      </>
+      <SignInScreen
+        title={`Administrator sign-in at ${config.member.name}`}
+        error={error}
+        onSignedIn={(s) => {
+          setError(null);
+          setSession(s);
+        }}
+      />
     );
   if (session.role !== 'admin')
     return (
-      <Note tone="warn">
-        {session.username} has the {session.role} role; this view is for administrators.{' '}
-        <button type="button" className="link" onClick={() => setSession(null)}>
-          Sign in as an administrator
-        </button>
-      </Note>
+      <WrongRole
+        session={session}
+        purpose="this view is for administrators"
+        signInAs="Sign in as an administrator"
+        onSignOut={() => setSession(null)}
+      />
     );
 
   return (
     <div>
-      <div className="row-between who">
-        <p>
-          Administrator of <strong>{config.member.name}</strong> ({session.username})
-        </p>
-        <span>
+      <SignedInBar
+        onSignOut={() => setSession(null)}
+        extra={
           <button type="button" className="secondary" onClick={() => void refresh()}>
             Refresh
-          </button>{' '}
-          <button type="button" className="link" onClick={() => setSession(null)}>
-            Sign out
           </button>
-        </span>
-      </div>
+        }
+      >
+        Administrator of <strong>{config.member.name}</strong> ({session.username})
+      </SignedInBar>
       <ErrorNote error={error} onRetry={() => void refresh()} />
       <section className="card wide" aria-labelledby="members-title">
         <h2 id="members-title">Consortium members (from the chain)</h2>

@@ -20,7 +20,6 @@ import {
   STATE_TEXT,
 } from '../lib/claims.js';
 import type { StaffSession } from '../lib/staff.js';
-import { type Maybe, NOT_AVAILABLE } from '../lib/supply.js';
 
 type Kind = 'insurer' | 'provider';
 
@@ -106,7 +105,7 @@ function Queue({
   const [state, setState] = useState('');
   const [claims, setClaims] = useState<HeldClaim[] | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [run, setRun] = useState<Maybe<PaymentRun> | 'running' | null>(null);
+  const [run, setRun] = useState<PaymentRun | 'running' | null>(null);
 
   const load = useCallback(async () => {
     setError(null);
@@ -161,12 +160,11 @@ function Queue({
         </span>
       </div>
       {run === 'running' ? <Busy>Running payment for the approved claims…</Busy> : null}
-      {run === NOT_AVAILABLE ? (
-        <Note tone="warn">Payment runs are not available at this node.</Note>
-      ) : run && typeof run === 'object' ? (
+      {run && typeof run === 'object' ? (
         <Note tone="ok">
           Payment run {run.runId}: {Array.isArray(run.claims) ? run.claims.length : run.claims} claim(s),{' '}
           {dollars(run.paidCents)} paid, {run.files.length} remittance file(s).
+          {run.message ? ` ${run.message}` : ''}
         </Note>
       ) : null}
       <ErrorNote error={error} onRetry={() => void load()} />

@@ -9,7 +9,7 @@ import { getAddress, isAddress } from 'viem';
 import { AskForConsent } from '../components/AskForConsent.js';
 import { Busy, day, ErrorNote, Note, short } from '../components/common.js';
 import { PatientHeader } from '../components/PatientHeader.js';
-import { StaffSignIn } from '../components/StaffSignIn.js';
+import { SignedInBar, SignInScreen } from '../components/StaffGate.js';
 import { Timeline } from '../components/Timeline.js';
 import type { Chain, GrantView, Member, PortalConfig } from '../lib/chain.js';
 import { chainError } from '../lib/chain.js';
@@ -60,16 +60,14 @@ export function ClinicianView({ config, chain }: { config: PortalConfig; chain: 
 
   if (!session)
     return (
-      <>
-        <ErrorNote error={error} />
-        <StaffSignIn
-          title={`Clinician sign-in at ${here}`}
-          onSignedIn={(s) => {
-            setError(null);
-            setSession(s);
-          }}
-        />
-      </>
+      <SignInScreen
+        title={`Clinician sign-in at ${here}`}
+        error={error}
+        onSignedIn={(s) => {
+          setError(null);
+          setSession(s);
+        }}
+      />
     );
 
   const guard = async (what: string, f: () => Promise<void>) => {
@@ -152,14 +150,9 @@ export function ClinicianView({ config, chain }: { config: PortalConfig; chain: 
   const canBreakGlass = session.role === 'emergency-clinician';
   return (
     <div>
-      <div className="row-between who">
-        <p>
-          Signed in at {here} as <strong>{session.username}</strong> ({session.role})
-        </p>
-        <button type="button" className="link" onClick={() => setSession(null)}>
-          Sign out
-        </button>
-      </div>
+      <SignedInBar onSignOut={() => setSession(null)}>
+        Signed in at {here} as <strong>{session.username}</strong> ({session.role})
+      </SignedInBar>
       <form className="card wide find" onSubmit={search} aria-labelledby="find-title">
         <h2 id="find-title">Find a patient</h2>
         <p className="muted small">

@@ -1,75 +1,55 @@
 /**
  * The manufacturer's administrator: recall a lot (with a confirm step: every holder sees it at
- * once and no pack of it can be dispensed again), commission a run of serialized units, and ship
- * units or cases to another member. Commissioning and shipping may not be served by this node
- * yet; the forms then say so.
+ * once and no pack of it can be dispensed again), commission a run of serialized units packed
+ * into cases (the units and cases made are listed), ship cases or units to a member, decide a
+ * quarantine (clear a suspect pack, or declare it illegitimate: every trading partner who handled
+ * it is notified with a 24-hour deadline), and see the alerts this member holds.
  */
-import { type FormEvent, type ReactNode, useCallback, useEffect, useState } from 'react';
-import { Busy, ErrorNote, Note } from '../components/common.js';
-import { StaffSignIn } from '../components/StaffSignIn.js';
-import { ApiError } from '../lib/api.js';
-import type { Chain, Member, PortalConfig } from '../lib/chain.js';
-import { chainError } from '../lib/chain.js';
-import type { StaffSession } from '../lib/staff.js';
+import { type FormEvent, useState } from 'react';
+import { Busy, ErrorNote, moment, Note } from '../components/common.js';
+import { ShipPanel } from '../components/ShipPanel.js';
+import { StaffGate } from '../components/StaffGate.js';
+import { SupplyAlerts } from '../components/SupplyAlerts.js';
+import { field, GtinField, LotField, Problem, useAction, useMemberNames } from '../components/supplyForms.js';
+import type { Chain, PortalConfig } from '../lib/chain.js';
 import {
+  type CommissionResult,
   commissionUnits,
-  NOT_AVAILABLE,
+  type IncidentResult,
+  incidentStep,
   recallLot,
-  type ShipRequest,
   type SupplyCaller,
-  shipUnits,
 } from '../lib/supply.js';
-import { lotError, readScan } from '../lib/supplyScan.js';
+import { gs1DateText, lotError } from '../lib/supplyScan.js';
 
 export function ManufacturerView({ config, chain }: { config: PortalConfig; chain: Chain | null }) {
-  const [session, setSession] = useState<StaffSession | null>(null);
-  const [ended, setEnded] = useState<unknown>(null);
   const here = config.member.name;
-  const expired = useCallback((err: unknown) => {
-    if (err instanceof ApiError && err.kind === 'expired') {
-      setEnded(err);
-      setSession(null);
-    }
-  }, []);
-
-  if (!session)
-    return (
-      <>
-        <ErrorNote error={ended} />
-        <StaffSignIn
-          title={`Manufacturer sign-in at ${here}`}
-          onSignedIn={(s) => {
-            setEnded(null);
-            setSession(s);
-          }}
-        />
-      </>
-    );
-  if (session.role !== 'admin')
-    return (
-      <Note tone="warn">
-        {session.username} has the {session.role} role; recalls, commissioning and shipping are for the
-        manufacturer’s administrators.{' '}
-        <button type="button" className="link" onClick={() => setSession(null)}>
-          Sign in as an administrator
-        </button>
-      </Note>
-    );
-  const caller: SupplyCaller = { token: session.token, who: here };
+  const names = useMemberNames(chain);
   return (
-    <div>
-      <div className="row-between who">
-        <p>
-          Administrator of <strong>{here}</strong> ({session.username})
-        </p>
-        <button type="button" className="link" onClick={() => setSession(null)}>
-          Sign out
-        </button>
-      </div>
-      <RecallPanel caller={caller} onExpired={expired} />
-      <CommissionPanel caller={caller} onExpired={expired} />
-      <ShipPanel caller={caller} chain={chain} self={config.member.address} onExpired={expired} />
-    </div>
+    <StaffGate
+      title={`Manufacturer sign-in at ${here}`}
+      roles={['admin']}
+      purpose="recalls, commissioning, shipping and quarantine decisions are for the manufacturer’s administrators"
+      signInAs="Sign in as an administrator"
+      who={(s) => (
+        <>
+          Administrator of <strong>{here}</strong> ({s.username})
+        </>
+      )}
+    >
+      {({ session, onExpired }) => {
+        const caller: SupplyCaller = { token: session.token, who: here };
+        return (
+          <>
+            <RecallPanel caller={caller} onExpired={onExpired} />
+            <CommissionPanel caller={caller} onExpired={onExpired} />
+            <ShipPanel caller={caller} chain={chain} self={config.member.address} onExpired={onExpired} />
+            <InvestigationPanel caller={caller} onExpired={onExpired} />
+            <SupplyAlerts caller={caller} names={names} onExpired={onExpired} />
+          </>
+        );
+      }}
+    </StaffGate>
   );
 }
 
@@ -77,28 +57,6 @@ interface PanelProps {
   caller: SupplyCaller;
   onExpired: (err: unknown) => void;
 }
-
-/** Run `f` with a busy line and an error note; the shared shape of the three forms. */
-function useAction(onExpired: (err: unknown) => void) {
-  const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const run = async (what: string, f: () => Promise<void>) => {
-    setBusy(what);
-    setError(null);
-    try {
-      await f();
-    } catch (err) {
-      setError(err);
-      onExpired(err);
-    } finally {
-      setBusy(null);
-    }
-  };
-  return { busy, error, setError, run };
-}
-
-const field = (form: HTMLFormElement, name: string) =>
-  ((form.elements.namedItem(name) as HTMLInputElement | null)?.value ?? '').trim();
 
 function RecallPanel({ caller, onExpired }: PanelProps) {
   const [pending, setPending] = useState<{ gtin: string; lot: string } | null>(null);
@@ -130,14 +88,8 @@ function RecallPanel({ caller, onExpired }: PanelProps) {
     <section className="card wide" aria-labelledby="recall-title">
       <h2 id="recall-title">Recall a lot</h2>
       <form onSubmit={ask} className="inline-form">
-        <label>
-          GTIN
-          <input name="gtin" inputMode="numeric" autoComplete="off" required maxLength={14} />
-        </label>
-        <label>
-          Lot
-          <input name="lot" autoComplete="off" required maxLength={20} />
-        </label>
+        <GtinField />
+        <LotField />
         <button type="submit" disabled={busy !== null}>
           Recall lot…
         </button>
@@ -175,25 +127,8 @@ function RecallPanel({ caller, onExpired }: PanelProps) {
   );
 }
 
-/** What a route returned, or that this node does not serve it. */
-function Outcome({ result, what }: { result: Record<string, unknown> | typeof NOT_AVAILABLE; what: string }) {
-  if (result === NOT_AVAILABLE) return <Note tone="warn">{what} is not available at this node yet.</Note>;
-  const plain = Object.entries(result).filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v));
-  return (
-    <Note tone="ok">
-      <strong>Done.</strong>{' '}
-      {plain.map(([k, v], i) => (
-        <span key={k}>
-          {i > 0 ? '; ' : ''}
-          {k}: <code>{String(v)}</code>
-        </span>
-      ))}
-    </Note>
-  );
-}
-
 function CommissionPanel({ caller, onExpired }: PanelProps) {
-  const [result, setResult] = useState<Record<string, unknown> | typeof NOT_AVAILABLE | null>(null);
+  const [result, setResult] = useState<CommissionResult | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const { busy, error, run } = useAction(onExpired);
 
@@ -205,25 +140,22 @@ function CommissionPanel({ caller, onExpired }: PanelProps) {
     const expiry = field(f, 'expiry');
     const count = Number(field(f, 'count'));
     const caseSizeText = field(f, 'caseSize');
+    const caseSize = Number(caseSizeText);
     const wrong =
       lotError(gtin, lot) ??
       (/^\d{6}$/.test(expiry) ? undefined : 'The expiry is a GS1 date YYMMDD, e.g. 280630') ??
-      (Number.isInteger(count) && count > 0 ? undefined : 'The number of units is a whole number above 0') ??
-      (caseSizeText === '' || Number(caseSizeText) > 0
+      (Number.isInteger(count) && count > 0 && count <= 10_000
         ? undefined
-        : 'The case size is a whole number above 0');
+        : 'The number of units is a whole number from 1 to 10,000') ??
+      (caseSizeText === '' || (Number.isInteger(caseSize) && caseSize > 0 && caseSize <= count)
+        ? undefined
+        : 'The case size is a whole number from 1 to the number of units');
     setProblem(wrong ?? null);
     setResult(null);
     if (wrong) return;
-    await run(`Commissioning ${count} units of lot ${lot}…`, async () => {
+    await run(`Commissioning ${count} units of lot ${lot}: waiting for the chain…`, async () => {
       setResult(
-        await commissionUnits(caller, {
-          gtin,
-          lot,
-          expiry,
-          count,
-          ...(caseSizeText ? { caseSize: Number(caseSizeText) } : {}),
-        }),
+        await commissionUnits(caller, { gtin, lot, expiry, count, ...(caseSizeText ? { caseSize } : {}) }),
       );
     });
   }
@@ -232,21 +164,15 @@ function CommissionPanel({ caller, onExpired }: PanelProps) {
     <section className="card wide" aria-labelledby="commission-title">
       <h2 id="commission-title">Commission units</h2>
       <form onSubmit={(e) => void submit(e)} className="inline-form">
-        <label>
-          GTIN
-          <input name="gtin" inputMode="numeric" autoComplete="off" required maxLength={14} />
-        </label>
-        <label>
-          Lot
-          <input name="lot" autoComplete="off" required maxLength={20} />
-        </label>
+        <GtinField />
+        <LotField />
         <label>
           Expiry (YYMMDD)
           <input name="expiry" inputMode="numeric" autoComplete="off" required maxLength={6} />
         </label>
         <label>
           Units
-          <input name="count" type="number" min={1} step={1} required />
+          <input name="count" type="number" min={1} max={10000} step={1} required />
         </label>
         <label>
           Units per case (optional)
@@ -259,109 +185,148 @@ function CommissionPanel({ caller, onExpired }: PanelProps) {
       <Problem text={problem} />
       {busy ? <Busy>{busy}</Busy> : null}
       <ErrorNote error={error} />
-      {result ? <Outcome result={result} what="Commissioning" /> : null}
+      {result ? <Commissioned r={result} /> : null}
     </section>
   );
 }
 
-function Problem({ text }: { text: string | null }): ReactNode {
-  if (!text) return null;
+/** What a commissioning run made: the lot, its transaction, the cases and every unit. */
+function Commissioned({ r }: { r: CommissionResult }) {
+  const caseOf = new Map(r.cases.flatMap((c) => c.units.map((u) => [u.serial, c.sscc] as const)));
   return (
-    <div className="note note-error" role="alert">
-      <strong>{text}.</strong> Nothing was sent.
+    <div data-testid="commissioned">
+      <Note tone="ok">
+        <strong>
+          Commissioned {r.count} unit{r.count === 1 ? '' : 's'} of lot {r.lot} (GTIN {r.gtin}, expires{' '}
+          {gs1DateText(r.expiry)})
+          {r.cases.length ? ` in ${r.cases.length} case${r.cases.length === 1 ? '' : 's'}` : ''}.
+        </strong>{' '}
+        Batch {r.batch} on chain (transaction <code>{r.txHash}</code>).
+      </Note>
+      {r.cases.length > 0 ? (
+        <p>
+          Cases (SSCC, to ship):{' '}
+          {r.cases.map((c, i) => (
+            <span key={c.sscc}>
+              {i > 0 ? ', ' : ''}
+              <code data-testid="case-sscc">{c.sscc}</code> ({c.units.length})
+            </span>
+          ))}
+        </p>
+      ) : null}
+      <div className="scroll">
+        <table className="units">
+          <caption className="sr-only">Units commissioned</caption>
+          <thead>
+            <tr>
+              <th scope="col">Serial</th>
+              <th scope="col">Case</th>
+            </tr>
+          </thead>
+          <tbody>
+            {r.units.slice(0, 200).map((u) => (
+              <tr key={u.serial} data-testid="unit-row">
+                <td>
+                  <code>{u.serial}</code>
+                </td>
+                <td>{caseOf.has(u.serial) ? <code>{caseOf.get(u.serial)}</code> : 'loose'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {r.units.length > 200 ? <p className="muted">and {r.units.length - 200} more.</p> : null}
+      </div>
     </div>
   );
 }
 
-function ShipPanel({ caller, chain, self, onExpired }: PanelProps & { chain: Chain | null; self: string }) {
-  const [members, setMembers] = useState<Member[] | null>(null);
-  const [what, setWhat] = useState<'units' | 'cases'>('units');
-  const [result, setResult] = useState<Record<string, unknown> | typeof NOT_AVAILABLE | null>(null);
+/** The manufacturer's quarantine decisions: clear a suspect pack, or declare it illegitimate. */
+function InvestigationPanel({ caller, onExpired }: PanelProps) {
   const [problem, setProblem] = useState<string | null>(null);
-  const { busy, error, setError, run } = useAction(onExpired);
+  const [done, setDone] = useState<IncidentResult | null>(null);
+  const { busy, error, run } = useAction(onExpired);
 
-  useEffect(() => {
-    chain?.members().then(
-      (ms) => setMembers(ms.filter((m) => m.active && m.address.toLowerCase() !== self.toLowerCase())),
-      (err) => setError(chainError(err)),
-    );
-  }, [chain, self, setError]);
-
-  async function submit(e: FormEvent<HTMLFormElement>) {
-    e.preventDefault();
+  async function decide(e: FormEvent<HTMLFormElement>, step: 'clear' | 'illegitimate') {
     const f = e.currentTarget;
-    const to = field(f, 'to');
-    const lines = field(f, 'items')
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l.length > 0);
-    let body: ShipRequest | undefined;
-    let wrong: string | undefined;
-    if (!to) wrong = 'Choose the member to ship to';
-    else if (lines.length === 0) wrong = `List the ${what} to ship, one a line`;
-    else if (what === 'units') {
-      const units: { gtin: string; serial: string }[] = [];
-      for (const [i, l] of lines.entries()) {
-        const r = readScan(l);
-        if (!r.ok) {
-          wrong = `Line ${i + 1}: ${r.message.replace(/\.$/, '')}`;
-          break;
-        }
-        units.push({ gtin: r.id.gtin, serial: r.id.serial as string });
-      }
-      body = { to, units };
-    } else {
-      const bad = lines.findIndex((l) => !/^\d{18}$/.test(l));
-      if (bad !== -1) wrong = `Line ${bad + 1}: an SSCC has 18 digits`;
-      body = { to, cases: lines };
-    }
+    const gtin = field(f, 'gtin');
+    const serial = field(f, 'serial');
+    const reason = field(f, 'reason');
+    const wrong =
+      (/^\d{8}$|^\d{12,14}$/.test(gtin) ? undefined : 'The GTIN has 8, 12, 13 or 14 digits') ??
+      (serial ? undefined : 'Give the serial of the suspect pack') ??
+      (reason ? undefined : 'Say what the investigation found');
     setProblem(wrong ?? null);
-    setResult(null);
-    if (wrong || !body) return;
-    const b = body;
-    await run('Shipping…', async () => setResult(await shipUnits(caller, b)));
+    setDone(null);
+    if (wrong) return;
+    await run(
+      step === 'clear' ? 'Clearing: back to active on chain…' : 'Declaring illegitimate and notifying…',
+      async () => setDone(await incidentStep(caller, step, { gtin, serial, reason })),
+    );
   }
 
   return (
-    <section className="card wide" aria-labelledby="ship-title">
-      <h2 id="ship-title">Ship to a member</h2>
-      <form onSubmit={(e) => void submit(e)}>
-        <label>
-          To
-          <select name="to" defaultValue="">
-            <option value="" disabled>
-              {members === null ? 'Reading the members from the chain…' : 'Choose a member'}
-            </option>
-            {(members ?? []).map((m) => (
-              <option key={m.address} value={m.address}>
-                {m.name} ({m.roles.join(', ').toLowerCase()})
-              </option>
-            ))}
-          </select>
-        </label>
-        <fieldset>
-          <legend>What to ship</legend>
-          <label className="check">
-            <input type="radio" name="what" checked={what === 'units'} onChange={() => setWhat('units')} />
-            Units (one scanned code a line)
+    <section className="card wide" aria-labelledby="investigation-title">
+      <h2 id="investigation-title">Quarantine decisions</h2>
+      <p className="muted small">
+        A suspect pack (quarantined by whoever holds it) stays unsaleable until you decide: clear it (it is
+        genuine: active and saleable again), or declare it illegitimate (final): every trading partner who
+        handled it is notified and has 24 hours to respond; so do you (FDA Form 3911).
+      </p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          const which = (e.nativeEvent as SubmitEvent).submitter?.getAttribute('value');
+          void decide(e, which === 'illegitimate' ? 'illegitimate' : 'clear');
+        }}
+      >
+        <div className="inline-form">
+          <GtinField />
+          <label>
+            Serial
+            <input name="serial" autoComplete="off" required maxLength={20} />
           </label>
-          <label className="check">
-            <input type="radio" name="what" checked={what === 'cases'} onChange={() => setWhat('cases')} />
-            Cases (one SSCC a line)
-          </label>
-        </fieldset>
+        </div>
         <label>
-          {what === 'units' ? 'Unit codes' : 'Case SSCCs'}
-          <textarea name="items" rows={4} spellCheck={false} />
+          Finding
+          <input
+            name="reason"
+            autoComplete="off"
+            required
+            maxLength={500}
+            placeholder="e.g. laboratory analysis: counterfeit"
+          />
         </label>
-        <button type="submit" disabled={busy !== null}>
-          Ship
+        <button type="submit" value="clear" disabled={busy !== null}>
+          Clear: genuine
+        </button>{' '}
+        <button type="submit" value="illegitimate" className="danger" disabled={busy !== null}>
+          Declare illegitimate
         </button>
       </form>
       <Problem text={problem} />
       {busy ? <Busy>{busy}</Busy> : null}
       <ErrorNote error={error} />
-      {result ? <Outcome result={result} what="Shipping" /> : null}
+      {done ? (
+        <Note tone="ok">
+          <strong>
+            Serial {done.serials.join(', ')} of lot {done.lot} is {done.status}.
+          </strong>{' '}
+          Recorded on chain{done.txHash ? ` (transaction ${done.txHash})` : ''}.
+          {done.notice ? (
+            <span data-testid="notice">
+              {' '}
+              Notice sent; respond by {moment(Date.parse(done.notice.deadline))}. Notified:{' '}
+              {(done.notified ?? [])
+                .map(
+                  (n) =>
+                    `${n.name} (${n.delivered ? 'delivered' : `not delivered${n.error ? `: ${n.error}` : ''}`})`,
+                )
+                .join(', ') || 'no other member'}
+              .
+            </span>
+          ) : null}
+        </Note>
+      ) : null}
     </section>
   );
 }

@@ -1,24 +1,25 @@
 /**
- * The pharmacist: scan or paste a pack (GS1 element string or Digital Link, read in the browser
- * with the node's own parser), verify it at the GTIN's manufacturer through this member's node,
- * dispense it only when the answer says saleable, take back a saleable return, and see this
- * member's supply alerts (recalls, illegitimate-product notices) with their deadlines.
+ * Pharmacy and distribution: a pharmacist scans or pastes a pack (GS1 element string or Digital
+ * Link, read in the browser with the node's own parser), verifies it at the GTIN's manufacturer
+ * through this member's node, dispenses it (to a named patient, stored as their
+ * MedicationDispense) only when the answer says saleable, quarantines a suspect pack, and takes
+ * back a saleable return; pharmacists and administrators receive inbound shipments and see the
+ * supply alerts with their deadlines; administrators ship on (or hand custody back for a return).
  */
-import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { Busy, ErrorNote, moment, Note } from '../components/common.js';
-import { StaffSignIn } from '../components/StaffSignIn.js';
-import { ApiError } from '../lib/api.js';
-import type { PortalConfig } from '../lib/chain.js';
-import type { StaffSession } from '../lib/staff.js';
+import { InboundShipments } from '../components/InboundShipments.js';
+import { ShipPanel } from '../components/ShipPanel.js';
+import { StaffGate } from '../components/StaffGate.js';
+import { SupplyAlerts } from '../components/SupplyAlerts.js';
+import { field, Problem, useAction, useMemberNames } from '../components/supplyForms.js';
+import type { Chain, PortalConfig } from '../lib/chain.js';
 import {
-  acknowledgeAlert,
   dispensePack,
-  listAlerts,
-  type Maybe,
-  NOT_AVAILABLE,
+  incidentStep,
   type Pack,
+  referenceError,
   returnPack,
-  type SupplyAlert,
   type SupplyCaller,
   type Verification,
   verdictOf,
@@ -26,71 +27,68 @@ import {
 } from '../lib/supply.js';
 import { gs1DateText, readScan, type ScanReading } from '../lib/supplyScan.js';
 
-export function PharmacyView({ config }: { config: PortalConfig }) {
-  const [session, setSession] = useState<StaffSession | null>(null);
-  /** Why the session ended, when the node said so (shown above the sign-in). */
-  const [ended, setEnded] = useState<unknown>(null);
+export function PharmacyView({ config, chain }: { config: PortalConfig; chain: Chain | null }) {
   const here = config.member.name;
-  const signOut = () => setSession(null);
-  const expired = useCallback((err: unknown) => {
-    if (err instanceof ApiError && err.kind === 'expired') {
-      setEnded(err);
-      setSession(null);
-    }
-  }, []);
-
-  if (!session)
-    return (
-      <>
-        <ErrorNote error={ended} />
-        <StaffSignIn
-          title={`Pharmacist sign-in at ${here}`}
-          onSignedIn={(s) => {
-            setEnded(null);
-            setSession(s);
-          }}
-        />
-      </>
-    );
-  if (session.role !== 'pharmacist')
-    return (
-      <Note tone="warn">
-        {session.username} has the {session.role} role; this view is for pharmacists.{' '}
-        <button type="button" className="link" onClick={signOut}>
-          Sign in as a pharmacist
-        </button>
-      </Note>
-    );
-  const caller: SupplyCaller = { token: session.token, who: here };
+  const names = useMemberNames(chain);
   return (
-    <div>
-      <div className="row-between who">
-        <p>
-          Pharmacist at <strong>{here}</strong> ({session.username})
-        </p>
-        <button type="button" className="link" onClick={signOut}>
-          Sign out
-        </button>
-      </div>
-      <ScanPanel caller={caller} onExpired={expired} />
-      <AlertsPanel caller={caller} onExpired={expired} />
-    </div>
+    <StaffGate
+      title={`Pharmacy and distribution sign-in at ${here}`}
+      roles={['pharmacist', 'admin']}
+      purpose="this view is for pharmacists and administrators"
+      signInAs="Sign in as a pharmacist or administrator"
+      who={(s) => (
+        <>
+          {s.role === 'admin' ? 'Administrator' : 'Pharmacist'} at <strong>{here}</strong> ({s.username})
+        </>
+      )}
+    >
+      {({ session, onExpired }) => {
+        const caller: SupplyCaller = { token: session.token, who: here };
+        return (
+          <>
+            {session.role === 'pharmacist' ? <ScanPanel caller={caller} onExpired={onExpired} /> : null}
+            <InboundShipments caller={caller} names={names} onExpired={onExpired} />
+            {session.role === 'admin' ? (
+              <ShipPanel
+                caller={caller}
+                chain={chain}
+                self={config.member.address}
+                title="Ship on, or return to a supplier"
+                hint={
+                  <>
+                    Ship received stock on to a pharmacy, or hand unsold packs back to the distributor you had
+                    them from: a saleable return is accepted there only after custody is back with them on
+                    chain, and their pharmacist then verifies it (<em>Receive as a saleable return</em>).
+                  </>
+                }
+                onExpired={onExpired}
+              />
+            ) : (
+              <p className="muted small">
+                Shipping on, or handing packs back to your distributor for a return, is for this member’s
+                administrators (sign in as one here).
+              </p>
+            )}
+            <SupplyAlerts caller={caller} names={names} onExpired={onExpired} />
+          </>
+        );
+      }}
+    </StaffGate>
   );
 }
 
 type Step =
   | { kind: 'idle' }
-  | { kind: 'busy'; what: string }
   | { kind: 'verified'; pack: ScanReading & { ok: true }; answer: Verification }
-  | { kind: 'dispensed'; txHash: string | null }
-  | { kind: 'returned'; result: Record<string, unknown> }
-  | { kind: 'no-returns' };
+  | { kind: 'dispensed'; txHash: string | null; record?: string; patient?: string }
+  | { kind: 'returned'; id: string }
+  | { kind: 'quarantined'; serials: string[]; txHash: string | null };
 
 function ScanPanel({ caller, onExpired }: { caller: SupplyCaller; onExpired: (e: unknown) => void }) {
   const [text, setText] = useState('');
   const [reading, setReading] = useState<ScanReading | null>(null);
   const [step, setStep] = useState<Step>({ kind: 'idle' });
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, run } = useAction(onExpired);
 
   const read = (t: string) => {
     setText(t);
@@ -99,24 +97,13 @@ function ScanPanel({ caller, onExpired }: { caller: SupplyCaller; onExpired: (e:
     setError(null);
   };
 
-  const run = async (what: string, f: () => Promise<void>) => {
-    setStep({ kind: 'busy', what });
-    setError(null);
-    try {
-      await f();
-    } catch (err) {
-      setStep({ kind: 'idle' });
-      setError(err);
-      onExpired(err);
-    }
-  };
-
   async function verify(e?: FormEvent) {
     e?.preventDefault();
     const r = readScan(text);
     setReading(r);
     if (!r.ok) return; // nothing is sent for a code that does not read
     const { lot, serial } = r.id as Pack;
+    setStep({ kind: 'idle' });
     await run('Verifying with the manufacturer…', async () => {
       const answer = await verifyPack(caller, { ...r.id, lot, serial });
       setStep({ kind: 'verified', pack: r, answer });
@@ -126,12 +113,17 @@ function ScanPanel({ caller, onExpired }: { caller: SupplyCaller; onExpired: (e:
   const full = (r: ScanReading | null): Pack | null =>
     r?.ok && r.id.expiry !== undefined ? (r.id as Pack) : null;
 
-  async function dispense() {
+  async function dispense(to: { patient?: string; medicationRequest?: string }) {
     const p = full(reading);
     if (!p) return;
     await run('Dispensing: recording it on chain…', async () => {
-      const r = await dispensePack(caller, p);
-      setStep({ kind: 'dispensed', txHash: r.txHash });
+      const r = await dispensePack(caller, p, to);
+      setStep({
+        kind: 'dispensed',
+        txHash: r.txHash,
+        ...(r.medicationDispense ? { record: r.medicationDispense } : {}),
+        ...(to.patient ? { patient: to.patient } : {}),
+      });
     });
   }
 
@@ -140,11 +132,19 @@ function ScanPanel({ caller, onExpired }: { caller: SupplyCaller; onExpired: (e:
     if (!p) return;
     await run('Verifying the return…', async () => {
       const r = await returnPack(caller, p);
-      setStep(r === NOT_AVAILABLE ? { kind: 'no-returns' } : { kind: 'returned', result: r });
+      setStep({ kind: 'returned', id: r.id });
     });
   }
 
-  const busy = step.kind === 'busy';
+  async function quarantine(reason: string) {
+    const p = full(reading);
+    if (!p) return;
+    await run('Quarantining: marking the pack suspect on chain…', async () => {
+      const r = await incidentStep(caller, 'quarantine', { gtin: p.gtin, serial: p.serial, reason });
+      setStep({ kind: 'quarantined', serials: r.serials, txHash: r.txHash });
+    });
+  }
+
   return (
     <section className="card wide" aria-labelledby="scan-title">
       <h2 id="scan-title">Verify a pack</h2>
@@ -173,19 +173,21 @@ function ScanPanel({ caller, onExpired }: { caller: SupplyCaller; onExpired: (e:
           </div>
         ) : null}
         {reading?.ok ? <PackFacts reading={reading} /> : null}
-        <button type="submit" disabled={busy || !reading?.ok}>
+        <button type="submit" disabled={busy !== null || !reading?.ok}>
           Verify
         </button>
       </form>
       <ErrorNote error={error} />
       <div aria-live="polite">
-        {step.kind === 'busy' ? <Busy>{step.what}</Busy> : null}
+        {busy ? <Busy>{busy}</Busy> : null}
         {step.kind === 'verified' ? (
           <VerdictBox
             answer={step.answer}
-            canDispense={full(step.pack) !== null}
-            onDispense={() => void dispense()}
+            canAct={full(step.pack) !== null}
+            busy={busy !== null}
+            onDispense={(to) => void dispense(to)}
             onReturn={() => void takeBack()}
+            onQuarantine={(reason) => void quarantine(reason)}
           />
         ) : null}
         {step.kind === 'dispensed' ? (
@@ -198,15 +200,32 @@ function ScanPanel({ caller, onExpired }: { caller: SupplyCaller; onExpired: (e:
               </>
             ) : null}
             ; it cannot be dispensed again.
+            {step.record ? (
+              <>
+                {' '}
+                Stored as <code>{step.record}</code> for <code>{step.patient}</code>, with the verification:
+                the patient sees it was verified authentic.
+              </>
+            ) : null}
           </Note>
         ) : null}
         {step.kind === 'returned' ? (
           <Note tone="ok">
-            <strong>Return recorded.</strong> <ResultFacts result={step.result} />
+            <strong>Return accepted.</strong> The pack verified as saleable and is back in saleable stock here
+            (return <code>{step.id}</code>).
           </Note>
         ) : null}
-        {step.kind === 'no-returns' ? (
-          <Note tone="warn">Returns are not available at this node yet; keep the pack aside.</Note>
+        {step.kind === 'quarantined' ? (
+          <Note tone="ok">
+            <strong>Quarantined.</strong> Serial {step.serials.join(', ')} is marked Suspect on chain
+            {step.txHash ? (
+              <>
+                {' '}
+                (transaction <code>{step.txHash}</code>)
+              </>
+            ) : null}
+            : it verifies as Suspect and cannot be dispensed until its manufacturer clears it. Keep it apart.
+          </Note>
         ) : null}
       </div>
     </section>
@@ -239,16 +258,43 @@ function PackFacts({ reading }: { reading: ScanReading & { ok: true } }) {
 
 function VerdictBox({
   answer,
-  canDispense,
+  canAct,
+  busy,
   onDispense,
   onReturn,
+  onQuarantine,
 }: {
   answer: Verification;
-  canDispense: boolean;
-  onDispense: () => void;
+  canAct: boolean;
+  busy: boolean;
+  onDispense: (to: { patient?: string; medicationRequest?: string }) => void;
   onReturn: () => void;
+  onQuarantine: (reason: string) => void;
 }) {
   const v = verdictOf(answer);
+  const [problem, setProblem] = useState<string | null>(null);
+  const suspect = answer.data.additionalInfo === 'Suspect' || answer.data.additionalInfo === 'Illegitimate';
+
+  function dispense(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const patient = field(e.currentTarget, 'patient');
+    const medicationRequest = field(e.currentTarget, 'medicationRequest');
+    const wrong =
+      referenceError(patient, 'Patient') ??
+      referenceError(medicationRequest, 'MedicationRequest') ??
+      (medicationRequest && !patient ? 'Name the patient of the prescription' : undefined);
+    setProblem(wrong ?? null);
+    if (wrong) return;
+    onDispense({ ...(patient ? { patient } : {}), ...(medicationRequest ? { medicationRequest } : {}) });
+  }
+
+  function quarantine(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const reason = field(e.currentTarget, 'reason');
+    setProblem(reason ? null : 'Say why the pack is suspect');
+    if (reason) onQuarantine(reason);
+  }
+
   return (
     <div
       className={`verdict verdict-${v.tone}`}
@@ -291,153 +337,59 @@ function VerdictBox({
           {moment(Date.parse(answer.verificationTimestamp))}
         </dd>
       </dl>
-      {answer.saleable ? (
-        canDispense ? (
-          <>
-            <button type="button" onClick={onDispense}>
+      {!canAct ? (
+        <p className="muted">
+          The code has no expiry: scan the pack’s 2D code to dispense, return or quarantine it.
+        </p>
+      ) : answer.saleable ? (
+        <>
+          <form onSubmit={dispense} className="inline-form" aria-label="Dispense">
+            <label>
+              Patient (optional)
+              <input name="patient" autoComplete="off" placeholder="Patient/{id}" maxLength={80} />
+            </label>
+            <label>
+              Prescription (optional)
+              <input
+                name="medicationRequest"
+                autoComplete="off"
+                placeholder="MedicationRequest/{id}"
+                maxLength={90}
+              />
+            </label>
+            <button type="submit" disabled={busy}>
               Dispense
             </button>
-            <button type="button" className="secondary" onClick={onReturn}>
-              Take back as a saleable return
-            </button>
-          </>
-        ) : (
-          <p className="muted">The code has no expiry: scan the pack’s 2D code to dispense it.</p>
-        )
+          </form>
+          <p className="muted small">
+            Naming the patient stores the dispense as their MedicationDispense with this verification: they
+            see in their records that the medicine was verified authentic.
+          </p>
+          <p className="small">
+            A pack another member sent back to you (they shipped it back, so custody is yours again on chain)?{' '}
+            <button type="button" className="secondary" onClick={onReturn} disabled={busy}>
+              Receive as a saleable return
+            </button>{' '}
+            It is verified again and goes back into saleable stock only if it still verifies as saleable.
+          </p>
+        </>
       ) : (
         <p>
           <strong>Dispensing is not offered.</strong> Set the pack aside and do not give it to a patient.
         </p>
       )}
+      {canAct && !suspect && answer.data.verified ? (
+        <form onSubmit={quarantine} className="inline-form" aria-label="Quarantine">
+          <label>
+            Why is it suspect?
+            <input name="reason" autoComplete="off" maxLength={500} placeholder="e.g. damaged seal" />
+          </label>
+          <button type="submit" className="danger" disabled={busy}>
+            Quarantine this pack
+          </button>
+        </form>
+      ) : null}
+      <Problem text={problem} />
     </div>
-  );
-}
-
-/** A route's answer, shallowly: its plain fields (what the node said, without guessing its shape). */
-function ResultFacts({ result }: { result: Record<string, unknown> }) {
-  const plain = Object.entries(result).filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v));
-  return (
-    <span>
-      {plain.map(([k, v], i) => (
-        <span key={k}>
-          {i > 0 ? '; ' : ''}
-          {k}: <code>{String(v)}</code>
-        </span>
-      ))}
-    </span>
-  );
-}
-
-const when = (t: number | string) => moment(typeof t === 'number' ? t : Date.parse(t));
-
-function AlertsPanel({ caller, onExpired }: { caller: SupplyCaller; onExpired: (e: unknown) => void }) {
-  const [alerts, setAlerts] = useState<Maybe<SupplyAlert[]> | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [acking, setAcking] = useState<string | null>(null);
-  const { token, who } = caller;
-
-  const refresh = useCallback(async () => {
-    setError(null);
-    try {
-      setAlerts(await listAlerts({ token, who }));
-    } catch (err) {
-      setError(err);
-      onExpired(err);
-    }
-  }, [token, who, onExpired]);
-
-  useEffect(() => {
-    void refresh();
-  }, [refresh]);
-
-  async function ack(id: string) {
-    setAcking(id);
-    setError(null);
-    try {
-      await acknowledgeAlert({ token, who }, id);
-      await refresh();
-    } catch (err) {
-      setError(err);
-      onExpired(err);
-    } finally {
-      setAcking(null);
-    }
-  }
-
-  return (
-    <section className="card wide" aria-labelledby="alerts-title">
-      <div className="row-between">
-        <h2 id="alerts-title">Recalls and alerts</h2>
-        <button type="button" className="secondary" onClick={() => void refresh()}>
-          Refresh
-        </button>
-      </div>
-      <p className="muted small">
-        This node does not list the recalled lots it holds yet: a recalled pack shows <em>Recalled</em> when
-        verified, and recall notices appear here when this node receives them.
-      </p>
-      <ErrorNote error={error} onRetry={() => void refresh()} />
-      {alerts === null && !error ? <Busy>Reading alerts…</Busy> : null}
-      {alerts === NOT_AVAILABLE ? (
-        <p data-testid="alerts-unavailable">Alerts are not available at this node.</p>
-      ) : null}
-      {Array.isArray(alerts) && alerts.length === 0 ? <p>No alerts.</p> : null}
-      {Array.isArray(alerts) && alerts.length > 0 ? (
-        <div className="scroll">
-          <table className="alerts">
-            <thead>
-              <tr>
-                <th scope="col">Alert</th>
-                <th scope="col">Product</th>
-                <th scope="col">From</th>
-                <th scope="col">Received</th>
-                <th scope="col">Respond by</th>
-                <th scope="col">Status</th>
-              </tr>
-            </thead>
-            <tbody>
-              {alerts.map((a) => (
-                <tr key={a.id} className={a.overdue && !a.acknowledged ? 'overdue' : ''}>
-                  <td>{a.kind}</td>
-                  <td>
-                    GTIN <code>{a.gtin}</code>
-                    {a.lot ? (
-                      <>
-                        , lot <code>{a.lot}</code>
-                      </>
-                    ) : null}
-                    {a.serial ? (
-                      <>
-                        , serial <code>{a.serial}</code>
-                      </>
-                    ) : null}
-                  </td>
-                  <td>{a.from}</td>
-                  <td>{when(a.receivedAt)}</td>
-                  <td>
-                    {when(a.deadline)}
-                    {a.overdue && !a.acknowledged ? <span className="tag tag-failed">overdue</span> : null}
-                  </td>
-                  <td>
-                    {a.acknowledged ? (
-                      <span className="tag tag-ok">acknowledged</span>
-                    ) : (
-                      <button
-                        type="button"
-                        onClick={() => void ack(a.id)}
-                        disabled={acking !== null}
-                        aria-label={`Acknowledge ${a.kind} alert for GTIN ${a.gtin}${a.lot ? ` lot ${a.lot}` : ''}`}
-                      >
-                        Acknowledge
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
-    </section>
   );
 }
