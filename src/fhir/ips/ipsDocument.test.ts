@@ -84,7 +84,7 @@ describe('IPS profiles as vendored', () => {
       summarySections(profiles)
         .map((s) => s.resourceTypes.join())
         .sort(),
-      ['AllergyIntolerance', 'Condition', 'MedicationRequest'],
+      ['AllergyIntolerance', 'Condition', 'MedicationRequest,MedicationDispense'],
     );
     assert.ok(
       profiles.sections.find((s) => s.code === '48765-2')?.constraints.some((c) => c.key === 'ips-comp-1'),
