@@ -1,6 +1,6 @@
 /**
  * Claims figures (issue 13), end to end over HTTP on one embedded chain: a provider (a lab) and
- * an insurer, each a real member node in its own process (bench/_claimsServer.ts), patients with a
+ * an insurer, each a real member node in its own process (bench/_memberServer.ts), patients with a
  * Coverage at both and Encounters whose creation is in the lab's log, anchored on chain before
  * the run. Then C billing clients at once (levels BENCH_CLAIMS_LEVELS) each POST clean claims to
  * the lab's `/fhir/Claim/$submit` one after another: the lab checks and stores the Claim, builds
@@ -98,7 +98,7 @@ async function startServer(dir: string, manifestFile: string, rpcUrl: string, pr
   const flags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const child: ChildProcess = spawn(
     process.execPath,
-    [...flags, '--import', 'tsx', path.join(here, '_claimsServer.ts'), dir, manifestFile, rpcUrl],
+    [...flags, '--import', 'tsx', path.join(here, '_memberServer.ts'), dir, manifestFile, rpcUrl],
     { cwd: repoRoot, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   child.stdin?.write(`${PASS}\n`);

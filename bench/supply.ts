@@ -189,7 +189,7 @@ async function drive(count: number, concurrency: number, op: (i: number) => Prom
 async function startResponder(dir: string, manifestFile: string, rpcUrl: string) {
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(here, '_supplyServer.ts'), dir, manifestFile, rpcUrl],
+    ['--import', 'tsx', path.join(here, '_memberServer.ts'), dir, manifestFile, rpcUrl],
     { cwd: repoRoot, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   child.stdin?.write(`${PASS}\n`);
