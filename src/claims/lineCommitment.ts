@@ -18,6 +18,7 @@ import type { Address, Hex } from 'viem';
 import { isAddress } from 'viem';
 import { CommitmentKeyError } from './claimsError.js';
 import { MODIFIER_CODE, PROCEDURE_CODE } from './codes.js';
+import type { ClaimInput } from './model.js';
 
 /** Domain-separation tag of version 1 of the line commitment. */
 export const LINE_COMMITMENT_DOMAIN = 'medchain/claims/line-commitment/v1';
@@ -74,4 +75,25 @@ export function lineCommitment(key: Uint8Array, line: CommittedLine): Hex {
     .update(Uint8Array.of(modifiers.length));
   for (const m of modifiers) mac.update(field(m));
   return `0x${mac.digest('hex')}`;
+}
+
+/**
+ * The commitments of a claim's lines in `sequence` order: what the provider anchors on chain and
+ * the insurer recomputes (the two must agree byte for byte, so both call this).
+ */
+export function claimLineCommitments(
+  key: Uint8Array,
+  claim: Pick<ClaimInput, 'patient' | 'provider' | 'lines'>,
+): Hex[] {
+  return [...claim.lines]
+    .sort((a, b) => a.sequence - b.sequence)
+    .map((l) =>
+      lineCommitment(key, {
+        patient: claim.patient,
+        provider: claim.provider,
+        servicedDate: l.servicedDate,
+        code: l.code,
+        modifiers: l.modifiers,
+      }),
+    );
 }

@@ -12,7 +12,7 @@ import type { ClaimsView } from '../chain/claimsView.js';
 // The wire shape only (a type): the parsing lives with the other wire messages.
 import type { ClaimSubmission } from '../federation/claimSubmissionWire.js';
 import { ClaimSubmissionRefusedError } from './claimsError.js';
-import { lineCommitment } from './lineCommitment.js';
+import { claimLineCommitments } from './lineCommitment.js';
 import type {
   AdjudicationContext,
   ClaimInput,
@@ -64,15 +64,7 @@ export async function checkSubmission(
   if (!same(claim.payer, inputs.self))
     throw new ClaimSubmissionRefusedError('the claim names another insurer');
   const lines = [...claim.lines].sort((a, b) => a.sequence - b.sequence);
-  const commitments = lines.map((l) =>
-    lineCommitment(inputs.commitmentKey, {
-      patient: claim.patient,
-      provider: claim.provider,
-      servicedDate: l.servicedDate,
-      code: l.code,
-      modifiers: l.modifiers,
-    }),
-  );
+  const commitments = claimLineCommitments(inputs.commitmentKey, claim);
   const leaf: ClaimLeaf = {
     claimId: sub.batch.claimId,
     provider: claim.provider,

@@ -40,7 +40,7 @@ import {
 import { ClaimNotSubmittableError, ClaimReplayedError, InsurerUnavailableError } from './claimsError.js';
 import { coverageFacts } from './coverageFacts.js';
 import { parseClaim } from './fhirClaim.js';
-import { lineCommitment } from './lineCommitment.js';
+import { claimLineCommitments } from './lineCommitment.js';
 import type { ClaimInput } from './model.js';
 import { providerEvidence } from './providerEvidence.js';
 
@@ -191,17 +191,7 @@ async function submitChecked(
 
   const encounterIds = [...new Set(claim.lines.flatMap((l) => l.encounters))];
   const evidence = providerEvidence(deps.log, deps.anchoredSizes(), claim.patient, encounterIds);
-  const commitments = [...claim.lines]
-    .sort((a, b) => a.sequence - b.sequence)
-    .map((l) =>
-      lineCommitment(deps.commitmentKey, {
-        patient: claim.patient,
-        provider: claim.provider,
-        servicedDate: l.servicedDate,
-        code: l.code,
-        modifiers: l.modifiers,
-      }),
-    );
+  const commitments = claimLineCommitments(deps.commitmentKey, claim);
   // Not submitted after all (the batch failed, or the insurer refused it outright): the stored
   // Claim loses its claim id again, so it may be submitted again.
   const unmark = () =>

@@ -33,7 +33,11 @@ import { claimsAbi } from '../../src/chain/generated/index.js';
 import { writeAndWait } from '../../src/chain/transact.js';
 import { claimIdOf } from '../../src/claims/claimDocuments.js';
 import { parseClaim } from '../../src/claims/fhirClaim.js';
-import { claimsCommitmentKey, lineCommitment } from '../../src/claims/lineCommitment.js';
+import {
+  claimLineCommitments,
+  claimsCommitmentKey,
+  lineCommitment,
+} from '../../src/claims/lineCommitment.js';
 import { ELIGIBILITY_PATH } from '../../src/federation/eligibilityWire.js';
 import { currentConsortiumKey } from '../../src/node/memberIdentity.js';
 import { request } from '../support/attackNetwork.js';
@@ -219,15 +223,7 @@ describe('attack: what claims tell a member without consent', { timeout: 900_000
       });
       const c = parseClaim(claim);
       const key = claimsCommitmentKey(currentConsortiumKey(cn.insurer2.identity)?.key as Uint8Array);
-      const commitments = c.lines.map((l) =>
-        lineCommitment(key, {
-          patient: c.patient,
-          provider: c.provider,
-          servicedDate: l.servicedDate,
-          code: l.code,
-          modifiers: l.modifiers,
-        }),
-      );
+      const commitments = claimLineCommitments(key, c);
       const claimId = random32();
       const salt = random32();
       const batch = buildClaimBatch([

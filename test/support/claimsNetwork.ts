@@ -26,7 +26,7 @@ import { rolesToMask } from '../../src/chain/scopes.js';
 import { writeAndWait } from '../../src/chain/transact.js';
 import { MEMBER_NUMBER_SYSTEM } from '../../src/claims/coverageFacts.js';
 import { parseClaim } from '../../src/claims/fhirClaim.js';
-import { claimsCommitmentKey, lineCommitment } from '../../src/claims/lineCommitment.js';
+import { claimLineCommitments, claimsCommitmentKey } from '../../src/claims/lineCommitment.js';
 import type { WireEncounterEvidence } from '../../src/federation/claimSubmissionWire.js';
 import { distributeConsortiumKey } from '../../src/node/consortiumSetup.js';
 import { createIdentity, currentConsortiumKey, type MemberIdentity } from '../../src/node/memberIdentity.js';
@@ -293,17 +293,7 @@ export class ClaimsNetwork {
     const ck = currentConsortiumKey(this.net.members[provider].identity);
     if (!ck) throw new Error(`${provider} holds no consortium key`);
     const key = claimsCommitmentKey(ck.key);
-    const commitments = [...c.lines]
-      .sort((a, b) => a.sequence - b.sequence)
-      .map((l) =>
-        lineCommitment(key, {
-          patient: c.patient,
-          provider: c.provider,
-          servicedDate: l.servicedDate,
-          code: l.code,
-          modifiers: l.modifiers,
-        }),
-      );
+    const commitments = claimLineCommitments(key, c);
     const claimId = random32();
     const salt = random32();
     const leaf = {
