@@ -34,6 +34,7 @@ import type { Db } from '../store/database.js';
 import type { ChainConnection, ChainWallet } from './clients.js';
 import { auditAnchorAbi, claimsAbi, consentAbi, drugLedgerAbi, registryAbi } from './generated/index.js';
 import type { ContractName as CoreContractName, OptionalContractName } from './manifest.js';
+import { withHeadroom } from './transact.js';
 
 /** Any contract the outbox may send to. */
 type ContractName = CoreContractName | OptionalContractName;
@@ -370,7 +371,7 @@ export class Outbox {
       to: row.address,
       data: row.data,
       nonce,
-      gas: (gas * 12n) / 10n,
+      gas: withHeadroom(gas),
       gasPrice,
       type: 'legacy',
     });
