@@ -9,7 +9,7 @@ import type { ChainConnection } from '../chain/clients.js';
 import { auditAnchorAbi } from '../chain/generated/index.js';
 import { InvalidInputError } from '../errors.js';
 import { decodeEntry, type LogEntry } from './entry.js';
-import { leafHash, verifyInclusion } from './merkle.js';
+import { type InclusionItem, leafHash, verifyInclusions } from './merkle.js';
 
 export interface DisclosuresDoc {
   member: string;
@@ -89,30 +89,47 @@ export async function anchoredRoot(
 export function checkDisclosures(raw: unknown, chainRoot: Hex | undefined): CheckedDisclosure[] {
   const d = parseDoc(raw);
   const anchored = d.anchored;
-  return d.entries.map((e): CheckedDisclosure => {
-    if (!anchored || chainRoot === undefined)
-      return { index: e.index, ok: false, problem: 'is under a head not anchored on chain' };
-    if (chainRoot.toLowerCase() !== anchored.rootHash.toLowerCase())
-      return { index: e.index, ok: false, problem: 'is under a head whose root differs on chain' };
-    let bytes: Uint8Array;
-    let entry: LogEntry;
-    try {
-      bytes = new Uint8Array(Buffer.from(e.leaf, 'base64'));
-      entry = decodeEntry(bytes);
-    } catch (err) {
-      return { index: e.index, ok: false, problem: `does not decode: ${(err as Error).message}` };
-    }
-    if (entry.patient !== getAddress(d.patient))
-      return { index: e.index, ok: false, entry, problem: 'is not about this patient' };
-    const proven =
-      entry.index === e.index &&
-      Array.isArray(e.path) &&
-      verifyInclusion(leafHash(bytes), e.index, anchored.treeSize, e.path.map(unhex), unhex(chainRoot));
-    return proven
-      ? { index: e.index, ok: true, entry }
-      : { index: e.index, ok: false, entry, problem: 'is not proven included in the anchored head' };
+  // First what each entry is; then every decoded entry's proof in one batch under the head.
+  const read = d.entries.map(
+    (e): CheckedDisclosure | { index: number; entry: LogEntry; item: InclusionItem } => {
+      if (!anchored || chainRoot === undefined)
+        return { index: e.index, ok: false, problem: 'is under a head not anchored on chain' };
+      if (chainRoot.toLowerCase() !== anchored.rootHash.toLowerCase())
+        return { index: e.index, ok: false, problem: 'is under a head whose root differs on chain' };
+      let bytes: Uint8Array;
+      let entry: LogEntry;
+      try {
+        bytes = new Uint8Array(Buffer.from(e.leaf, 'base64'));
+        entry = decodeEntry(bytes);
+      } catch (err) {
+        return { index: e.index, ok: false, problem: `does not decode: ${(err as Error).message}` };
+      }
+      if (entry.patient !== getAddress(d.patient))
+        return { index: e.index, ok: false, entry, problem: 'is not about this patient' };
+      if (entry.index !== e.index || !Array.isArray(e.path))
+        return { index: e.index, ok: false, entry, problem: NOT_PROVEN };
+      return {
+        index: e.index,
+        entry,
+        item: { leaf: leafHash(bytes), index: e.index, path: e.path.map(unhex) },
+      };
+    },
+  );
+  const toProve = read.flatMap((r) => ('item' in r ? [r.item] : []));
+  const proven =
+    anchored && chainRoot !== undefined && toProve.length > 0
+      ? verifyInclusions(toProve, anchored.treeSize, unhex(chainRoot))
+      : [];
+  let next = 0;
+  return read.map((r): CheckedDisclosure => {
+    if (!('item' in r)) return r;
+    return proven[next++]
+      ? { index: r.index, ok: true, entry: r.entry }
+      : { index: r.index, ok: false, entry: r.entry, problem: NOT_PROVEN };
   });
 }
+
+const NOT_PROVEN = 'is not proven included in the anchored head';
 
 export async function verifyDisclosures(
   conn: ChainConnection,

@@ -10,6 +10,7 @@ import {
   nodeHash,
   verifyConsistency,
   verifyInclusion,
+  verifyInclusions,
 } from './merkle.js';
 
 const V = JSON.parse(
@@ -340,5 +341,74 @@ describe('the flat tree: restore from persisted nodes, truncate', () => {
     t.leaf(3).fill(0);
     t.inclusionProof(2)[0]?.fill(0);
     assert.equal(hex(t.root()), hex(root));
+  });
+});
+
+describe('a batch of inclusion proofs under one head', () => {
+  // Each item genuine or corrupted in one of the ways a forger would try; the batch must answer
+  // every item exactly as the lone verifier does, whatever came before it in the batch.
+  const corruption = fc.constantFrom(
+    'none',
+    'none',
+    'none',
+    'flip',
+    'index+1',
+    'drop-last',
+    'drop-first',
+    'append',
+    'swap-last',
+    'other-leaf',
+    'other-path',
+  );
+  test('property: one answer per item, the lone verifier’s', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 300 }),
+        fc.array(fc.tuple(fc.nat(), corruption, fc.nat(), fc.nat()), { minLength: 1, maxLength: 60 }),
+        (size, picks) => {
+          const t = bigTree(size);
+          const root = t.root();
+          const items = picks.map(([i, how, x, y]) => {
+            const index = i % size;
+            let leaf = t.leaf(index);
+            let path: Hash[] = t.inclusionProof(index);
+            let at = index;
+            if (how === 'flip' && path.length > 0) path = flip(path, x % path.length, y % 32, x % 8);
+            if (how === 'index+1') at = index + 1;
+            if (how === 'drop-last') path = path.slice(0, -1);
+            if (how === 'drop-first') path = path.slice(1);
+            if (how === 'append') path = [...path, root];
+            if (how === 'swap-last' && path.length > 1)
+              path = [...path.slice(0, -2), path.at(-1) as Hash, path.at(-2) as Hash];
+            if (how === 'other-leaf') leaf = t.leaf((index + 1 + (x % size)) % size);
+            if (how === 'other-path') path = t.inclusionProof((index + 1 + (x % size)) % size);
+            return { leaf, index: at, path };
+          });
+          const lone = items.map((it) => verifyInclusion(it.leaf, it.index, size, it.path, root));
+          assert.deepEqual(verifyInclusions(items, size, root), lone);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('every genuine proof of a tree verifies in one batch, and none under another root', () => {
+    const size = 1000;
+    const t = bigTree(size);
+    const items = Array.from({ length: size }, (_, i) => ({
+      leaf: t.leaf(i),
+      index: i,
+      path: t.inclusionProof(i),
+    }));
+    assert.ok(verifyInclusions(items, size, t.root()).every(Boolean));
+    assert.ok(verifyInclusions(items, size, t.root(size - 1)).every((ok) => !ok));
+  });
+
+  test('a known node does not vouch for a proof whose path above it differs', () => {
+    const t = bigTree(8);
+    const good = { leaf: t.leaf(0), index: 0, path: t.inclusionProof(0) };
+    // Leaf 1 reaches the node good computed at level 1; a forged top element must not ride on it.
+    const forged = { leaf: t.leaf(1), index: 1, path: [...t.inclusionProof(1).slice(0, -1), SOME] };
+    assert.deepEqual(verifyInclusions([good, forged], 8, t.root()), [true, false]);
   });
 });

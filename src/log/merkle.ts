@@ -52,7 +52,11 @@ export function splitPoint(n: number): number {
   return k;
 }
 
-const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** MTH(D[start:end]) from wherever the caller keeps its nodes. */
 export type SubtreeHash = (start: number, end: number) => Hash;
@@ -310,6 +314,105 @@ export function verifyInclusion(
     sn = Math.floor(sn / 2);
   }
   return sn === 0 && equal(r, root);
+}
+
+/** One inclusion proof of a batch under one head. */
+export interface InclusionItem {
+  leaf: Hash;
+  index: number;
+  path: readonly Hash[];
+}
+
+/** A node a proof of the batch computed and that proof verified: the rest of its path from there. */
+interface VerifiedNode {
+  /** The proof's computed nodes, 32 bytes each; this one at `at`. */
+  nodes: Uint8Array;
+  at: number;
+  path: readonly Hash[];
+  next: number;
+}
+
+/**
+ * Many inclusion proofs under one head (`size`, `root`), each answered exactly as
+ * {@link verifyInclusion} answers it, with the work they share done once. In a tree of fixed size a
+ * node of the RFC 9162 §2.1.3.2 walk is named by its level and index; once a proof is verified, every
+ * node it computed is known good together with the rest of its path. A later proof that computes the
+ * same hash at a known node, and whose remaining path equals the known one byte for byte, would
+ * repeat the same hashes to the same root, so it is verified there; on any difference it is walked to
+ * the root like a lone proof. Spread proofs under one head share their upper levels.
+ */
+export function verifyInclusions(items: readonly InclusionItem[], size: number, root: Hash): boolean[] {
+  const known: Map<number, VerifiedNode>[] = [];
+  const levels: number[] = [];
+  const fns: number[] = [];
+  return items.map(({ leaf, index, path }) => {
+    if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size)
+      return false;
+    if (leaf.length !== 32 || root.length !== 32) return false;
+    for (let i = 0; i < path.length; i++) if ((path[i] as Hash).length !== 32) return false;
+    const nodes = new Uint8Array(HASH_BYTES * path.length);
+    let fn = index;
+    let sn = size - 1;
+    let level = 0;
+    let r: Hash = leaf;
+    let done = 0;
+    let verified: boolean | undefined;
+    for (let step = 0; step < path.length; step++) {
+      const p = path[step] as Hash;
+      if (sn === 0) {
+        verified = false;
+        break;
+      }
+      const at = step * HASH_BYTES;
+      if (fn % 2 === 1 || fn === sn) {
+        nodeHashInto(p, r, nodes, at);
+        if (fn % 2 === 0) {
+          while (fn % 2 === 0 && fn !== 0) {
+            fn = Math.floor(fn / 2);
+            sn = Math.floor(sn / 2);
+            level++;
+          }
+        }
+      } else {
+        nodeHashInto(r, p, nodes, at);
+      }
+      fn = Math.floor(fn / 2);
+      sn = Math.floor(sn / 2);
+      level++;
+      r = nodes.subarray(at, at + HASH_BYTES);
+      const k = known[level]?.get(fn);
+      if (k && equalAt(k.nodes, k.at, nodes, at) && sameRest(path, step + 1, k.path, k.next)) {
+        verified = true;
+        break;
+      }
+      levels[done] = level;
+      fns[done] = fn;
+      done++;
+    }
+    const ok = verified ?? (sn === 0 && equal(r, root));
+    if (ok) {
+      for (let i = 0; i < done; i++) {
+        let m = known[levels[i] as number];
+        if (!m) known[levels[i] as number] = m = new Map();
+        if (!m.has(fns[i] as number))
+          m.set(fns[i] as number, { nodes, at: i * HASH_BYTES, path, next: i + 1 });
+      }
+    }
+    return ok;
+  });
+}
+
+/** Whether the 32 bytes of `a` at `i` equal those of `b` at `j`. */
+function equalAt(a: Uint8Array, i: number, b: Uint8Array, j: number): boolean {
+  for (let k = 0; k < HASH_BYTES; k++) if (a[i + k] !== b[j + k]) return false;
+  return true;
+}
+
+/** Whether a[i..] and b[j..] are the same hashes. */
+function sameRest(a: readonly Hash[], i: number, b: readonly Hash[], j: number): boolean {
+  if (a.length - i !== b.length - j) return false;
+  for (let k = 0; i + k < a.length; k++) if (!equal(a[i + k] as Hash, b[j + k] as Hash)) return false;
+  return true;
 }
 
 /**
