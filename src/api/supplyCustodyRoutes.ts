@@ -1,6 +1,7 @@
 /**
  * Custody routes of the drug supply chain (docs/supply-chain.md, docs/api.md "Drug supply chain"):
  *   POST /supply/commission {gtin, lot, expiry, count, caseSize?}      a manufacturer commissions a lot
+ *   POST /supply/pack {cases: [SSCC]}, POST /supply/unpack {pallet}    cases on or off a pallet
  *   POST /supply/ship {to, units?: [{gtin, serial}], cases?: [SSCC]}   the custodian ships
  *   POST /supply/receive {shipment?, cases?, units?}                   the receiver checks what arrived
  *   GET  /supply/shipments?direction=in|out                             this member's shipments
@@ -18,6 +19,8 @@ import { actorOf, send } from './http.js';
 
 export interface SupplyCustodyDeps {
   commissionLot?: (actor: Actor, body: unknown) => Promise<unknown>;
+  packPallet?: (actor: Actor, body: unknown) => Promise<unknown>;
+  unpackPallet?: (actor: Actor, body: unknown) => Promise<unknown>;
   shipUnits?: (actor: Actor, body: unknown) => Promise<unknown>;
   receiveShipment?: (actor: Actor, body: unknown) => Promise<unknown>;
   listShipments?: (actor: Actor, direction: 'in' | 'out') => Promise<unknown>;
@@ -38,6 +41,18 @@ export function supplyCustodyRoutes(app: FastifyInstance, deps: SupplyCustodyDep
     if (!deps.commissionLot) throw noChain();
     request.audit = null; // logged by the commissioning itself, refused or done
     return deps.commissionLot(actor, request.body);
+  });
+  app.post('/supply/pack', async (request) => {
+    const actor = actorOf(request);
+    if (!deps.packPallet) throw noChain();
+    request.audit = null; // logged by the packing itself
+    return deps.packPallet(actor, request.body);
+  });
+  app.post('/supply/unpack', async (request) => {
+    const actor = actorOf(request);
+    if (!deps.unpackPallet) throw noChain();
+    request.audit = null;
+    return deps.unpackPallet(actor, request.body);
   });
   app.post('/supply/ship', async (request) => {
     const actor = actorOf(request);

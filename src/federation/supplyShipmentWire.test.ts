@@ -11,6 +11,7 @@ import {
 
 const GTIN = withCheckDigit('0952123400011');
 const SSCC = withCheckDigit('09521234000000001');
+const PALLET = withCheckDigit('09521234000000003');
 const H = `0x${'ab'.repeat(32)}` as const;
 const unit = (serial: string) => ({
   gtin: GTIN,
@@ -44,6 +45,10 @@ describe('shipment notice wire', () => {
     const n = parseShipmentNotice(good());
     assert.deepEqual(parseShipmentNotice(JSON.parse(shipmentNoticeBody(n))), n);
     assert.equal(n.to, '0x00000000000000000000000000000000000000AA', 'the address checksummed');
+    assert.ok(!('pallets' in JSON.parse(shipmentNoticeBody(n))), 'no pallets: the body is as before pallets');
+    const p = parseShipmentNotice({ ...good(), pallets: [{ sscc: PALLET, cases: [SSCC] }] });
+    assert.deepEqual(p.pallets, [{ sscc: PALLET, cases: [SSCC] }]);
+    assert.deepEqual(parseShipmentNotice(JSON.parse(shipmentNoticeBody(p))), p);
   });
 
   const bad: [string, (b: ReturnType<typeof good>) => unknown, RegExp][] = [
@@ -105,6 +110,34 @@ describe('shipment notice wire', () => {
       /packed in two cases/,
     ],
     ['an empty case', (b) => ({ ...b, cases: [{ sscc: SSCC, units: [] }] }), /units must list/],
+    ['an empty pallet list', (b) => ({ ...b, pallets: [] }), /pallets must list/],
+    [
+      'a pallet holding a case not shipped',
+      (b) => ({ ...b, pallets: [{ sscc: PALLET, cases: [withCheckDigit('09521234000000002')] }] }),
+      /not among shipment.cases/,
+    ],
+    [
+      'a pallet that is also a case',
+      (b) => ({ ...b, pallets: [{ sscc: SSCC, cases: [SSCC] }] }),
+      /listed twice/,
+    ],
+    [
+      'a case on two pallets',
+      (b) => ({
+        ...b,
+        pallets: [
+          { sscc: PALLET, cases: [SSCC] },
+          { sscc: withCheckDigit('09521234000000004'), cases: [SSCC] },
+        ],
+      }),
+      /on two pallets/,
+    ],
+    ['a pallet with no cases', (b) => ({ ...b, pallets: [{ sscc: PALLET, cases: [] }] }), /cases must list/],
+    [
+      'a pallet field that rides along',
+      (b) => ({ ...b, pallets: [{ sscc: PALLET, cases: [SSCC], weight: 3 }] }),
+      /"weight" is not part/,
+    ],
     ['not an object', () => [], /send a shipment notice/],
   ];
   for (const [what, mutate, message] of bad)

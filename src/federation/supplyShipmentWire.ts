@@ -15,6 +15,8 @@
  *                  which the receiver needs to check custody now and to ship, dispense or verify later
  *        cases     [{sscc, units: [{gtin, serial}]}]: the aggregation of each case shipped; every
  *                  unit named is in `units`, and in one case at most; units in no case travel loose
+ *        pallets   (only when a pallet is shipped) [{sscc, cases: [SSCC]}]: the cases packed on each
+ *                  pallet; every case named is in `cases`, and on one pallet at most
  *
  * What the receiver checks against the chain is src/supply/shipmentInbox.ts.
  */
@@ -40,6 +42,12 @@ export interface WireCase {
   units: { gtin: string; serial: string }[];
 }
 
+/** One pallet as it travels: its SSCC and the cases packed on it. */
+export interface WirePallet {
+  sscc: string;
+  cases: string[];
+}
+
 export interface ShipmentNotice {
   id: string;
   to: Address;
@@ -48,6 +56,8 @@ export interface ShipmentNotice {
   shippingEventHash: string;
   units: WireShippedUnit[];
   cases: WireCase[];
+  /** Absent when no pallet is shipped (a notice without pallets reads as before they existed). */
+  pallets?: WirePallet[];
 }
 
 /** At most this many units per shipment (each carries its Merkle proof: about 1 KB on the wire). */
@@ -60,9 +70,15 @@ const EVENT_HASH = /^ni:\/\/\/sha-256;[0-9a-f]{64}\?ver=CBV2\.0$/;
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function onlyKeys(v: Record<string, unknown>, allowed: readonly string[], at: string): void {
+function onlyKeys(
+  v: Record<string, unknown>,
+  allowed: readonly string[],
+  at: string,
+  optional: readonly string[] = [],
+): void {
   for (const k of Object.keys(v))
-    if (!allowed.includes(k)) throw badRequest(`${at}: "${k.slice(0, 40)}" is not part of a shipment notice`);
+    if (!allowed.includes(k) && !optional.includes(k))
+      throw badRequest(`${at}: "${k.slice(0, 40)}" is not part of a shipment notice`);
   for (const k of allowed) if (!(k in v)) throw badRequest(`${at}: ${k} is missing`);
 }
 
@@ -111,13 +127,18 @@ export const shipmentNoticeBody = (n: ShipmentNotice): string =>
       sscc: c.sscc,
       units: c.units.map((u) => ({ gtin: u.gtin, serial: u.serial })),
     })),
+    ...(n.pallets && n.pallets.length > 0
+      ? { pallets: n.pallets.map((p) => ({ sscc: p.sscc, cases: [...p.cases] })) }
+      : {}),
   });
 
 /** Parse a shipment notice; 400 naming the first bad field. */
 export function parseShipmentNotice(body: unknown): ShipmentNotice {
   if (!isObject(body))
     throw badRequest('send a shipment notice {id, to, fromGln, shippedAt, shippingEventHash, units, cases}');
-  onlyKeys(body, ['id', 'to', 'fromGln', 'shippedAt', 'shippingEventHash', 'units', 'cases'], 'shipment');
+  onlyKeys(body, ['id', 'to', 'fromGln', 'shippedAt', 'shippingEventHash', 'units', 'cases'], 'shipment', [
+    'pallets',
+  ]);
   const id = str(body.id, 'shipment.id');
   if (!UUID.test(id)) throw badRequest('shipment.id must be a lower-case UUID');
   const to = str(body.to, 'shipment.to');
@@ -178,7 +199,43 @@ export function parseShipmentNotice(body: unknown): ShipmentNotice {
     });
     return { sscc, units: inCase };
   });
-  return { id, to: getAddress(to), fromGln, shippedAt, shippingEventHash, units, cases };
+  const pallets = body.pallets === undefined ? undefined : parsePallets(body.pallets, ssccs);
+  return {
+    id,
+    to: getAddress(to),
+    fromGln,
+    shippedAt,
+    shippingEventHash,
+    units,
+    cases,
+    ...(pallets ? { pallets } : {}),
+  };
+}
+
+/** The pallets of a notice: each an SSCC of its own holding cases listed in the notice, once each. */
+function parsePallets(raw: unknown, caseSsccs: ReadonlySet<string>): WirePallet[] {
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_SHIPMENT_UNITS)
+    throw badRequest('shipment.pallets must list the pallets shipped (or be left out)');
+  const onPallet = new Set<string>();
+  const palletSsccs = new Set<string>();
+  return raw.map((p, i): WirePallet => {
+    const at = `shipment.pallets[${i}]`;
+    if (!isObject(p)) throw badRequest(`${at} must be an object`);
+    onlyKeys(p, ['sscc', 'cases'], at);
+    const sscc = parseSscc(str(p.sscc, `${at}.sscc`));
+    if (caseSsccs.has(sscc) || palletSsccs.has(sscc)) throw badRequest(`${at}: SSCC ${sscc} is listed twice`);
+    palletSsccs.add(sscc);
+    if (!Array.isArray(p.cases) || p.cases.length === 0)
+      throw badRequest(`${at}.cases must list the cases packed on it`);
+    const cases = p.cases.map((c, k) => {
+      const inner = parseSscc(str(c, `${at}.cases[${k}]`));
+      if (!caseSsccs.has(inner)) throw badRequest(`${at}.cases[${k}] is not among shipment.cases`);
+      if (onPallet.has(inner)) throw badRequest(`${at}.cases[${k}] is on two pallets`);
+      onPallet.add(inner);
+      return inner;
+    });
+    return { sscc, cases };
+  });
 }
 
 /** Parse the (empty) body of a party request. */

@@ -46,6 +46,8 @@ export const LOG_ACTIONS = [
   'supply-investigation',
   // An illegitimate-product notice sent, received or acknowledged (src/supply/notices.ts).
   'supply-notice',
+  // Cases packed on a pallet, or unpacked (src/supply/pallet.ts).
+  'supply-pack',
 ] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
 

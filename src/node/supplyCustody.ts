@@ -1,5 +1,5 @@
 /**
- * The custody parts of a member node's API (commission, ship, receive, shipment notices), wired
+ * The custody parts of a member node's API (commission, pallets, ship, receive, shipment notices), wired
  * from the node's stores, keys, chain connection and outbox, when the deployment has a DrugLedger.
  */
 import { privateKeyToAccount } from 'viem/accounts';
@@ -12,6 +12,7 @@ import type { DeploymentManifest } from '../chain/manifest.js';
 import type { Outbox } from '../chain/outbox.js';
 import { CustodyStore } from '../store/custodyStore.js';
 import { commissionLot } from '../supply/commission.js';
+import { packPallet, unpackPallet } from '../supply/pallet.js';
 import { receiveShipment } from '../supply/receive.js';
 import { shipUnits } from '../supply/ship.js';
 import { acceptShipment, answerParty } from '../supply/shipmentInbox.js';
@@ -42,6 +43,8 @@ export function supplyCustodyDeps(
         actor,
         body,
       ),
+    packPallet: (actor: Actor, body: unknown) => packPallet({ ...base, conn }, actor, body),
+    unpackPallet: (actor: Actor, body: unknown) => unpackPallet({ ...base, conn }, actor, body),
     shipUnits: (actor: Actor, body: unknown) =>
       shipUnits({ ...base, outbox, consortium, signer }, actor, body),
     receiveShipment: (actor: Actor, body: unknown) =>

@@ -1,6 +1,6 @@
 /**
- * Custody records of a member's supply chain store (migration 11): the cases (SSCC) it packed or
- * received with the units aggregated in each, and its shipments, sent (`out`) or announced to it
+ * Custody records of a member's supply chain store (migrations 11 and 13): the cases (SSCC) it
+ * packed or received with the units aggregated in each, the pallets (SSCCs holding cases), and its shipments, sent (`out`) or announced to it
  * (`in`), each kept as the member-signed shipment message (src/federation/supplyShipmentWire.ts).
  */
 import type { Db } from './database.js';
@@ -73,6 +73,44 @@ export class CustodyStore {
       this.db,
       'SELECT gtin, serial FROM supply_case_units WHERE sscc = ? ORDER BY gtin, serial',
     ).all(sscc) as UnitKey[];
+  }
+
+  /** Store pallets and the cases on each; a pallet already known keeps its recorded cases. */
+  putPallets(pallets: readonly { sscc: string; cases: readonly string[] }[], now = Date.now()): void {
+    const head = statement(this.db, 'INSERT OR IGNORE INTO supply_cases (sscc, created_ms) VALUES (?, ?)');
+    const child = statement(this.db, 'INSERT INTO supply_pallet_cases (pallet, sscc) VALUES (?, ?)');
+    this.db.transaction(() => {
+      for (const p of pallets) {
+        if (head.run(p.sscc, now).changes === 0) continue;
+        for (const c of p.cases) child.run(p.sscc, c);
+      }
+    })();
+  }
+
+  /** The cases on pallet `sscc`, or undefined when `sscc` is not a pallet this member recorded. */
+  palletCases(sscc: string): string[] | undefined {
+    const cases = (
+      statement(this.db, 'SELECT sscc FROM supply_pallet_cases WHERE pallet = ? ORDER BY sscc').all(sscc) as {
+        sscc: string;
+      }[]
+    ).map((r) => r.sscc);
+    return cases.length > 0 ? cases : undefined;
+  }
+
+  /** The pallet case `sscc` is on, if any. */
+  palletOf(sscc: string): string | undefined {
+    return (
+      statement(this.db, 'SELECT pallet FROM supply_pallet_cases WHERE sscc = ?').get(sscc) as
+        | { pallet: string }
+        | undefined
+    )?.pallet;
+  }
+
+  /** Take every case off pallet `sscc` (its label stays used); the cases it held. */
+  unpackPallet(sscc: string): string[] {
+    const cases = this.palletCases(sscc) ?? [];
+    statement(this.db, 'DELETE FROM supply_pallet_cases WHERE pallet = ?').run(sscc);
+    return cases;
   }
 
   /** Whether an SSCC is already used here. */

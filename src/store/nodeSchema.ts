@@ -295,4 +295,12 @@ export const NODE_MIGRATIONS: readonly string[] = [
      acked_by      TEXT
    ) WITHOUT ROWID;
    CREATE INDEX supply_notices_open ON supply_notices (acked_ms, deadline_ms);`,
+  // 13: pallets (src/store/custodyStore.ts, docs/supply-chain.md "Pallets"): cases (SSCC) packed
+  // on a pallet (an SSCC of its own, in supply_cases like any case, holding no units directly). A
+  // case is on at most one pallet; unpacking deletes its rows.
+  `CREATE TABLE supply_pallet_cases (
+     pallet TEXT NOT NULL,
+     sscc   TEXT NOT NULL UNIQUE,
+     PRIMARY KEY (pallet, sscc)
+   ) WITHOUT ROWID;`,
 ];

@@ -104,7 +104,11 @@ function parseRequest(body: unknown, now: Date): CommissionRequest {
 }
 
 /** The next `n` SSCCs under `prefix` (serial references counted in this member's settings). */
-function allocateSsccs(deps: CommissionDeps, prefix: string, n: number): string[] {
+export function allocateSsccs(
+  deps: Pick<CommissionDeps, 'units' | 'custody'>,
+  prefix: string,
+  n: number,
+): string[] {
   const name = `sscc-next:${prefix}`;
   const start = Number(deps.units.setting(name) ?? '0');
   const out: string[] = [];

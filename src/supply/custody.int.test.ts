@@ -113,7 +113,7 @@ describe('commission, ship, receive, ship on, verify', () => {
       cases: lot.cases.map((c: Json) => c.sscc),
     });
     assert.equal(shipped.status, 200, JSON.stringify(shipped.body));
-    assert.equal(shipped.body.delivered, true);
+    assert.equal(shipped.body.delivered, true, shipped.body.message);
     assert.equal(shipped.body.units, 14);
     assert.equal(shipped.body.txHashes.length, 1, 'one transferBatch for the whole batch');
     assert.equal((await ledger().read.batchAt([lot.batch])).custodian, addressOf('distributor'));
@@ -467,5 +467,159 @@ describe('bad input: a clear 4xx and nothing recorded', () => {
     const party = await net.signedPost('distributor', 'pharmacy', '/federation/supply/party', { gln: 'x' });
     assert.equal(party.status, 400);
     assert.equal(custody('pharmacy').shipmentsWithId('in', notice.id).length, 0);
+  });
+});
+
+describe('pallets: cases packed on an SSCC of their own, shipped and received by its label', () => {
+  const PLOT = 'PAL2701';
+  let pcases: { sscc: string; units: { gtin: string; serial: string }[] }[];
+  let pallet: string;
+  const packs = (m: SupplyMemberName) => entries(m, 'supply-pack');
+
+  before(async () => {
+    const r = await net.as('manufacturer', 'admin', 'POST', '/supply/commission', {
+      gtin: GTIN,
+      lot: PLOT,
+      expiry: EXPIRY,
+      count: 8,
+      caseSize: 2,
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    pcases = r.body.cases;
+  });
+
+  test('packing: three cases on a new pallet, its AggregationEvent stored and the packing logged', async () => {
+    const r = await net.as('manufacturer', 'admin', 'POST', '/supply/pack', {
+      cases: pcases.slice(0, 3).map((c) => c.sscc),
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    pallet = r.body.pallet;
+    assert.equal(parseSscc(pallet), pallet, 'a valid SSCC');
+    assert.ok(!pcases.some((c) => c.sscc === pallet), 'the pallet’s SSCC is its own');
+    assert.equal(r.body.units, 6);
+    assert.deepEqual(
+      custody('manufacturer').palletCases(pallet),
+      pcases
+        .slice(0, 3)
+        .map((c) => c.sscc)
+        .sort(),
+    );
+    const packing = node('manufacturer')
+      .units.events()
+      .map((e) => e.event as Json)
+      .filter((e) => e.type === 'AggregationEvent' && e.parentID.endsWith(`/00/${pallet}`));
+    assert.equal(packing.length, 1);
+    assert.equal(packing[0].action, 'ADD');
+    assert.equal(packing[0].childEPCs.length, 3);
+    assert.ok(packs('manufacturer').some((e) => e.outcome === 'permit' && e.reason === 'packed'));
+  });
+
+  test('refused, nothing changed and each refusal logged: a packed case, a pallet as a case, an unknown case, a pharmacist, no company prefix, bad input', async () => {
+    const denials = packs('manufacturer').filter((e) => e.outcome === 'deny').length;
+    const again = await net.as('manufacturer', 'admin', 'POST', '/supply/pack', { cases: [pcases[0]?.sscc] });
+    assert.match(again.body.issue[0].details.text, /is on pallet/);
+    const nested = await net.as('manufacturer', 'admin', 'POST', '/supply/pack', { cases: [pallet] });
+    assert.equal(nested.status, 400);
+    const unknown = await net.as('manufacturer', 'admin', 'POST', '/supply/pack', {
+      cases: [withCheckDigit('00952123499999999')],
+    });
+    assert.equal(unknown.status, 404);
+    const role = await net.as('manufacturer', 'pharmacist', 'POST', '/supply/pack', {
+      cases: [pcases[3]?.sscc],
+    });
+    assert.equal(role.status, 403);
+    for (const body of [
+      {},
+      { cases: [] },
+      { cases: ['123'] },
+      { cases: [pcases[3]?.sscc, pcases[3]?.sscc] },
+      { cases: 'x', more: 1 },
+    ]) {
+      const bad = await net.as('manufacturer', 'admin', 'POST', '/supply/pack', body);
+      assert.equal(bad.status, 400, JSON.stringify(body));
+    }
+    assert.equal(again.status, 409);
+    assert.equal(custody('manufacturer').palletOf(pcases[3]?.sscc as string), undefined);
+    assert.equal(packs('manufacturer').filter((e) => e.outcome === 'deny').length, denials + 9);
+    // A case on a pallet does not leave alone.
+    const alone = await net.as('manufacturer', 'admin', 'POST', '/supply/ship', {
+      to: 'distributor',
+      cases: [pcases[0]?.sscc],
+    });
+    assert.equal(alone.status, 409, JSON.stringify(alone.body));
+    assert.match(alone.body.issue[0].details.text, /ship the pallet, or unpack it first/);
+  });
+
+  test('the pallet and a loose case to the distributor; a receipt missing the case is refused, by the labels it is received', async () => {
+    const shipped = await net.as('manufacturer', 'admin', 'POST', '/supply/ship', {
+      to: 'distributor',
+      cases: [pallet, pcases[3]?.sscc],
+    });
+    assert.equal(shipped.status, 200, JSON.stringify(shipped.body));
+    assert.deepEqual(shipped.body.pallets, [pallet]);
+    assert.equal(shipped.body.cases.length, 4);
+    assert.equal(shipped.body.units, 8);
+    const shipping = node('manufacturer')
+      .units.events()
+      .map((e) => e.event as Json)
+      .find(
+        (e) =>
+          e.bizStep === 'shipping' &&
+          e.bizTransactionList?.[0]?.bizTransaction.endsWith(shipped.body.shipment),
+      );
+    assert.deepEqual(
+      shipping.epcList.map((x: string) => x.slice(-18)).sort(),
+      [pallet, pcases[3]?.sscc].sort(),
+      'the event names the pallet and the loose case, not the cases on the pallet',
+    );
+    const short = await net.as('distributor', 'admin', 'POST', '/supply/receive', {
+      cases: [pallet],
+      units: [],
+    });
+    assert.equal(short.status, 409, JSON.stringify(short.body));
+    assert.deepEqual(problems(short.body), [`case-missing ${pcases[3]?.sscc}`]);
+    assert.equal(custody('distributor').palletCases(pallet), undefined, 'nothing recorded');
+    const opened = await net.as('distributor', 'admin', 'POST', '/supply/receive', {
+      cases: [{ sscc: pallet, units: pcases[0]?.units }, pcases[3]?.sscc],
+      units: [],
+    });
+    assert.equal(opened.status, 400, 'a pallet is scanned by its label or case by case');
+    const received = await net.as('distributor', 'admin', 'POST', '/supply/receive', {
+      cases: [pallet, { sscc: pcases[3]?.sscc, units: pcases[3]?.units }],
+      units: [],
+    });
+    assert.equal(received.status, 200, JSON.stringify(received.body));
+    assert.deepEqual(received.body.pallets, [pallet]);
+    assert.equal(received.body.units, 8);
+    assert.deepEqual(
+      custody('distributor').palletCases(pallet),
+      pcases
+        .slice(0, 3)
+        .map((c) => c.sscc)
+        .sort(),
+    );
+  });
+
+  test('the distributor, with no company prefix, cannot number a pallet; it unpacks one and ships a case of it on', async () => {
+    const pack = await net.as('distributor', 'admin', 'POST', '/supply/pack', { cases: [pcases[3]?.sscc] });
+    assert.equal(pack.status, 409, JSON.stringify(pack.body));
+    assert.match(pack.body.issue[0].details.text, /company prefix/);
+    const unpacked = await net.as('distributor', 'admin', 'POST', '/supply/unpack', { pallet });
+    assert.equal(unpacked.status, 200, JSON.stringify(unpacked.body));
+    assert.equal(unpacked.body.cases.length, 3);
+    assert.equal(custody('distributor').palletOf(pcases[0]?.sscc as string), undefined);
+    const again = await net.as('distributor', 'admin', 'POST', '/supply/unpack', { pallet });
+    assert.equal(again.status, 404);
+    const onward = await net.as('distributor', 'admin', 'POST', '/supply/ship', {
+      to: 'pharmacy',
+      cases: [pcases[0]?.sscc],
+    });
+    assert.equal(onward.status, 200, JSON.stringify(onward.body));
+    assert.deepEqual(onward.body.pallets, []);
+    const atPharmacy = await net.as('pharmacy', 'pharmacist', 'POST', '/supply/receive', {
+      shipment: onward.body.shipment,
+    });
+    assert.equal(atPharmacy.status, 200, JSON.stringify(atPharmacy.body));
+    assert.ok(packs('distributor').some((e) => e.outcome === 'permit' && e.reason === 'unpacked'));
   });
 });

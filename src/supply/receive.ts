@@ -1,6 +1,7 @@
 /**
  * Receiving a shipment (`POST /supply/receive` at the receiver, an administrator or pharmacist:
- * {shipment?: id, cases?: [SSCC | {sscc, units: [{gtin, serial}]}], units?: [{gtin, serial}]}).
+ * {shipment?: id, cases?: [SSCC | {sscc, units: [{gtin, serial}]}], units?: [{gtin, serial}]}; a
+ * pallet's SSCC scanned by its label stands for the cases the notice says are on it).
  * With only the shipment id, everything announced is taken as arrived (cases by their labels);
  * with what was scanned, that is checked against the shipment notice: a case not announced or not
  * arrived, an opened case whose contents differ from its aggregation (`checkCaseContents`), a
@@ -46,6 +47,8 @@ export interface ReceiveResult {
   from: Address;
   units: number;
   cases: string[];
+  /** The pallets received (their cases are in `cases`). */
+  pallets: string[];
   eventHash: string;
 }
 
@@ -131,7 +134,9 @@ function shipmentOf(deps: ReceiveDeps, scan: Scan): StoredShipment<ShipmentNotic
     .filter((s) => s.status === 'in-transit')
     .filter(
       (s) =>
-        s.document.cases.some((c) => ssccs.has(c.sscc)) || s.document.units.some((u) => units.has(keyOf(u))),
+        s.document.cases.some((c) => ssccs.has(c.sscc)) ||
+        (s.document.pallets ?? []).some((p) => ssccs.has(p.sscc)) ||
+        s.document.units.some((u) => units.has(keyOf(u))),
     );
   if (open.length > 1)
     throw badRequest(
@@ -146,8 +151,15 @@ function compare(notice: ShipmentNotice, scan: Required<Pick<Scan, 'cases' | 'un
   const announced = new Map(notice.cases.map((c) => [c.sscc, c.units]));
   const packed = new Set(notice.cases.flatMap((c) => c.units.map(keyOf)));
   const loose = new Set(notice.units.map(keyOf).filter((k) => !packed.has(k)));
-  const scannedCases = new Set(scan.cases.map((c) => c.sscc));
+  // A pallet scanned by its label stands for its cases, each as if scanned by its own label.
+  const pallets = new Map((notice.pallets ?? []).map((p) => [p.sscc, p.cases]));
+  const scannedCases = new Set(scan.cases.flatMap((c) => pallets.get(c.sscc) ?? [c.sscc]));
   for (const c of scan.cases) {
+    if (pallets.has(c.sscc)) {
+      if (c.units)
+        throw badRequest(`${c.sscc} is a pallet: scan it by its label, or scan its cases one by one`);
+      continue;
+    }
     const inside = announced.get(c.sscc);
     if (!inside) {
       findings.push({
@@ -278,9 +290,11 @@ export function receiveShipment(deps: ReceiveDeps, actor: Actor, body: unknown):
     if (!gln)
       throw new ConflictError('this member has no GLN set; its EPCIS events need one (supply setting gln)');
     const packed = new Set(notice.cases.flatMap((c) => c.units.map(keyOf)));
+    const onPallets = new Set((notice.pallets ?? []).flatMap((p) => p.cases));
     const event = receivingEvent(
       [
-        ...notice.cases.map((c) => ssccEpc(c.sscc)),
+        ...(notice.pallets ?? []).map((p) => ssccEpc(p.sscc)),
+        ...notice.cases.filter((c) => !onPallets.has(c.sscc)).map((c) => ssccEpc(c.sscc)),
         ...notice.units.filter((u) => !packed.has(keyOf(u))).map(unitEpc),
       ],
       { from: notice.fromGln, to: gln, despatchAdvice: notice.id },
@@ -290,6 +304,7 @@ export function receiveShipment(deps: ReceiveDeps, actor: Actor, body: unknown):
     deps.custody.transaction(() => {
       deps.units.putUnits(notice.units);
       deps.custody.putCases(notice.cases);
+      deps.custody.putPallets(notice.pallets ?? []);
       deps.units.putEvent(eventHash, event);
       deps.custody.setStatus('in', shipment.counterparty, notice.id, 'received');
     });
@@ -301,6 +316,7 @@ export function receiveShipment(deps: ReceiveDeps, actor: Actor, body: unknown):
         from: shipment.counterparty as Address,
         units: notice.units.length,
         cases: notice.cases.map((c) => c.sscc),
+        pallets: (notice.pallets ?? []).map((p) => p.sscc),
         eventHash,
       },
     };

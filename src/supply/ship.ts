@@ -1,6 +1,7 @@
 /**
  * Shipping drug units to another member (`POST /supply/ship` at the current custodian, an
- * administrator: {to: member address or name, units?: [{gtin, serial}], cases?: [SSCC]}):
+ * administrator: {to: member address or name, units?: [{gtin, serial}], cases?: [SSCC]}; an SSCC
+ * may be a pallet (src/supply/pallet.ts), which ships its cases; a case on a pallet does not leave alone):
  *
  * 1. every unit named (loose, or packed in a case this member recorded) must be in this member's
  *    custody on DrugLedger now, Active or of a recalled lot (a recall return); otherwise refused and
@@ -62,6 +63,8 @@ export interface ShipResult {
   to: { address: Address; name: string };
   units: number;
   cases: string[];
+  /** The pallets shipped (their cases are in `cases`). */
+  pallets: string[];
   txHashes: string[];
   eventHash: string;
   /** Whether the receiver accepted the shipment notice (false: custody moved, the notice is to resend). */
@@ -154,9 +157,21 @@ export function shipUnits(deps: ShipDeps, actor: Actor, body: unknown): Promise<
     if (!CUSTODY_ADMINS.includes(actor.role))
       throw forbidden('shipping drug units is for the member’s administrators', 'role');
     const receiver = await receiverOf(deps, q.to);
-    // What is shipped: each case's recorded contents, and the loose units.
+    // What is shipped: each pallet's cases, each case's recorded contents, and the loose units.
     const keys: { gtin: string; serial: string }[] = [];
-    const cases = q.cases.map((sscc) => {
+    const pallets: { sscc: string; cases: string[] }[] = [];
+    const caseSsccs = q.cases.flatMap((sscc) => {
+      const onIt = deps.custody.palletCases(sscc);
+      if (onIt) {
+        pallets.push({ sscc, cases: onIt });
+        return onIt;
+      }
+      const on = deps.custody.palletOf(sscc);
+      if (on) throw new ConflictError(`case ${sscc} is on pallet ${on}: ship the pallet, or unpack it first`);
+      return [sscc];
+    });
+    if (new Set(caseSsccs).size !== caseSsccs.length) throw badRequest('a case is listed twice');
+    const cases = caseSsccs.map((sscc) => {
       const inside = deps.custody.caseUnits(sscc);
       if (!inside)
         throw notFound(`this member has no record of case ${sscc} (it did not pack or receive it)`);
@@ -208,8 +223,14 @@ export function shipUnits(deps: ShipDeps, actor: Actor, body: unknown): Promise<
       );
     }
     const now = deps.now?.() ?? new Date();
+    // The event names what left: pallets and the cases on none (a pallet's cases go with it).
+    const onPallets = new Set(pallets.flatMap((p) => p.cases));
     const event = shippingEvent(
-      [...cases.map((c) => ssccEpc(c.sscc)), ...q.units.map(unitEpc)],
+      [
+        ...pallets.map((p) => ssccEpc(p.sscc)),
+        ...cases.filter((c) => !onPallets.has(c.sscc)).map((c) => ssccEpc(c.sscc)),
+        ...q.units.map(unitEpc),
+      ],
       { from: gln, to: receiverGln, despatchAdvice: id },
       { time: now, location: gln },
     );
@@ -224,6 +245,7 @@ export function shipUnits(deps: ShipDeps, actor: Actor, body: unknown): Promise<
       shippingEventHash: eventHash,
       units: units.map((u) => ({ ...u })),
       cases,
+      ...(pallets.length > 0 ? { pallets } : {}),
     };
     deps.units.putEvent(eventHash, event);
     deps.custody.putShipment({
@@ -244,6 +266,7 @@ export function shipUnits(deps: ShipDeps, actor: Actor, body: unknown): Promise<
         to: { address: receiver.address, name: receiver.name },
         units: units.length,
         cases: cases.map((c) => c.sscc),
+        pallets: pallets.map((p) => p.sscc),
         txHashes,
         eventHash,
         delivered,
