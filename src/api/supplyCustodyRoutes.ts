@@ -5,6 +5,7 @@
  *   POST /supply/ship {to, units?: [{gtin, serial}], cases?: [SSCC]}   the custodian ships
  *   POST /supply/receive {shipment?, cases?, units?}                   the receiver checks what arrived
  *   GET  /supply/shipments?direction=in|out                             this member's shipments
+ *   POST /supply/shipments/{id}/resend                                  the sender sends a notice again
  *   POST /federation/supply/party        {} -> {gln}                   (member signed)
  *   POST /federation/supply/shipment     the shipment notice            (member signed)
  * Each handler logs its own request (src/supply/custodyLog.ts); this module parses and shapes. A
@@ -24,6 +25,7 @@ export interface SupplyCustodyDeps {
   shipUnits?: (actor: Actor, body: unknown) => Promise<unknown>;
   receiveShipment?: (actor: Actor, body: unknown) => Promise<unknown>;
   listShipments?: (actor: Actor, direction: 'in' | 'out') => Promise<unknown>;
+  resendShipment?: (actor: Actor, id: string) => Promise<unknown>;
   answerSupplyParty?: (caller: `0x${string}`, body: unknown) => Promise<unknown>;
   acceptSupplyShipment?: (caller: `0x${string}`, body: unknown) => Promise<unknown>;
 }
@@ -104,6 +106,12 @@ export function supplyCustodyRoutes(app: FastifyInstance, deps: SupplyCustodyDep
     if (!deps.listShipments) throw noChain();
     request.audit = null;
     return deps.listShipments(actor, d);
+  });
+  app.post('/supply/shipments/:id/resend', async (request) => {
+    const actor = actorOf(request);
+    if (!deps.resendShipment) throw noChain();
+    request.audit = null; // logged by the resend itself
+    return deps.resendShipment(actor, (request.params as { id: string }).id);
   });
   app.post('/federation/supply/party', async (request) => {
     const caller = request.memberCaller;

@@ -17,6 +17,7 @@ import { receiveShipment } from '../supply/receive.js';
 import { shipUnits } from '../supply/ship.js';
 import { acceptShipment, answerParty } from '../supply/shipmentInbox.js';
 import { listShipments } from '../supply/shipmentList.js';
+import { resendShipment } from '../supply/shipmentResend.js';
 import { supplyKeyOf } from '../supply/supplyKey.js';
 import type { MemberNode } from './memberNode.js';
 
@@ -50,6 +51,7 @@ export function supplyCustodyDeps(
     receiveShipment: (actor: Actor, body: unknown) =>
       receiveShipment({ ...base, consortium, signer }, actor, body),
     listShipments: (actor: Actor, direction: 'in' | 'out') => listShipments(base, actor, direction),
+    resendShipment: (actor: Actor, id: string) => resendShipment({ ...base, consortium, signer }, actor, id),
     answerSupplyParty: (caller: `0x${string}`, body: unknown) => answerParty(base, caller, body),
     acceptSupplyShipment: (caller: `0x${string}`, body: unknown) => acceptShipment(base, caller, body),
   };

@@ -623,3 +623,50 @@ describe('pallets: cases packed on an SSCC of their own, shipped and received by
     assert.ok(packs('distributor').some((e) => e.outcome === 'permit' && e.reason === 'unpacked'));
   });
 });
+
+describe('a shipment notice that did not arrive is sent again', () => {
+  test('the receiver never got it: resent, it is announced there and received; resending again is harmless; refusals', async () => {
+    const lotR = await net.as('manufacturer', 'admin', 'POST', '/supply/commission', {
+      gtin: GTIN,
+      lot: 'RES2701',
+      expiry: EXPIRY,
+      count: 2,
+      caseSize: 2,
+    });
+    assert.equal(lotR.status, 200, JSON.stringify(lotR.body));
+    const shipped = await net.as('manufacturer', 'admin', 'POST', '/supply/ship', {
+      to: 'pharmacy',
+      cases: [lotR.body.cases[0].sscc],
+    });
+    assert.equal(shipped.status, 200, JSON.stringify(shipped.body));
+    const id = shipped.body.shipment as string;
+    // As if the notice had been lost on the way: the pharmacy holds nothing of it, the sender knows it.
+    node('pharmacy').db.prepare(`DELETE FROM supply_shipments WHERE direction = 'in' AND id = ?`).run(id);
+    custody('manufacturer').setStatus('out', addressOf('pharmacy'), id, 'not-delivered');
+    const lost = await net.as('pharmacy', 'pharmacist', 'POST', '/supply/receive', { shipment: id });
+    assert.equal(lost.status, 404, 'nothing to receive without the notice');
+
+    const resent = await net.as('manufacturer', 'admin', 'POST', `/supply/shipments/${id}/resend`, {});
+    assert.equal(resent.status, 200, JSON.stringify(resent.body));
+    assert.equal(resent.body.delivered, true);
+    assert.equal(custody('manufacturer').shipmentsWithId('out', id)[0]?.status, 'sent');
+    assert.equal(custody('pharmacy').shipmentsWithId('in', id)[0]?.status, 'in-transit');
+    const twice = await net.as('manufacturer', 'admin', 'POST', `/supply/shipments/${id}/resend`, {});
+    assert.equal(twice.body.delivered, true, 'the receiver takes a notice it holds as accepted');
+    const received = await net.as('pharmacy', 'pharmacist', 'POST', '/supply/receive', { shipment: id });
+    assert.equal(received.status, 200, JSON.stringify(received.body));
+    assert.ok(
+      entries('manufacturer', 'supply-ship').filter((e) => e.reason === 'resent').length >= 2,
+      'each resend is logged',
+    );
+
+    for (const [path, role, status] of [
+      [`/supply/shipments/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}/resend`, 'admin', 404],
+      ['/supply/shipments/not-a-uuid/resend', 'admin', 400],
+      [`/supply/shipments/${id}/resend`, 'pharmacist', 403],
+    ] as const) {
+      const r = await net.as('manufacturer', role, 'POST', path, {});
+      assert.equal(r.status, status, `${path} as ${role}: ${JSON.stringify(r.body)}`);
+    }
+  });
+});

@@ -5,7 +5,13 @@
  */
 import { type FormEvent, type ReactNode, useEffect, useState } from 'react';
 import { type Chain, chainError, type Member } from '../lib/chain.js';
-import { readItemLines, type ShipResult, type SupplyCaller, shipUnits } from '../lib/supply.js';
+import {
+  readItemLines,
+  resendShipment,
+  type ShipResult,
+  type SupplyCaller,
+  shipUnits,
+} from '../lib/supply.js';
 import { Busy, ErrorNote, Note } from './common.js';
 import { field, Problem, useAction } from './supplyForms.js';
 
@@ -57,6 +63,13 @@ export function ShipPanel({
     );
   }
 
+  async function resend(shipped: ShipResult) {
+    await run('Sending the shipment notice again…', async () => {
+      const r = await resendShipment(caller, shipped.shipment);
+      setResult({ ...shipped, delivered: r.delivered, ...(r.message ? { message: r.message } : {}) });
+    });
+  }
+
   return (
     <section className="card wide" aria-labelledby="ship-title">
       <h2 id="ship-title">{title}</h2>
@@ -99,7 +112,17 @@ export function ShipPanel({
           {result.txHashes.length === 1 ? '' : 's'}); shipment <code>{result.shipment}</code>.{' '}
           {result.delivered
             ? `${result.to.name} has the shipment notice and can receive it.`
-            : `${result.to.name} did not accept the shipment notice${result.message ? ` (${result.message})` : ''}; tell them before they receive it.`}
+            : `${result.to.name} did not accept the shipment notice${result.message ? ` (${result.message})` : ''}; send it again once they are back.`}
+          {result.delivered ? null : (
+            <button
+              type="button"
+              className="secondary"
+              disabled={busy !== null}
+              onClick={() => void resend(result)}
+            >
+              Send the notice again
+            </button>
+          )}
         </Note>
       ) : null}
     </section>

@@ -132,6 +132,8 @@ export interface ShipResult {
   to: { address: string; name: string };
   units: number;
   cases: string[];
+  /** The pallets shipped (their cases are in `cases`). */
+  pallets?: string[];
   txHashes: string[];
   delivered: boolean;
   message?: string;
@@ -140,6 +142,19 @@ export interface ShipResult {
 /** Ship units or cases to a member (custody moves on chain; the receiver gets the notice). */
 export function shipUnits(c: SupplyCaller, r: ShipRequest) {
   return post<ShipResult>(c, '/supply/ship', r, 120_000);
+}
+
+/** What the node answered when a shipment notice was sent again. */
+export interface ResendResult {
+  shipment: string;
+  to: { address: string; name: string };
+  delivered: boolean;
+  message?: string;
+}
+
+/** Send a shipment's notice to its receiver again (one it did not take). */
+export function resendShipment(c: SupplyCaller, shipment: string) {
+  return post<ResendResult>(c, `/supply/shipments/${encodeURIComponent(shipment)}/resend`, {}, 60_000);
 }
 
 /** This member's shipments of one direction, newest first. */
