@@ -6,6 +6,7 @@
  *   POST /supply/receive {shipment?, cases?, units?}                   the receiver checks what arrived
  *   GET  /supply/shipments?direction=in|out                             this member's shipments
  *   POST /supply/shipments/{id}/resend                                  the sender sends a notice again
+ *   GET  /supply/recalls                                                recalled lots this member holds
  *   POST /federation/supply/party        {} -> {gln}                   (member signed)
  *   POST /federation/supply/shipment     the shipment notice            (member signed)
  * Each handler logs its own request (src/supply/custodyLog.ts); this module parses and shapes. A
@@ -26,6 +27,7 @@ export interface SupplyCustodyDeps {
   receiveShipment?: (actor: Actor, body: unknown) => Promise<unknown>;
   listShipments?: (actor: Actor, direction: 'in' | 'out') => Promise<unknown>;
   resendShipment?: (actor: Actor, id: string) => Promise<unknown>;
+  recalledLots?: (actor: Actor) => Promise<unknown>;
   answerSupplyParty?: (caller: `0x${string}`, body: unknown) => Promise<unknown>;
   acceptSupplyShipment?: (caller: `0x${string}`, body: unknown) => Promise<unknown>;
 }
@@ -106,6 +108,12 @@ export function supplyCustodyRoutes(app: FastifyInstance, deps: SupplyCustodyDep
     if (!deps.listShipments) throw noChain();
     request.audit = null;
     return deps.listShipments(actor, d);
+  });
+  app.get('/supply/recalls', async (request) => {
+    const actor = actorOf(request);
+    if (!deps.recalledLots) throw noChain();
+    request.audit = null; // logged by the listing itself
+    return deps.recalledLots(actor);
   });
   app.post('/supply/shipments/:id/resend', async (request) => {
     const actor = actorOf(request);

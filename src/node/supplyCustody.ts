@@ -13,6 +13,7 @@ import type { Outbox } from '../chain/outbox.js';
 import { CustodyStore } from '../store/custodyStore.js';
 import { commissionLot } from '../supply/commission.js';
 import { packPallet, unpackPallet } from '../supply/pallet.js';
+import { recalledLotsHeld } from '../supply/recalledLots.js';
 import { receiveShipment } from '../supply/receive.js';
 import { shipUnits } from '../supply/ship.js';
 import { acceptShipment, answerParty } from '../supply/shipmentInbox.js';
@@ -51,6 +52,7 @@ export function supplyCustodyDeps(
     receiveShipment: (actor: Actor, body: unknown) =>
       receiveShipment({ ...base, consortium, signer }, actor, body),
     listShipments: (actor: Actor, direction: 'in' | 'out') => listShipments(base, actor, direction),
+    recalledLots: (actor: Actor) => recalledLotsHeld(base, actor),
     resendShipment: (actor: Actor, id: string) => resendShipment({ ...base, consortium, signer }, actor, id),
     answerSupplyParty: (caller: `0x${string}`, body: unknown) => answerParty(base, caller, body),
     acceptSupplyShipment: (caller: `0x${string}`, body: unknown) => acceptShipment(base, caller, body),

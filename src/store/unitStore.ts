@@ -73,6 +73,15 @@ export class UnitStore {
     ).map(fromRow);
   }
 
+  /** The lots this member holds records of, one row per batch, with how many units. */
+  lots(): { gtin: string; lot: string; expiry: string; batch: number; units: number }[] {
+    return statement(
+      this.db,
+      `SELECT gtin, lot, expiry, batch, count(*) AS units FROM supply_units
+       GROUP BY gtin, lot, expiry, batch ORDER BY gtin, lot, batch`,
+    ).all() as { gtin: string; lot: string; expiry: string; batch: number; units: number }[];
+  }
+
   /** How many units this member holds records of. */
   count(): number {
     return (statement(this.db, 'SELECT count(*) AS n FROM supply_units').get() as { n: number }).n;

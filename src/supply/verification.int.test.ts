@@ -146,6 +146,16 @@ describe('verification answers (GS1 LMVP) at the pharmacist’s own node', () =>
           body: JSON.stringify({ gtin: u.gtin, lot: u.lot }),
         }),
       );
+    const recalls = async (at: SupplyMemberName, role = 'pharmacist') => {
+      const r = await fetch(`${urlOf(at)}/supply/recalls`, {
+        headers: { authorization: `Bearer ${await tokenAt(at, role)}` },
+      });
+      return {
+        status: r.status,
+        body: (await r.json()) as { lots: { gtin: string; lot: string; units: unknown[] }[] },
+      };
+    };
+    assert.deepEqual((await recalls('pharmacy')).body.lots, [], 'nothing recalled yet');
     assert.equal((await recall('manufacturer', 'clinician')).status, 403, 'administrators recall');
     assert.equal(
       (await recall('distributor', 'admin')).status,
@@ -155,6 +165,17 @@ describe('verification answers (GS1 LMVP) at the pharmacist’s own node', () =>
     const ok = await recall('manufacturer', 'admin');
     assert.equal(ok.status, 200, await ok.clone().text());
     assert.equal(((await ok.json()) as { recalled: boolean }).recalled, true);
+    // Every holder reads it on chain at once: the pharmacy's stock of the lot is listed to set aside.
+    const node0 = openMemberNode(net.members.pharmacy.dir, SUPPLY_PASSPHRASE);
+    const heldHere = new UnitStore(node0.db).unitsOfLot(u.gtin, u.lot).length;
+    node0.close();
+    const listed = await recalls('pharmacy');
+    assert.equal(listed.status, 200);
+    assert.deepEqual(
+      listed.body.lots.map((l) => [l.gtin, l.lot, l.units.length]),
+      [[u.gtin, u.lot, heldHere]],
+    );
+    assert.equal((await recalls('pharmacy', 'clinician')).status, 403);
     const r = await scan('pharmacy', u);
     assert.deepEqual(r.body.data, { verified: true, additionalInfo: 'Recalled' });
     assert.equal(r.body.saleable, false);

@@ -242,6 +242,14 @@ describe('pharmacy and manufacturer views in Chromium on a real network', () => 
     assert.equal(await verdict.getByRole('button', { name: 'Dispense' }).count(), 0);
     assert.match(await verdict.innerText(), /Dispensing is not offered/);
     await shot(p, 'supply-05-pharmacy-recalled');
+    // The pharmacy's stock of the recalled lot is listed, read on chain, without being told.
+    const recalls = shown(p).getByRole('region', { name: 'Recalled lots in stock' });
+    await recalls.getByRole('button', { name: 'Refresh' }).click();
+    const row = recalls.getByTestId('recalled-lot').filter({ hasText: toRecall.lot });
+    await row.waitFor({ timeout: 30_000 });
+    const packs = Number(await row.locator('td').nth(3).innerText());
+    assert.ok(packs >= heldAtPharmacy('MET2602').length, `the lot's packs held here are listed (${packs})`);
+    assert.equal(await recalls.getByTestId('recalls-held').count(), 1, 'said as an alarm');
 
     // 5. An expired pack: Expired, no Dispense.
     verdict = await verifyAtPharmacy(elementString(expired, '\\x1d'));

@@ -73,6 +73,20 @@ export async function listAlerts(c: SupplyCaller): Promise<SupplyAlert[]> {
   return r.alerts;
 }
 
+/** A recalled lot this member holds units of (`GET /supply/recalls`). */
+export interface RecalledLot {
+  gtin: string;
+  lot: string;
+  expiry: string;
+  units: UnitKey[];
+}
+
+/** The recalled lots this member holds now, read on chain by its node. */
+export async function listRecalledLots(c: SupplyCaller): Promise<RecalledLot[]> {
+  const r = await call<{ lots: RecalledLot[] }>(here(), '/supply/recalls', { token: c.token, who: c.who });
+  return r.lots;
+}
+
 /** Acknowledge one alert (closes it). */
 export function acknowledgeAlert(c: SupplyCaller, id: string) {
   return post<{ id: string; acknowledged: true; acknowledgedAt: string }>(

@@ -9,6 +9,7 @@
 import { type FormEvent, useState } from 'react';
 import { Busy, ErrorNote, moment, Note } from '../components/common.js';
 import { InboundShipments } from '../components/InboundShipments.js';
+import { RecalledLots } from '../components/RecalledLots.js';
 import { ShipPanel } from '../components/ShipPanel.js';
 import { StaffGate } from '../components/StaffGate.js';
 import { SupplyAlerts } from '../components/SupplyAlerts.js';
@@ -69,6 +70,7 @@ export function PharmacyView({ config, chain }: { config: PortalConfig; chain: C
                 administrators (sign in as one here).
               </p>
             )}
+            <RecalledLots caller={caller} onExpired={onExpired} />
             <SupplyAlerts caller={caller} names={names} onExpired={onExpired} />
           </>
         );
