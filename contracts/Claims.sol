@@ -10,10 +10,13 @@ import {IMemberRegistry} from "./IMemberRegistry.sol";
 /// @notice Insurance claims between consortium members, with nothing identifying or clinical on
 ///         chain. A provider anchors many claims in one transaction as a Merkle root (leaves as
 ///         in OpenZeppelin's StandardMerkleTree: keccak256(keccak256(abi.encode(ClaimLeaf))))
-///         together with the keyed commitments of their lines (HMAC under a consortium key, see
-///         src/claims/lineCommitment.ts). A line commitment held under two payers is the same
-///         service billed twice: the contract flags it at submission and answers
-///         `heldByOtherPayer` to any payer, without either payer seeing the other's claim.
+///         together with the keyed commitments of their lines (HMAC under the provider's own
+///         line-commitment key, see src/claims/lineCommitment.ts and lineKey.ts). A provider pins
+///         the hash of that key here once (`registerLineKey`) before its first batch, so every
+///         payer it bills can check it was sent the one key the provider commits under, for all
+///         payers. A line commitment held under two payers is the same service billed twice: the
+///         contract flags it at submission and answers `heldByOtherPayer` to any payer, without
+///         either payer seeing the other's claim.
 ///         A claim gets its own record when the payer first decides it, proving its leaf in a
 ///         batch; from then on it follows the state machine below. Amounts are integer cents.
 /// @dev States and who moves them (every other move reverts ClaimsIllegalTransition):
@@ -110,6 +113,8 @@ contract Claims is EIP712 {
     /// so no member can mark another provider's service as billed elsewhere before it is billed.
     mapping(address provider => mapping(bytes32 commitment => LineMark)) private _lines;
     mapping(address payer => mapping(bytes32 ruleSet => uint64 anchoredAt)) private _ruleSets;
+    /// The hash of each provider's line-commitment key (src/claims/lineKey.ts lineKeyHash), final once set.
+    mapping(address provider => bytes32 keyHash) private _lineKeys;
 
     error ClaimsNotMember(address account);
     error ClaimsNotInsurer(address account);
@@ -129,6 +134,9 @@ contract Claims is EIP712 {
     error ClaimsRuleSetNotAnchored(address payer, bytes32 ruleSet);
     error ClaimsSignatureExpired(uint256 deadline, uint256 now_);
     error ClaimsNotPatient(bytes32 claimId, address signer);
+    error ClaimsLineKeyAlreadySet(address provider, bytes32 registered);
+    error ClaimsNoLineKey(address provider);
+    error ClaimsEmptyLineKey();
 
     event BatchSubmitted(
         bytes32 indexed root, address indexed provider, address indexed payer, uint32 claimCount, uint32 lineCount
@@ -136,6 +144,8 @@ contract Claims is EIP712 {
     /// A line of a batch is already held under another payer (index into the batch's lines).
     event LineHeldByOtherPayer(bytes32 indexed root, bytes32 indexed commitment, uint32 lineIndex);
     event RuleSetAnchored(address indexed payer, bytes32 indexed ruleSet);
+    /// A provider pinned the hash of its line-commitment key (once; it never changes).
+    event LineKeyRegistered(address indexed provider, bytes32 keyHash);
     /// A claim of batch `root` got its record (the payer's first decision).
     event ClaimRecorded(bytes32 indexed claimId, bytes32 indexed root);
     event ClaimStateChanged(bytes32 indexed claimId, State from, State to, uint16 fraudFlags, uint128 approved);
@@ -146,9 +156,29 @@ contract Claims is EIP712 {
 
     // ----- provider -----
 
+    /// @notice Pin the hash of the caller's line-commitment key, once: payers check the key a
+    ///         provider sends them against it, so the provider commits every payer's lines under
+    ///         one key and a service billed to two payers is seen as such.
+    /// @dev Requires: caller is an active member; keyHash nonzero. Setting the same hash again is
+    ///      a no-op returning false (outbox retries); another hash reverts ClaimsLineKeyAlreadySet
+    ///      (the key never changes: commitments made under it must stay comparable). Emits
+    ///      LineKeyRegistered when stored.
+    /// @return stored whether the hash was new.
+    function registerLineKey(bytes32 keyHash) external returns (bool stored) {
+        if (!registry.isActiveMember(msg.sender)) revert ClaimsNotMember(msg.sender);
+        if (keyHash == bytes32(0)) revert ClaimsEmptyLineKey();
+        bytes32 current = _lineKeys[msg.sender];
+        if (current == keyHash) return false;
+        if (current != bytes32(0)) revert ClaimsLineKeyAlreadySet(msg.sender, current);
+        _lineKeys[msg.sender] = keyHash;
+        emit LineKeyRegistered(msg.sender, keyHash);
+        return true;
+    }
+
     /// @notice Anchor a batch of claims (a Merkle root of ClaimLeaf) and the keyed commitments of
     ///         all their lines, addressed to one payer.
-    /// @dev Requires: caller is an active member; `payer` is another active member with the
+    /// @dev Requires: caller is an active member with a registered line key (else
+    ///      ClaimsNoLineKey); `payer` is another active member with the
     ///      insurer role; claimCount > 0 and root nonzero. Resubmitting a root the caller already anchored to the same payer
     ///      is a no-op returning false (outbox retries); another root clash reverts
     ///      ClaimsBatchExists. Each line commitment is marked for this payer under the caller (the
@@ -159,6 +189,7 @@ contract Claims is EIP712 {
         returns (bool stored)
     {
         if (!registry.isActiveMember(msg.sender)) revert ClaimsNotMember(msg.sender);
+        if (_lineKeys[msg.sender] == bytes32(0)) revert ClaimsNoLineKey(msg.sender);
         _requireInsurer(payer);
         if (payer == msg.sender) revert ClaimsPayerIsProvider(payer);
         if (claimCount == 0 || root == bytes32(0)) revert ClaimsEmptyBatch();
@@ -299,6 +330,11 @@ contract Claims is EIP712 {
     /// @notice Whether a batch of `provider` committed line `commitment` (a payer checks its claim's lines were).
     function isCommitted(address provider, bytes32 commitment) external view returns (bool) {
         return _lines[provider][commitment].firstPayer != address(0);
+    }
+
+    /// @notice The hash of `provider`'s line-commitment key (zero when it registered none).
+    function lineKeyOf(address provider) external view returns (bytes32) {
+        return _lineKeys[provider];
     }
 
     /// @notice The batch anchored under `root` (all zero when none).

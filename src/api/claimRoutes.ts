@@ -25,7 +25,7 @@ export interface ClaimDeps {
 const noClaims = () =>
   new UnavailableError(
     'no-claims',
-    'this node is not connected to a chain with the Claims contract (or holds no consortium key), so it cannot submit or adjudicate claims',
+    'this node is not connected to a chain with the Claims contract, so it cannot submit or adjudicate claims',
   );
 
 export function claimRoutes(app: FastifyInstance, deps: ClaimDeps): void {

@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import type { Address, Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { startTestChain, type TestChain, type TestMember } from '../../test/support/testChain.js';
-import { claimsCommitmentKey, lineCommitment } from '../claims/lineCommitment.js';
+import { lineCommitment } from '../claims/lineCommitment.js';
+import { lineKeyHash, providerLineKey } from '../claims/lineKey.js';
 import { loadEditTables } from '../claims/tableFiles.js';
 import type { ChainError } from './chainError.js';
 import {
@@ -39,7 +40,8 @@ let payer: TestMember;
 let otherPayer: TestMember;
 /** The shipped edit tables' rule set, as a payer anchors it. */
 const RULES = ruleSetId([loadEditTables().ptp, loadEditTables().mue]);
-const key = claimsCommitmentKey(new Uint8Array(32).fill(5));
+/** Every provider here commits under one test key (the contract sees commitments, never keys). */
+const key = new Uint8Array(32).fill(5);
 
 before(async () => {
   t = await startTestChain({ memberCount: 4, memberRoles: [HOSPITAL, CLINIC, INSURER, INSURER] });
@@ -51,6 +53,8 @@ before(async () => {
   ];
   claims = (await deployClaimsContract(t.conn, provider.wallet, t.manifest)).contracts.Claims as Address;
   for (const p of [payer, otherPayer]) await send(p, 'anchorRuleSet', [RULES]);
+  // Each provider pins its line key before its first batch (the contract refuses batches otherwise).
+  for (const p of [provider, otherProvider]) await send(p, 'registerLineKey', [lineKeyHash(keyOf(p))]);
 });
 after(() => t.close());
 
@@ -58,6 +62,8 @@ after(() => t.close());
 function send(by: TestMember, functionName: any, args: readonly unknown[]) {
   return writeAndWait(t.conn, by.wallet, { address: claims, abi: claimsAbi, functionName, args } as never);
 }
+/** A provider's line key as its node derives it (the key of its line commitments is `key` here). */
+const keyOf = (m: TestMember) => providerLineKey(m.key, t.conn.chain.id, claims);
 const read = <T>(functionName: string, args: readonly unknown[]) =>
   t.conn.publicClient.readContract({
     address: claims,
@@ -190,6 +196,7 @@ describe('Claims', () => {
     );
     await rejects(first(payer, batch, a.leaf, S.Approved, 0, a.leaf.billed + 1n), 'ClaimsAmountTooHigh');
     await rejects(first(payer, batch, a.leaf, S.Denied, 1 << 7), 'ClaimsUnknownFlags');
+    await send(payer, 'registerLineKey', [lineKeyHash(keyOf(payer))]); // so that the payer check is reached
     await rejects(
       send(payer, 'submitBatch', [payer.input.account, random32(), 1, []]),
       'ClaimsPayerIsProvider',
@@ -215,6 +222,52 @@ describe('Claims', () => {
       send(t.outsider(), 'submitBatch', [payer.input.account, random32(), 1, []]),
       'ClaimsNotMember',
     );
+  });
+
+  test('a provider pins its line key once; a batch from a member with no key reverts', async () => {
+    const newcomer = otherPayer; // an active member that never registered a key
+    assert.equal(BigInt(await read<Hex>('lineKeyOf', [newcomer.input.account])), 0n);
+    await rejects(
+      send(newcomer, 'submitBatch', [payer.input.account, random32(), 1, [random32()]]),
+      'ClaimsNoLineKey',
+    );
+    await rejects(send(newcomer, 'registerLineKey', [`0x${'00'.repeat(32)}`]), 'ClaimsEmptyLineKey');
+    await rejects(send(t.outsider(), 'registerLineKey', [random32()]), 'ClaimsNotMember');
+    const h = lineKeyHash(keyOf(newcomer));
+    const set = await send(newcomer, 'registerLineKey', [h]);
+    assert.equal(set.result, true);
+    const events = await t.conn.publicClient.getContractEvents({
+      address: claims,
+      abi: claimsAbi,
+      eventName: 'LineKeyRegistered',
+      blockHash: set.receipt.blockHash,
+    });
+    assert.deepEqual(
+      events.map((e) => [e.args.provider, e.args.keyHash]),
+      [[newcomer.input.account, h]],
+    );
+    process.stdout.write(`\n# Claims gas: registerLineKey ${set.receipt.gasUsed}\n`);
+    assert.equal(await read<Hex>('lineKeyOf', [newcomer.input.account]), h);
+    // The same hash again is a no-op (an outbox retry); another hash is refused: the key is final.
+    const again = await send(newcomer, 'registerLineKey', [h]);
+    assert.equal(again.result, false);
+    assert.equal(
+      (
+        await t.conn.publicClient.getContractEvents({
+          address: claims,
+          abi: claimsAbi,
+          eventName: 'LineKeyRegistered',
+          blockHash: again.receipt.blockHash,
+        })
+      ).length,
+      0,
+      'no event for a no-op',
+    );
+    await rejects(send(newcomer, 'registerLineKey', [random32()]), 'ClaimsLineKeyAlreadySet');
+    assert.equal(await read<Hex>('lineKeyOf', [newcomer.input.account]), h);
+    // Once pinned, its batches are taken (to another insurer).
+    const { sent } = await submit(newcomer, payer, [bill(newcomer, payer, 1)]);
+    assert.equal(sent.result, true);
   });
 
   test('legal transitions: approve, pay; deny, appeal, approve; pend, deny', async () => {

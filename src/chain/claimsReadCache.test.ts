@@ -21,6 +21,7 @@ function fakeView() {
     heldByOtherPayer: async () => false,
     isCommitted: async () => true,
     ruleSetAnchored: async () => true,
+    lineKeyOf: async () => ROOT,
     claimOf: async () => {
       calls.claimOf++;
       return undefined;

@@ -1,7 +1,7 @@
 /**
  * A member node's reads of contracts/Claims.sol and of the anchored heads claims evidence needs:
- * whether a line commitment is held by another payer, a batch, a claim's record, and an anchored
- * log head with its time. Standard eth_call only; a chain that does not answer is a
+ * whether a line commitment is held by another payer, a batch, a claim's record, a provider's
+ * pinned line-key hash, and an anchored log head with its time. Standard eth_call only; a chain that does not answer is a
  * ChainUnavailableError, never a silent "no".
  */
 import type { Address, Hex } from 'viem';
@@ -52,6 +52,8 @@ export interface ClaimsView {
   /** The claim's record, or undefined before the payer's first decision. */
   claimOf(claimId: Hex): Promise<ClaimRecordView | undefined>;
   ruleSetAnchored(payer: Address, ruleSet: Hex): Promise<boolean>;
+  /** The hash of `provider`'s line-commitment key it pinned (zero when none; final once set). */
+  lineKeyOf(provider: Address): Promise<Hex>;
   /** The head `member` anchored at exactly `treeSize`, timed by its block; undefined when none. */
   anchoredHead(member: Address, treeSize: number): Promise<AnchoredHeadView | undefined>;
 }
@@ -100,6 +102,7 @@ export function chainClaims(conn: ChainConnection, manifest: DeploymentManifest)
       }),
     ruleSetAnchored: (payer, rs) =>
       reading(async () => (await claims.read.ruleSetAnchoredAt([payer, rs])) > 0n),
+    lineKeyOf: (provider) => reading(() => claims.read.lineKeyOf([provider])),
     anchoredHead: (member, treeSize) =>
       reading(async () => {
         // Anchored sizes strictly increase: binary search over the member's heads.

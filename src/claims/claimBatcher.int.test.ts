@@ -3,22 +3,26 @@
  * `submitBatch` transaction whose root proves each claim; `maxClaims` splits; a batch the
  * contract refuses (to a payer that is not an insurer) rejects every claim in it. Then the
  * payer's DecisionRecorder records first decisions of one batch in one transaction, and each
- * claim reads back in its state with its flags and approved amount.
+ * claim reads back in its state with its flags and approved amount. A provider's first batch
+ * pins its line key first (LineKeyRegistrar, once; a conflicting key is refused).
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Address } from 'viem';
+import type { Address, Hex } from 'viem';
 import { startTestChain, type TestChain, type TestMember } from '../../test/support/testChain.js';
 import { WAIT_DEADLINE_MS, waitFor } from '../../test/support/waitFor.js';
 import { type ClaimLeaf, random32, ruleSetId, verifyClaimProof } from '../chain/claimBatch.js';
 import { chainClaims } from '../chain/claimsView.js';
+import { claimsAbi } from '../chain/generated/index.js';
 import { Outbox } from '../chain/outbox.js';
+import { writeAndWait } from '../chain/transact.js';
 import { openDatabase } from '../store/database.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 import { chainDecision } from './chainDecision.js';
 import { ClaimBatcher } from './claimBatcher.js';
 import { DecisionRecorder } from './decisionRecorder.js';
+import { LINE_KEY_OUTBOX_KEY, LineKeyRegistrar, lineKeyHash, providerLineKey } from './lineKey.js';
 import { FRAUD } from './model.js';
 import { loadEditTables } from './tableFiles.js';
 
@@ -33,6 +37,13 @@ before(async () => {
   [provider, payer, other] = t.members as [TestMember, TestMember, TestMember];
   db = openDatabase(path.join(t.dir, 'provider.db'), NODE_MIGRATIONS);
   outbox = new Outbox(db, t.conn, provider.wallet, { receiptTimeoutMs: 20_000 });
+  // The provider pins its line key directly (the registrar's own test below uses another member).
+  await writeAndWait(t.conn, provider.wallet, {
+    address: t.manifest.contracts.Claims as Address,
+    abi: claimsAbi,
+    functionName: 'registerLineKey',
+    args: [random32()],
+  });
 });
 after(async () => {
   db?.close();
@@ -171,5 +182,48 @@ test('the payer records first decisions of a batch in one transaction; states, f
     );
   } finally {
     payerDb.close();
+  }
+});
+
+test('a provider’s first batch pins its line key through the outbox first; then once only, and a conflicting key is refused', async () => {
+  const claims = t.manifest.contracts.Claims as Address;
+  const otherDb = openDatabase(path.join(t.dir, 'other.db'), NODE_MIGRATIONS);
+  try {
+    const otherOutbox = new Outbox(otherDb, t.conn, other.wallet, { receiptTimeoutMs: 20_000 });
+    const view = chainClaims(t.conn, t.manifest);
+    const pinned = () => view.lineKeyOf(other.input.account);
+    const hash = lineKeyHash(providerLineKey(other.key, t.conn.chain.id, claims));
+    assert.equal(BigInt(await pinned()), 0n);
+    const registrar = new LineKeyRegistrar(otherOutbox, claims, hash, pinned);
+    const batcher = new ClaimBatcher(otherOutbox, claims, {
+      windowMs: 0,
+      beforeBatch: () => registrar.ensure(),
+    });
+    const l = { ...leaf(payer.input.account), provider: other.input.account };
+    const got = await batcher.submit(l, [random32()]);
+    assert.ok(verifyClaimProof(got.root, l, got.proof));
+    assert.equal(otherOutbox.get(LINE_KEY_OUTBOX_KEY)?.status, 'confirmed');
+    assert.equal(await pinned(), hash);
+    // Another registrar (a restarted node) finds the hash pinned on chain and sends nothing.
+    const before = otherOutbox.recent(100).length;
+    await new LineKeyRegistrar(otherOutbox, claims, hash, pinned).ensure();
+    assert.equal(otherOutbox.recent(100).length, before);
+    // Another key for the same account: refused before anything is sent, and on chain.
+    const conflicting = new LineKeyRegistrar(otherOutbox, claims, random32() as Hex, pinned);
+    await assert.rejects(conflicting.ensure(), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'claims-line-key-conflict', e.message);
+      return true;
+    });
+    await assert.rejects(
+      writeAndWait(t.conn, other.wallet, {
+        address: claims,
+        abi: claimsAbi,
+        functionName: 'registerLineKey',
+        args: [random32()],
+      }),
+      /ClaimsLineKeyAlreadySet/,
+    );
+  } finally {
+    otherDb.close();
   }
 });

@@ -22,6 +22,11 @@ export interface ClaimBatcherOptions {
   windowMs?: number;
   /** A batch is sent as soon as it holds this many claims. Default 100. */
   maxClaims?: number;
+  /**
+   * Awaited before each batch is sent: the provider's line-key registration (lineKey.ts
+   * LineKeyRegistrar.ensure), mined first, since Claims refuses batches from a provider with none.
+   */
+  beforeBatch?: () => Promise<void>;
 }
 
 interface Pending {
@@ -34,6 +39,7 @@ interface Pending {
 /** Collects claims per payer and anchors each batch with one transaction. */
 export class ClaimBatcher {
   private readonly groups: GroupCommit<Pending>;
+  private readonly beforeBatch: () => Promise<void>;
 
   constructor(
     private readonly outbox: Pick<Outbox, 'enqueue' | 'flushUntilSettled' | 'get'>,
@@ -41,6 +47,7 @@ export class ClaimBatcher {
     private readonly claims: Address,
     opts: ClaimBatcherOptions = {},
   ) {
+    this.beforeBatch = opts.beforeBatch ?? (async () => undefined);
     this.groups = new GroupCommit((_payer, claims) => this.send(claims), {
       windowMs: opts.windowMs ?? 10,
       maxItems: opts.maxClaims ?? 100,
@@ -56,6 +63,7 @@ export class ClaimBatcher {
 
   private async send(claims: Pending[]): Promise<void> {
     try {
+      await this.beforeBatch();
       const built = buildClaimBatch(claims.map((c) => c.leaf));
       const key = `claims-batch:${built.root}`;
       this.outbox.enqueue({

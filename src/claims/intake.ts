@@ -43,6 +43,7 @@ import { coverageFacts } from './coverageFacts.js';
 import type { DecisionRecorder } from './decisionRecorder.js';
 import type { EditTables } from './editTables.js';
 import { parseClaim } from './fhirClaim.js';
+import type { ProviderLineKeys } from './lineKey.js';
 import type { ClaimInput, CoverageFacts, Decision, PriorLine } from './model.js';
 import { checkSubmission, type SubmissionChain } from './submissionContext.js';
 
@@ -54,7 +55,8 @@ export interface IntakeDeps {
   tables: EditTables;
   /** This insurer's account. */
   self: Address;
-  commitmentKey: Uint8Array;
+  /** Providers' line-commitment keys, opened from submissions and checked against chain (lineKey.ts). */
+  lineKeys: Pick<ProviderLineKeys, 'keyOf'>;
   /** A member's Registry entry: only providers submit claims (an insurer would learn who insures whom). */
   member?: (a: Address) => Promise<{ active: boolean; roles: number }>;
   now?: () => number;
@@ -113,10 +115,12 @@ async function adjudicateChecked(
   const claimId = sub.batch.claimId;
   // The chain checks first (the signer is the provider, the batch leaf is this claim): nothing of
   // the patient is read for a submission that is not what the provider anchored.
+  // The sender's line-commitment key, the one it pinned on chain (else refused, nothing stored).
+  const commitmentKey = await deps.lineKeys.keyOf(caller, sub.lineKey);
   const checked = await checkSubmission(claim, sub, deps.chain, {
     self: deps.self,
     sender: caller,
-    commitmentKey: deps.commitmentKey,
+    commitmentKey,
     coverage: undefined,
     history: [],
   });

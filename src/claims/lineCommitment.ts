@@ -1,5 +1,5 @@
 /**
- * Keyed line commitments: HMAC-SHA256 under the consortium's claims key over (patient chain
+ * Keyed line commitments: HMAC-SHA256 under the provider's line-commitment key over (patient chain
  * address, provider member, date of service, procedure code, modifiers as a sorted set), with a
  * domain-separation tag and length-prefixed fields. What goes on chain for each claim line, so a
  * payer can ask whether another payer already holds the same service without either learning the
@@ -8,12 +8,13 @@
  * key a commitment says nothing. The charge is left out on purpose: the same service billed to two
  * payers at two prices is still the same service.
  *
- * The key: every consortium member holds the same 32-byte consortium secret (distributed by the
- * patient-discovery work, branch wt-discovery); `claimsCommitmentKey` derives this purpose's own
- * key from it with HKDF-SHA256 (RFC 5869), so the claims commitments and discovery tokens never
- * share a key. Nothing here stores or distributes keys: callers pass them in.
+ * The key: each provider's own 32-byte secret, held by the provider and the payers it bills
+ * (lineKey.ts: derived at the provider, its hash pinned on chain, sent sealed to each payer).
+ * It used to be derived from the consortium key every member holds, which let any member test
+ * guesses against the chain (finding 23). Nothing here stores or distributes keys: callers pass
+ * them in.
  */
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { Address, Hex } from 'viem';
 import { isAddress } from 'viem';
 import { CommitmentKeyError } from './claimsError.js';
@@ -22,7 +23,7 @@ import type { ClaimInput } from './model.js';
 
 /** Domain-separation tag of version 1 of the line commitment. */
 export const LINE_COMMITMENT_DOMAIN = 'medchain/claims/line-commitment/v1';
-const HKDF_INFO = 'medchain/claims/line-commitment-key/v1';
+/** Bytes of a line-commitment key. */
 export const KEY_BYTES = 32;
 
 /** The fields a line commitment binds. */
@@ -39,12 +40,6 @@ function checkKey(key: unknown, what: string): asserts key is Uint8Array {
   if (!(key instanceof Uint8Array) || key.length !== KEY_BYTES) {
     throw new CommitmentKeyError(`${what} must be ${KEY_BYTES} secret bytes`);
   }
-}
-
-/** The claims line-commitment key derived from the 32-byte consortium secret (HKDF-SHA256). */
-export function claimsCommitmentKey(consortiumKey: Uint8Array): Uint8Array {
-  checkKey(consortiumKey, 'the consortium key');
-  return new Uint8Array(hkdfSync('sha256', consortiumKey, new Uint8Array(0), HKDF_INFO, KEY_BYTES));
 }
 
 const field = (s: string): Buffer => {

@@ -32,7 +32,7 @@ export interface SubmissionInputs {
   self: Address;
   /** The member that signed the submission: must be the claim's provider. */
   sender: Address;
-  /** The claims line-commitment key (claimsCommitmentKey of the consortium key). */
+  /** The provider's line-commitment key, checked against its pinned hash (lineKey.ts). */
   commitmentKey: Uint8Array;
   coverage: CoverageFacts | undefined;
   history: readonly PriorLine[];

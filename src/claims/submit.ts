@@ -22,7 +22,7 @@ import type { Claim, ClaimResponse, Coverage, Resource } from '@medplum/fhirtype
 import type { Address, Hex } from 'viem';
 import type { Actor, Gatekeeper } from '../access/gatekeeper.js';
 import { linesHash, patientCommitment, random32 } from '../chain/claimBatch.js';
-import type { ClaimSubmission } from '../federation/claimSubmissionWire.js';
+import type { ClaimSubmission, WireLineKey } from '../federation/claimSubmissionWire.js';
 import type { MemberReply, MemberTarget } from '../federation/memberClient.js';
 import type { ResourceType } from '../fhir/resourceTypes.js';
 import { MAX_COUNT, parseSearch } from '../fhir/search.js';
@@ -55,8 +55,10 @@ export interface SubmitDeps {
   anchoredSizes: () => number[];
   /** This member's account. */
   self: Address;
-  /** The claims line-commitment key (claimsCommitmentKey of the consortium key). */
+  /** This provider's line-commitment key (lineKey.ts providerLineKey). */
   commitmentKey: Uint8Array;
+  /** That key sealed to the insurer (lineKey.ts LineKeySealer): it travels in the submission. */
+  sealLineKey: (insurer: Address) => Promise<WireLineKey>;
   batcher: Pick<ClaimBatcher, 'submit'>;
   /** The insurer as the Registry lists it. */
   member: (a: Address) => Promise<MemberTarget & { active: boolean }>;
@@ -179,6 +181,7 @@ async function submitChecked(
   const insurer = await deps.member(claim.payer);
   if (!insurer.active || !/^https?:\/\//.test(insurer.endpoint))
     throw new ClaimNotSubmittableError(`the insurer ${claim.payer} is not an active member with an endpoint`);
+  const lineKey = await deps.sealLineKey(claim.payer);
   const claimId = random32();
   const salt = random32();
   const { meta: _meta, ...rest } = fhir;
@@ -221,6 +224,7 @@ async function submitChecked(
     claim: toStore as unknown as Record<string, unknown>,
     evidence,
     batch: { root: batch.root, claimId, salt, proof: batch.proof },
+    lineKey,
   };
   const reply = await deps.send(insurer, '/federation/claims', JSON.stringify(submission));
   // No answer, or the insurer's own fault: it may have decided, so the claim stays submitted.

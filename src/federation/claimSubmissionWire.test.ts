@@ -18,6 +18,7 @@ const good = () => ({
     },
   ],
   batch: { root: H('01'), claimId: H('02'), salt: H('03'), proof: [H('04'), H('05')] },
+  lineKey: { enc: H('06'), sealed: `0x${'07'.repeat(48)}` },
 });
 
 describe('claim submission wire', () => {
@@ -29,7 +30,7 @@ describe('claim submission wire', () => {
   test('bad input: wrong types, missing or extra fields, oversized lists', () => {
     // biome-ignore lint/suspicious/noExplicitAny: the table mutates arbitrary fields
     const cases: [string, (b: any) => unknown, RegExp][] = [
-      ['not an object', () => [], /send \{claim, evidence, batch\}/],
+      ['not an object', () => [], /send \{claim, evidence, batch, lineKey\}/],
       ['extra top-level field', (b) => ({ ...b, patientName: 'x' }), /"patientName" is not part/],
       ['claim missing', (b) => ({ evidence: b.evidence, batch: b.batch }), /claim is missing/],
       ['claim not a Claim', (b) => ({ ...b, claim: { resourceType: 'Patient' } }), /must be a FHIR Claim/],
@@ -90,6 +91,28 @@ describe('claim submission wire', () => {
       ],
       ['salt missing', (b) => ({ ...b, batch: { ...b.batch, salt: undefined } }), /salt/],
       ['proof not a list', (b) => ({ ...b, batch: { ...b.batch, proof: H('04') } }), /proof must be a list/],
+      ['line key missing', (b) => ({ ...b, lineKey: undefined }), /lineKey is missing/],
+      ['line key not an object', (b) => ({ ...b, lineKey: 'k' }), /lineKey must be an object/],
+      [
+        'extra line key field',
+        (b) => ({ ...b, lineKey: { ...b.lineKey, key: H('08') } }),
+        /"key" is not part/,
+      ],
+      [
+        'line key enc short',
+        (b) => ({ ...b, lineKey: { ...b.lineKey, enc: '0x12' } }),
+        /lineKey\.enc must be/,
+      ],
+      [
+        'sealed key of 32 bytes',
+        (b) => ({ ...b, lineKey: { ...b.lineKey, sealed: H('07') } }),
+        /lineKey\.sealed must be 48 bytes/,
+      ],
+      [
+        'sealed key upper-case',
+        (b) => ({ ...b, lineKey: { ...b.lineKey, sealed: `0x${'AB'.repeat(48)}` } }),
+        /lineKey\.sealed must be 48 bytes/,
+      ],
     ];
     for (const [name, mutate, msg] of cases) {
       const body = JSON.parse(JSON.stringify(mutate(good())));

@@ -2,13 +2,15 @@
  * The member-signed message a provider's node sends to the insurer's node for `Claim/$submit`
  * (issue 13), and its strict parser: any field not listed here is a 400, so nothing rides along.
  *
- *   submission: {claim, evidence, batch}
+ *   submission: {claim, evidence, batch, lineKey}
  *     claim:    the FHIR R4 Claim (checked by src/claims/fhirClaim.ts parseClaim at the insurer)
  *     evidence: [{encounterId, entryIndex, entry, path, treeSize}]  per Encounter the claim names:
  *               the provider's `create` log entry (canonical bytes, base64), its RFC 9162 inclusion
  *               path (hex) to the provider's head of `treeSize`, which the insurer looks up on chain
  *     batch:    {root, claimId, salt, proof}   the batch the provider anchored on Claims.sol, the
  *               claim's random id, the salt of its patient commitment, the leaf's Merkle proof
+ *     lineKey:  {enc, sealed}   the provider's line-commitment key, HPKE-sealed to the insurer
+ *               (src/claims/lineKey.ts); the insurer checks it against the hash pinned on chain
  *
  * The tree size is the provider's word only until the insurer finds a head of that size anchored
  * by the provider (AuditAnchor); the rest is checked by src/claims/encounterEvidence.ts.
@@ -34,11 +36,20 @@ export interface WireClaimBatch {
   proof: Hex[];
 }
 
+/** The provider's line-commitment key sealed to the insurer (src/claims/lineKey.ts sealLineKey). */
+export interface WireLineKey {
+  /** HPKE encapsulated key, 32 bytes. */
+  enc: Hex;
+  /** The sealed 32-byte key with its 16-byte tag. */
+  sealed: Hex;
+}
+
 export interface ClaimSubmission {
   /** The Claim as sent: still to be parsed and validated by the insurer. */
   claim: Record<string, unknown>;
   evidence: WireEncounterEvidence[];
   batch: WireClaimBatch;
+  lineKey: WireLineKey;
 }
 
 /** At most this many Encounters per claim (a claim has at most 50 items, each naming a few). */
@@ -47,6 +58,7 @@ export const MAX_EVIDENCE = 50;
 const MAX_PATH = 64;
 const MAX_ENTRY_B64 = 8_192;
 const HASH = /^0x[0-9a-f]{64}$/;
+const SEALED_KEY = /^0x[0-9a-f]{96}$/;
 const B64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -78,8 +90,8 @@ const count = (v: unknown, at: string, min: number): number => {
 
 /** Parse a claim submission body; 400 naming the first bad field. */
 export function parseClaimSubmission(body: unknown): ClaimSubmission {
-  if (!isObject(body)) throw badRequest('send {claim, evidence, batch}');
-  onlyKeys(body, ['claim', 'evidence', 'batch'], 'submission');
+  if (!isObject(body)) throw badRequest('send {claim, evidence, batch, lineKey}');
+  onlyKeys(body, ['claim', 'evidence', 'batch', 'lineKey'], 'submission');
   if (!isObject(body.claim) || body.claim.resourceType !== 'Claim')
     throw badRequest('submission.claim must be a FHIR Claim');
   if (!Array.isArray(body.evidence) || body.evidence.length > MAX_EVIDENCE)
@@ -109,6 +121,11 @@ export function parseClaimSubmission(body: unknown): ClaimSubmission {
   const b = body.batch;
   if (!isObject(b)) throw badRequest('submission.batch must be an object');
   onlyKeys(b, ['root', 'claimId', 'salt', 'proof'], 'submission.batch');
+  const k = body.lineKey;
+  if (!isObject(k)) throw badRequest('submission.lineKey must be an object');
+  onlyKeys(k, ['enc', 'sealed'], 'submission.lineKey');
+  if (typeof k.sealed !== 'string' || !SEALED_KEY.test(k.sealed))
+    throw badRequest('submission.lineKey.sealed must be 48 bytes, lower-case hex with 0x');
   return {
     claim: body.claim,
     evidence,
@@ -118,5 +135,6 @@ export function parseClaimSubmission(body: unknown): ClaimSubmission {
       salt: hash(b.salt, 'submission.batch.salt'),
       proof: hashes(b.proof, 'submission.batch.proof'),
     },
+    lineKey: { enc: hash(k.enc, 'submission.lineKey.enc'), sealed: k.sealed as Hex },
   };
 }

@@ -37,7 +37,13 @@ import { chainDisputeDeps, relayDispute } from '../claims/disputeRelay.js';
 import { answerEligibility, parseEligibilityAsk, requestEligibility } from '../claims/eligibility.js';
 import type { EligibilityQuestion } from '../claims/fhirEligibility.js';
 import { intakeClaim } from '../claims/intake.js';
-import { claimsCommitmentKey } from '../claims/lineCommitment.js';
+import {
+  LineKeyRegistrar,
+  LineKeySealer,
+  lineKeyHash,
+  ProviderLineKeys,
+  providerLineKey,
+} from '../claims/lineKey.js';
 import { paymentRuns, runPayment } from '../claims/paymentRun.js';
 import { submitClaim } from '../claims/submit.js';
 import { loadEditTables } from '../claims/tableFiles.js';
@@ -290,9 +296,9 @@ function supplyIncidentDeps(node: MemberNode, w: SupplyWiring) {
 
 /**
  * The claims parts of the API (issue 13), when the deployment has the Claims contract: the claims
- * views (queue, submitted claims); and when this member holds the consortium key (the line
- * commitments are keyed by it) the provider's `Claim/$submit` and the insurer's intake, each with
- * its batched chain writes.
+ * views (queue, submitted claims), the provider's `Claim/$submit` and the insurer's intake, each
+ * with its batched chain writes. Line commitments are keyed by each provider's own key
+ * (src/claims/lineKey.ts), pinned on chain before its first batch and sent sealed to the payer.
  */
 function claimsDeps(
   node: MemberNode,
@@ -305,20 +311,25 @@ function claimsDeps(
   if (!address) return {};
   // Submitted batches and anchored heads are final: read once, not again per claim of a batch.
   const chain = withFinalClaimsFactsCached(chainClaims(conn, manifest));
-  // The views read what this member holds and the chain: they need no consortium key.
   const viewDeps = { gate: node.gate, chain, self: node.identity.address };
   const views = {
     claimQueue: (actor: Actor, state?: QueueState) => claimQueue(viewDeps, actor, state),
     submittedClaims: (actor: Actor) => submittedClaims(viewDeps, actor),
   };
-  const ck = currentConsortiumKey(node.identity);
-  if (!ck) return views;
-  const commitmentKey = claimsCommitmentKey(ck.key);
   const tables = loadEditTables();
-  const batcher = new ClaimBatcher(outbox, address);
+  const self = node.identity.address;
+  const commitmentKey = providerLineKey(node.identity.chainKey, conn.chain.id, address);
+  const registrar = new LineKeyRegistrar(outbox, address, lineKeyHash(commitmentKey), () =>
+    chain.lineKeyOf(self),
+  );
+  const sealer = new LineKeySealer(
+    self,
+    commitmentKey,
+    async (a) => (await consortium.member(a)).encryptionKey,
+  );
+  const batcher = new ClaimBatcher(outbox, address, { beforeBatch: () => registrar.ensure() });
   const recorder = new DecisionRecorder(outbox, address, ruleSetId([tables.ptp, tables.mue]));
   const signer = privateKeyToAccount(node.identity.chainKey);
-  const self = node.identity.address;
   const submitDeps = {
     gate: node.gate,
     records: node.records,
@@ -326,6 +337,7 @@ function claimsDeps(
     anchoredSizes: () => node.publisher.anchoredHeads().map((h) => h.treeSize),
     self,
     commitmentKey,
+    sealLineKey: (insurer: `0x${string}`) => sealer.sealFor(insurer),
     batcher,
     member: consortium.member,
     send: (target: { address: `0x${string}`; endpoint: string; name: string }, p: string, payload: string) =>
@@ -338,7 +350,9 @@ function claimsDeps(
     recorder,
     tables,
     self,
-    commitmentKey,
+    lineKeys: new ProviderLineKeys(self, bytes(node.identity.encryptionPrivateKey), (p) =>
+      chain.lineKeyOf(p),
+    ),
     member: consortium.member,
   };
   return {

@@ -7,37 +7,39 @@
  *       has no grant from them, signs `/federation/eligibility` itself for an enrolled patient and
  *       for an address nobody knows, at both insurers. The answers must not depend on whether (or
  *       where) the patient is insured, and no member number may come back.
- *   23  line commitments as an oracle: the lab submits a claim; the clinic, which only holds the
- *       consortium key every member has, recomputes line commitments over a small dictionary of
- *       (provider, date, code) for the patient's chain address and asks Claims.isCommitted. It must
- *       not learn which service the patient was billed for.
+ *   23  line commitments as an oracle: the lab submits a claim; the clinic, which holds the
+ *       consortium key every member has (and its own line key), recomputes line commitments over a
+ *       small dictionary of (provider, date, code) for the patient's chain address under every key
+ *       it has, and asks Claims.isCommitted. It must not learn which service the patient was billed
+ *       for (the control: under the lab's key, which only its payers hold, the dictionary finds it).
  *   22b an insurer posing as a provider: insurer2 anchors a batch naming itself as provider and
  *       submits claims to the insurer for an enrolled patient and a stranger: refused alike (403)
  *       before anything is read or decided.
- *   24  a planted duplicate: the clinic commits the line the lab will bill to insurer2 first; the
- *       lab's honest claim must still be approved, not pended as a cross-payer duplicate.
+ *   24  a planted duplicate: the clinic commits the line the lab will bill to insurer2 first (even
+ *       under the lab's own line key); the lab's honest claim must still be approved, not pended as
+ *       a cross-payer duplicate.
+ *   26  a key per payer: the hospital bills the patient's service to the insurer under the line key
+ *       it pinned on chain, then bills the same service to insurer2 with its lines committed under
+ *       another key and that key sent sealed (so insurer2 would not see the line held elsewhere).
+ *       Refused, nothing stored or decided; the honest submission is pended CARC 22.
  *
- * 23 is an open finding (test/attacks/README.md): its fix changes the commitment key, so it is
- * marked `todo` and report the attack as it
- * succeeds today; 22 is fixed (the member number, src/claims/eligibility.ts), 22b
- * (src/claims/intake.ts) and 24 (Claims.sol marks a line only under the provider that sent it).
+ * 22 is fixed (the member number, src/claims/eligibility.ts), 22b (src/claims/intake.ts), 24
+ * (Claims.sol marks a line only under the provider that sent it), 23 and 26 (each provider's own
+ * line key, pinned on chain: src/claims/lineKey.ts).
  */
 import assert from 'node:assert/strict';
+import { hkdfSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { ClaimResponse, CoverageEligibilityResponse } from '@medplum/fhirtypes';
 import type { Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { memberAuthHeader } from '../../src/access/memberAuth.js';
-import { buildClaimBatch, linesHash, patientCommitment, random32 } from '../../src/chain/claimBatch.js';
+import { random32 } from '../../src/chain/claimBatch.js';
 import { claimsAbi } from '../../src/chain/generated/index.js';
 import { writeAndWait } from '../../src/chain/transact.js';
-import { claimIdOf } from '../../src/claims/claimDocuments.js';
-import { parseClaim } from '../../src/claims/fhirClaim.js';
-import {
-  claimLineCommitments,
-  claimsCommitmentKey,
-  lineCommitment,
-} from '../../src/claims/lineCommitment.js';
+import { claimIdOf, documentId } from '../../src/claims/claimDocuments.js';
+import { lineCommitment } from '../../src/claims/lineCommitment.js';
+import { FRAUD } from '../../src/claims/model.js';
 import { ELIGIBILITY_PATH } from '../../src/federation/eligibilityWire.js';
 import { currentConsortiumKey } from '../../src/node/memberIdentity.js';
 import { request } from '../support/attackNetwork.js';
@@ -78,6 +80,23 @@ async function hospitalAsks(payer: Payer, patient: Address) {
     headers: { authorization },
     body,
   });
+}
+
+/** The claims key every member could derive from the consortium key before finding 23 was fixed. */
+const consortiumDerivedKey = (consortiumKey: Uint8Array) =>
+  new Uint8Array(
+    hkdfSync('sha256', consortiumKey, new Uint8Array(0), 'medchain/claims/line-commitment-key/v1', 32),
+  );
+
+const CARC = 'https://x12.org/codes/claim-adjustment-reason-codes';
+/** CARC codes per item sequence of a ClaimResponse. */
+function carcs(r: ClaimResponse): Record<number, string[]> {
+  const out: Record<number, string[]> = {};
+  for (const i of r.item ?? [])
+    out[i.itemSequence] = (i.adjudication ?? []).flatMap(
+      (a) => a.reason?.coding?.filter((c) => c.system === CARC).map((c) => c.code as string) ?? [],
+    );
+  return out;
 }
 
 /** What an answer says, without what differs per request (ids, times, the patient asked about). */
@@ -143,9 +162,7 @@ describe('attack: what claims tell a member without consent', { timeout: 900_000
     assert.equal((res.body as CoverageEligibilityResponse).insurance?.[0]?.inforce, true);
   });
 
-  test('23. line commitments on chain do not tell a member holding the consortium key which service a patient was billed for', {
-    todo: 'open finding 23: every member holds the line-commitment key, and Claims.isCommitted is a public oracle',
-  }, async () => {
+  test('23. line commitments on chain do not tell a member holding the consortium key which service a patient was billed for', async () => {
     const p = await cn.enroll(['insurer']);
     const enc = await cn.encounter(p);
     await cn.anchorLab();
@@ -153,28 +170,50 @@ describe('attack: what claims tell a member without consent', { timeout: 900_000
     const r = await cn.submit(await cn.claim(p, 'insurer', [{ code: billed, encounter: enc }]));
     assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 400));
 
-    // The clinic: no grant from the patient, only the key every member holds and the public chain.
+    // The clinic: no grant from the patient, only the keys it holds and the public chain.
     const ck = currentConsortiumKey(cn.net.members.clinic.identity);
     assert.ok(ck, 'the clinic holds the consortium key');
-    const key = claimsCommitmentKey(ck.key);
     const codes = ['Z1001', 'Z1002', 'Z1010', 'Z1020', 'Z1022', 'Z1030'];
     const now = Date.now();
     const dates = [-2, -1, 0, 1].map((d) => new Date(now + d * 86_400_000).toISOString().slice(0, 10));
     const providers = [cn.address('hospital'), cn.address('lab'), cn.address('clinic')];
-    const found: string[] = [];
-    for (const provider of providers)
-      for (const servicedDate of dates)
-        for (const code of codes) {
-          const c = lineCommitment(key, { patient: p.address, provider, servicedDate, code, modifiers: [] });
-          const hit = await cn.net.t.conn.publicClient.readContract({
-            address: cn.net.manifest.contracts.Claims as Address,
-            abi: claimsAbi,
-            functionName: 'isCommitted',
-            args: [provider as Address, c],
-          });
-          if (hit) found.push(`${code} on ${servicedDate} at ${provider}`);
-        }
-    assert.deepEqual(found, [], `the clinic learned the patient's billed services: ${found.join(', ')}`);
+    const guess = async (key: Uint8Array): Promise<string[]> => {
+      const found: string[] = [];
+      for (const provider of providers)
+        for (const servicedDate of dates)
+          for (const code of codes) {
+            const c = lineCommitment(key, {
+              patient: p.address,
+              provider,
+              servicedDate,
+              code,
+              modifiers: [],
+            });
+            const hit = await cn.net.t.conn.publicClient.readContract({
+              address: cn.net.manifest.contracts.Claims as Address,
+              abi: claimsAbi,
+              functionName: 'isCommitted',
+              args: [provider as Address, c],
+            });
+            if (hit) found.push(`${code} on ${servicedDate} at ${provider}`);
+          }
+      return found;
+    };
+    const clinicKeys: [string, Uint8Array][] = [
+      ['the claims key derived from the consortium key', consortiumDerivedKey(ck.key)],
+      ['the consortium key itself', ck.key],
+      ['the clinic’s own line key', cn.lineKeyOf('clinic')],
+    ];
+    const leaks: string[] = [];
+    for (const [name, key] of clinicKeys) {
+      const found = await guess(key);
+      if (found.length > 0) leaks.push(`under ${name}: ${found.join(', ')}`);
+    }
+    assert.deepEqual(leaks, [], 'the clinic learned the patient’s billed services');
+    // The control: the same dictionary under the lab's key (held by the lab and the payers it
+    // bills: the residual, README) finds exactly the billed service, so the oracle and the
+    // dictionary would have caught a leak.
+    assert.deepEqual(await guess(cn.lineKeyOf('lab')), [`${billed} on ${today()} at ${cn.address('lab')}`]);
   });
 
   test('24. a member holding the consortium key cannot mark another provider’s service as billed elsewhere before it is billed', async () => {
@@ -182,10 +221,10 @@ describe('attack: what claims tell a member without consent', { timeout: 900_000
     const enc = await cn.encounter(p);
     await cn.anchorLab();
     const code = 'Z1020';
-    // The clinic guesses the lab's next service for the patient and commits it to insurer2 first.
-    const ck = currentConsortiumKey(cn.net.members.clinic.identity);
-    assert.ok(ck, 'the clinic holds the consortium key');
-    const c = lineCommitment(claimsCommitmentKey(ck.key), {
+    // The clinic guesses the lab's next service for the patient and commits it to insurer2 first,
+    // even under the lab's own line key (as if it had it), from a batch of its own (its key pinned).
+    await cn.registerLineKey('clinic');
+    const c = lineCommitment(cn.lineKeyOf('lab'), {
       patient: p.address,
       provider: cn.address('lab'),
       servicedDate: today(),
@@ -221,32 +260,7 @@ describe('attack: what claims tell a member without consent', { timeout: 900_000
       const claim = await cn.claim(who, 'insurer', [{ code: 'Z1020', encounter: 'enc-x' }], {
         provider: { identifier: { system: 'urn:medchain:member', value: cn.address('insurer2') } },
       });
-      const c = parseClaim(claim);
-      const key = claimsCommitmentKey(currentConsortiumKey(cn.insurer2.identity)?.key as Uint8Array);
-      const commitments = claimLineCommitments(key, c);
-      const claimId = random32();
-      const salt = random32();
-      const batch = buildClaimBatch([
-        {
-          claimId,
-          provider: c.provider,
-          payer: c.payer,
-          patientCommitment: patientCommitment(c.patient, salt),
-          linesHash: linesHash(commitments),
-          billed: BigInt(c.total),
-        },
-      ]);
-      await writeAndWait(cn.net.t.conn, cn.insurer2.wallet, {
-        address: cn.net.manifest.contracts.Claims as Address,
-        abi: claimsAbi,
-        functionName: 'submitBatch',
-        args: [c.payer, batch.root, 1, commitments],
-      });
-      const body = JSON.stringify({
-        claim,
-        evidence: [],
-        batch: { root: batch.root, claimId, salt, proof: batch.proofs.get(claimId) ?? [] },
-      });
+      const { body, claimId } = await cn.anchoredSubmission('insurer2', claim);
       const a = await cn.fromInsurer2('insurer', '/federation/claims', body);
       assert.notEqual(a.status, 400, JSON.stringify(a.body).slice(0, 400));
       assert.notEqual(a.status, 401, JSON.stringify(a.body).slice(0, 400));
@@ -255,5 +269,65 @@ describe('attack: what claims tell a member without consent', { timeout: 900_000
     }
     assert.equal(answers[0], answers[1], 'the answer tells insurer2 whether the insurer covers the patient');
     assert.match(answers[0] ?? '', /^403 /, 'refused as no provider');
+  });
+
+  test('26. a provider cannot commit a payer’s lines under another key than the one it pinned, to hide a service billed to another payer', async () => {
+    const p = await cn.enroll(['insurer', 'insurer2']);
+    const asHospital = {
+      provider: { identifier: { system: 'urn:medchain:member', value: cn.address('hospital') } },
+    };
+    const line = [{ code: 'Z1020', encounter: 'enc-x' }];
+    // The hospital's node bills the service to the insurer under the key it pinned on chain.
+    const first = await cn.anchoredSubmission('hospital', await cn.claim(p, 'insurer', line, asHospital));
+    const one = await cn.sendSubmission('hospital', 'insurer', first.body);
+    assert.equal(one.status, 200, JSON.stringify(one.body).slice(0, 400));
+    const pinned = await cn.pinnedLineKey('hospital');
+    assert.notEqual(BigInt(pinned), 0n, 'the hospital pinned a line key');
+
+    // Then the same service to insurer2: its lines committed under a key for insurer2 alone.
+    const perPayer = new Uint8Array(Buffer.from(random32().slice(2), 'hex'));
+    const held = (claimId: `0x${string}`) =>
+      (['Claim', 'ClaimResponse', 'ExplanationOfBenefit'] as const).map(
+        (t) => cn.nodeOf('insurer2').records.head(t, documentId(claimId))?.version,
+      );
+    const answers: string[] = [];
+    for (const [how, opts] of [
+      ['that key sent', { commitKey: perPayer }],
+      ['the pinned key sent', { commitKey: perPayer, sentKey: cn.lineKeyOf('hospital') }],
+    ] as const) {
+      const { body, claimId } = await cn.anchoredSubmission(
+        'hospital',
+        await cn.claim(p, 'insurer2', line, asHospital),
+        [],
+        opts,
+      );
+      const a = await cn.sendSubmission('hospital', 'insurer2', body);
+      answers.push(`${how}: ${a.status} ${JSON.stringify(a.body).slice(0, 300)}`);
+      assert.notEqual(a.status, 400, JSON.stringify(a.body).slice(0, 400));
+      assert.notEqual(a.status, 401, JSON.stringify(a.body).slice(0, 400));
+      assert.equal(a.status, 422, `${how}: ${JSON.stringify(a.body).slice(0, 400)}`);
+      assert.deepEqual(
+        held(claimId),
+        [undefined, undefined, undefined],
+        `${how}: nothing stored at insurer2`,
+      );
+      assert.equal(await cn.claimOf(claimId), undefined, `${how}: nothing decided on chain`);
+    }
+    assert.match(answers[0] ?? '', /not the one the provider registered on chain/);
+    assert.match(answers[1] ?? '', /not the leaf its proof proves/);
+    assert.equal(await cn.pinnedLineKey('hospital'), pinned, 'the pin is unchanged');
+
+    // The control: committed and sent under the pinned key, insurer2 sees the line held by the
+    // insurer and pends it (CARC 22, duplicate across payers).
+    const honest = await cn.anchoredSubmission('hospital', await cn.claim(p, 'insurer2', line, asHospital));
+    const h = await cn.sendSubmission('hospital', 'insurer2', honest.body);
+    assert.equal(h.status, 200, JSON.stringify(h.body).slice(0, 400));
+    assert.deepEqual(
+      carcs(h.body as ClaimResponse)[1]?.includes('22'),
+      true,
+      JSON.stringify(carcs(h.body as ClaimResponse)),
+    );
+    const onChain = await cn.claimOf(honest.claimId);
+    assert.equal((onChain?.fraudFlags ?? 0) & FRAUD.duplicateAcrossPayers, FRAUD.duplicateAcrossPayers);
   });
 });

@@ -3,6 +3,8 @@
  * hospital, clinic, lab and insurer nodes on 127.0.0.1; test/support/attackNetwork.ts) plus a
  * SECOND insurer, "insurer2", voted into the Registry by the other members (so duplicates across
  * payers have two real payers), holding the consortium key like the rest.
+ * `anchoredSubmission` is what a provider node can do bypassing its route (with the provider's own
+ * line-commitment key, or another one); `lineKeyOf` is the key a member's node derives.
  *
  * The lab is the provider. `enroll` stores a fresh patient at the lab with a Coverage per insurer
  * and enrolls them at each insurer (their Patient and Coverage); `encounter` has a lab clinician
@@ -26,10 +28,11 @@ import { rolesToMask } from '../../src/chain/scopes.js';
 import { writeAndWait } from '../../src/chain/transact.js';
 import { MEMBER_NUMBER_SYSTEM } from '../../src/claims/coverageFacts.js';
 import { parseClaim } from '../../src/claims/fhirClaim.js';
-import { claimLineCommitments, claimsCommitmentKey } from '../../src/claims/lineCommitment.js';
+import { claimLineCommitments } from '../../src/claims/lineCommitment.js';
+import { lineKeyHash, providerLineKey, sealLineKey } from '../../src/claims/lineKey.js';
 import type { WireEncounterEvidence } from '../../src/federation/claimSubmissionWire.js';
 import { distributeConsortiumKey } from '../../src/node/consortiumSetup.js';
-import { createIdentity, currentConsortiumKey, type MemberIdentity } from '../../src/node/memberIdentity.js';
+import { createIdentity, type MemberIdentity } from '../../src/node/memberIdentity.js';
 import { keyFileOf, type MemberNode, openMemberNode, type RunningNode } from '../../src/node/memberNode.js';
 import {
   type Answer,
@@ -279,21 +282,63 @@ export class ClaimsNetwork {
     return events.length;
   }
 
+  /** A member's identity (its keys), insurer2 included. */
+  identityOf(who: MemberName | 'insurer2'): MemberIdentity {
+    return who === 'insurer2' ? this.insurer2.identity : this.net.members[who].identity;
+  }
+
+  private walletOf(who: MemberName | 'insurer2'): ChainWallet {
+    return who === 'insurer2' ? this.insurer2.wallet : this.net.members[who].wallet;
+  }
+
+  /** The line-commitment key `who`'s node derives (src/claims/lineKey.ts providerLineKey). */
+  lineKeyOf(who: MemberName | 'insurer2'): Uint8Array {
+    return providerLineKey(
+      this.identityOf(who).chainKey,
+      this.net.t.conn.chain.id,
+      this.net.manifest.contracts.Claims as Address,
+    );
+  }
+
+  /** The key hash `who` pinned on chain (zero when none). */
+  pinnedLineKey(who: MemberName | 'insurer2'): Promise<Hex> {
+    return this.net.t.conn.publicClient.readContract({
+      address: this.net.manifest.contracts.Claims as Address,
+      abi: claimsAbi,
+      functionName: 'lineKeyOf',
+      args: [this.address(who)],
+    });
+  }
+
+  /** Pin `who`'s own line key on chain from its key, as its node would before a first batch (once). */
+  async registerLineKey(who: MemberName | 'insurer2'): Promise<void> {
+    if (BigInt(await this.pinnedLineKey(who)) !== 0n) return;
+    await writeAndWait(this.net.t.conn, this.walletOf(who), {
+      address: this.net.manifest.contracts.Claims as Address,
+      abi: claimsAbi,
+      functionName: 'registerLineKey',
+      args: [lineKeyHash(this.lineKeyOf(who))],
+    });
+  }
+
   /**
    * What a provider NODE could do on its own, bypassing its `$submit` route: anchor a one-claim
    * batch for `claim` (FHIR) from `provider`'s own key, and build the submission body with
    * `evidence` (none by default). Use a provider whose node sends nothing itself (the hospital).
+   * The lines are committed under `opts.commitKey` and `opts.sentKey` is sealed to the payer (both
+   * default to the provider's own key, which is pinned on chain first if it is not yet).
    */
   async anchoredSubmission(
-    provider: MemberName,
+    provider: MemberName | 'insurer2',
     claim: Claim,
     evidence: WireEncounterEvidence[] = [],
+    opts: { commitKey?: Uint8Array; sentKey?: Uint8Array } = {},
   ): Promise<{ body: string; claimId: Hex }> {
     const c = parseClaim(claim);
-    const ck = currentConsortiumKey(this.net.members[provider].identity);
-    if (!ck) throw new Error(`${provider} holds no consortium key`);
-    const key = claimsCommitmentKey(ck.key);
-    const commitments = claimLineCommitments(key, c);
+    await this.registerLineKey(provider);
+    const commitKey = opts.commitKey ?? this.lineKeyOf(provider);
+    const sentKey = opts.sentKey ?? commitKey;
+    const commitments = claimLineCommitments(commitKey, c);
     const claimId = random32();
     const salt = random32();
     const leaf = {
@@ -305,23 +350,52 @@ export class ClaimsNetwork {
       billed: BigInt(c.total),
     };
     const batch = buildClaimBatch([leaf]);
-    await writeAndWait(this.net.t.conn, this.net.members[provider].wallet, {
+    await writeAndWait(this.net.t.conn, this.walletOf(provider), {
       address: this.net.manifest.contracts.Claims as Address,
       abi: claimsAbi,
       functionName: 'submitBatch',
       args: [c.payer, batch.root, 1, commitments],
     });
+    const payer = this.memberNamed(c.payer);
+    const lineKey = sealLineKey(
+      new Uint8Array(Buffer.from(this.identityOf(payer).encryptionPublicKey.slice(2), 'hex')),
+      this.address(provider),
+      c.payer,
+      sentKey,
+    );
     const body = JSON.stringify({
       claim,
       evidence,
       batch: { root: batch.root, claimId, salt, proof: batch.proofs.get(claimId) ?? [] },
+      lineKey,
     });
     return { body, claimId };
   }
 
+  /** The member (or insurer2) whose account is `address`. */
+  memberNamed(address: Address): MemberName | 'insurer2' {
+    const all = [...(Object.keys(this.net.members) as MemberName[]), 'insurer2' as const];
+    const who = all.find((m) => this.address(m).toLowerCase() === address.toLowerCase());
+    if (!who) throw new Error(`no member of the claims network has the account ${address}`);
+    return who;
+  }
+
   /** `from`'s node POSTs a submission body to `to`'s /federation/claims, signed with `from`'s key. */
-  sendSubmission(from: MemberName, to: MemberName, body: string): Promise<Answer> {
-    return this.net.memberRequest(from, to, 'POST', '/federation/claims', body);
+  async sendSubmission(from: MemberName, to: MemberName | 'insurer2', body: string): Promise<Answer> {
+    if (to !== 'insurer2') return this.net.memberRequest(from, to, 'POST', '/federation/claims', body);
+    const path = '/federation/claims';
+    const authorization = await memberAuthHeader(
+      this.net.members[from].account,
+      this.address('insurer2'),
+      'POST',
+      path,
+      body,
+    );
+    return request(`${this.insurer2.running.url}${path}`, {
+      method: 'POST',
+      headers: { authorization },
+      body,
+    });
   }
 
   /** insurer2's node POSTs `body` to `to`'s `pathAndQuery`, signed with insurer2's own chain key. */

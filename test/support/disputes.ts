@@ -54,6 +54,8 @@ export async function startDisputeFixture(): Promise<DisputeFixture> {
   const send = (by: TestMember, functionName: any, args: readonly unknown[]) =>
     writeAndWait(t.conn, by.wallet, { address: claims, abi: claimsAbi, functionName, args } as never);
   await send(payer, 'anchorRuleSet', [RULES]);
+  // The provider's line-key hash, pinned once before its first batch (any 32 bytes: no payer opens it here).
+  await send(provider, 'registerLineKey', [random32()]);
   const relayer = walletForTest(t);
   let outbox: Outbox | undefined;
   const node = await startTestNode({
