@@ -2,10 +2,12 @@
  * Drug supply chain figures (issue 14), on one embedded chain with two members, a manufacturer
  * (the GTIN responder, a real member node store) and a pharmacy:
  *
- *   commissioning  runs of N units end to end as the seed does them (src/node/seed/seedSupply.ts):
- *                  serials, keyed commitments, the Merkle tree and every proof, the EPCIS
- *                  commissioning event and its CBV hash, DrugLedger.commission mined, the units
- *                  and the event written to the store. Units/s per run, and the time of each step.
+ *   commissioning  runs of N units end to end as POST /supply/commission does them
+ *                  (src/supply/commission.ts): serials, keyed commitments, the Merkle tree, the
+ *                  EPCIS commissioning event and its CBV hash, the run recorded, DrugLedger.commission
+ *                  mined, the tree (once per batch), the units and the event stored in one commit.
+ *                  Units/s per run, and the time of each step; and the same sizes through
+ *                  `commissionLot` itself (outbox, request log, chain reads).
  *   verification   the responder's answer (verificationResponder.ts) over a store of
  *                  BENCH_SUPPLY_VERIFY_UNITS units shipped to the pharmacy, asked about a random
  *                  one each time: in process (sequential, and BENCH_SUPPLY_CONCURRENCY at once),
@@ -25,7 +27,7 @@
  *   BENCH_SUPPLY_CONCURRENCY   requests in flight at once (in process and HTTP), default 16
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,19 +36,29 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { type Address, type Hex, verifyMessage } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import type { Actor } from '../src/access/gatekeeper.js';
 import { memberAuthHeader, memberAuthMessage } from '../src/access/memberAuth.js';
 import { type ChainConnection, connectChain, walletFor } from '../src/chain/clients.js';
 import { type DrugLedgerContract, drugLedgerContract } from '../src/chain/contracts.js';
 import { deployContracts } from '../src/chain/deploy.js';
 import { launchEmbeddedChain } from '../src/chain/embeddedChain.js';
 import { drugLedgerAbi } from '../src/chain/generated/index.js';
+import { Outbox } from '../src/chain/outbox.js';
 import { rolesToMask } from '../src/chain/scopes.js';
 import { writeAndWait } from '../src/chain/transact.js';
 import { supplyVerifyRequestBody } from '../src/federation/wire.js';
 import { createIdentity } from '../src/node/memberIdentity.js';
 import { keyFileOf, type MemberNode, openMemberNode } from '../src/node/memberNode.js';
+import { CustodyStore } from '../src/store/custodyStore.js';
 import { openDatabase } from '../src/store/database.js';
 import type { StoredUnit } from '../src/store/unitStore.js';
+import { type CommissionDeps, commissionLot } from '../src/supply/commission.js';
+import {
+  type CommissioningRun,
+  commissionedRun,
+  newSerials,
+  storedUnits,
+} from '../src/supply/commissioningRun.js';
 import { commissioningEvent } from '../src/supply/epcisEvents.js';
 import { epcisEventHash, eventHashDigest } from '../src/supply/epcisHash.js';
 import { withCheckDigit } from '../src/supply/gs1CheckDigit.js';
@@ -87,10 +99,6 @@ const r0 = (x: number) => Math.round(x);
 const load = () => os.loadavg().map((x) => r2(x)) as [number, number, number];
 const bytes = (h: string) => new Uint8Array(Buffer.from(h.slice(2), 'hex'));
 
-const SERIAL_CHARS = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
-/** 12 random characters, as the seed's serials (src/node/seed/seedSupply.ts). */
-const newSerial = () => [...randomBytes(12)].map((b) => SERIAL_CHARS[b % SERIAL_CHARS.length]).join('');
-
 interface Ctx {
   conn: ChainConnection;
   ledger: DrugLedgerContract;
@@ -99,12 +107,19 @@ interface Ctx {
   pWallet: ReturnType<typeof walletFor>;
   pharmacy: Address;
   supplyKey: Uint8Array;
+  /** `commissionLot`'s collaborators over the manufacturer's store, with its own outbox. */
+  commission: CommissionDeps;
 }
 
-const STEPS = ['serials', 'commitments', 'tree', 'proofs', 'event', 'eventHash', 'chain', 'store'] as const;
+const STEPS = ['serials', 'commitments', 'tree', 'event', 'eventHash', 'record', 'chain', 'store'] as const;
 type Step = (typeof STEPS)[number];
 
-/** One commissioning run of `n` units, end to end, timed step by step. */
+/**
+ * One commissioning run of `n` units, end to end, timed step by step, with the functions
+ * `POST /supply/commission` runs (src/supply/commission.ts): the run recorded before it is sent,
+ * the transaction mined, then the tree once, the units and the event stored in one commit. (The
+ * API sends through the outbox and logs the request; here the transaction is sent directly.)
+ */
 async function commissionRun(c: Ctx, n: number, lot: string) {
   const ms = {} as Record<Step, number>;
   let t = performance.now();
@@ -114,36 +129,63 @@ async function commissionRun(c: Ctx, n: number, lot: string) {
     t = now;
   };
   const t0 = t;
-  const ids = Array.from({ length: n }, () => ({ gtin: GTIN, serial: newSerial(), lot, expiry: EXPIRY }));
+  const time = new Date();
+  const serials = newSerials(n);
+  const ids = serials.map((serial) => ({ gtin: GTIN, serial, lot, expiry: EXPIRY }));
   lap('serials');
   const commitments = ids.map((u) => unitCommitment(c.supplyKey, u.gtin, u.serial));
   lap('commitments');
   const tree = buildUnitBatch(commitments);
   lap('tree');
-  const proofs = commitments.map((x) => tree.proof(x));
-  lap('proofs');
-  const event = commissioningEvent(ids, { time: new Date(), location: GLN });
+  const event = commissioningEvent(ids, { time, location: GLN });
   lap('event');
   const hash = epcisEventHash(event);
   lap('eventHash');
+  const run: CommissioningRun = {
+    units: ids,
+    commitments,
+    tree,
+    lotCommitment: lotCommitment(c.supplyKey, GTIN, lot),
+    event,
+    eventHash: hash,
+  };
+  const units = c.manufacturer.units;
+  units.putPendingRun({
+    root: tree.root,
+    gtin: GTIN,
+    lot,
+    count: n,
+    run: { gtin: GTIN, lot, expiry: EXPIRY, serials, time: time.toISOString(), location: GLN },
+    createdMs: time.getTime(),
+  });
+  lap('record');
   const batch = Number(await c.ledger.read.batchCount());
   const tx = await writeAndWait(c.conn, c.mWallet, {
     address: c.ledger.address,
     abi: drugLedgerAbi,
     functionName: 'commission',
-    args: [BigInt(GTIN), lotCommitment(c.supplyKey, GTIN, lot), tree.root, n, eventHashDigest(hash)],
+    args: [BigInt(GTIN), run.lotCommitment, tree.root, n, eventHashDigest(hash)],
   });
   lap('chain');
-  const units: StoredUnit[] = ids.map((u, k) => ({
-    ...u,
-    commitment: commitments[k] as Hex,
-    batch,
-    proof: proofs[k] as Hex[],
-  }));
-  c.manufacturer.units.putUnits(units);
-  c.manufacturer.units.putEvent(hash, event);
+  c.manufacturer.db.transaction(() => {
+    units.putCommissionedRun(commissionedRun(run, batch));
+    units.putEvent(hash, event);
+  })();
   lap('store');
-  return { n, totalMs: t - t0, ms, gas: Number(tx.receipt.gasUsed), batch, units };
+  const totalMs = t - t0;
+  // With their proofs, for the gas and verification parts (not timed: read when a unit is used).
+  return { n, totalMs, ms, gas: Number(tx.receipt.gasUsed), batch, units: storedUnits(run, batch) };
+}
+
+const BENCH_ADMIN: Actor = { id: 'bench-admin', role: 'admin', purpose: 'operations' };
+
+/** One run through `commissionLot`, the function behind POST /supply/commission; its ms. */
+async function commissionThroughApi(c: Ctx, n: number, lot: string): Promise<number> {
+  const t0 = performance.now();
+  const r = await commissionLot(c.commission, BENCH_ADMIN, { gtin: GTIN, lot, expiry: EXPIRY, count: n });
+  const ms = performance.now() - t0;
+  if (r.count !== n) throw new Error(`commissionLot made ${r.count} units, not ${n}`);
+  return ms;
 }
 
 /** Ship a whole batch to the pharmacy; the gas used. */
@@ -247,6 +289,16 @@ export async function main(): Promise<void> {
       pWallet: walletFor(conn, pId.chainKey),
       pharmacy: pId.address,
       supplyKey: supplyKeyOf(bytes(mId.indexKey)),
+      commission: {
+        conn,
+        ledger,
+        outbox: new Outbox(manufacturer.db, conn, walletFor(conn, mId.chainKey)),
+        log: manufacturer.log,
+        units: manufacturer.units,
+        custody: new CustodyStore(manufacturer.db),
+        supplyKey: supplyKeyOf(bytes(mId.indexKey)),
+        self: mId.address,
+      },
     };
     await writeAndWait(conn, c.mWallet, {
       address: ledger.address,
@@ -277,20 +329,25 @@ export async function main(): Promise<void> {
 
     // ---------------------------------------------------------------- commissioning
     const runs: Awaited<ReturnType<typeof commissionRun>>[] = [];
+    const apiRuns: { n: number; totalMs: number }[] = [];
     await commissionRun(c, 100, lot()); // warm-up (JIT, statement cache)
+    await commissionThroughApi(c, 100, lot());
     for (let round = 0; round < ROUNDS; round++)
       for (const n of SIZES) {
         const r = await commissionRun(c, n, lot());
         runs.push({ ...r, units: [] });
+        apiRuns.push({ n, totalMs: await commissionThroughApi(c, n, lot()) });
       }
     const commissioning = SIZES.map((n) => {
       const mine = runs.filter((r) => r.n === n);
       const totalMs = median(mine.map((r) => r.totalMs));
+      const apiMs = median(apiRuns.filter((r) => r.n === n).map((r) => r.totalMs));
       return {
         units: n,
         runs: mine.length,
         totalMs: r2(totalMs),
         unitsPerSec: r0((n / totalMs) * 1000),
+        api: { totalMs: r2(apiMs), unitsPerSec: r0((n / apiMs) * 1000) },
         stepsMs: Object.fromEntries(STEPS.map((s) => [s, r2(median(mine.map((r) => r.ms[s])))])) as Record<
           Step,
           number
@@ -519,6 +576,7 @@ type Result = {
     runs: number;
     totalMs: number;
     unitsPerSec: number;
+    api: { totalMs: number; unitsPerSec: number };
     stepsMs: Record<Step, number>;
   }[];
   gas: {
@@ -564,6 +622,14 @@ function report(r: Result, loadStart: number[], loadEnd: number[]): string {
     ...r.commissioning.map(
       (x) =>
         `| ${x.units} | ${x.runs} | ${x.totalMs} | ${vs(x.unitsPerSec, TARGETS.unitsPerSec)} | ${STEPS.map((s) => x.stepsMs[s]).join(' | ')} |`,
+    ),
+    '',
+    'Through `commissionLot`, the function behind POST /supply/commission (the request logged, the prefix claims read from chain events, the run recorded with its outbox entry, sent and confirmed through the outbox, then stored):',
+    '',
+    '| units | runs | ms | units/s |',
+    '|---:|---:|---:|---:|',
+    ...r.commissioning.map(
+      (x) => `| ${x.units} | ${x.runs} | ${x.api.totalMs} | ${vs(x.api.unitsPerSec, TARGETS.unitsPerSec)} |`,
     ),
     '',
     '## Gas (embedded anvil; a setStatus is the first touch of a unit still on its batch: Merkle proof + own slot)',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Address, type Hex, keccak256, toHex } from 'viem';
 import { startTestChain, type TestChain, type TestMember } from '../../test/support/testChain.js';
-import { buildUnitBatch, type UnitBatchTree } from '../supply/unitBatch.js';
+import { buildUnitBatch, treeFromLevels, type UnitBatchTree } from '../supply/unitBatch.js';
 import { type Commitment, lotCommitment, unitCommitment } from '../supply/unitCommitment.js';
 import type { ChainError } from './chainError.js';
 import { deployDrugLedger } from './deploy.js';
@@ -303,5 +303,50 @@ describe('DrugLedger', () => {
       fromBlock: 0n,
     });
     assert.equal(logs.length, 1);
+  });
+
+  test('trees of many sizes: the chain accepts every proof read off the flat tree, and its stored levels', async () => {
+    // Sizes around powers of two (odd nodes moving up) and a few others; units of another lot.
+    for (const n of [1, 2, 3, 4, 5, 7, 8, 9, 31, 33, 300]) {
+      const ids = Array.from({ length: n }, (_, i) => unitCommitment(key, GTIN, `T${n}-${i}`));
+      const built = buildUnitBatch(ids);
+      const stored = treeFromLevels(n, new Uint8Array(built.levels));
+      const batch = Number(
+        await t.conn.publicClient.readContract({
+          address: ledger,
+          abi: drugLedgerAbi,
+          functionName: 'batchCount',
+        }),
+      );
+      await send(manufacturer, 'commission', [BigInt(GTIN), lotB, built.root, n, eventHash(`tree ${n}`)]);
+      // Every unit of the small trees; a spread of the 300 (first, last, odd ones out).
+      const picks = n <= 33 ? ids.map((_, i) => i) : [0, 1, 2, 150, 255, 256, 298, 299];
+      for (const i of picks) {
+        const id = ids[i] as Commitment;
+        assert.deepEqual(
+          stored.proofAt(i),
+          built.proof(id),
+          `stored levels give the same proof (${n}, ${i})`,
+        );
+        const [custodian, status] = (await t.conn.publicClient.readContract({
+          address: ledger,
+          abi: drugLedgerAbi,
+          functionName: 'stateOf',
+          args: [{ id, batch, proof: stored.proofAt(i) }],
+        })) as readonly [Address, number];
+        assert.deepEqual([custodian, status], [manufacturer.input.account, S.Active], `unit ${i} of ${n}`);
+      }
+      // And one the chain refuses: a unit of this batch with its neighbour's proof.
+      if (n > 1)
+        await assert.rejects(
+          t.conn.publicClient.readContract({
+            address: ledger,
+            abi: drugLedgerAbi,
+            functionName: 'stateOf',
+            args: [{ id: ids[0] as Commitment, batch, proof: built.proofAt(1) }],
+          }),
+          /DrugLedgerNotInBatch/,
+        );
+    }
   });
 });

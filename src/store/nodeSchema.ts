@@ -295,7 +295,45 @@ export const NODE_MIGRATIONS: readonly string[] = [
      acked_by      TEXT
    ) WITHOUT ROWID;
    CREATE INDEX supply_notices_open ON supply_notices (acked_ms, deadline_ms);`,
-  // 13: pallets (src/store/custodyStore.ts, docs/supply-chain.md "Pallets"): cases (SSCC) packed
+  // 13: commissioning runs (src/store/unitStore.ts, src/supply/commission.ts). A run is recorded
+  // (its serials, lot, time and cases, as `pending` JSON) in the commit that queues its chain
+  // transaction in the outbox (key commission:<root>), so a crash after sending cannot leave a
+  // batch on chain whose units no one here knows; its units are stored once the chain numbered the
+  // batch, with the batch's Merkle tree kept once (every level, 32 bytes a node, one blob). A unit
+  // this member commissioned names its position in that tree (leaf) instead of keeping its own
+  // proof; a unit received keeps the proof it came with. The units table is rebuilt for that
+  // (SQLite cannot drop a NOT NULL), keeping every row.
+  `CREATE TABLE supply_runs (
+     id         INTEGER PRIMARY KEY,
+     root       TEXT NOT NULL UNIQUE,
+     gtin       TEXT NOT NULL,
+     lot        TEXT NOT NULL,
+     count      INTEGER NOT NULL,
+     batch      INTEGER UNIQUE,
+     pending    TEXT,
+     tree       BLOB,
+     created_ms INTEGER NOT NULL,
+     CHECK ((batch IS NULL) = (tree IS NULL))
+   );
+   CREATE INDEX supply_runs_by_lot ON supply_runs (gtin, lot);
+   CREATE TABLE supply_units_v13 (
+     gtin        TEXT NOT NULL,
+     serial      TEXT NOT NULL,
+     lot         TEXT NOT NULL,
+     expiry      TEXT NOT NULL,
+     commitment  TEXT NOT NULL,
+     batch       INTEGER NOT NULL,
+     proof       TEXT,
+     leaf        INTEGER,
+     received_ms INTEGER NOT NULL,
+     PRIMARY KEY (gtin, serial),
+     CHECK ((proof IS NULL) = (leaf IS NOT NULL))
+   ) WITHOUT ROWID;
+   INSERT INTO supply_units_v13 (gtin, serial, lot, expiry, commitment, batch, proof, received_ms)
+     SELECT gtin, serial, lot, expiry, commitment, batch, proof, received_ms FROM supply_units;
+   DROP TABLE supply_units;
+   ALTER TABLE supply_units_v13 RENAME TO supply_units;`,
+  // 14: pallets (src/store/custodyStore.ts, docs/supply-chain.md "Pallets"): cases (SSCC) packed
   // on a pallet (an SSCC of its own, in supply_cases like any case, holding no units directly). A
   // case is on at most one pallet; unpacking deletes its rows.
   `CREATE TABLE supply_pallet_cases (

@@ -1,20 +1,50 @@
 /**
- * A member's supply chain store (migration 10): the serialised units it commissioned or received,
- * with what it needs to name each on chain (its keyed commitment, batch and Merkle proof), the
- * EPCIS 2.0 events it recorded, the verification requests it answered about each unit, and its
- * settings (its GLN). Only the member's own stock: the chain holds commitments, never these rows.
+ * A member's supply chain store (migrations 10 and 13): the serialised units it commissioned or
+ * received, with what it needs to name each on chain (its keyed commitment, batch and Merkle
+ * proof), its commissioning runs (recorded before they are sent; once on chain, the batch's tree,
+ * from which the proof of each unit it commissioned is read), the EPCIS 2.0 events it recorded,
+ * the verification requests it answered about each unit, and its settings (its GLN). Only the
+ * member's own stock: the chain holds commitments, never these rows.
  */
 import type { Hex } from 'viem';
+import { levelsBytes, proofFromLevels, rootOf } from '../crypto/sortedPairTree.js';
 import type { PackIdentifier } from '../supply/gs1.js';
 import type { Commitment } from '../supply/unitCommitment.js';
 import type { Db } from './database.js';
-import { statement } from './database.js';
+import { StoreError, statement } from './database.js';
 
 /** A unit as a member stores it: its product identifier and how to name it on chain. */
 export interface StoredUnit extends PackIdentifier {
   commitment: Commitment;
   batch: number;
   proof: Hex[];
+}
+
+/** A commissioning run recorded before its transaction is sent (outbox key `commission:<root>`). */
+export interface PendingRun {
+  root: Hex;
+  gtin: string;
+  lot: string;
+  count: number;
+  /** What the commissioning flow needs to store the run once confirmed (its own JSON shape). */
+  run: unknown;
+  createdMs: number;
+}
+
+/** A run the chain numbered `batch`: its tree's levels (UnitBatchTree.levels) and its units, in leaf order. */
+export interface CommissionedRun {
+  root: Hex;
+  gtin: string;
+  lot: string;
+  batch: number;
+  levels: Uint8Array;
+  units: readonly (PackIdentifier & { commitment: Commitment })[];
+}
+
+/** A batch tree in memory: its leaf count and levels. */
+interface Tree {
+  count: number;
+  levels: Uint8Array;
 }
 
 interface UnitRow {
@@ -24,24 +54,65 @@ interface UnitRow {
   expiry: string;
   commitment: string;
   batch: number;
-  proof: string;
+  proof: string | null;
+  leaf: number | null;
 }
 
-const fromRow = (r: UnitRow): StoredUnit => ({
-  gtin: r.gtin,
-  serial: r.serial,
-  lot: r.lot,
-  expiry: r.expiry,
-  commitment: r.commitment as Commitment,
-  batch: r.batch,
-  proof: JSON.parse(r.proof) as Hex[],
-});
+const UNIT_COLUMNS = 'gtin, serial, lot, expiry, commitment, batch, proof, leaf';
+/** Rows per multi-row INSERT of a commissioning run (8 values each, well under SQLite's limit). */
+const INSERT_CHUNK = 256;
+/** Batch trees kept in memory (a 10,000-unit tree is 640 KB). */
+const CACHED_TREES = 16;
 
 /** The supply chain tables of one member's store. */
 export class UnitStore {
+  private readonly trees = new Map<number, Tree>();
+
   constructor(private readonly db: Db) {}
 
-  /** Store units (a commissioning run or a received shipment); a unit already held is kept as is. */
+  private fromRow(r: UnitRow): StoredUnit {
+    return {
+      gtin: r.gtin,
+      serial: r.serial,
+      lot: r.lot,
+      expiry: r.expiry,
+      commitment: r.commitment as Commitment,
+      batch: r.batch,
+      proof: r.proof === null ? this.proofAt(r.batch, r.leaf as number) : (JSON.parse(r.proof) as Hex[]),
+    };
+  }
+
+  /** The proof of leaf `leaf` of batch `batch`, which this member commissioned. */
+  private proofAt(batch: number, leaf: number): Hex[] {
+    const t = this.treeOf(batch);
+    return proofFromLevels(t.levels, t.count, leaf);
+  }
+
+  private remember(batch: number, t: Tree): void {
+    this.trees.delete(batch);
+    this.trees.set(batch, t); // most recently used last
+    if (this.trees.size > CACHED_TREES) this.trees.delete(this.trees.keys().next().value as number);
+  }
+
+  /** The tree of batch `batch`, which this member commissioned (read once, then from memory). */
+  private treeOf(batch: number): Tree {
+    let t = this.trees.get(batch);
+    if (!t) {
+      const r = statement(this.db, 'SELECT count, tree FROM supply_runs WHERE batch = ?').get(batch) as
+        | { count: number; tree: Buffer }
+        | undefined;
+      if (!r)
+        throw new StoreError(
+          'supply-tree-missing',
+          `batch ${batch} has units stored without its tree; the store is damaged (restore it from a backup)`,
+        );
+      t = { count: r.count, levels: new Uint8Array(r.tree.buffer, r.tree.byteOffset, r.tree.length) };
+    }
+    this.remember(batch, t);
+    return t;
+  }
+
+  /** Store units received (each with its proof); a unit already held is kept as is. */
   putUnits(units: readonly StoredUnit[], now = Date.now()): void {
     const insert = statement(
       this.db,
@@ -54,23 +125,120 @@ export class UnitStore {
     })();
   }
 
+  /** Record a run about to be sent (in the commit that queues its transaction). */
+  putPendingRun(r: PendingRun): void {
+    statement(
+      this.db,
+      'INSERT INTO supply_runs (root, gtin, lot, count, pending, created_ms) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(r.root, r.gtin, r.lot, r.count, JSON.stringify(r.run), r.createdMs);
+  }
+
+  /** The runs recorded but not yet stored as confirmed, oldest first. */
+  pendingRuns(): PendingRun[] {
+    return (
+      statement(
+        this.db,
+        'SELECT root, gtin, lot, count, pending, created_ms FROM supply_runs WHERE batch IS NULL ORDER BY id',
+      ).all() as {
+        root: Hex;
+        gtin: string;
+        lot: string;
+        count: number;
+        pending: string;
+        created_ms: number;
+      }[]
+    ).map((r) => ({
+      root: r.root,
+      gtin: r.gtin,
+      lot: r.lot,
+      count: r.count,
+      run: JSON.parse(r.pending),
+      createdMs: r.created_ms,
+    }));
+  }
+
+  /** Forget a run the chain refused (only while it is pending). */
+  dropPendingRun(root: Hex): void {
+    statement(this.db, 'DELETE FROM supply_runs WHERE root = ? AND batch IS NULL').run(root);
+  }
+
+  /** Whether this member commissioned (or is commissioning) lot `lot` of `gtin`, or holds units of it. */
+  hasLot(gtin: string, lot: string): boolean {
+    return (
+      statement(this.db, 'SELECT 1 FROM supply_runs WHERE gtin = ? AND lot = ? LIMIT 1').get(gtin, lot) !==
+        undefined ||
+      statement(this.db, 'SELECT 1 FROM supply_units WHERE gtin = ? AND lot = ? LIMIT 1').get(gtin, lot) !==
+        undefined
+    );
+  }
+
+  /**
+   * Store a run the chain confirmed: its batch number and tree (once) and its units, each naming
+   * its leaf, in one transaction (the caller's, if it is in one). A unit already held is kept.
+   */
+  putCommissionedRun(r: CommissionedRun, now = Date.now()): void {
+    if (r.levels.length !== levelsBytes(r.units.length) || rootOf(r.levels) !== r.root.toLowerCase())
+      throw new StoreError('supply-run-mismatch', `the tree given is not the one of run ${r.root}`);
+    const one = statement(
+      this.db,
+      `INSERT OR IGNORE INTO supply_units (${UNIT_COLUMNS}, received_ms) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+    );
+    const many = statement(
+      this.db,
+      `INSERT OR IGNORE INTO supply_units (${UNIT_COLUMNS}, received_ms) VALUES ${Array(INSERT_CHUNK)
+        .fill('(?, ?, ?, ?, ?, ?, NULL, ?, ?)')
+        .join(', ')}`,
+    );
+    // In key order (the table is clustered on GTIN and serial): each page is touched once.
+    const order = r.units.map((_, k) => k);
+    order.sort((a, b) => {
+      const x = r.units[a] as PackIdentifier;
+      const y = r.units[b] as PackIdentifier;
+      return x.gtin === y.gtin ? (x.serial < y.serial ? -1 : 1) : x.gtin < y.gtin ? -1 : 1;
+    });
+    const values = (k: number) => {
+      const u = r.units[k] as PackIdentifier & { commitment: Commitment };
+      return [u.gtin, u.serial, u.lot, u.expiry, u.commitment, r.batch, k, now];
+    };
+    this.db.transaction(() => {
+      statement(
+        this.db,
+        `INSERT INTO supply_runs (root, gtin, lot, count, batch, tree, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (root) DO UPDATE SET batch = excluded.batch, tree = excluded.tree, pending = NULL`,
+      ).run(
+        r.root,
+        r.gtin,
+        r.lot,
+        r.units.length,
+        r.batch,
+        Buffer.from(r.levels.buffer, r.levels.byteOffset, r.levels.length),
+        now,
+      );
+      let i = 0;
+      for (; i + INSERT_CHUNK <= order.length; i += INSERT_CHUNK)
+        many.run(order.slice(i, i + INSERT_CHUNK).flatMap(values));
+      for (; i < order.length; i++) one.run(values(order[i] as number));
+    })();
+    this.remember(r.batch, { count: r.units.length, levels: r.levels });
+  }
+
   /** The unit with this GTIN and serial, if this member holds (or held) it. */
   unit(gtin: string, serial: string): StoredUnit | undefined {
-    const r = statement(this.db, 'SELECT * FROM supply_units WHERE gtin = ? AND serial = ?').get(
-      gtin,
-      serial,
-    ) as UnitRow | undefined;
-    return r ? fromRow(r) : undefined;
+    const r = statement(
+      this.db,
+      `SELECT ${UNIT_COLUMNS} FROM supply_units WHERE gtin = ? AND serial = ?`,
+    ).get(gtin, serial) as UnitRow | undefined;
+    return r ? this.fromRow(r) : undefined;
   }
 
   /** Every unit of one GTIN and lot this member holds records of, in serial order. */
   unitsOfLot(gtin: string, lot: string): StoredUnit[] {
     return (
-      statement(this.db, 'SELECT * FROM supply_units WHERE gtin = ? AND lot = ? ORDER BY serial').all(
-        gtin,
-        lot,
-      ) as UnitRow[]
-    ).map(fromRow);
+      statement(
+        this.db,
+        `SELECT ${UNIT_COLUMNS} FROM supply_units WHERE gtin = ? AND lot = ? ORDER BY serial`,
+      ).all(gtin, lot) as UnitRow[]
+    ).map((r) => this.fromRow(r));
   }
 
   /** The lots this member holds records of, one row per batch, with how many units. */

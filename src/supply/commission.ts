@@ -5,10 +5,13 @@
  * go on chain as one Merkle batch in one transaction through the outbox, with the hash of the
  * EPCIS commissioning event (ObjectEvent ADD with lot master data). With `caseSize`, the units are
  * packed in order into cases of that many (the last may hold fewer), each an SSCC under the
- * member's company prefix with its EPCIS AggregationEvent. Stored once the chain confirmed the
- * batch; the answer lists the units and cases created.
+ * member's company prefix with its EPCIS AggregationEvent. The run is recorded in the commit that
+ * queues its transaction in the outbox (key `commission:<root>`) and its units stored once the
+ * chain confirmed the batch: no unit is known here without its batch on chain, and a batch sent
+ * before a crash is stored (or, refused, forgotten) by `resumeCommissioning`. The answer lists
+ * the units and cases created.
  */
-import { type Address, parseEventLogs } from 'viem';
+import { type Address, type Hex, parseEventLogs } from 'viem';
 import type { Actor } from '../access/gatekeeper.js';
 import type { ChainConnection } from '../chain/clients.js';
 import type { DrugLedgerContract } from '../chain/contracts.js';
@@ -19,7 +22,7 @@ import type { TransparencyLog } from '../log/transparencyLog.js';
 import type { CustodyStore, UnitKey } from '../store/custodyStore.js';
 import type { UnitStore } from '../store/unitStore.js';
 import { requestBody } from './_requestBody.js';
-import { buildCommissioningRun, storedUnits } from './commissioningRun.js';
+import { buildCommissioningRun, type CommissioningRun, commissionedRun } from './commissioningRun.js';
 import { claimedPrefixes, companyPrefixOf } from './companyPrefix.js';
 import { custodyHash, loggedCustody } from './custodyLog.js';
 import { aggregationEvent, unitEpc } from './epcisEvents.js';
@@ -121,6 +124,100 @@ export function allocateSsccs(
   return out;
 }
 
+/** What is recorded of a run before its transaction is sent: enough to store it once confirmed. */
+interface RunRecord {
+  gtin: string;
+  lot: string;
+  expiry: string;
+  serials: string[];
+  /** The commissioning event's time (ISO 8601) and place (the member's GLN). */
+  time: string;
+  location: string;
+  caseSize?: number;
+  ssccs?: string[];
+}
+
+const outboxKey = (root: string) => `commission:${root}`;
+
+/** The batch number DrugLedger gave a confirmed commission transaction. */
+async function confirmedBatch(conn: ChainConnection, txHash: Hex): Promise<number> {
+  const receipt = await conn.publicClient.getTransactionReceipt({ hash: txHash });
+  const [logged] = parseEventLogs({ abi: drugLedgerAbi, eventName: 'BatchCommissioned', logs: receipt.logs });
+  if (!logged) throw new Error('a confirmed commission transaction without its BatchCommissioned event');
+  return Number(logged.args.batch);
+}
+
+/** The cases of a run: its units in order, `caseSize` a case, one SSCC each. */
+function casesOf(run: CommissioningRun, rec: RunRecord): { sscc: string; units: UnitKey[] }[] {
+  const size = rec.caseSize;
+  if (size === undefined) return [];
+  return (rec.ssccs ?? []).map((sscc, k) => ({
+    sscc,
+    units: run.units.slice(k * size, (k + 1) * size).map((u) => ({ gtin: u.gtin, serial: u.serial })),
+  }));
+}
+
+/**
+ * Store a run the chain numbered `batch` (its tree once, its units, its events and cases) in one
+ * transaction, which also marks the recorded run stored.
+ */
+function storeRun(deps: CommissionDeps, run: CommissioningRun, rec: RunRecord, batch: number) {
+  const cases = casesOf(run, rec);
+  const time = new Date(rec.time);
+  const aggregations = cases.map((c) =>
+    aggregationEvent(c.sscc, c.units.map(unitEpc), {
+      time: new Date(time.getTime() + 1),
+      location: rec.location,
+    }),
+  );
+  deps.custody.transaction(() => {
+    deps.units.putCommissionedRun(commissionedRun(run, batch));
+    deps.units.putEvent(run.eventHash, run.event);
+    for (const e of aggregations) deps.units.putEvent(epcisEventHash(e), e);
+    deps.custody.putCases(cases);
+  });
+  return cases;
+}
+
+/** Rebuild a recorded run (the same serials, time and place give the same root and event). */
+function rebuild(deps: CommissionDeps, rec: RunRecord): CommissioningRun {
+  return buildCommissioningRun(
+    deps.supplyKey,
+    { gtin: rec.gtin, lot: rec.lot, expiry: rec.expiry, count: rec.serials.length },
+    { time: new Date(rec.time), location: rec.location },
+    rec.serials,
+  );
+}
+
+/**
+ * Finish the runs recorded before their transaction was sent (a crash, or a chain that had not
+ * confirmed in time): a run the chain confirmed is stored, one it refused is forgotten, one still
+ * in the outbox waits. Run before each commissioning; a node may run it at start. Returns how
+ * many runs it stored and dropped.
+ */
+export async function resumeCommissioning(
+  deps: CommissionDeps,
+): Promise<{ stored: number; dropped: number; waiting: number }> {
+  const out = { stored: 0, dropped: 0, waiting: 0 };
+  for (const p of deps.units.pendingRuns()) {
+    const e = deps.outbox.get(outboxKey(p.root));
+    if (!e || e.status === 'failed') {
+      deps.units.dropPendingRun(p.root);
+      out.dropped++;
+    } else if (e.status === 'confirmed' && e.txHash) {
+      const rec = p.run as RunRecord;
+      const run = rebuild(deps, rec);
+      if (run.tree.root !== p.root)
+        throw new Error(
+          `recorded run ${p.root} rebuilds to another root (${run.tree.root}): wrong supply key?`,
+        );
+      storeRun(deps, run, rec, await confirmedBatch(deps.conn, e.txHash));
+      out.stored++;
+    } else out.waiting++;
+  }
+  return out;
+}
+
 /** Commission the lot named in `body` for `actor`; resolves once the batch is on chain and stored. */
 export function commissionLot(deps: CommissionDeps, actor: Actor, body: unknown): Promise<CommissionResult> {
   return loggedCustody(deps.log, actor.id, 'supply-commission', async (l) => {
@@ -142,55 +239,57 @@ export function commissionLot(deps: CommissionDeps, actor: Actor, body: unknown)
     const gln = deps.units.setting('gln');
     if (!gln)
       throw new ConflictError('this member has no GLN set; its EPCIS events need one (supply setting gln)');
-    if (deps.units.unitsOfLot(q.gtin, q.lot).length > 0)
+    await resumeCommissioning(deps);
+    if (deps.units.hasLot(q.gtin, q.lot))
       throw new ConflictError(
-        `lot ${q.lot} of GTIN ${q.gtin} is already commissioned here; a lot is commissioned in one run`,
+        `lot ${q.lot} of GTIN ${q.gtin} is already commissioned here (or being commissioned); a lot is commissioned in one run`,
       );
     const run = buildCommissioningRun(deps.supplyKey, q, { time: now, location: gln });
-    const cases: { sscc: string; units: UnitKey[] }[] = [];
-    if (q.caseSize !== undefined) {
-      const size = q.caseSize;
-      const ssccs = allocateSsccs(deps, claim.prefix, Math.ceil(q.count / size));
-      ssccs.forEach((sscc, k) => {
-        cases.push({
-          sscc,
-          units: run.units.slice(k * size, (k + 1) * size).map((u) => ({ gtin: u.gtin, serial: u.serial })),
-        });
+    const rec: RunRecord = {
+      gtin: q.gtin,
+      lot: q.lot,
+      expiry: q.expiry,
+      serials: run.units.map((u) => u.serial),
+      time: now.toISOString(),
+      location: gln,
+    };
+    const key = outboxKey(run.tree.root);
+    // One commit: the run is recorded with its queued transaction, so whatever the chain does
+    // after a crash, the run can be stored (or forgotten) from what is here.
+    deps.custody.transaction(() => {
+      if (q.caseSize !== undefined) {
+        rec.caseSize = q.caseSize;
+        rec.ssccs = allocateSsccs(deps, claim.prefix, Math.ceil(q.count / q.caseSize));
+      }
+      deps.units.putPendingRun({
+        root: run.tree.root,
+        gtin: q.gtin,
+        lot: q.lot,
+        count: q.count,
+        run: rec,
+        createdMs: now.getTime(),
       });
-    }
-    const queued = deps.outbox.enqueue({
-      key: `commission:${run.tree.root}`,
-      contract: 'DrugLedger',
-      address: deps.ledger.address,
-      functionName: 'commission',
-      args: [BigInt(q.gtin), run.lotCommitment, run.tree.root, q.count, eventHashDigest(run.eventHash)],
-      description: 'commission a run of drug units',
+      deps.outbox.enqueue({
+        key,
+        contract: 'DrugLedger',
+        address: deps.ledger.address,
+        functionName: 'commission',
+        args: [BigInt(q.gtin), run.lotCommitment, run.tree.root, q.count, eventHashDigest(run.eventHash)],
+        description: 'commission a run of drug units',
+      });
     });
-    const done = await deps.outbox.flushUntilSettled(queued.key);
-    if (done?.status === 'failed')
+    const done = await deps.outbox.flushUntilSettled(key);
+    if (done?.status === 'failed') {
+      deps.units.dropPendingRun(run.tree.root);
       throw new ConflictError(`not commissioned: the chain refused it (${done.error ?? 'no reason given'})`);
+    }
     if (done?.status !== 'confirmed' || !done.txHash)
       throw new UnavailableError(
         'commission-not-confirmed',
-        'the commissioning is sent but not confirmed yet; its units are not recorded here (ask an operator to check the outbox before commissioning the lot again)',
+        'the commissioning is sent but not confirmed yet; its units are recorded here once the chain confirms it (the next commissioning stores it; do not commission the lot again)',
       );
-    const receipt = await deps.conn.publicClient.getTransactionReceipt({ hash: done.txHash });
-    const [logged] = parseEventLogs({
-      abi: drugLedgerAbi,
-      eventName: 'BatchCommissioned',
-      logs: receipt.logs,
-    });
-    if (!logged) throw new Error('a confirmed commission transaction without its BatchCommissioned event');
-    const batch = Number(logged.args.batch);
-    const aggregations = cases.map((c) =>
-      aggregationEvent(c.sscc, c.units.map(unitEpc), { time: new Date(now.getTime() + 1), location: gln }),
-    );
-    deps.custody.transaction(() => {
-      deps.units.putUnits(storedUnits(run, batch));
-      deps.units.putEvent(run.eventHash, run.event);
-      for (const e of aggregations) deps.units.putEvent(epcisEventHash(e), e);
-      deps.custody.putCases(cases);
-    });
+    const batch = await confirmedBatch(deps.conn, done.txHash);
+    const cases = storeRun(deps, run, rec, batch);
     return {
       reason: 'commissioned',
       result: {

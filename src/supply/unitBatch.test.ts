@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { Hex } from 'viem';
-import { buildUnitBatch, verifyUnitProof } from './unitBatch.js';
+import { buildUnitBatch, treeFromLevels, verifyUnitProof } from './unitBatch.js';
 import { type Commitment, lotCommitment, unitCommitment } from './unitCommitment.js';
 
 const key = new Uint8Array(32).fill(7);
@@ -52,5 +52,18 @@ describe('unit batch Merkle tree', () => {
     assert.throws(() => tree.proof(`0x${'00'.repeat(32)}`), /not in this batch/);
     assert.throws(() => buildUnitBatch([c, c]), /twice/);
     assert.throws(() => buildUnitBatch([]), /at least one/);
+    assert.throws(() => tree.proofAt(13), /not in a batch of 13/);
+    assert.throws(() => tree.proofAt(-1), /not in a batch/);
+    assert.throws(() => buildUnitBatch(['0x1234']), /32 bytes/);
+    assert.equal(verifyUnitProof(tree.root, c, ['0x12']), false, 'a proof element that is not 32 bytes');
+  });
+  test('stored levels: read back whole, refused when cut or for another count', () => {
+    const tree = buildUnitBatch(units(13));
+    const back = treeFromLevels(13, tree.levels);
+    assert.equal(back.root, tree.root);
+    assert.deepEqual(back.proofAt(7), tree.proofAt(7));
+    assert.throws(() => treeFromLevels(13, tree.levels.subarray(32)), /not the levels of a tree of 13/);
+    assert.throws(() => treeFromLevels(12, tree.levels), /not the levels of a tree of 12/);
+    assert.throws(() => treeFromLevels(0, new Uint8Array(0)), /not the levels/);
   });
 });

@@ -19,7 +19,7 @@ import { drugLedgerAbi } from '../../chain/generated/index.js';
 import type { DeploymentManifest } from '../../chain/manifest.js';
 import { writeAndWait } from '../../chain/transact.js';
 import { type StoredUnit, UnitStore } from '../../store/unitStore.js';
-import { buildCommissioningRun, storedUnits } from '../../supply/commissioningRun.js';
+import { buildCommissioningRun, commissionedRun, storedUnits } from '../../supply/commissioningRun.js';
 import { receivingEvent, shippingEvent, unitEpc } from '../../supply/epcisEvents.js';
 import { epcisEventHash, eventHashDigest } from '../../supply/epcisHash.js';
 import { withCheckDigit } from '../../supply/gs1CheckDigit.js';
@@ -162,8 +162,8 @@ export async function seedSupply(
           functionName: 'commission',
           args: [BigInt(gtin), run.lotCommitment, run.tree.root, l.units, eventHashDigest(run.eventHash)],
         });
+        stores.manufacturer.putCommissionedRun(commissionedRun(run, batch));
         units = storedUnits(run, batch);
-        stores.manufacturer.putUnits(units);
         stores.manufacturer.putEvent(run.eventHash, run.event);
         progress(`supply: ${l.units} units of ${l.product} lot ${l.lot} commissioned (batch ${batch})`);
       }

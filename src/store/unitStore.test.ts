@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { buildCommissioningRun, commissionedRun, storedUnits } from '../supply/commissioningRun.js';
+import { withCheckDigit } from '../supply/gs1CheckDigit.js';
+import { openDatabase } from './database.js';
+import { NODE_MIGRATIONS } from './nodeSchema.js';
+import { type StoredUnit, UnitStore } from './unitStore.js';
+
+const key = new Uint8Array(32).fill(3);
+const GTIN = withCheckDigit('0952123400029');
+const run = (lot: string, count: number) =>
+  buildCommissioningRun(
+    key,
+    { gtin: GTIN, lot, expiry: '301231', count },
+    { time: new Date('2026-12-01T18:00:00Z'), location: '9521234000006' },
+  );
+const store = () => new UnitStore(openDatabase(':memory:', NODE_MIGRATIONS));
+
+describe('UnitStore: commissioned runs', () => {
+  test('each unit reads back with the proof of its leaf in the batch tree, no proof stored per unit', () => {
+    const units = store();
+    const r = run('L1', 300);
+    units.putCommissionedRun(commissionedRun(r, 7));
+    const expected = new Map(storedUnits(r, 7).map((u) => [u.serial, u]));
+    const lot = units.unitsOfLot(GTIN, 'L1');
+    assert.equal(lot.length, 300);
+    for (const u of lot) assert.deepEqual(u, expected.get(u.serial));
+    const one = r.units[123] as StoredUnit;
+    assert.deepEqual(units.unit(GTIN, one.serial), expected.get(one.serial));
+    assert.equal(units.count(), 300);
+  });
+
+  test('more batches than the tree cache holds: every proof still right after a reopen', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'medchain-units-'));
+    try {
+      const file = path.join(dir, 'node.db');
+      let db = openDatabase(file, NODE_MIGRATIONS);
+      const runs = Array.from({ length: 20 }, (_, b) => run(`B${b}`, 1 + b * 3));
+      runs.forEach((r, b) => {
+        new UnitStore(db).putCommissionedRun(commissionedRun(r, b));
+      });
+      db.close();
+      db = openDatabase(file, NODE_MIGRATIONS);
+      const units = new UnitStore(db);
+      for (let pass = 0; pass < 2; pass++)
+        runs.forEach((r, b) => {
+          for (const u of storedUnits(r, b)) assert.deepEqual(units.unit(u.gtin, u.serial), u);
+        });
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a received unit keeps the proof it came with; a unit held is kept as it was', () => {
+    const units = store();
+    const r = run('L2', 5);
+    const received = storedUnits(r, 4);
+    units.putUnits(received);
+    assert.deepEqual(
+      units.unitsOfLot(GTIN, 'L2'),
+      [...received].sort((a, b) => (a.serial < b.serial ? -1 : 1)),
+    );
+    units.putUnits([{ ...(received[0] as StoredUnit), batch: 9, proof: [] }]);
+    assert.deepEqual(units.unit(GTIN, (received[0] as StoredUnit).serial), received[0]);
+  });
+
+  test('a pending run: counts as its lot, listed until stored or dropped', () => {
+    const units = store();
+    const r = run('L3', 4);
+    const pending = {
+      root: r.tree.root,
+      gtin: GTIN,
+      lot: 'L3',
+      count: 4,
+      run: { serials: ['x'] },
+      createdMs: 5,
+    };
+    assert.equal(units.hasLot(GTIN, 'L3'), false);
+    units.putPendingRun(pending);
+    assert.equal(units.hasLot(GTIN, 'L3'), true);
+    assert.equal(units.unitsOfLot(GTIN, 'L3').length, 0, 'no unit before the chain confirmed');
+    assert.deepEqual(units.pendingRuns(), [pending]);
+    assert.throws(() => units.putPendingRun(pending), /UNIQUE/, 'a root is recorded once');
+    units.putCommissionedRun(commissionedRun(r, 2));
+    assert.deepEqual(units.pendingRuns(), []);
+    units.dropPendingRun(r.tree.root);
+    assert.equal(units.unitsOfLot(GTIN, 'L3').length, 4, 'a stored run is not dropped');
+    const other = run('L4', 2);
+    units.putPendingRun({ ...pending, root: other.tree.root, lot: 'L4' });
+    units.dropPendingRun(other.tree.root);
+    assert.deepEqual(units.pendingRuns(), []);
+    assert.equal(units.hasLot(GTIN, 'L4'), false);
+  });
+
+  test('a tree that is not the run’s is refused, and nothing is stored', () => {
+    const units = store();
+    const a = run('L5', 6);
+    const b = run('L5', 6);
+    assert.throws(
+      () => units.putCommissionedRun({ ...commissionedRun(a, 1), levels: b.tree.levels }),
+      /not the one of run/,
+    );
+    assert.throws(
+      () =>
+        units.putCommissionedRun({ ...commissionedRun(a, 1), units: commissionedRun(a, 1).units.slice(1) }),
+      /not the one of run/,
+    );
+    assert.equal(units.count(), 0);
+  });
+});
+
+describe('migration 13', () => {
+  test('units stored before it keep every column and their proofs', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'medchain-units-'));
+    try {
+      const file = path.join(dir, 'node.db');
+      openDatabase(file, NODE_MIGRATIONS.slice(0, 12)).close();
+      const old = new Database(file);
+      const u = storedUnits(run('OLD', 3), 0);
+      for (const x of u)
+        old
+          .prepare(
+            'INSERT INTO supply_units (gtin, serial, lot, expiry, commitment, batch, proof, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+          )
+          .run(x.gtin, x.serial, x.lot, x.expiry, x.commitment, x.batch, JSON.stringify(x.proof), 1);
+      old.close();
+      const db = openDatabase(file, NODE_MIGRATIONS);
+      const units = new UnitStore(db);
+      for (const x of u) assert.deepEqual(units.unit(x.gtin, x.serial), x);
+      assert.equal(db.pragma('user_version', { simple: true }), NODE_MIGRATIONS.length);
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
