@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { keccak_256 } from '@noble/hashes/sha3';
+import { keccak_256 } from '@noble/hashes/sha3.js';
 import fc from 'fast-check';
 import { keccak256Into, keccak256Short } from './keccak256.js';
 
@@ -17,9 +17,9 @@ test('known answers: the empty message and "abc" (Keccak-256, Ethereum padding)'
   );
 });
 
-test('the same hash as @noble/hashes for every length of one block (0 to 135 bytes)', () => {
+test('the same hash as @noble/hashes for messages of one block and more (0 to 300 bytes)', () => {
   fc.assert(
-    fc.property(fc.uint8Array({ minLength: 0, maxLength: 135 }), (m) => {
+    fc.property(fc.uint8Array({ minLength: 0, maxLength: 300 }), (m) => {
       assert.equal(hex(keccak256Short(m)), hex(keccak_256(m)));
     }),
     { numRuns: 2000 },
@@ -47,7 +47,6 @@ test('in place, at offsets: reads its range, writes 32 bytes where told and noth
 test('bad ranges are refused', () => {
   const b = new Uint8Array(200);
   for (const [what, from, length, at] of [
-    ['a full block', 0, 136, 0],
     ['a negative length', 0, -1, 0],
     ['past the input', 150, 64, 0],
     ['output past the end', 0, 32, 190],
