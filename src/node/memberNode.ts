@@ -80,7 +80,7 @@ import { answerVerification } from '../supply/verificationResponder.js';
 import { securePrivateDir } from '../util/privateFiles.js';
 import { Anchorer, type AnchorerOptions } from './anchorer.js';
 import { currentConsortiumKey, loadIdentity, type MemberIdentity } from './memberIdentity.js';
-import { supplyCustodyDeps } from './supplyCustody.js';
+import { resumeSupplyRuns, supplyCustodyDeps } from './supplyCustody.js';
 
 export interface MemberNode {
   dir: string;
@@ -512,12 +512,19 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
   let outbox: Outbox | undefined;
   let replicator: Replicator | undefined;
   let consortium: ConsortiumView | undefined;
+  let resuming: Promise<void> | undefined;
   if (opts.rpcUrl && node.manifest) {
     conn = await connectChain(opts.rpcUrl, { expectedChainId: node.manifest.chainId });
     outbox = new Outbox(node.db, conn, walletFor(conn, node.identity.chainKey));
     anchorer = new Anchorer(node.publisher, outbox, conn, node.manifest, opts.anchor);
     await anchorer.sync();
     anchorer.start();
+    // A commissioning run a crash interrupted is finished in the background (it waits on the chain).
+    resuming = resumeSupplyRuns(node, conn, node.manifest, outbox).catch((err: unknown) => {
+      process.stderr.write(
+        `medchain: interrupted commissioning runs not finished yet (${(err as Error).message}); the next commissioning finishes them\n`,
+      );
+    });
     // Members and grants from memory, kept current from chain events; as fresh as contract reads.
     consortium = new ConsortiumCache(conn, node.manifest);
     node.gate.attachChain(consortium);
@@ -602,6 +609,7 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
     // Nothing may keep running (and keep the process alive) behind a node that could not listen.
     await anchorer?.stop();
     await replicator?.stop();
+    await resuming;
     await app.close();
     if ((err as { code?: unknown }).code === 'EADDRINUSE')
       throw new PortInUseError(
@@ -618,6 +626,7 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
     close: async () => {
       await anchorer?.stop();
       await replicator?.stop();
+      await resuming;
       await app.close();
       releaseServing(node.dir);
     },

@@ -137,7 +137,8 @@ interface RunRecord {
   ssccs?: string[];
 }
 
-const outboxKey = (root: string) => `commission:${root}`;
+/** The outbox key of a commissioning run's transaction. */
+export const outboxKey = (root: string) => `commission:${root}`;
 
 /** The batch number DrugLedger gave a confirmed commission transaction. */
 async function confirmedBatch(conn: ChainConnection, txHash: Hex): Promise<number> {
