@@ -6,11 +6,16 @@
  * because @hpke/core runs every step as an async WebCrypto call. Used where the custodian seals
  * the one response key of an answer (src/crypto/responseKey.ts).
  *
- * The ephemeral key pair comes from `generateKeyPairSync('x25519')` with its public key exported
- * as SPKI DER, never as JWK (`generateKeyPairSync` followed by a JWK export deadlocked Node 20.20
- * in garbage collection under load; the soak test in hpkeBase.test.ts runs this path). A raw
- * public key is imported as a JWK (`x` only: about 0.02 ms, SPKI DER 0.09 ms); a raw private key
- * (test vectors, the recipient's side) from PKCS#8 DER (0.35 ms: OpenSSL's decoder lookup).
+ * The ephemeral private key comes from `generateKeyPairSync('x25519')`; its public key's raw bytes
+ * are X25519(sk, 9) (RFC 7748 §6.1: the public key is the base point's multiple), computed with
+ * `diffieHellman` against the base point: never a JWK export (`generateKeyPairSync` followed by
+ * a JWK export deadlocked Node 20.20 in garbage collection under load; the soak test in
+ * hpkeBase.test.ts runs this path), and cheaper than an SPKI DER export (OpenSSL's encoder lookup
+ * cost about 0.065 ms of the 0.25 ms a seal took). A raw public key is imported as a JWK (`x`
+ * only: about 0.012 ms, SPKI DER 0.09 ms), and up to 256 recipients' keys are kept imported; a
+ * raw private key (test vectors, the recipient's side) from PKCS#8 DER (0.35 ms: OpenSSL's decoder
+ * lookup). The key schedule's psk_id_hash and info_hash depend on the suite and `info` only and
+ * are kept per (suite, info); the exporter secret is derived only where it is exported.
  */
 import {
   createCipheriv,
@@ -42,8 +47,13 @@ const VERSION = enc8('HPKE-v1');
 const KEM_SUITE = Buffer.concat([enc8('KEM'), i2osp2(KEM_ID)]);
 const EMPTY = Buffer.alloc(0);
 
-const hpkeSuite = (aead: Aead) =>
-  Buffer.concat([enc8('HPKE'), i2osp2(KEM_ID), i2osp2(KDF_ID), i2osp2(AEADS[aead].id)]);
+const SUITES = Object.fromEntries(
+  Object.entries(AEADS).map(([name, a]) => [
+    name,
+    Buffer.concat([enc8('HPKE'), i2osp2(KEM_ID), i2osp2(KDF_ID), i2osp2(a.id)]),
+  ]),
+) as Record<Aead, Buffer>;
+const hpkeSuite = (aead: Aead) => SUITES[aead];
 
 /** §4 LabeledExtract: HKDF-Extract(salt, "HPKE-v1" || suite_id || label || ikm). */
 function labeledExtract(suite: Buffer, salt: Uint8Array, label: string, ikm: Uint8Array): Buffer {
@@ -63,23 +73,36 @@ function labeledExpand(suite: Buffer, prk: Uint8Array, label: string, info: Uint
     .subarray(0, l);
 }
 
-/** PKCS#8 and SPKI DER prefixes of X25519 keys (RFC 8410 §7, §4); the raw 32 bytes follow. */
+/** The PKCS#8 DER prefix of an X25519 private key (RFC 8410 §7); the raw 32 bytes follow. */
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
-const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
 
 const privateKeyObject = (sk: Uint8Array) =>
   createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, sk]), format: 'der', type: 'pkcs8' });
-const publicKeyObject = (pk: Uint8Array) =>
-  createPublicKey({
-    key: {
-      kty: 'OKP',
-      crv: 'X25519',
-      x: Buffer.from(pk.buffer, pk.byteOffset, pk.byteLength).toString('base64url'),
-    },
-    format: 'jwk',
-  });
-const rawPublic = (sk: KeyObject) =>
-  (createPublicKey(sk).export({ format: 'der', type: 'spki' }) as Buffer).subarray(SPKI_PREFIX.length);
+const importPublic = (x: string) => createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x }, format: 'jwk' });
+
+/** Recipients' public keys kept imported, by their base64url form (the custodian seals to few members). */
+const imported = new Map<string, KeyObject>();
+const IMPORTED_MAX = 256;
+
+function publicKeyObject(pk: Uint8Array): KeyObject {
+  const x = Buffer.from(pk.buffer, pk.byteOffset, pk.byteLength).toString('base64url');
+  let k = imported.get(x);
+  if (!k) {
+    k = importPublic(x);
+    if (imported.size >= IMPORTED_MAX) imported.clear();
+    imported.set(x, k);
+  }
+  return k;
+}
+
+/** The X25519 base point u = 9 (RFC 7748 §4.1), as a public key. */
+let basePoint: KeyObject | undefined;
+
+/** The raw public key of `sk`: X25519(sk, 9) (RFC 7748 §6.1). */
+function rawPublic(sk: KeyObject): Buffer {
+  basePoint ??= importPublic(Buffer.concat([Buffer.of(9), Buffer.alloc(31)]).toString('base64url'));
+  return diffieHellman({ privateKey: sk, publicKey: basePoint });
+}
 
 function dh(sk: KeyObject, pk: Uint8Array): Buffer {
   let z: Buffer;
@@ -100,17 +123,32 @@ function sharedSecret(z: Uint8Array, enc: Uint8Array, pkR: Uint8Array): Buffer {
   return labeledExpand(KEM_SUITE, prk, 'shared_secret', Buffer.concat([enc, pkR]), NSECRET);
 }
 
-/** §5.1 KeySchedule, mode base (no PSK): the AEAD key, base nonce and exporter secret. */
+/** §5.1 key_schedule_context (mode base, no PSK) of a suite and `info`: public values, kept per pair. */
+const contexts = new Map<string, Buffer>();
+const CONTEXTS_MAX = 64;
+
+function scheduleContext(aead: Aead, suite: Buffer, info: Uint8Array): Buffer {
+  const k = `${aead}:${Buffer.from(info.buffer, info.byteOffset, info.byteLength).toString('hex')}`;
+  let context = contexts.get(k);
+  if (!context) {
+    const pskIdHash = labeledExtract(suite, EMPTY, 'psk_id_hash', EMPTY);
+    const infoHash = labeledExtract(suite, EMPTY, 'info_hash', info);
+    context = Buffer.concat([Buffer.of(0), pskIdHash, infoHash]);
+    if (contexts.size >= CONTEXTS_MAX) contexts.clear();
+    contexts.set(k, context);
+  }
+  return context;
+}
+
+/** §5.1 KeySchedule, mode base (no PSK): the AEAD key and base nonce, and how to get the exporter secret. */
 function keySchedule(aead: Aead, shared: Uint8Array, info: Uint8Array) {
   const suite = hpkeSuite(aead);
-  const pskIdHash = labeledExtract(suite, EMPTY, 'psk_id_hash', EMPTY);
-  const infoHash = labeledExtract(suite, EMPTY, 'info_hash', info);
-  const context = Buffer.concat([Buffer.of(0), pskIdHash, infoHash]);
+  const context = scheduleContext(aead, suite, info);
   const secret = labeledExtract(suite, shared, 'secret', EMPTY);
   return {
     key: labeledExpand(suite, secret, 'key', context, AEADS[aead].nk),
     baseNonce: labeledExpand(suite, secret, 'base_nonce', context, NN),
-    exporterSecret: labeledExpand(suite, secret, 'exp', context, NSECRET),
+    exporterSecret: () => labeledExpand(suite, secret, 'exp', context, NSECRET),
   };
 }
 
@@ -205,5 +243,5 @@ export function exportBase(
     info,
   );
   const suite = hpkeSuite(opts.aead ?? 'aes-256-gcm');
-  return new Uint8Array(labeledExpand(suite, ks.exporterSecret, 'sec', exporterContext, length));
+  return new Uint8Array(labeledExpand(suite, ks.exporterSecret(), 'sec', exporterContext, length));
 }

@@ -75,12 +75,14 @@ export async function answerMember(
   const { key, sealed } = await newResponseKey(requester.encryptionKey, ctx.self, caller);
   try {
     answer.responseKey = { enc: b64(sealed.enc), wrapped: b64(sealed.wrapped) };
-    const dataKeys = await Promise.all(rows.map((r) => ctx.records.dataKeyOf(r)));
+    // Each record's binding is made once: it authenticates both the unwrap and the new wrap.
+    const aads = rows.map((r) => bindingBytes(bindingOf(r)));
+    const dataKeys = await Promise.all(rows.map((r, i) => ctx.records.dataKeyOf(r, aads[i])));
     for (const [i, row] of rows.entries()) {
       const dataKey = dataKeys[i] as Uint8Array;
       answer.records.push({
         ...wireCiphertext(row, row.categories ?? ALL_CATEGORY_BITS),
-        key: { kind: 'response', wrapped: b64(wrapSymmetric(key, dataKey, bindingBytes(bindingOf(row)))) },
+        key: { kind: 'response', wrapped: b64(wrapSymmetric(key, dataKey, aads[i] as Uint8Array)) },
       });
       dataKey.fill(0);
     }

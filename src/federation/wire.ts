@@ -30,7 +30,8 @@ import { FHIR_ID } from '../fhir/validate.js';
 import { writeDigitalLink } from '../supply/gs1.js';
 import type { VerificationAnswer } from '../supply/verify.js';
 
-export const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+export const b64 = (b: Uint8Array): string =>
+  Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 export const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
 export const hexBytes = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/^0x/, ''), 'hex'));
 

@@ -635,11 +635,10 @@ export class RecordStore {
       }
     });
     const sqlWhere = where.join(' AND ');
-    const total = (
-      statement(this.db, `SELECT count(*) AS n FROM resource_heads h WHERE ${sqlWhere}`).get(params) as {
-        n: number;
-      }
-    ).n;
+    if (!Number.isSafeInteger(count) || count < 0) throw new Error(`internal: search count ${count}`);
+    // The page size is written into the SQL, not bound: SQLite (3.53) reads a bound LIMIT into the
+    // plan when it compiles it, so binding one expires the statement and every search would be
+    // compiled again (counts are few: the default, the member release limit, a client's _count).
     const rows = (
       statement(
         this.db,
@@ -647,9 +646,18 @@ export class RecordStore {
            FROM resource_heads h
            JOIN resource_versions v ON v.resource_type = h.resource_type AND v.id = h.id AND v.version = h.version
          ${joinsOf('@own')}
-          WHERE ${sqlWhere} ORDER BY h.last_updated_ms DESC, h.id LIMIT @count OFFSET @offset`,
-      ).all({ ...params, own: own ?? null, count, offset }) as (RawVersion & JoinedColumns)[]
+          WHERE ${sqlWhere} ORDER BY h.last_updated_ms DESC, h.id LIMIT ${count} OFFSET @offset`,
+      ).all({ ...params, own: own ?? null, offset }) as (RawVersion & JoinedColumns)[]
     ).map(withJoined);
+    // A page that is not full (and not past the end) ends the matches: its rows are the rest, so
+    // the total needs no second query.
+    if (rows.length < count && (rows.length > 0 || offset === 0))
+      return { rows, total: offset + rows.length };
+    const total = (
+      statement(this.db, `SELECT count(*) AS n FROM resource_heads h WHERE ${sqlWhere}`).get(params) as {
+        n: number;
+      }
+    ).n;
     return { rows, total };
   }
 }
