@@ -17,6 +17,7 @@ import type { FastifyInstance } from 'fastify';
 import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
 import type { Actor, ReleaseRequest } from '../access/gatekeeper.js';
 import { Gatekeeper } from '../access/gatekeeper.js';
+import { MemberMacKeys } from '../access/memberMacKeys.js';
 import { LoginThrottle, SessionStore } from '../access/sessions.js';
 import { RPC_PROXY_PATH, type RpcProxyOptions } from '../api/rpcProxy.js';
 import { buildApi } from '../api/server.js';
@@ -46,7 +47,7 @@ import { badRequest, PortInUseError } from '../errors.js';
 import { relayConsent } from '../federation/consentRelay.js';
 import { answerMember } from '../federation/custodian.js';
 import { answerDiscovery, discoverPatients } from '../federation/discovery.js';
-import { postSigned } from '../federation/memberClient.js';
+import { postLookup, postSigned } from '../federation/memberClient.js';
 import { acceptPush, answerAsReplica } from '../federation/replica.js';
 import { Replicator } from '../federation/replication.js';
 import { federatedSearch } from '../federation/requester.js';
@@ -196,6 +197,7 @@ function supplyDeps(
   consortium: ConsortiumView,
   outbox: Outbox,
   now: () => Date,
+  macs: MemberMacKeys,
 ) {
   const ledger = drugLedgerContract(conn, manifest);
   if (!ledger) return {};
@@ -206,7 +208,7 @@ function supplyDeps(
   const chainState = new UnitStateCache(conn, ledger);
   return {
     verifyUnit: (actor: Actor, id: { gtin: string; serial: string; lot?: string; expiry?: string }) =>
-      verifyAtResponder({ log: node.log, ledger, consortium, signer }, actor, id),
+      verifyAtResponder({ log: node.log, ledger, consortium, signer, macs }, actor, id),
     answerVerification: (caller: `0x${string}`, body: unknown) =>
       answerVerification(
         { units: node.units, log: node.log, ledger, supplyKey, chain: chainState },
@@ -379,8 +381,20 @@ function paymentDeps(
   };
 }
 
+/**
+ * This member's pairwise MAC keys with its peers (member request MACs, src/access/memberMac.ts),
+ * bound to the deployment, reading members from the event-kept consortium view.
+ */
+function memberMacKeys(node: MemberNode, manifest: DeploymentManifest, consortium: ConsortiumView) {
+  return new MemberMacKeys(
+    { address: node.identity.address, privateKey: bytes(node.identity.encryptionPrivateKey) },
+    { chainId: manifest.chainId, registry: manifest.contracts.Registry },
+    consortium.member,
+  );
+}
+
 /** The chain-backed parts of the API: member checks, cross-member reads, replicas. */
-function federationDeps(node: MemberNode, consortium: ConsortiumView) {
+function federationDeps(node: MemberNode, consortium: ConsortiumView, macs: MemberMacKeys) {
   const signer = privateKeyToAccount(node.identity.chainKey);
   const self = node.identity.address;
   return {
@@ -388,15 +402,16 @@ function federationDeps(node: MemberNode, consortium: ConsortiumView) {
       const m = await consortium.member(a);
       return m.active ? ('active' as const) : m.admission > 0 ? ('former' as const) : ('unknown' as const);
     },
+    memberMacKey: macs.callerKey,
     answerMember: (caller: `0x${string}`, body: unknown) =>
       answerMember({ gate: node.gate, records: node.records, member: consortium.member, self }, caller, body),
     answerDiscovery: (caller: `0x${string}`, body: unknown) =>
       answerDiscovery({ gate: node.gate, records: node.records, self }, caller, body),
     discoverPatients: (actor: Actor, d: Demographics) =>
-      discoverPatients({ gate: node.gate, records: node.records, consortium, signer }, actor, d),
+      discoverPatients({ gate: node.gate, records: node.records, consortium, signer, macs }, actor, d),
     federatedSearch: (actor: Actor, q: ReleaseRequest, filter?: SearchRequest) =>
-      federatedSearch({ gate: node.gate, records: node.records, consortium, signer }, actor, q, filter),
-    ...eligibilityDeps(node, consortium),
+      federatedSearch({ gate: node.gate, records: node.records, consortium, signer, macs }, actor, q, filter),
+    ...eligibilityDeps(node, consortium, macs),
     replica: {
       push: (caller: `0x${string}`, body: unknown) =>
         acceptPush(node.db, node.identity.encryptionPublicKey.slice(2), caller, body),
@@ -410,8 +425,8 @@ function federationDeps(node: MemberNode, consortium: ConsortiumView) {
   };
 }
 
-/** Insurance eligibility: the provider's `$submit` and the insurer's member-signed intake. */
-function eligibilityDeps(node: MemberNode, consortium: ConsortiumView) {
+/** Insurance eligibility: the provider's `$submit` and the insurer's member-authenticated intake. */
+function eligibilityDeps(node: MemberNode, consortium: ConsortiumView, macs: MemberMacKeys) {
   const self = node.identity.address;
   return {
     requestEligibility: (actor: Actor, body: unknown) =>
@@ -421,6 +436,9 @@ function eligibilityDeps(node: MemberNode, consortium: ConsortiumView) {
           self,
           signer: privateKeyToAccount(node.identity.chainKey),
           member: consortium.member,
+          // An eligibility question is a lookup: a MAC (the target is a MemberInfo, with its key).
+          post: (signer, target, p, payload, timeoutMs) =>
+            postLookup({ signer, macs }, target, p, payload, timeoutMs),
         },
         actor,
         body,
@@ -498,6 +516,7 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
   let outbox: Outbox | undefined;
   let replicator: Replicator | undefined;
   let consortium: ConsortiumView | undefined;
+  let macs: MemberMacKeys | undefined;
   if (opts.rpcUrl && node.manifest) {
     conn = await connectChain(opts.rpcUrl, { expectedChainId: node.manifest.chainId });
     outbox = new Outbox(node.db, conn, walletFor(conn, node.identity.chainKey));
@@ -507,6 +526,7 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
     // Members and grants from memory, kept current from chain events; as fresh as contract reads.
     consortium = new ConsortiumCache(conn, node.manifest);
     node.gate.attachChain(consortium);
+    macs = memberMacKeys(node, node.manifest, consortium);
     replicator = new Replicator({
       db: node.db,
       records: node.records,
@@ -563,8 +583,8 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
             ),
         }
       : {}),
-    ...(chain && consortium ? federationDeps(node, consortium) : {}),
-    ...(chain && consortium && outbox
+    ...(chain && consortium && macs ? federationDeps(node, consortium, macs) : {}),
+    ...(chain && consortium && outbox && macs
       ? {
           ...supplyDeps(
             node,
@@ -573,6 +593,7 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
             consortium,
             outbox,
             opts.clock ?? (() => new Date()),
+            macs,
           ),
           ...supplyCustodyDeps(node, chain.conn, chain.manifest, consortium, outbox),
           ...claimsDeps(node, chain.conn, chain.manifest, consortium, outbox),
