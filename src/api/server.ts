@@ -23,6 +23,7 @@ import {
   type SessionStore,
 } from '../access/sessions.js';
 import { UnauthenticatedCounter } from '../access/unauthenticatedCounter.js';
+import type { BlockMark } from '../chain/blockBoard.js';
 import type { OutboxEntry } from '../chain/outbox.js';
 import { ConflictError, forbidden, tooMany, UnavailableError, unauthorized } from '../errors.js';
 import type { RelayResult } from '../federation/consentRelay.js';
@@ -71,6 +72,8 @@ declare module 'fastify' {
     authRequired: boolean;
     /** The request body as received (JSON bodies). */
     rawBody: string | undefined;
+    /** When the request arrived, as a mark of the node's chain caches (src/chain/blockBoard.ts). */
+    arrival: number | null;
   }
 }
 
@@ -128,6 +131,8 @@ export interface ApiDeps
    * (src/api/memberCredentials.ts).
    */
   memberMacKey?: CallerMacKey;
+  /** Now, as a mark of the node's chain caches (src/chain/blockBoard.ts): taken when a request arrives. */
+  blockMark?: () => BlockMark;
   software?: { name: string; version: string };
   /** Largest accepted request body in bytes (default 4 MiB). */
   bodyLimit?: number;
@@ -160,6 +165,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.decorateRequest('patientPending', false);
   app.decorateRequest('authRequired', false);
   app.decorateRequest('rawBody', undefined);
+  app.decorateRequest('arrival', null);
   app.removeContentTypeParser(['text/plain', 'application/json']);
   // JSON and FHIR JSON use Fastify's JSON parser (secure-json-parse: refuses __proto__/constructor
   // keys); the raw text is kept so member-signed requests can be checked against their body hash.
@@ -260,6 +266,7 @@ function apiRoutes(
   const disputeLimit = deps.disputeLimit ?? new RateLimiter(30, 60_000);
   // Authentication on every route except sign-in and the capability statement.
   app.addHook('onRequest', async (request) => {
+    request.arrival = deps.blockMark?.() ?? null;
     const path = request.url.split('?')[0] ?? '';
     request.audit = auditContext(request.method, request.url) ?? null;
     if (request.method === 'OPTIONS') return;

@@ -21,6 +21,7 @@ import { MemberMacKeys } from '../access/memberMacKeys.js';
 import { LoginThrottle, SessionStore } from '../access/sessions.js';
 import { RPC_PROXY_PATH, type RpcProxyOptions } from '../api/rpcProxy.js';
 import { buildApi } from '../api/server.js';
+import { BlockBoard } from '../chain/blockBoard.js';
 import { ruleSetId } from '../chain/claimBatch.js';
 import { withFinalClaimsFactsCached } from '../chain/claimsReadCache.js';
 import { chainClaims } from '../chain/claimsView.js';
@@ -29,6 +30,7 @@ import type { ConsortiumView } from '../chain/consortium.js';
 import { ConsortiumCache } from '../chain/consortiumCache.js';
 import { consortiumContracts, type DrugLedgerContract, drugLedgerContract } from '../chain/contracts.js';
 import { auditAnchorAbi } from '../chain/generated/index.js';
+import { latestBlockOf } from '../chain/latestBlock.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { Outbox } from '../chain/outbox.js';
 import { ClaimBatcher } from '../claims/claimBatcher.js';
@@ -198,6 +200,7 @@ function supplyDeps(
   outbox: Outbox,
   now: () => Date,
   macs: MemberMacKeys,
+  board: BlockBoard,
 ) {
   const ledger = drugLedgerContract(conn, manifest);
   if (!ledger) return {};
@@ -205,15 +208,18 @@ function supplyDeps(
   const wiring: SupplyWiring = { conn, manifest, ledger, signer, consortium, outbox, now };
   const supplyKey = supplyKeyOf(bytes(node.identity.indexKey));
   // The responder's view of DrugLedger, kept current from its events (src/supply/unitChainState.ts).
-  const chainState = new UnitStateCache(conn, ledger);
+  // It shares block numbers with the consortium view: a request's member check and its unit's
+  // chain state need one block-number call between them, not two.
+  const chainState = new UnitStateCache(conn, ledger, { latestBlock: latestBlockOf(conn.rpcUrl), board });
   return {
     verifyUnit: (actor: Actor, id: { gtin: string; serial: string; lot?: string; expiry?: string }) =>
       verifyAtResponder({ log: node.log, ledger, consortium, signer, macs }, actor, id),
-    answerVerification: (caller: `0x${string}`, body: unknown) =>
+    answerVerification: (caller: `0x${string}`, body: unknown, since?: number) =>
       answerVerification(
         { units: node.units, log: node.log, ledger, supplyKey, chain: chainState },
         caller,
         body,
+        since,
       ),
     dispenseUnit: (actor: Actor, body: unknown) =>
       dispenseUnit(
@@ -517,6 +523,8 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
   let replicator: Replicator | undefined;
   let consortium: ConsortiumView | undefined;
   let macs: MemberMacKeys | undefined;
+  // The block numbers the node's chain caches learn, shared by the reads of one request.
+  const board = new BlockBoard();
   if (opts.rpcUrl && node.manifest) {
     conn = await connectChain(opts.rpcUrl, { expectedChainId: node.manifest.chainId });
     outbox = new Outbox(node.db, conn, walletFor(conn, node.identity.chainKey));
@@ -524,7 +532,7 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
     await anchorer.sync();
     anchorer.start();
     // Members and grants from memory, kept current from chain events; as fresh as contract reads.
-    consortium = new ConsortiumCache(conn, node.manifest);
+    consortium = new ConsortiumCache(conn, node.manifest, { board });
     node.gate.attachChain(consortium);
     macs = memberMacKeys(node, node.manifest, consortium);
     replicator = new Replicator({
@@ -583,7 +591,9 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
             ),
         }
       : {}),
-    ...(chain && consortium && macs ? federationDeps(node, consortium, macs) : {}),
+    ...(chain && consortium && macs
+      ? { ...federationDeps(node, consortium, macs), blockMark: () => board.mark() }
+      : {}),
     ...(chain && consortium && outbox && macs
       ? {
           ...supplyDeps(
@@ -594,6 +604,7 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
             outbox,
             opts.clock ?? (() => new Date()),
             macs,
+            board,
           ),
           ...supplyCustodyDeps(node, chain.conn, chain.manifest, consortium, outbox),
           ...claimsDeps(node, chain.conn, chain.manifest, consortium, outbox),
