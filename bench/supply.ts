@@ -11,9 +11,12 @@
  *   verification   the responder's answer (verificationResponder.ts) over a store of
  *                  BENCH_SUPPLY_VERIFY_UNITS units shipped to the pharmacy, asked about a random
  *                  one each time: in process (sequential, and BENCH_SUPPLY_CONCURRENCY at once),
- *                  and over HTTP against the node in its own process with member-signed requests
- *                  (the path a pharmacy's node takes; the requests are signed before the clock
- *                  starts, as each is single use, and the signing cost is reported beside).
+ *                  and over HTTP against the node in its own process, with member MACs (the path a
+ *                  pharmacy's node takes: src/access/memberMac.ts) at BENCH_SUPPLY_CONCURRENCY and
+ *                  four times it in flight, and with member signatures beside for comparison (each
+ *                  request is single use, so all are made before the clock starts; what making one
+ *                  costs is reported beside). The node's and the chain's CPU time per request are
+ *                  read from /proc around each round.
  *   gas            commission, transferBatch and a single setStatus (dispense, recall) for batch
  *                  sizes 1, 100, 1,000 and 10,000, per unit amortized.
  *
@@ -23,12 +26,15 @@
  *   BENCH_SUPPLY_SIZES         commissioning run sizes, default 1000,10000
  *   BENCH_SUPPLY_ROUNDS        rounds (commissioning runs per size, verification rounds), default 3
  *   BENCH_SUPPLY_VERIFY_UNITS  units in the verified lot, default 10000
- *   BENCH_SUPPLY_VERIFY_OPS    verifications per round and mode, default 2000
+ *   BENCH_SUPPLY_VERIFY_OPS    verifications per round and mode (in process, HTTP signed), default 2000
+ *   BENCH_SUPPLY_HTTP_OPS      verifications per round over HTTP with MACs, default 10000
  *   BENCH_SUPPLY_CONCURRENCY   requests in flight at once (in process and HTTP), default 16
+ *   BENCH_SUPPLY_GAS_SIZES     batch sizes of the gas table, default 1,100,1000,10000
+ *   BENCH_SUPPLY_CPU_PROF      a directory: profile the node's process (node --cpu-prof) into it
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -38,6 +44,8 @@ import { type Address, type Hex, verifyMessage } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { Actor } from '../src/access/gatekeeper.js';
 import { memberAuthHeader, memberAuthMessage } from '../src/access/memberAuth.js';
+import { memberMacHeader, verifyMemberMac } from '../src/access/memberMac.js';
+import { ReplayGuard } from '../src/access/replayGuard.js';
 import { type ChainConnection, connectChain, walletFor } from '../src/chain/clients.js';
 import { type DrugLedgerContract, drugLedgerContract } from '../src/chain/contracts.js';
 import { deployContracts } from '../src/chain/deploy.js';
@@ -46,6 +54,7 @@ import { drugLedgerAbi } from '../src/chain/generated/index.js';
 import { Outbox } from '../src/chain/outbox.js';
 import { rolesToMask } from '../src/chain/scopes.js';
 import { writeAndWait } from '../src/chain/transact.js';
+import { pairwiseMacKey } from '../src/crypto/pairwiseKey.js';
 import { supplyVerifyRequestBody } from '../src/federation/wire.js';
 import { createIdentity } from '../src/node/memberIdentity.js';
 import { keyFileOf, type MemberNode, openMemberNode } from '../src/node/memberNode.js';
@@ -73,10 +82,18 @@ const SIZES = (process.env.BENCH_SUPPLY_SIZES ?? '1000,10000').split(',').map(Nu
 const ROUNDS = Number(process.env.BENCH_SUPPLY_ROUNDS ?? 3);
 const VERIFY_UNITS = Number(process.env.BENCH_SUPPLY_VERIFY_UNITS ?? 10_000);
 const VERIFY_OPS = Number(process.env.BENCH_SUPPLY_VERIFY_OPS ?? 2_000);
+const HTTP_OPS = Number(process.env.BENCH_SUPPLY_HTTP_OPS ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_SUPPLY_CONCURRENCY ?? 16);
 /** In-process concurrency levels: one at a time, the HTTP level, and four times it. */
 const LEVELS = [1, CONCURRENCY, 4 * CONCURRENCY];
-const GAS_SIZES = [1, 100, 1_000, 10_000];
+/** The HTTP rows: MACs at the HTTP level and four times it; signatures at the HTTP level. */
+const HTTP_ROWS = [
+  { scheme: 'mac', concurrency: CONCURRENCY },
+  { scheme: 'mac', concurrency: 4 * CONCURRENCY },
+  { scheme: 'signed', concurrency: CONCURRENCY },
+] as const;
+type HttpScheme = (typeof HTTP_ROWS)[number]['scheme'];
+const GAS_SIZES = (process.env.BENCH_SUPPLY_GAS_SIZES ?? '1,100,1000,10000').split(',').map(Number);
 /** The issue's targets. */
 const TARGETS = { verificationsPerSec: 5_000, unitsPerSec: 10_000 };
 
@@ -98,6 +115,17 @@ const r2 = (x: number) => Number(x.toFixed(2));
 const r0 = (x: number) => Math.round(x);
 const load = () => os.loadavg().map((x) => r2(x)) as [number, number, number];
 const bytes = (h: string) => new Uint8Array(Buffer.from(h.slice(2), 'hex'));
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux; NaN elsewhere). */
+function cpuMsOf(pid: number | undefined): number {
+  try {
+    // Fields after the parenthesized command name: utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return Number.NaN;
+  }
+}
 
 interface Ctx {
   conn: ChainConnection;
@@ -231,7 +259,18 @@ async function drive(count: number, concurrency: number, op: (i: number) => Prom
 async function startResponder(dir: string, manifestFile: string, rpcUrl: string) {
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(here, '_memberServer.ts'), dir, manifestFile, rpcUrl],
+    [
+      // BENCH_SUPPLY_CPU_PROF=<dir>: a V8 CPU profile of the node, written there when it stops.
+      ...(process.env.BENCH_SUPPLY_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_SUPPLY_CPU_PROF)}`]
+        : []),
+      '--import',
+      'tsx',
+      path.join(here, '_memberServer.ts'),
+      dir,
+      manifestFile,
+      rpcUrl,
+    ],
     { cwd: repoRoot, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   child.stdin?.write(`${PASS}\n`);
@@ -246,6 +285,7 @@ async function startResponder(dir: string, manifestFile: string, rpcUrl: string)
   });
   return {
     url,
+    pid: child.pid,
     stop: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
@@ -425,31 +465,52 @@ export async function main(): Promise<void> {
     manufacturer.close();
     manufacturer = undefined;
 
-    // Over HTTP: the node in its own process, member-signed requests signed beforehand.
+    // Over HTTP: the node in its own process; every request's credential made beforehand.
     const signer = privateKeyToAccount(pId.chainKey);
+    const macKey = pairwiseMacKey(
+      { address: pId.address, privateKey: bytes(pId.encryptionPrivateKey) },
+      { address: mId.address, publicKey: bytes(mId.encryptionPublicKey) },
+      'to-peer',
+      { chainId: manifest.chainId, registry: manifest.contracts.Registry },
+    );
     const responder = await startResponder(mDir, manifestFile, chain.rpcUrl);
-    const httpRounds: { p50Ms: number; p99Ms: number; perSec: number; non2xx: number; errors: number }[] = [];
-    const signMs: number[] = [];
+    type HttpRound = {
+      p50Ms: number;
+      p99Ms: number;
+      perSec: number;
+      non2xx: number;
+      errors: number;
+      /** CPU time of the node's process, and of the chain's, per request answered (ms). */
+      serverCpuMs: number;
+      chainCpuMs: number;
+    };
+    const httpRounds: Record<string, HttpRound[]> = {};
+    const makeMs: Record<HttpScheme, number[]> = { mac: [], signed: [] };
     let verifyMs = Number.NaN;
+    let macVerifyMs = Number.NaN;
     try {
-      const signed = async (count: number) => {
+      const made = async (scheme: HttpScheme, count: number) => {
         const t0 = performance.now();
         const pool: { body: string; authorization: string }[] = [];
         for (let i = 0; i < count; i++) {
           const payload = supplyVerifyRequestBody(body(pick()));
           pool.push({
             body: payload,
-            authorization: await memberAuthHeader(signer, mId.address, 'POST', SUPPLY_VERIFY_PATH, payload),
+            authorization:
+              scheme === 'mac'
+                ? memberMacHeader(macKey, pId.address, mId.address, 'POST', SUPPLY_VERIFY_PATH, payload)
+                : await memberAuthHeader(signer, mId.address, 'POST', SUPPLY_VERIFY_PATH, payload),
           });
         }
-        signMs.push((performance.now() - t0) / count);
+        makeMs[scheme].push((performance.now() - t0) / count);
         return pool;
       };
-      const fire = async (pool: { body: string; authorization: string }[]) => {
+      const fire = async (pool: { body: string; authorization: string }[], connections: number) => {
         let i = 0;
+        const cpu0 = [cpuMsOf(responder.pid), cpuMsOf(chain.pid)] as const;
         const r = await autocannon({
           url: responder.url,
-          connections: CONCURRENCY,
+          connections,
           amount: pool.length,
           requests: [
             {
@@ -466,15 +527,18 @@ export async function main(): Promise<void> {
             },
           ],
         });
+        const answered = r['2xx'] + r.non2xx || 1;
         return {
           p50Ms: r.latency.p50,
           p99Ms: r.latency.p99,
           perSec: (r['2xx'] / (r.duration || 1)) as number,
           non2xx: r.non2xx,
           errors: r.errors + r.timeouts,
+          serverCpuMs: (cpuMsOf(responder.pid) - cpu0[0]) / answered,
+          chainCpuMs: (cpuMsOf(chain.pid) - cpu0[1]) / answered,
         };
       };
-      const warm = await signed(200);
+      const warm = await made('signed', 200);
       // What the responder spends on each request's signature, alone (in this process).
       const v0 = performance.now();
       for (const x of warm.slice(0, 100)) {
@@ -491,8 +555,47 @@ export async function main(): Promise<void> {
           throw new Error('a signed request did not verify');
       }
       verifyMs = (performance.now() - v0) / 100;
-      await fire(warm); // warm-up
-      for (let round = 0; round < ROUNDS; round++) httpRounds.push(await fire(await signed(VERIFY_OPS)));
+      // And on each MAC, alone: parse, HMAC, constant-time compare, single use (the key at hand).
+      const macs = await made('mac', 2_000);
+      const guard = new ReplayGuard();
+      const m0 = performance.now();
+      for (const x of macs) {
+        const ok = await verifyMemberMac(
+          x.authorization,
+          mId.address,
+          'POST',
+          SUPPLY_VERIFY_PATH,
+          x.body,
+          guard,
+          async () => macKey,
+        );
+        if (!ok) throw new Error('a MAC request did not verify');
+      }
+      macVerifyMs = (performance.now() - m0) / macs.length;
+      await fire(warm, CONCURRENCY); // warm-up
+      // A responder that has answered for each of its units once (its UnitStateCache holds them
+      // all, as after the in-process warm-up above): every unit asked about once, with MACs.
+      const everyUnit: { body: string; authorization: string }[] = verified.units.map((u) => {
+        const payload = supplyVerifyRequestBody(body(u));
+        return {
+          body: payload,
+          authorization: memberMacHeader(
+            macKey,
+            pId.address,
+            mId.address,
+            'POST',
+            SUPPLY_VERIFY_PATH,
+            payload,
+          ),
+        };
+      });
+      await fire(everyUnit, CONCURRENCY);
+      for (let round = 0; round < ROUNDS; round++)
+        for (const row of HTTP_ROWS) {
+          const k = `${row.scheme}@${row.concurrency}`;
+          const pool = await made(row.scheme, row.scheme === 'mac' ? HTTP_OPS : VERIFY_OPS);
+          httpRounds[k] = [...(httpRounds[k] ?? []), await fire(pool, row.concurrency)];
+        }
     } finally {
       await responder.stop();
     }
@@ -519,14 +622,24 @@ export async function main(): Promise<void> {
         };
       })(),
       chainReadsSequential: { p50Ms: r2(reads.p50Ms), p99Ms: r2(reads.p99Ms), perSec: r0(reads.perSec) },
-      http: {
-        ...med(httpRounds),
-        non2xx: httpRounds.reduce((a, r) => a + r.non2xx, 0),
-        errors: httpRounds.reduce((a, r) => a + r.errors, 0),
-      },
+      http: Object.fromEntries(
+        Object.entries(httpRounds).map(([k, xs]) => [
+          k,
+          {
+            ...med(xs),
+            requestsPerRound: k.startsWith('mac') ? HTTP_OPS : VERIFY_OPS,
+            serverCpuMsPerRequest: Number(median(xs.map((x) => x.serverCpuMs)).toFixed(3)),
+            chainCpuMsPerRequest: Number(median(xs.map((x) => x.chainCpuMs)).toFixed(3)),
+            non2xx: xs.reduce((a, r) => a + r.non2xx, 0),
+            errors: xs.reduce((a, r) => a + r.errors, 0),
+          },
+        ]),
+      ),
       durableCommitMs: { p50: r2(median(commitMs)), p90: r2(quantile(commitMs, 0.9)) },
-      signMsPerRequest: r2(median(signMs)),
+      signMsPerRequest: r2(median(makeMs.signed)),
+      macMsPerRequest: Number(median(makeMs.mac).toFixed(4)),
       verifyMsPerRequest: r2(verifyMs),
+      macVerifyMsPerRequest: Number(macVerifyMs.toFixed(4)),
     };
     const loadEnd = load();
     const result = { verification, commissioning, gas };
@@ -566,10 +679,24 @@ type Result = {
     cold: { p50Ms: number; p99Ms: number; perSec: number };
     cache: { hits: number; misses: number; syncs: number; hitRatio: number };
     chainReadsSequential: { p50Ms: number; p99Ms: number; perSec: number };
-    http: { p50Ms: number; p99Ms: number; perSec: number; non2xx: number; errors: number };
+    http: Record<
+      string,
+      {
+        p50Ms: number;
+        p99Ms: number;
+        perSec: number;
+        requestsPerRound: number;
+        serverCpuMsPerRequest: number;
+        chainCpuMsPerRequest: number;
+        non2xx: number;
+        errors: number;
+      }
+    >;
     durableCommitMs: { p50: number; p90: number };
     signMsPerRequest: number;
+    macMsPerRequest: number;
     verifyMsPerRequest: number;
+    macVerifyMsPerRequest: number;
   };
   commissioning: {
     units: number;
@@ -611,9 +738,24 @@ function report(r: Result, loadStart: number[], loadEnd: number[]): string {
     ),
     `| in process, UnitStateCache, cold (first question about each unit) | ${v.concurrency} | ${v.cold.p50Ms} | ${v.cold.p99Ms} | ${vs(v.cold.perSec, TARGETS.verificationsPerSec)} |`,
     `| the two chain reads alone (stateOf, isLotRecalled) | 1 | ${v.chainReadsSequential.p50Ms} | ${v.chainReadsSequential.p99Ms} | ${v.chainReadsSequential.perSec} |`,
-    `| HTTP, member-signed POST ${SUPPLY_VERIFY_PATH} (node in its own process) | ${v.concurrency} | ${v.http.p50Ms} | ${v.http.p99Ms} | ${vs(v.http.perSec, TARGETS.verificationsPerSec)} |`,
     '',
-    `In process: every answer is logged durably before it is returned (group commit: better-sqlite3 commits synchronously, so each group's fsync holds the event loop) and the scan noted in the same commit; one durable commit on this disk took ${v.durableCommitMs.p50} ms at p50, ${v.durableCommitMs.p90} ms at p90 during the run. Cache over the warm rounds: ${v.cache.hits} hits, ${v.cache.misses} misses, ${v.cache.syncs} block-number calls. HTTP (the node as wired, with the cache): ${v.http.non2xx} non-2xx answers, ${v.http.errors} errors; the server checks each request's secp256k1 signature (${v.verifyMsPerRequest} ms of CPU each, measured here alone). Signing one request at the pharmacy's node (not in the HTTP figure): ${v.signMsPerRequest} ms.`,
+    `## Over HTTP: POST ${SUPPLY_VERIFY_PATH} at the node in its own process`,
+    '',
+    `After one question about each of the ${v.storeUnits} units (the node's UnitStateCache then holds them all); a random unit each time; every answer logged durably before it is sent.`,
+    '',
+    '| member credential | in flight | requests per round | p50 ms | p99 ms | per second | node CPU ms per request | chain CPU ms per request |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...HTTP_ROWS.map((row) => {
+      const x = v.http[`${row.scheme}@${row.concurrency}`];
+      if (!x) return `| ${row.scheme} | ${row.concurrency} | — | — | — | — | — | — |`;
+      const what =
+        row.scheme === 'mac'
+          ? 'MAC (`MedchainMemberMac`, HMAC-SHA256)'
+          : 'signature (`MedchainMember`, EIP-191)';
+      return `| ${what} | ${row.concurrency} | ${x.requestsPerRound} | ${x.p50Ms} | ${x.p99Ms} | ${vs(x.perSec, TARGETS.verificationsPerSec)} | ${x.serverCpuMsPerRequest} | ${x.chainCpuMsPerRequest} |`;
+    }),
+    '',
+    `In process: every answer is logged durably before it is returned (group commit: better-sqlite3 commits synchronously, so each group's fsync holds the event loop) and the scan noted in the same commit; one durable commit on this disk took ${v.durableCommitMs.p50} ms at p50, ${v.durableCommitMs.p90} ms at p90 during the run. Cache over the warm rounds: ${v.cache.hits} hits, ${v.cache.misses} misses, ${v.cache.syncs} block-number calls. HTTP (the node as wired, with its caches): ${Object.values(v.http).reduce((a, x) => a + x.non2xx, 0)} non-2xx answers, ${Object.values(v.http).reduce((a, x) => a + x.errors, 0)} errors. Checking a request's credential, measured here alone: a secp256k1 signature ${v.verifyMsPerRequest} ms of CPU, a MAC ${v.macVerifyMsPerRequest} ms (with its pairwise key at hand, as the node keeps it). Making one at the pharmacy's node (not in the HTTP figures): a signature ${v.signMsPerRequest} ms, a MAC ${v.macMsPerRequest} ms. CPU per request is the process's user + system time over the round divided by the requests answered (the load generator runs in the benchmark's own process, not counted).`,
     '',
     '## Commissioning runs, end to end',
     '',

@@ -12,6 +12,7 @@ import type { SearchRequest } from '@medplum/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Actor, defaultPurpose, type Gatekeeper, type ReleaseRequest } from '../access/gatekeeper.js';
 import { verifyMemberAuth } from '../access/memberAuth.js';
+import { type CallerMacKey, MEMBER_MAC_SCHEME, verifyMemberMac } from '../access/memberMac.js';
 import { verifyPatientAuth } from '../access/patientAuth.js';
 import { RateLimiter } from '../access/rateLimiter.js';
 import { ReplayGuard } from '../access/replayGuard.js';
@@ -22,6 +23,7 @@ import {
   type SessionStore,
 } from '../access/sessions.js';
 import { UnauthenticatedCounter } from '../access/unauthenticatedCounter.js';
+import type { BlockMark } from '../chain/blockBoard.js';
 import type { OutboxEntry } from '../chain/outbox.js';
 import { ConflictError, forbidden, tooMany, UnavailableError, unauthorized } from '../errors.js';
 import type { RelayResult } from '../federation/consentRelay.js';
@@ -44,6 +46,7 @@ import { fhirRoutes } from './fhirRoutes.js';
 import { send } from './http.js';
 import { logRoutes } from './logRoutes.js';
 import { type DiscoverPatients, matchRoutes } from './matchRoutes.js';
+import { macAccepted } from './memberCredentials.js';
 import { patientRoutes } from './patientRoutes.js';
 import { type PaymentDeps, paymentRoutes } from './paymentRoutes.js';
 import { type PortalConfig, portalRoutes } from './portalRoutes.js';
@@ -59,9 +62,9 @@ declare module 'fastify' {
     /** Set when the request carries a patient's token or a valid patient signature. */
     patientAddress: `0x${string}` | null;
     audit: AuditContext | null;
-    /** Set when the request carries a valid signature of an active member. */
+    /** Set when the request carries a valid signature or MAC of an active member. */
     memberCaller: `0x${string}` | null;
-    /** A member signature to check once the body is read. */
+    /** A member signature or MAC to check once the body is read. */
     memberPending: boolean;
     /** A patient signature to check once the body is read. */
     patientPending: boolean;
@@ -69,6 +72,8 @@ declare module 'fastify' {
     authRequired: boolean;
     /** The request body as received (JSON bodies). */
     rawBody: string | undefined;
+    /** When the request arrived, as a mark of the node's chain caches (src/chain/blockBoard.ts). */
+    arrival: number | null;
   }
 }
 
@@ -120,6 +125,14 @@ export interface ApiDeps
    * (Registry); enables member-signed requests.
    */
   memberStatus?: (address: `0x${string}`) => Promise<'active' | 'former' | 'unknown'>;
+  /**
+   * The pairwise key of an active member's requests to this node (src/access/memberMacKeys.ts
+   * callerKey), undefined for anyone else; enables member MACs on the routes that take them
+   * (src/api/memberCredentials.ts).
+   */
+  memberMacKey?: CallerMacKey;
+  /** Now, as a mark of the node's chain caches (src/chain/blockBoard.ts): taken when a request arrives. */
+  blockMark?: () => BlockMark;
   software?: { name: string; version: string };
   /** Largest accepted request body in bytes (default 4 MiB). */
   bodyLimit?: number;
@@ -152,6 +165,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.decorateRequest('patientPending', false);
   app.decorateRequest('authRequired', false);
   app.decorateRequest('rawBody', undefined);
+  app.decorateRequest('arrival', null);
   app.removeContentTypeParser(['text/plain', 'application/json']);
   // JSON and FHIR JSON use Fastify's JSON parser (secure-json-parse: refuses __proto__/constructor
   // keys); the raw text is kept so member-signed requests can be checked against their body hash.
@@ -252,6 +266,7 @@ function apiRoutes(
   const disputeLimit = deps.disputeLimit ?? new RateLimiter(30, 60_000);
   // Authentication on every route except sign-in and the capability statement.
   app.addHook('onRequest', async (request) => {
+    request.arrival = deps.blockMark?.() ?? null;
     const path = request.url.split('?')[0] ?? '';
     request.audit = auditContext(request.method, request.url) ?? null;
     if (request.method === 'OPTIONS') return;
@@ -297,11 +312,18 @@ function apiRoutes(
       request.patientPending = true; // checked in preHandler, once the body is read
       return;
     }
-    if (
-      (path.startsWith('/log/') || path.startsWith('/federation/')) &&
-      h?.startsWith('MedchainMember ') &&
-      deps.memberStatus
-    ) {
+    const memberRoute = path.startsWith('/log/') || path.startsWith('/federation/');
+    if (memberRoute && h?.startsWith('MedchainMember ') && deps.memberStatus) {
+      request.memberPending = true; // checked in preHandler, once the body is read
+      return;
+    }
+    if (memberRoute && h?.startsWith(`${MEMBER_MAC_SCHEME} `) && deps.memberStatus && deps.memberMacKey) {
+      // Decided by the route alone, before the MAC is looked at: where the request is kept as
+      // evidence, only the caller's signature will do.
+      if (!macAccepted(request.method, path))
+        throw unauthorized(
+          `${request.method} ${path} takes only a member signature (MedchainMember), not a MAC: the receiver keeps the request as evidence`,
+        );
       request.memberPending = true; // checked in preHandler, once the body is read
       return;
     }
@@ -309,7 +331,8 @@ function apiRoutes(
     throw unauthorized('the access token is unknown or expired; sign in again at POST /auth/login');
   });
 
-  // Signed requests: the signature covers method, path and query, body hash and time; single use.
+  // Signed and MAC'd requests: each covers method, path and query, body hash and time; single use
+  // (one guard for both member schemes: a request is used once whichever carried it).
   const memberReplays = new ReplayGuard();
   const patientReplays = new ReplayGuard();
   app.addHook('preHandler', async (request) => {
@@ -330,6 +353,25 @@ function apiRoutes(
       return;
     }
     if (!request.memberPending || !deps.memberStatus) return;
+    if (request.headers.authorization?.startsWith(`${MEMBER_MAC_SCHEME} `) && deps.memberMacKey) {
+      const caller = await verifyMemberMac(
+        request.headers.authorization,
+        deps.gate.log.member,
+        request.method,
+        request.url,
+        request.rawBody ?? '',
+        memberReplays,
+        deps.memberMacKey,
+      );
+      // One refusal whichever check failed (format, time, membership, key, MAC, reuse). A MAC is a
+      // credential of active members only: a former member's is no credential at all.
+      if (!caller)
+        throw unauthorized(
+          'the member request MAC is invalid, expired or reused, or not from an active member; send a fresh request',
+        );
+      request.memberCaller = caller;
+      return;
+    }
     const caller = await verifyMemberAuth(
       request.headers.authorization,
       deps.gate.log.member,

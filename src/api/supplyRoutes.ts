@@ -4,11 +4,12 @@
  *        GS1 Digital Link path) at their own node, which asks the GTIN's responder
  *   POST /supply/dispense {gtin, serial, lot, expiry}                 a pharmacist dispenses a verified pack
  *   POST /supply/recall {gtin, lot}                                  the manufacturer recalls a lot
- *   POST /federation/supply/verify                                  the responder's answer (member signed)
+ *   POST /federation/supply/verify                                  the responder's answer (member MAC or signature)
  * Both log every request themselves (src/supply/verification*.ts); this module parses and shapes.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Actor } from '../access/gatekeeper.js';
+import type { BlockMark } from '../chain/blockBoard.js';
 import { badRequest, UnavailableError, unauthorized } from '../errors.js';
 import { parseDigitalLink } from '../supply/gs1.js';
 import type { VerificationResult } from '../supply/verificationRequester.js';
@@ -20,7 +21,12 @@ export interface SupplyDeps {
     actor: Actor,
     id: { gtin: string; serial: string; lot?: string; expiry?: string },
   ) => Promise<VerificationResult>;
-  answerVerification?: (caller: `0x${string}`, body: unknown) => Promise<VerificationAnswer>;
+  /** The responder's answer; `since`: when the request arrived (src/chain/blockBoard.ts), for its chain state. */
+  answerVerification?: (
+    caller: `0x${string}`,
+    body: unknown,
+    since?: BlockMark,
+  ) => Promise<VerificationAnswer>;
   recallLot?: (actor: Actor, body: unknown) => Promise<unknown>;
   dispenseUnit?: (actor: Actor, body: unknown) => Promise<unknown>;
 }
@@ -60,6 +66,6 @@ export function supplyRoutes(app: FastifyInstance, deps: SupplyDeps): void {
     if (!caller) throw unauthorized('verification requests must be signed by an active member');
     if (!deps.answerVerification) throw noChain();
     request.audit = null; // the responder logs every request itself
-    return deps.answerVerification(caller, request.body);
+    return deps.answerVerification(caller, request.body, request.arrival ?? undefined);
   });
 }

@@ -19,6 +19,7 @@
  * per-answer path). A cached `MemberInfo` is shared between callers: do not mutate it.
  */
 import { type Address, decodeEventLog, type Hex } from 'viem';
+import type { BlockBoard } from './blockBoard.js';
 import type { ChainConnection } from './clients.js';
 import type { GrantTerms } from './consentModel.js';
 import {
@@ -50,6 +51,8 @@ export interface ConsortiumCacheOptions {
   maxEntries?: number;
   /** Blocks of events fetched in one sync at most; after a longer quiet spell the cache starts empty. Default 1,000. */
   maxLogRange?: number;
+  /** Where the node's caches share the block numbers they learn (src/chain/blockBoard.ts). */
+  board?: BlockBoard;
 }
 
 const pairKey = (patient: string, grantee: string) => `${patient.toLowerCase()}|${grantee.toLowerCase()}`;
@@ -146,7 +149,9 @@ export class ConsortiumCache implements ConsortiumView {
   private async sync(): Promise<bigint> {
     this.stats.syncs++;
     try {
+      const seq = this.opts.board?.stamp();
       const latest = await this.latestBlock();
+      if (seq !== undefined) this.opts.board?.publish(seq, latest);
       const from = this.block;
       if (from === undefined || latest < from || latest - from > BigInt(this.opts.maxLogRange ?? 1_000))
         this.clear(latest);

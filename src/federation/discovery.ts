@@ -2,7 +2,7 @@
  * Patient discovery across members, in the spirit of IHE XCPD: a clinician gives demographics at
  * their own member; that member turns them into discovery tokens under the consortium key
  * (src/fhir/demographics.ts, src/crypto/discoveryToken.ts), so no name or birth date leaves it;
- * asks every other active member with a member-signed `POST /federation/discover` carrying the
+ * asks every other active member with a member-authenticated (MAC) `POST /federation/discover` carrying the
  * tokens only; each answers with the chain addresses of the patients it may hold records of
  * (nothing else: no names, no record counts), deciding and logging before it matches. The asker
  * matches its own store the same way, logs what it found, and returns, per address, which members
@@ -11,13 +11,14 @@
  */
 import type { Address, LocalAccount } from 'viem';
 import type { Actor, Gatekeeper } from '../access/gatekeeper.js';
+import type { MemberMacKeys } from '../access/memberMacKeys.js';
 import type { AccessPurpose } from '../access/purposeOfUse.js';
 import type { UserRole } from '../access/roles.js';
 import type { ConsortiumView } from '../chain/consortium.js';
 import { badRequest, errorMessage, UnavailableError } from '../errors.js';
 import type { Demographics } from '../fhir/demographics.js';
 import type { RecordService } from '../records/recordService.js';
-import { callable, postSigned } from './memberClient.js';
+import { callable, postLookup } from './memberClient.js';
 import {
   type DiscoveryAnswer,
   discoveryRequestBody,
@@ -52,6 +53,8 @@ export interface DiscoveryContext {
   records: RecordService;
   consortium: ConsortiumView;
   signer: LocalAccount;
+  /** Pairwise MAC keys: discovery requests are lookups, sent with MACs when these are given. */
+  macs?: MemberMacKeys;
   timeoutMs?: number;
 }
 
@@ -75,7 +78,7 @@ async function askOne(
   kid: string,
 ): Promise<{ outcome: DiscoveryOutcome; matches: Address[] }> {
   const base = { member: m.name || m.address, address: m.address };
-  const reply = await postSigned(ctx.signer, m, '/federation/discover', body, ctx.timeoutMs);
+  const reply = await postLookup(ctx, m, '/federation/discover', body, ctx.timeoutMs);
   if (reply.kind === 'unreachable')
     return {
       outcome: {

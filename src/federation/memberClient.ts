@@ -1,10 +1,17 @@
 /**
- * The one member-signed HTTP client: POSTs a JSON body to another member's node with the
- * `MedchainMember` authorization (src/access/memberAuth.ts) over exactly the bytes sent, with a
- * timeout, and classifies the result so callers never parse transport errors themselves.
+ * The one member-to-member HTTP client: POSTs a JSON body to another member's node, authorized
+ * over exactly the bytes sent, with a timeout, and classifies the result so callers never parse
+ * transport errors themselves. Two ways to authorize (docs/api.md, "Member authentication"):
+ *
+ *   postSigned  the `MedchainMember` signature (src/access/memberAuth.ts): for what the target
+ *               keeps as evidence of the request (claims, shipment and incident notices, replica
+ *               pushes); non-repudiable
+ *   postLookup  a `MedchainMemberMac` (src/access/memberMac.ts) when this member has its MAC keys
+ *               and can make one the target accepts, else the signature: for lookups and reads
  */
 import type { Address, LocalAccount } from 'viem';
 import { memberAuthHeader } from '../access/memberAuth.js';
+import type { MemberMacKeys } from '../access/memberMacKeys.js';
 
 export type MemberReply =
   | { kind: 'ok'; status: number; body: unknown }
@@ -22,6 +29,13 @@ export interface MemberTarget {
 /** Whether a Registry endpoint is one this client may call. */
 export const callable = (m: { endpoint: string }): boolean => /^https?:\/\//.test(m.endpoint);
 
+/** How a member authenticates its lookups: MACs when it has its MAC keys, else its signature. */
+export interface LookupCaller {
+  signer: LocalAccount;
+  /** This member's pairwise MAC keys (the node wires them once); without them lookups are signed. */
+  macs?: MemberMacKeys;
+}
+
 /** POST `payload` (already serialized) to `path` at `target`, signed by `signer`. */
 export async function postSigned(
   signer: LocalAccount,
@@ -30,15 +44,45 @@ export async function postSigned(
   payload: string,
   timeoutMs = 10_000,
 ): Promise<MemberReply> {
+  return post(
+    target,
+    path,
+    payload,
+    await memberAuthHeader(signer, target.address, 'POST', path, payload),
+    timeoutMs,
+  );
+}
+
+/**
+ * POST a lookup (a read the target keeps no evidence of) with a MAC, or signed when no MAC can be
+ * made; `target.encryptionKey` (its Registry key, as a MemberInfo carries it) saves a read.
+ */
+export async function postLookup(
+  caller: LookupCaller,
+  target: MemberTarget & { encryptionKey?: Uint8Array },
+  path: string,
+  payload: string,
+  timeoutMs = 10_000,
+): Promise<MemberReply> {
+  // A chain that does not answer now leaves the signature, which needs none at this end.
+  const mac = await caller.macs?.headerFor(target, 'POST', path, payload).catch(() => undefined);
+  const authorization = mac ?? (await memberAuthHeader(caller.signer, target.address, 'POST', path, payload));
+  return post(target, path, payload, authorization, timeoutMs);
+}
+
+async function post(
+  target: MemberTarget,
+  path: string,
+  payload: string,
+  authorization: string,
+  timeoutMs: number,
+): Promise<MemberReply> {
   let r: Response;
   let body: unknown;
   try {
     r = await fetch(`${target.endpoint.replace(/\/$/, '')}${path}`, {
       method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        authorization: await memberAuthHeader(signer, target.address, 'POST', path, payload),
-      },
+      headers: { 'content-type': 'application/json', authorization },
       body: payload,
       signal: AbortSignal.timeout(timeoutMs),
     });

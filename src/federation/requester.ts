@@ -12,6 +12,7 @@
 import { matchesSearchRequest, type SearchRequest } from '@medplum/core';
 import type { Address, LocalAccount } from 'viem';
 import type { Actor, Gatekeeper, ReleaseRequest } from '../access/gatekeeper.js';
+import type { MemberMacKeys } from '../access/memberMacKeys.js';
 import type { ConsortiumView, MemberInfo } from '../chain/consortium.js';
 import type { Category } from '../chain/scopes.js';
 import { bindingBytes } from '../crypto/envelope.js';
@@ -23,7 +24,7 @@ import { MEMBER_SOURCE_PREFIX } from '../fhir/remoteCodes.js';
 import { decodeEntry, type LogTarget } from '../log/entry.js';
 import { leafHash, verifyInclusion } from '../log/merkle.js';
 import type { RecordService, StoredResource } from '../records/recordService.js';
-import { callable, postSigned } from './memberClient.js';
+import { callable, postLookup } from './memberClient.js';
 import { replicasOf } from './replicaRing.js';
 import {
   hexBytes,
@@ -49,6 +50,8 @@ export interface RequesterContext {
   records: RecordService;
   consortium: ConsortiumView;
   signer: LocalAccount;
+  /** Pairwise MAC keys: the requests are lookups, sent with MACs when these are given. */
+  macs?: MemberMacKeys;
   timeoutMs?: number;
 }
 
@@ -171,7 +174,7 @@ async function askMember(
   q: ReleaseRequest,
 ): Promise<{ outcome: RemoteOutcome; opened: Opened[] }> {
   const base = { member: m.name || m.address, address: m.address };
-  const reply = await postSigned(ctx.signer, m, '/federation/search', releaseRequestBody(q), ctx.timeoutMs);
+  const reply = await postLookup(ctx, m, '/federation/search', releaseRequestBody(q), ctx.timeoutMs);
   if (reply.kind === 'refused')
     return {
       outcome: {
@@ -217,8 +220,8 @@ async function askMember(
     const head = await ctx.consortium.latestHead(m.address);
     for (const replica of replicasOf(m.address, everyone)) {
       if (replica.address === ctx.signer.address || !callable(replica)) continue;
-      const r = await postSigned(
-        ctx.signer,
+      const r = await postLookup(
+        ctx,
         replica,
         '/federation/replica/search',
         releaseRequestBody(q, m.address),

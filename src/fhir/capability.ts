@@ -30,7 +30,7 @@ const SECURITY = {
     },
     {
       coding: [{ system: SECURITY_SERVICE_SYSTEM, code: 'member-signature', display: 'Member signature' }],
-      text: 'Other members of the consortium sign each request with their registry key (Authorization: MedchainMember ..., EIP-191), for /federation and /log only; not the FHIR routes.',
+      text: 'Other members of the consortium sign each request with their registry key (Authorization: MedchainMember ..., EIP-191) or, for lookups and reads, authenticate it with an HMAC under a key the two members derive from their Registry X25519 keys (Authorization: MedchainMemberMac ...), for /federation and /log only; not the FHIR routes.',
     },
   ],
   description:

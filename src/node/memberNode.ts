@@ -17,9 +17,11 @@ import type { FastifyInstance } from 'fastify';
 import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
 import type { Actor, ReleaseRequest } from '../access/gatekeeper.js';
 import { Gatekeeper } from '../access/gatekeeper.js';
+import { MemberMacKeys } from '../access/memberMacKeys.js';
 import { LoginThrottle, SessionStore } from '../access/sessions.js';
 import { RPC_PROXY_PATH, type RpcProxyOptions } from '../api/rpcProxy.js';
 import { buildApi } from '../api/server.js';
+import { BlockBoard } from '../chain/blockBoard.js';
 import { ruleSetId } from '../chain/claimBatch.js';
 import { withFinalClaimsFactsCached } from '../chain/claimsReadCache.js';
 import { chainClaims } from '../chain/claimsView.js';
@@ -28,6 +30,7 @@ import type { ConsortiumView } from '../chain/consortium.js';
 import { ConsortiumCache } from '../chain/consortiumCache.js';
 import { consortiumContracts, type DrugLedgerContract, drugLedgerContract } from '../chain/contracts.js';
 import { auditAnchorAbi } from '../chain/generated/index.js';
+import { latestBlockOf } from '../chain/latestBlock.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { Outbox } from '../chain/outbox.js';
 import { ClaimBatcher } from '../claims/claimBatcher.js';
@@ -52,7 +55,7 @@ import { badRequest, PortInUseError } from '../errors.js';
 import { relayConsent } from '../federation/consentRelay.js';
 import { answerMember } from '../federation/custodian.js';
 import { answerDiscovery, discoverPatients } from '../federation/discovery.js';
-import { postSigned } from '../federation/memberClient.js';
+import { postLookup, postSigned } from '../federation/memberClient.js';
 import { acceptPush, answerAsReplica } from '../federation/replica.js';
 import { Replicator } from '../federation/replication.js';
 import { federatedSearch } from '../federation/requester.js';
@@ -202,6 +205,8 @@ function supplyDeps(
   consortium: ConsortiumView,
   outbox: Outbox,
   now: () => Date,
+  macs: MemberMacKeys,
+  board: BlockBoard,
 ) {
   const ledger = drugLedgerContract(conn, manifest);
   if (!ledger) return {};
@@ -209,15 +214,18 @@ function supplyDeps(
   const wiring: SupplyWiring = { conn, manifest, ledger, signer, consortium, outbox, now };
   const supplyKey = supplyKeyOf(bytes(node.identity.indexKey));
   // The responder's view of DrugLedger, kept current from its events (src/supply/unitChainState.ts).
-  const chainState = new UnitStateCache(conn, ledger);
+  // It shares block numbers with the consortium view: a request's member check and its unit's
+  // chain state need one block-number call between them, not two.
+  const chainState = new UnitStateCache(conn, ledger, { latestBlock: latestBlockOf(conn.rpcUrl), board });
   return {
     verifyUnit: (actor: Actor, id: { gtin: string; serial: string; lot?: string; expiry?: string }) =>
-      verifyAtResponder({ log: node.log, ledger, consortium, signer }, actor, id),
-    answerVerification: (caller: `0x${string}`, body: unknown) =>
+      verifyAtResponder({ log: node.log, ledger, consortium, signer, macs }, actor, id),
+    answerVerification: (caller: `0x${string}`, body: unknown, since?: number) =>
       answerVerification(
         { units: node.units, log: node.log, ledger, supplyKey, chain: chainState },
         caller,
         body,
+        since,
       ),
     dispenseUnit: (actor: Actor, body: unknown) =>
       dispenseUnit(
@@ -393,8 +401,20 @@ function paymentDeps(
   };
 }
 
+/**
+ * This member's pairwise MAC keys with its peers (member request MACs, src/access/memberMac.ts),
+ * bound to the deployment, reading members from the event-kept consortium view.
+ */
+function memberMacKeys(node: MemberNode, manifest: DeploymentManifest, consortium: ConsortiumView) {
+  return new MemberMacKeys(
+    { address: node.identity.address, privateKey: bytes(node.identity.encryptionPrivateKey) },
+    { chainId: manifest.chainId, registry: manifest.contracts.Registry },
+    consortium.member,
+  );
+}
+
 /** The chain-backed parts of the API: member checks, cross-member reads, replicas. */
-function federationDeps(node: MemberNode, consortium: ConsortiumView) {
+function federationDeps(node: MemberNode, consortium: ConsortiumView, macs: MemberMacKeys) {
   const signer = privateKeyToAccount(node.identity.chainKey);
   const self = node.identity.address;
   return {
@@ -402,15 +422,16 @@ function federationDeps(node: MemberNode, consortium: ConsortiumView) {
       const m = await consortium.member(a);
       return m.active ? ('active' as const) : m.admission > 0 ? ('former' as const) : ('unknown' as const);
     },
+    memberMacKey: macs.callerKey,
     answerMember: (caller: `0x${string}`, body: unknown) =>
       answerMember({ gate: node.gate, records: node.records, member: consortium.member, self }, caller, body),
     answerDiscovery: (caller: `0x${string}`, body: unknown) =>
       answerDiscovery({ gate: node.gate, records: node.records, self }, caller, body),
     discoverPatients: (actor: Actor, d: Demographics) =>
-      discoverPatients({ gate: node.gate, records: node.records, consortium, signer }, actor, d),
+      discoverPatients({ gate: node.gate, records: node.records, consortium, signer, macs }, actor, d),
     federatedSearch: (actor: Actor, q: ReleaseRequest, filter?: SearchRequest) =>
-      federatedSearch({ gate: node.gate, records: node.records, consortium, signer }, actor, q, filter),
-    ...eligibilityDeps(node, consortium),
+      federatedSearch({ gate: node.gate, records: node.records, consortium, signer, macs }, actor, q, filter),
+    ...eligibilityDeps(node, consortium, macs),
     replica: {
       push: (caller: `0x${string}`, body: unknown) =>
         acceptPush(node.db, node.identity.encryptionPublicKey.slice(2), caller, body),
@@ -424,8 +445,8 @@ function federationDeps(node: MemberNode, consortium: ConsortiumView) {
   };
 }
 
-/** Insurance eligibility: the provider's `$submit` and the insurer's member-signed intake. */
-function eligibilityDeps(node: MemberNode, consortium: ConsortiumView) {
+/** Insurance eligibility: the provider's `$submit` and the insurer's member-authenticated intake. */
+function eligibilityDeps(node: MemberNode, consortium: ConsortiumView, macs: MemberMacKeys) {
   const self = node.identity.address;
   return {
     requestEligibility: (actor: Actor, body: unknown) =>
@@ -435,6 +456,9 @@ function eligibilityDeps(node: MemberNode, consortium: ConsortiumView) {
           self,
           signer: privateKeyToAccount(node.identity.chainKey),
           member: consortium.member,
+          // An eligibility question is a lookup: a MAC (the target is a MemberInfo, with its key).
+          post: (signer, target, p, payload, timeoutMs) =>
+            postLookup({ signer, macs }, target, p, payload, timeoutMs),
         },
         actor,
         body,
@@ -513,6 +537,9 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
   let replicator: Replicator | undefined;
   let consortium: ConsortiumView | undefined;
   let resuming: Promise<void> | undefined;
+  let macs: MemberMacKeys | undefined;
+  // The block numbers the node's chain caches learn, shared by the reads of one request.
+  const board = new BlockBoard();
   if (opts.rpcUrl && node.manifest) {
     conn = await connectChain(opts.rpcUrl, { expectedChainId: node.manifest.chainId });
     outbox = new Outbox(node.db, conn, walletFor(conn, node.identity.chainKey));
@@ -526,8 +553,9 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
       );
     });
     // Members and grants from memory, kept current from chain events; as fresh as contract reads.
-    consortium = new ConsortiumCache(conn, node.manifest);
+    consortium = new ConsortiumCache(conn, node.manifest, { board });
     node.gate.attachChain(consortium);
+    macs = memberMacKeys(node, node.manifest, consortium);
     replicator = new Replicator({
       db: node.db,
       records: node.records,
@@ -584,8 +612,10 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
             ),
         }
       : {}),
-    ...(chain && consortium ? federationDeps(node, consortium) : {}),
-    ...(chain && consortium && outbox
+    ...(chain && consortium && macs
+      ? { ...federationDeps(node, consortium, macs), blockMark: () => board.mark() }
+      : {}),
+    ...(chain && consortium && outbox && macs
       ? {
           ...supplyDeps(
             node,
@@ -594,6 +624,8 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
             consortium,
             outbox,
             opts.clock ?? (() => new Date()),
+            macs,
+            board,
           ),
           ...supplyCustodyDeps(node, chain.conn, chain.manifest, consortium, outbox),
           ...claimsDeps(node, chain.conn, chain.manifest, consortium, outbox),

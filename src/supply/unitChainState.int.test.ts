@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Address, type Hex, keccak256, toHex } from 'viem';
 import { startTestChain, type TestChain, type TestMember } from '../../test/support/testChain.js';
+import { BlockBoard } from '../chain/blockBoard.js';
 import type { ChainConnection } from '../chain/clients.js';
 import { type DrugLedgerContract, drugLedgerContract } from '../chain/contracts.js';
 import { drugLedgerAbi } from '../chain/generated/index.js';
+import { latestBlockOf } from '../chain/latestBlock.js';
 import { writeAndWait } from '../chain/transact.js';
 import { buildUnitBatch } from './unitBatch.js';
 import { directUnitState, type UnitRef, UnitStateCache } from './unitChainState.js';
@@ -161,6 +163,39 @@ describe('UnitStateCache', () => {
       cache.stats.syncs - before <= 2,
       `64 reads made ${cache.stats.syncs - before} block-number calls`,
     );
+  });
+
+  test('a read given its request’s mark uses a block learned since: no call when its events are applied here, a call when the chain moved', async () => {
+    const board = new BlockBoard();
+    const cache = new UnitStateCache(t.conn, ledger, { board, latestBlock: latestBlockOf(t.chain.rpcUrl) });
+    await agrees(cache);
+    const b = batches[1] as { lot: Commitment; units: UnitRef[] };
+    const x = b.units[3] as UnitRef;
+    /** Another cache of the node (the consortium view) learns the latest block. */
+    const learn = async () => {
+      const seq = board.stamp();
+      board.publish(seq, await t.conn.publicClient.getBlockNumber({ cacheTime: 0 }));
+    };
+    const syncs = cache.stats.syncs;
+    let arrival = board.mark();
+    await learn();
+    const direct = await directUnitState(ledger).read(x, b.lot);
+    assert.equal((await cache.read(x, b.lot, arrival)).status, direct.status);
+    assert.equal(
+      cache.stats.syncs,
+      syncs,
+      'a block learned since the request arrived, applied here: no call',
+    );
+    arrival = board.mark();
+    await cache.read(x, b.lot, arrival);
+    assert.equal(cache.stats.syncs, syncs + 1, 'nothing learned since the mark: it calls');
+    // The chain moves after the next request arrived: the block learned since is newer than ours.
+    arrival = board.mark();
+    await send(pharmacy, 'setStatus', [[{ ...x, proof: [...x.proof] }], S.Dispensed, eventHash('x3')]);
+    await learn();
+    assert.equal((await cache.read(x, b.lot, arrival)).status, S.Dispensed, 'the dispense is seen');
+    assert.equal(cache.stats.syncs, syncs + 2);
+    await agrees(cache);
   });
 
   test('after more blocks than maxLogRange it starts empty rather than fetch them, and stays right', async () => {

@@ -21,12 +21,19 @@
  * prefix claims change no existing unit. Made for chains with immediate finality (Besu QBFT, the
  * embedded anvil): a chain that went back (a lower block number) empties the cache, and so does a
  * gap longer than `maxLogRange` blocks (cheaper than fetching it, and within what RPCs allow).
+ *
+ * A read may say when its request arrived (`since`, a mark of the node's BlockBoard,
+ * src/chain/blockBoard.ts): then a block number another cache learned from a call sent after that
+ * moment (the caller's Registry entry, read to authenticate the request) is fresh enough, and when
+ * the events up to it are applied here already the read makes no call at all.
  */
 import type { Address, Hex } from 'viem';
 import { decodeEventLog } from 'viem';
+import type { BlockBoard, BlockMark } from '../chain/blockBoard.js';
 import type { ChainConnection } from '../chain/clients.js';
 import type { DrugLedgerContract } from '../chain/contracts.js';
 import { drugLedgerAbi } from '../chain/generated/index.js';
+import type { LatestBlock } from '../chain/latestBlock.js';
 import type { Commitment } from './unitCommitment.js';
 
 /** A unit as DrugLedger names it: its commitment, its batch and its Merkle proof. */
@@ -47,8 +54,11 @@ export interface UnitState {
 
 /** Where a responder learns a unit's chain state. */
 export interface UnitChainState {
-  /** The state of `unit` (of lot commitment `lot`) as of a block no older than the latest one now. */
-  read(unit: UnitRef, lot: Commitment): Promise<UnitState>;
+  /**
+   * The state of `unit` (of lot commitment `lot`) as of a block no older than the latest one now,
+   * or, given `since`, than the latest one at that mark (when the request arrived).
+   */
+  read(unit: UnitRef, lot: Commitment, since?: BlockMark): Promise<UnitState>;
 }
 
 /** Two contract calls at the latest block per read. */
@@ -100,11 +110,18 @@ export class UnitStateCache implements UnitChainState {
        * empty instead (Besu refuses eth_getLogs over more blocks than its --rpc-max-logs-range). Default 1,000.
        */
       maxLogRange?: number;
+      /** How the latest block number is learned (default: the connection's eth_blockNumber). */
+      latestBlock?: LatestBlock;
+      /** Where the node's caches share the block numbers they learn (see the module comment). */
+      board?: BlockBoard;
     } = {},
   ) {}
 
-  async read(unit: UnitRef, lot: Commitment): Promise<UnitState> {
-    const block = await this.current();
+  async read(unit: UnitRef, lot: Commitment, since?: BlockMark): Promise<UnitState> {
+    const learned = since === undefined ? undefined : this.opts.board?.learnedSince(since);
+    // Events applied here up to exactly a block learned since the request arrived: fresh enough,
+    // no call. (A lower learned block than ours means the chain went back: the call finds out.)
+    const block = learned !== undefined && this.block === learned ? this.block : await this.current();
     const key = unit.id.toLowerCase();
     const lotKey = lot.toLowerCase();
     const u = this.units.get(key);
@@ -157,7 +174,11 @@ export class UnitStateCache implements UnitChainState {
   private async sync(): Promise<bigint> {
     this.stats.syncs++;
     try {
-      const latest = await this.conn.publicClient.getBlockNumber({ cacheTime: 0 });
+      const seq = this.opts.board?.stamp();
+      const latest = await (this.opts.latestBlock
+        ? this.opts.latestBlock()
+        : this.conn.publicClient.getBlockNumber({ cacheTime: 0 }));
+      if (seq !== undefined) this.opts.board?.publish(seq, latest);
       const from = this.block;
       if (from === undefined || latest < from || latest - from > BigInt(this.opts.maxLogRange ?? 1_000))
         this.clear(latest);

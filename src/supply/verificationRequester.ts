@@ -1,17 +1,19 @@
 /**
  * The asking side of drug unit verification: a pharmacist at their own member node scans a pack;
  * the node finds the GTIN's responder in DrugLedger (its Registry endpoint is the verification
- * service) and asks it with a member-signed request. Logged here too (the responder logs its own),
+ * service) and asks it with a member request (a lookup: MAC-authenticated, src/access/memberMac.ts,
+ * when the node has its MAC keys). Logged here too (the responder logs its own),
  * before the answer is shown, whether it was answered, refused or not reached.
  */
 import { randomUUID } from 'node:crypto';
 import { type Address, zeroAddress } from 'viem';
 import type { LocalAccount } from 'viem/accounts';
 import type { Actor } from '../access/gatekeeper.js';
+import type { MemberMacKeys } from '../access/memberMacKeys.js';
 import type { ConsortiumView } from '../chain/consortium.js';
 import type { DrugLedgerContract } from '../chain/contracts.js';
 import { forbidden, type MedchainError, notFound, UnavailableError } from '../errors.js';
-import { callable, postSigned } from '../federation/memberClient.js';
+import { callable, postLookup } from '../federation/memberClient.js';
 import { parseSupplyVerifyAnswer, supplyVerifyRequestBody } from '../federation/wire.js';
 import type { TransparencyLog } from '../log/transparencyLog.js';
 import type { ProductIdentifier } from './gs1.js';
@@ -30,6 +32,8 @@ export interface RequesterDeps {
   ledger: DrugLedgerContract;
   consortium: ConsortiumView;
   signer: LocalAccount;
+  /** Pairwise MAC keys: a verification is a lookup, sent with a MAC when these are given. */
+  macs?: MemberMacKeys;
 }
 
 /** A verification answer and who gave it. */
@@ -44,7 +48,7 @@ export type ResponderReply =
   | { kind: 'refused'; reason: string; error: MedchainError };
 
 /**
- * Ask the GTIN's responder about a pack with a member-signed request: the one way a member asks,
+ * Ask the GTIN's responder about a pack with a member request (MAC or signature): the one way a member asks,
  * for a pharmacist's verification and for a receipt's check of a unit not in its shipment. Neither
  * checks a role nor logs here: each caller logs its own request.
  */
@@ -78,7 +82,7 @@ export async function askResponder(
     ...(id.expiry === undefined ? {} : { expiry: id.expiry }),
     corrUUID: randomUUID(),
   });
-  const reply = await postSigned(deps.signer, m, SUPPLY_VERIFY_PATH, payload);
+  const reply = await postLookup(deps, m, SUPPLY_VERIFY_PATH, payload);
   if (reply.kind !== 'ok')
     return {
       kind: 'refused',

@@ -8,6 +8,7 @@
  * fsync for all the requests answered at once, not one more each).
  */
 import type { Address } from 'viem';
+import type { BlockMark } from '../chain/blockBoard.js';
 import type { DrugLedgerContract } from '../chain/contracts.js';
 import { parseSupplyVerifyRequest } from '../federation/wire.js';
 import type { TransparencyLog } from '../log/transparencyLog.js';
@@ -37,12 +38,14 @@ async function unitRecord(
   gtin: string,
   serial: string,
   now: Date,
+  since: BlockMark | undefined,
 ): Promise<UnitRecord | undefined> {
   const u = deps.units.unit(gtin, serial);
   if (!u) return undefined;
   const { custodian, status, lotRecalled } = await (deps.chain ?? directUnitState(deps.ledger)).read(
     { id: u.commitment, batch: u.batch, proof: u.proof },
     lotCommitment(deps.supplyKey, gtin, u.lot),
+    since,
   );
   const s = ledgerStatus(status);
   return {
@@ -59,15 +62,20 @@ async function unitRecord(
   };
 }
 
-/** Answer a trading partner's verification request (the caller's signature already checked). */
+/**
+ * Answer a trading partner's verification request (the caller's signature or MAC already checked),
+ * with the chain state as of a block no older than the latest at `since` (when the request arrived;
+ * default: now).
+ */
 export async function answerVerification(
   deps: ResponderDeps,
   caller: Address,
   body: unknown,
+  since?: BlockMark,
 ): Promise<VerificationAnswer> {
   const q = parseSupplyVerifyRequest(body);
   const now = deps.now?.() ?? new Date();
-  const unit = await unitRecord(deps, q.gtin, q.serial, now);
+  const unit = await unitRecord(deps, q.gtin, q.serial, now, since);
   const answer = verify(unit, { ...q, requester: caller }, now, {
     responderGLN: deps.units.setting('gln') ?? '0000000000000',
     cloneWindowMs: CLONE_WINDOW_MS,
