@@ -25,6 +25,7 @@ import { forbidden } from '../errors.js';
 import { parseClaimSubmission } from '../federation/claimSubmissionWire.js';
 import type { ResourceType } from '../fhir/resourceTypes.js';
 import { MAX_COUNT, parseSearch } from '../fhir/search.js';
+import { revise, type Validated } from '../fhir/validate.js';
 import type { RecordService } from '../records/recordService.js';
 import { adjudicate } from './adjudicate.js';
 import { chainDecision } from './chainDecision.js';
@@ -42,7 +43,7 @@ import { ClaimReplayedError, ClaimSubmissionRefusedError } from './claimsError.j
 import { coverageFacts } from './coverageFacts.js';
 import type { DecisionRecorder } from './decisionRecorder.js';
 import type { EditTables } from './editTables.js';
-import { parseClaim } from './fhirClaim.js';
+import { parseValidClaim } from './fhirClaim.js';
 import type { ClaimInput, CoverageFacts, Decision, PriorLine } from './model.js';
 import { checkSubmission, type SubmissionChain } from './submissionContext.js';
 
@@ -85,8 +86,8 @@ export async function intakeClaim(deps: IntakeDeps, caller: Address, body: unkno
       'claims are submitted by providers (hospitals, clinics, labs, pharmacies) only',
       'not-a-provider',
     );
-  const submitted = sub.claim as unknown as Claim;
-  const claim = parseClaim(submitted);
+  // Validated once, here where it enters; the stored copy is a `revise`d copy of this value.
+  const { claim, fhir: submitted } = parseValidClaim(sub.claim);
   const claimId = sub.batch.claimId;
   const flying = inFlight.get(deps) ?? new Set<string>();
   inFlight.set(deps, flying);
@@ -107,7 +108,7 @@ async function adjudicateChecked(
   deps: IntakeDeps,
   caller: Address,
   sub: ReturnType<typeof parseClaimSubmission>,
-  submitted: Claim,
+  submitted: Validated<Claim>,
   claim: ClaimInput,
 ): Promise<IntakeResult> {
   const claimId = sub.batch.claimId;
@@ -137,13 +138,16 @@ async function adjudicateChecked(
 
   const id = documentId(claimId);
   const created = new Date(deps.now?.() ?? Date.now()).toISOString();
-  const copy = insurerClaimCopy(submitted, {
-    claimId,
-    provider: claim.provider,
-    patientId,
-    patient: claim.patient,
-    ...(chosen?.c.id ? { coverageId: chosen.c.id } : {}),
-  });
+  const copy = revise(
+    submitted,
+    insurerClaimCopy(submitted, {
+      claimId,
+      provider: claim.provider,
+      patientId,
+      patient: claim.patient,
+      ...(chosen?.c.id ? { coverageId: chosen.c.id } : {}),
+    }),
+  );
   // The answer to the provider names its Claim and patient as it sent them; the insurer's own copy
   // of the response names the insurer's Claim copy and Patient.
   const answer: ClaimResponse = {
