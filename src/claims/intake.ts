@@ -70,10 +70,19 @@ export interface IntakeResult {
 /** Claim ids whose intake is under way (a concurrent replay is refused, not adjudicated twice). */
 const inFlight = new WeakMap<IntakeDeps, Set<string>>();
 
-async function patientRecords<T>(gate: Gatekeeper, actor: Actor, type: ResourceType, patient: Address) {
+/** The patient's records of each of `types` held here, searched through the gatekeeper, logged together. */
+async function patientRecords(
+  gate: Gatekeeper,
+  actor: Actor,
+  patient: Address,
+  types: readonly ResourceType[],
+) {
   const query = { patient, _count: String(MAX_COUNT) };
-  const found = await gate.search(actor, parseSearch(type, query), gate.queryHash(type, query));
-  return found.resources as unknown as T[];
+  const found = await gate.searchAll(
+    actor,
+    types.map((t) => ({ query: parseSearch(t, query), queryHash: gate.queryHash(t, query) })),
+  );
+  return found.map((f) => f.resources);
 }
 
 /** Adjudicate the submission `body` member `caller` signed; throws a typed error when refused. */
@@ -126,14 +135,19 @@ async function adjudicateChecked(
     throw new ClaimSubmissionRefusedError(`the patient ${claim.patient} is not enrolled with this insurer`);
   const actor: Actor = { id: `member:${caller}`, role: 'billing', purpose: 'payment' };
 
-  const coverages = await patientRecords<Coverage>(deps.gate, actor, 'Coverage', claim.patient);
-  const ours = coverages
+  // The patient's Coverages and the claims held (Claims, ClaimResponses): read, and logged, at once.
+  const [coverages, heldClaims, heldResponses] = await patientRecords(deps.gate, actor, claim.patient, [
+    'Coverage',
+    'Claim',
+    'ClaimResponse',
+  ]);
+  const ours = (coverages as unknown as Coverage[])
     .map((c) => ({ c, f: coverageFacts(c) }))
     .filter(
       (x): x is { c: Coverage; f: CoverageFacts } => x.f?.payer.toLowerCase() === deps.self.toLowerCase(),
     );
   const chosen = ours.find((x) => x.f.status === 'active') ?? ours[0];
-  const history = await heldLines(deps.gate, actor, claim.patient);
+  const history = heldLines(heldClaims as unknown as Claim[], heldResponses as unknown as ClaimResponse[]);
   const decision = adjudicate(claim, { ...checked.context, coverage: chosen?.f, history }, deps.tables);
 
   const id = documentId(claimId);
@@ -165,17 +179,18 @@ async function adjudicateChecked(
     identifier: withClaimId(undefined, claimId),
     extension: [disputeExtension(claimId, sub.batch.salt)],
   };
-  await deps.gate.update(actor, 'Claim', id, copy, 0);
-  await deps.gate.update(actor, 'ClaimResponse', id, ownResponse, 0);
-  await deps.gate.update(actor, 'ExplanationOfBenefit', id, eob, 0);
+  // One commit for the three (all or none), each logged; If-Match 0: nothing is stored twice.
+  await deps.gate.updateAll(actor, [
+    { type: 'Claim', id, body: copy, ifMatch: 0 },
+    { type: 'ClaimResponse', id, body: ownResponse, ifMatch: 0 },
+    { type: 'ExplanationOfBenefit', id, body: eob, ifMatch: 0 },
+  ]);
   await deps.recorder.record(checked.root, checked.leaf, checked.proof, chainDecision(decision));
   return { response: answer, decision };
 }
 
 /** The lines of the patient's other claims this insurer holds approved or pended (its history). */
-async function heldLines(gate: Gatekeeper, actor: Actor, patient: Address): Promise<PriorLine[]> {
-  const claims = await patientRecords<Claim>(gate, actor, 'Claim', patient);
-  const responses = await patientRecords<ClaimResponse>(gate, actor, 'ClaimResponse', patient);
+function heldLines(claims: readonly Claim[], responses: readonly ClaimResponse[]): PriorLine[] {
   const byId = new Map(responses.map((r) => [claimIdOf(r), r]));
   return claims.flatMap((c) => {
     const r = byId.get(claimIdOf(c));
