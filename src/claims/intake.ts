@@ -45,7 +45,7 @@ import type { DecisionRecorder } from './decisionRecorder.js';
 import type { EditTables } from './editTables.js';
 import { parseValidClaim } from './fhirClaim.js';
 import type { ClaimInput, CoverageFacts, Decision, PriorLine } from './model.js';
-import { checkSubmission, type SubmissionChain } from './submissionContext.js';
+import { type CheckedSubmission, checkSubmission, type SubmissionChain } from './submissionContext.js';
 
 export interface IntakeDeps {
   gate: Gatekeeper;
@@ -105,9 +105,23 @@ export async function intakeClaim(deps: IntakeDeps, caller: Address, body: unkno
   try {
     const held = deps.records.head('Claim', documentId(claimId));
     if (held) throw new ClaimReplayedError(`claim ${claimId} was received before`);
-    if (await deps.chain.claimOf(claimId))
-      throw new ClaimReplayedError(`claim ${claimId} was decided on chain before`);
-    return await adjudicateChecked(deps, caller, sub, submitted, claim);
+    // The chain checks (the signer is the provider, the batch leaf is this claim) before anything
+    // of the patient is read. Their reads and the replay's go out together (one JSON-RPC batch);
+    // a replay is answered as one first.
+    const [decided, checked] = await Promise.allSettled([
+      deps.chain.claimOf(claimId),
+      checkSubmission(claim, sub, deps.chain, {
+        self: deps.self,
+        sender: caller,
+        commitmentKey: deps.commitmentKey,
+        coverage: undefined,
+        history: [],
+      }),
+    ]);
+    if (decided.status === 'rejected') throw decided.reason;
+    if (decided.value) throw new ClaimReplayedError(`claim ${claimId} was decided on chain before`);
+    if (checked.status === 'rejected') throw checked.reason;
+    return await adjudicateChecked(deps, caller, sub, submitted, claim, checked.value);
   } finally {
     flying.delete(claimId);
   }
@@ -119,17 +133,9 @@ async function adjudicateChecked(
   sub: ReturnType<typeof parseClaimSubmission>,
   submitted: Validated<Claim>,
   claim: ClaimInput,
+  checked: CheckedSubmission,
 ): Promise<IntakeResult> {
   const claimId = sub.batch.claimId;
-  // The chain checks first (the signer is the provider, the batch leaf is this claim): nothing of
-  // the patient is read for a submission that is not what the provider anchored.
-  const checked = await checkSubmission(claim, sub, deps.chain, {
-    self: deps.self,
-    sender: caller,
-    commitmentKey: deps.commitmentKey,
-    coverage: undefined,
-    history: [],
-  });
   const patientId = deps.records.patientIdsForAddress(claim.patient)[0];
   if (!patientId)
     throw new ClaimSubmissionRefusedError(`the patient ${claim.patient} is not enrolled with this insurer`);
