@@ -92,20 +92,20 @@ interface Slot {
 
 interface Server {
   url: string;
-  /** CPU time (ms, user + system) the process has used so far; NaN where /proc is not available. */
-  cpuMs(): number;
+  /** CPU time (ms) the process has used so far, user and system; NaN where /proc is not available. */
+  cpuMs(): { user: number; sys: number };
   stop(): Promise<void>;
 }
 
-/** CPU time (ms) of process `pid` so far, from /proc/<pid>/stat (utime + stime; all its threads). */
-function cpuMsOf(pid: number | undefined): number {
+/** CPU time (ms) of process `pid` so far, from /proc/<pid>/stat (all its threads): user, system. */
+function cpuMsOf(pid: number | undefined): { user: number; sys: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces) start at state: utime is the 12th.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+    return { user: (Number(f[11]) * 1000) / CLOCK_TICKS, sys: (Number(f[12]) * 1000) / CLOCK_TICKS };
   } catch {
-    return Number.NaN;
+    return { user: Number.NaN, sys: Number.NaN };
   }
 }
 /** USER_HZ: the unit of /proc times (100 on Linux everywhere in practice). */
@@ -248,8 +248,12 @@ interface LevelRun {
   outcomes: Record<string, number>;
   fromBlock: number;
   toBlock: number;
-  /** CPU ms per answered claim of each node process during the level. */
-  cpuPerClaimMs: { lab: number; insurer: number };
+  /** CPU ms per answered claim of each node process during the level (and as user and system time). */
+  cpuPerClaimMs: {
+    lab: number;
+    insurer: number;
+    split: Record<'lab' | 'insurer', { user: number; sys: number }>;
+  };
 }
 
 /** `clients` billing clients each submit `slots.length / clients` claims in turn. */
@@ -516,13 +520,22 @@ export async function main(): Promise<void> {
         const r = await runLevel(labServer.url, token, take(clients * PER_CLIENT), clients, (s, i) =>
           claimOf(s, labId.address, insId.address, c, i),
         );
+        const perClaim = (now: { user: number; sys: number }, then: { user: number; sys: number }) => ({
+          user: r2((now.user - then.user) / r.claims),
+          sys: r2((now.sys - then.sys) / r.claims),
+        });
+        const split = {
+          lab: perClaim(labServer.cpuMs(), cpu0.lab),
+          insurer: perClaim(insServer.cpuMs(), cpu0.insurer),
+        };
         const cpuPerClaimMs = {
-          lab: r2((labServer.cpuMs() - cpu0.lab) / r.claims),
-          insurer: r2((insServer.cpuMs() - cpu0.insurer) / r.claims),
+          lab: r2(split.lab.user + split.lab.sys),
+          insurer: r2(split.insurer.user + split.insurer.sys),
+          split,
         };
         runs.push({ ...r, fromBlock, toBlock: await blockNow(), cpuPerClaimMs });
         process.stderr.write(
-          `round ${round + 1}, ${clients} clients: ${r.claimsPerSec} claims/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.errors} errors, CPU per claim lab ${cpuPerClaimMs.lab} ms, insurer ${cpuPerClaimMs.insurer} ms\n`,
+          `round ${round + 1}, ${clients} clients: ${r.claimsPerSec} claims/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.errors} errors, CPU per claim lab ${cpuPerClaimMs.lab} ms (user ${split.lab.user}, sys ${split.lab.sys}), insurer ${cpuPerClaimMs.insurer} ms (user ${split.insurer.user}, sys ${split.insurer.sys})\n`,
         );
       }
     }
