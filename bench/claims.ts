@@ -13,6 +13,8 @@
  *   latency      p50 / p99 from the POST to the ClaimResponse, per level
  *   gas          submitBatch + decideFirstBatch from the receipts of the level's blocks, divided
  *                by the claims of each batch; the batch sizes that occurred
+ *   cpu          CPU time (user + system, /proc/<pid>/stat) each node process spent during the
+ *                level, divided by the claims answered: the cost per claim at the lab and the insurer
  *   where        both nodes' outboxes (enqueued -> mined and settled per transaction), and with
  *                BENCH_CLAIMS_PROFILE=1 both node processes run with --cpu-prof: self time by
  *                module (native code counted to its nearest JavaScript caller)
@@ -90,8 +92,24 @@ interface Slot {
 
 interface Server {
   url: string;
+  /** CPU time (ms) the process has used so far, user and system; NaN where /proc is not available. */
+  cpuMs(): { user: number; sys: number };
   stop(): Promise<void>;
 }
+
+/** CPU time (ms) of process `pid` so far, from /proc/<pid>/stat (all its threads): user, system. */
+function cpuMsOf(pid: number | undefined): { user: number; sys: number } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at state: utime is the 12th.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: (Number(f[11]) * 1000) / CLOCK_TICKS, sys: (Number(f[12]) * 1000) / CLOCK_TICKS };
+  } catch {
+    return { user: Number.NaN, sys: Number.NaN };
+  }
+}
+/** USER_HZ: the unit of /proc times (100 on Linux everywhere in practice). */
+const CLOCK_TICKS = 100;
 
 /** A node in its own process; with `profileDir`, run under --cpu-prof into it. */
 async function startServer(dir: string, manifestFile: string, rpcUrl: string, profileDir?: string) {
@@ -116,6 +134,7 @@ async function startServer(dir: string, manifestFile: string, rpcUrl: string, pr
   });
   const server: Server = {
     url,
+    cpuMs: () => cpuMsOf(child.pid),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -229,6 +248,12 @@ interface LevelRun {
   outcomes: Record<string, number>;
   fromBlock: number;
   toBlock: number;
+  /** CPU ms per answered claim of each node process during the level (and as user and system time). */
+  cpuPerClaimMs: {
+    lab: number;
+    insurer: number;
+    split: Record<'lab' | 'insurer', { user: number; sys: number }>;
+  };
 }
 
 /** `clients` billing clients each submit `slots.length / clients` claims in turn. */
@@ -238,7 +263,7 @@ async function runLevel(
   slots: readonly Slot[],
   clients: number,
   mk: (s: Slot, i: number) => Claim,
-): Promise<Omit<LevelRun, 'fromBlock' | 'toBlock'>> {
+): Promise<Omit<LevelRun, 'fromBlock' | 'toBlock' | 'cpuPerClaimMs'>> {
   const lat: number[] = [];
   const outcomes: Record<string, number> = {};
   let errors = 0;
@@ -491,12 +516,26 @@ export async function main(): Promise<void> {
       for (const clients of order) {
         const c = await created();
         const fromBlock = (await blockNow()) + 1;
+        const cpu0 = { lab: labServer.cpuMs(), insurer: insServer.cpuMs() };
         const r = await runLevel(labServer.url, token, take(clients * PER_CLIENT), clients, (s, i) =>
           claimOf(s, labId.address, insId.address, c, i),
         );
-        runs.push({ ...r, fromBlock, toBlock: await blockNow() });
+        const perClaim = (now: { user: number; sys: number }, then: { user: number; sys: number }) => ({
+          user: r2((now.user - then.user) / r.claims),
+          sys: r2((now.sys - then.sys) / r.claims),
+        });
+        const split = {
+          lab: perClaim(labServer.cpuMs(), cpu0.lab),
+          insurer: perClaim(insServer.cpuMs(), cpu0.insurer),
+        };
+        const cpuPerClaimMs = {
+          lab: r2(split.lab.user + split.lab.sys),
+          insurer: r2(split.insurer.user + split.insurer.sys),
+          split,
+        };
+        runs.push({ ...r, fromBlock, toBlock: await blockNow(), cpuPerClaimMs });
         process.stderr.write(
-          `round ${round + 1}, ${clients} clients: ${r.claimsPerSec} claims/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.errors} errors\n`,
+          `round ${round + 1}, ${clients} clients: ${r.claimsPerSec} claims/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.errors} errors, CPU per claim lab ${cpuPerClaimMs.lab} ms (user ${split.lab.user}, sys ${split.lab.sys}), insurer ${cpuPerClaimMs.insurer} ms (user ${split.insurer.user}, sys ${split.insurer.sys})\n`,
         );
       }
     }
@@ -571,6 +610,10 @@ export async function main(): Promise<void> {
         p99Ms: r2(median(mine.map((r) => r.p99Ms))),
         errors: mine.reduce((n, r) => n + r.errors, 0),
         outcomes,
+        cpuPerClaimMs: {
+          lab: r2(median(mine.map((r) => r.cpuPerClaimMs.lab))),
+          insurer: r2(median(mine.map((r) => r.cpuPerClaimMs.insurer))),
+        },
       };
     });
     const loadEnd = load();
@@ -626,6 +669,7 @@ type Result = {
     p99Ms: number;
     errors: number;
     outcomes: Record<string, number>;
+    cpuPerClaimMs: { lab: number; insurer: number };
   }[];
   gas: {
     clients: number;
@@ -667,16 +711,18 @@ function report(r: Result, loadStart: number[], loadEnd: number[]): string {
     '',
     '## Claims adjudicated end to end (billing client -> lab `Claim/$submit` -> insurer -> ClaimResponse)',
     '',
-    '| billing clients at once | claims per round | claims/s | p50 ms | p99 ms | refused | outcomes |',
-    '|---:|---:|---:|---:|---:|---:|---|',
+    '| billing clients at once | claims per round | claims/s | p50 ms | p99 ms | refused | outcomes | CPU ms per claim, lab | CPU ms per claim, insurer |',
+    '|---:|---:|---:|---:|---:|---:|---|---:|---:|',
     ...r.levels.map(
       (x) =>
         `| ${x.clients} | ${x.claimsPerRound} | ${x.claimsPerSec} (${r2(x.claimsPerSec / TARGET.claimsPerSec)}x the ${TARGET.claimsPerSec}/s target) | ${x.p50Ms} | ${x.p99Ms} | ${x.errors} | ${Object.entries(
           x.outcomes,
         )
           .map(([k, v]) => `${k} ${v}`)
-          .join(', ')} |`,
+          .join(', ')} | ${x.cpuPerClaimMs.lab} | ${x.cpuPerClaimMs.insurer} |`,
     ),
+    '',
+    'CPU per claim: user + system time of each node process (/proc/<pid>/stat, all its threads: GC, libuv, SQLite included) during the level, divided by the claims answered (median over rounds).',
     '',
     '## Gas per claim (receipts of the level’s blocks; batch sizes as they occurred, size×count)',
     '',

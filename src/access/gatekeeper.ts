@@ -343,38 +343,58 @@ export class Gatekeeper {
     q: SearchQuery,
     queryHash: Hex,
   ): Promise<{ resources: StoredResource[]; total: number }> {
-    this.authorize(actor, 'read', q.resourceType);
+    const [found] = await this.searchAll(actor, [{ query: q, queryHash }]);
+    return found as { resources: StoredResource[]; total: number };
+  }
+
+  /**
+   * Several searches, each as `search` (its decision, its entries), their entries committed
+   * together (one group commit) before any result is returned.
+   */
+  async searchAll(
+    actor: Actor,
+    searches: readonly { query: SearchQuery; queryHash: Hex }[],
+  ): Promise<{ resources: StoredResource[]; total: number }[]> {
+    for (const s of searches) this.authorize(actor, 'read', s.query.resourceType);
     const d = await this.decideLocal(actor);
-    const { rows, total } = this.records.searchStored(q, released(d));
-    for (const r of rows) this.check(d, r);
-    const inputs =
-      rows.length === 0
-        ? [
-            entry(
-              actor.id,
-              'search',
-              typeTarget(q.resourceType),
-              null,
-              actor.purpose,
-              'permit',
-              'ok',
-              queryHash,
-            ),
-          ]
-        : rows.map((r) =>
-            entry(
-              actor.id,
-              'search',
-              targetOf(r),
-              this.patientOf(r),
-              actor.purpose,
-              'permit',
-              'ok',
-              queryHash,
-            ),
-          );
-    await this.log.appendAll(inputs);
-    return { resources: await Promise.all(rows.map((r) => this.records.open(r))), total };
+    const found = searches.map(({ query: q, queryHash }) => {
+      const { rows, total } = this.records.searchStored(q, released(d));
+      for (const r of rows) this.check(d, r);
+      const inputs =
+        rows.length === 0
+          ? [
+              entry(
+                actor.id,
+                'search',
+                typeTarget(q.resourceType),
+                null,
+                actor.purpose,
+                'permit',
+                'ok',
+                queryHash,
+              ),
+            ]
+          : rows.map((r) =>
+              entry(
+                actor.id,
+                'search',
+                targetOf(r),
+                this.patientOf(r),
+                actor.purpose,
+                'permit',
+                'ok',
+                queryHash,
+              ),
+            );
+      return { rows, total, inputs };
+    });
+    await this.log.appendAll(found.flatMap((f) => f.inputs));
+    return Promise.all(
+      found.map(async (f) => ({
+        resources: await Promise.all(f.rows.map((r) => this.records.open(r))),
+        total: f.total,
+      })),
+    );
   }
 
   /**
@@ -779,6 +799,34 @@ export class Gatekeeper {
     });
     await this.commitLogged(actor, [prepared]);
     return { resource, created: prepared.expectedPrevious === 0 };
+  }
+
+  /**
+   * Several writes (each as `update`) committed atomically in one group commit, with one log entry
+   * each: all or none. A write may reference a record another one of them writes.
+   */
+  async updateAll(
+    actor: Actor,
+    writes: readonly { type: ResourceType; id: string; body: unknown; ifMatch?: number }[],
+  ): Promise<{ resource: StoredResource; created: boolean }[]> {
+    for (const w of writes) this.authorize(actor, 'write', w.type);
+    await this.decideLocal(actor);
+    const planned = new Map(writes.map((w) => [`${w.type}/${w.id}`, 'write' as const]));
+    const done: { prepared: PreparedVersion; resource: StoredResource }[] = [];
+    for (const w of writes)
+      done.push(
+        await this.records.prepare(w.body, {
+          type: w.type,
+          id: w.id,
+          planned,
+          ...(w.ifMatch !== undefined ? { ifMatch: w.ifMatch } : {}),
+        }),
+      );
+    await this.commitLogged(
+      actor,
+      done.map((d) => d.prepared),
+    );
+    return done.map((d) => ({ resource: d.resource, created: d.prepared.expectedPrevious === 0 }));
   }
 
   async delete(actor: Actor, type: ResourceType, id: string): Promise<void> {

@@ -57,6 +57,23 @@ export async function connectChain(
   return { rpcUrl, chain, publicClient };
 }
 
+/**
+ * `conn` with a public client that sends the reads begun in the same turn of the event loop as
+ * one JSON-RPC 2.0 batch (one HTTP request instead of one each): for a path that reads several
+ * facts at once (the insurer's checks of a claim). Batching is standard JSON-RPC; anvil and Besu
+ * both take it.
+ */
+export function withBatchedReads(conn: ChainConnection): ChainConnection {
+  return {
+    ...conn,
+    publicClient: createPublicClient({
+      chain: conn.chain,
+      transport: http(conn.rpcUrl, { retryCount: 2, timeout: 30_000, batch: { wait: 0 } }),
+      pollingInterval: 100,
+    }),
+  };
+}
+
 /** A wallet client that signs locally with `privateKey` (the key never leaves this process). */
 export function walletFor(conn: ChainConnection, privateKey: Hex): ChainWallet {
   return createWalletClient({

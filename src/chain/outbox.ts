@@ -30,7 +30,7 @@ import {
   keccak256,
   RawContractError,
 } from 'viem';
-import type { Db } from '../store/database.js';
+import { type Db, statement } from '../store/database.js';
 import type { ChainConnection, ChainWallet } from './clients.js';
 import { auditAnchorAbi, claimsAbi, consentAbi, drugLedgerAbi, registryAbi } from './generated/index.js';
 import type { ContractName as CoreContractName, OptionalContractName } from './manifest.js';
@@ -133,30 +133,32 @@ export class Outbox {
       args: req.args,
     } as never);
     const t = this.now();
-    this.db
-      .prepare(
-        `INSERT INTO outbox (key, contract, address, data, description, status, created_at, updated_at)
+    statement(
+      this.db,
+      `INSERT INTO outbox (key, contract, address, data, description, status, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, 'queued', ?, ?) ON CONFLICT (key) DO NOTHING`,
-      )
-      .run(req.key, req.contract, req.address, data, req.description, t, t);
-    return toEntry(this.db.prepare('SELECT * FROM outbox WHERE key = ?').get(req.key) as Row);
+    ).run(req.key, req.contract, req.address, data, req.description, t, t);
+    return toEntry(statement(this.db, 'SELECT * FROM outbox WHERE key = ?').get(req.key) as Row);
   }
 
   /** Entries not yet confirmed or failed, oldest first. */
   pending(): OutboxEntry[] {
     return (
-      this.db.prepare(`SELECT * FROM outbox WHERE status IN ('queued','signed') ORDER BY id`).all() as Row[]
+      statement(
+        this.db,
+        `SELECT * FROM outbox WHERE status IN ('queued','signed') ORDER BY id`,
+      ).all() as Row[]
     ).map(toEntry);
   }
 
   get(key: string): OutboxEntry | undefined {
-    const row = this.db.prepare('SELECT * FROM outbox WHERE key = ?').get(key) as Row | undefined;
+    const row = statement(this.db, 'SELECT * FROM outbox WHERE key = ?').get(key) as Row | undefined;
     return row && toEntry(row);
   }
 
   /** Most recent entries, newest first. */
   recent(limit = 50): OutboxEntry[] {
-    return (this.db.prepare('SELECT * FROM outbox ORDER BY id DESC LIMIT ?').all(limit) as Row[]).map(
+    return (statement(this.db, 'SELECT * FROM outbox ORDER BY id DESC LIMIT ?').all(limit) as Row[]).map(
       toEntry,
     );
   }
@@ -249,11 +251,14 @@ export class Outbox {
   }
 
   private signedRows(): Row[] {
-    return this.db.prepare(`SELECT * FROM outbox WHERE status = 'signed' ORDER BY nonce`).all() as Row[];
+    return statement(this.db, `SELECT * FROM outbox WHERE status = 'signed' ORDER BY nonce`).all() as Row[];
   }
 
   private async signAll(): Promise<OutboxEntry[]> {
-    const rows = this.db.prepare(`SELECT * FROM outbox WHERE status = 'queued' ORDER BY id`).all() as Row[];
+    const rows = statement(
+      this.db,
+      `SELECT * FROM outbox WHERE status = 'queued' ORDER BY id`,
+    ).all() as Row[];
     const failed: OutboxEntry[] = [];
     // In id order, stopping at the first error (thrown): nonces follow the order of enqueueing.
     for (const row of rows) {
@@ -333,15 +338,17 @@ export class Outbox {
   }
 
   private row(id: number): Row {
-    return this.db.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as Row;
+    return statement(this.db, 'SELECT * FROM outbox WHERE id = ?').get(id) as Row;
   }
 
   private update(id: number, fields: Partial<Row>): void {
     const cols = Object.keys(fields);
     const sets = [...cols.map((c) => `${c} = @${c}`), 'updated_at = @updated_at'].join(', ');
-    this.db
-      .prepare(`UPDATE outbox SET ${sets} WHERE id = @id`)
-      .run({ ...fields, updated_at: this.now(), id });
+    statement(this.db, `UPDATE outbox SET ${sets} WHERE id = @id`).run({
+      ...fields,
+      updated_at: this.now(),
+      id,
+    });
   }
 
   /** Dry-run, then sign with an explicit nonce and store the raw bytes before anything is sent. */
@@ -359,7 +366,10 @@ export class Outbox {
       return;
     }
     const chainNonce = await pc.getTransactionCount({ address: account.address, blockTag: 'pending' });
-    const localMax = this.db.prepare(`SELECT MAX(nonce) AS n FROM outbox WHERE status = 'signed'`).get() as {
+    const localMax = statement(
+      this.db,
+      `SELECT MAX(nonce) AS n FROM outbox WHERE status = 'signed'`,
+    ).get() as {
       n: number | null;
     };
     const nonce = Math.max(chainNonce, (localMax.n ?? -1) + 1);

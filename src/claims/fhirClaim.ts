@@ -5,15 +5,16 @@
  * element: the patient is named by their chain address (identifier system urn:medchain:patient),
  * provider and insurer by their member accounts (urn:medchain:member); items carry a HCPCS Level II
  * or synthetic code, at most four two-character modifiers, whole units, USD amounts with
- * net = unitPrice x quantity, one date of service, diagnosis pointers and Encounter references.
+ * net = unitPrice x quantity, one date of service, diagnosis pointers and Encounter references;
+ * then the required bindings and real dates the record service checks (src/fhir/validate.ts), so
+ * the Claim is validated once where it enters: `parseValidClaim` hands it on validated.
  */
-import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { Claim, ClaimItem, Money, Reference } from '@medplum/fhirtypes';
 import { type Address, getAddress, isAddress } from 'viem';
-import { unprocessable } from '../errors.js';
 import { parseFhirDate } from '../fhir/dates.js';
 import { MEMBER_SYSTEM } from '../fhir/remoteCodes.js';
 import { PATIENT_ADDRESS_SYSTEM } from '../fhir/resourceTypes.js';
+import { type Validated, validatedResource, validateStaged } from '../fhir/validate.js';
 import { ClaimMalformedError } from './claimsError.js';
 import { MODIFIER_CODE, PROCEDURE_CODE } from './codes.js';
 import type { ClaimInput, ClaimLine } from './model.js';
@@ -38,19 +39,40 @@ const fail = (path: string, message: string): never => {
 
 /** Check `body` is a valid R4 Claim medchain can adjudicate and give the rule engine's input. */
 export function parseClaim(body: unknown): ClaimInput {
+  let claim: ClaimInput | undefined;
+  validateStaged<Claim>(precheck(body), 'Claim', {
+    afterStructure: (c) => {
+      claim = claimInputOf(c);
+    },
+  });
+  return claim as ClaimInput;
+}
+
+/**
+ * `parseClaim` where the Claim enters a node (`Claim/$submit`, the insurer's intake): also the
+ * Claim as validated, frozen, to pass on (the record service stores it, or a `revise`d copy,
+ * without validating it again).
+ */
+export function parseValidClaim(body: unknown): { claim: ClaimInput; fhir: Validated<Claim> } {
+  let claim: ClaimInput | undefined;
+  const fhir = validatedResource<Claim>(precheck(body), 'Claim', {
+    afterStructure: (c) => {
+      claim = claimInputOf(c);
+    },
+  });
+  return { claim: claim as ClaimInput, fhir };
+}
+
+function precheck(body: unknown): Claim {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     fail('Claim', 'must be a JSON object');
   const c = body as Claim;
   if (c.resourceType !== 'Claim') fail('Claim.resourceType', 'must be "Claim"');
-  try {
-    validateResource(c);
-  } catch (err) {
-    if (err instanceof OperationOutcomeError) {
-      const issues = err.outcome.issue ?? [];
-      throw unprocessable(`Claim is not valid FHIR R4: ${issues.length} problem(s)`, issues);
-    }
-    throw err;
-  }
+  return c;
+}
+
+/** medchain's rules over a structurally valid R4 Claim (R4 checked by the caller). */
+function claimInputOf(c: Claim): ClaimInput {
   if (typeof c.id !== 'string') fail('Claim.id', 'is required (the provider’s id of the claim)');
   if (c.status !== 'active') fail('Claim.status', 'must be active to be adjudicated');
   if (c.use !== 'claim')

@@ -25,6 +25,7 @@ import { forbidden } from '../errors.js';
 import { parseClaimSubmission } from '../federation/claimSubmissionWire.js';
 import type { ResourceType } from '../fhir/resourceTypes.js';
 import { MAX_COUNT, parseSearch } from '../fhir/search.js';
+import { revise, type Validated } from '../fhir/validate.js';
 import type { RecordService } from '../records/recordService.js';
 import { adjudicate } from './adjudicate.js';
 import { chainDecision } from './chainDecision.js';
@@ -42,10 +43,10 @@ import { ClaimReplayedError, ClaimSubmissionRefusedError } from './claimsError.j
 import { coverageFacts } from './coverageFacts.js';
 import type { DecisionRecorder } from './decisionRecorder.js';
 import type { EditTables } from './editTables.js';
-import { parseClaim } from './fhirClaim.js';
+import { parseValidClaim } from './fhirClaim.js';
 import type { ProviderLineKeys } from './lineKey.js';
 import type { ClaimInput, CoverageFacts, Decision, PriorLine } from './model.js';
-import { checkSubmission, type SubmissionChain } from './submissionContext.js';
+import { type CheckedSubmission, checkSubmission, type SubmissionChain } from './submissionContext.js';
 
 export interface IntakeDeps {
   gate: Gatekeeper;
@@ -71,10 +72,19 @@ export interface IntakeResult {
 /** Claim ids whose intake is under way (a concurrent replay is refused, not adjudicated twice). */
 const inFlight = new WeakMap<IntakeDeps, Set<string>>();
 
-async function patientRecords<T>(gate: Gatekeeper, actor: Actor, type: ResourceType, patient: Address) {
+/** The patient's records of each of `types` held here, searched through the gatekeeper, logged together. */
+async function patientRecords(
+  gate: Gatekeeper,
+  actor: Actor,
+  patient: Address,
+  types: readonly ResourceType[],
+) {
   const query = { patient, _count: String(MAX_COUNT) };
-  const found = await gate.search(actor, parseSearch(type, query), gate.queryHash(type, query));
-  return found.resources as unknown as T[];
+  const found = await gate.searchAll(
+    actor,
+    types.map((t) => ({ query: parseSearch(t, query), queryHash: gate.queryHash(t, query) })),
+  );
+  return found.map((f) => f.resources);
 }
 
 /** Adjudicate the submission `body` member `caller` signed; throws a typed error when refused. */
@@ -87,8 +97,8 @@ export async function intakeClaim(deps: IntakeDeps, caller: Address, body: unkno
       'claims are submitted by providers (hospitals, clinics, labs, pharmacies) only',
       'not-a-provider',
     );
-  const submitted = sub.claim as unknown as Claim;
-  const claim = parseClaim(submitted);
+  // Validated once, here where it enters; the stored copy is a `revise`d copy of this value.
+  const { claim, fhir: submitted } = parseValidClaim(sub.claim);
   const claimId = sub.batch.claimId;
   const flying = inFlight.get(deps) ?? new Set<string>();
   inFlight.set(deps, flying);
@@ -97,9 +107,26 @@ export async function intakeClaim(deps: IntakeDeps, caller: Address, body: unkno
   try {
     const held = deps.records.head('Claim', documentId(claimId));
     if (held) throw new ClaimReplayedError(`claim ${claimId} was received before`);
-    if (await deps.chain.claimOf(claimId))
-      throw new ClaimReplayedError(`claim ${claimId} was decided on chain before`);
-    return await adjudicateChecked(deps, caller, sub, submitted, claim);
+    // The chain checks (the signer is the provider, the batch leaf is this claim) before anything
+    // of the patient is read. Their reads and the replay's go out together (one JSON-RPC batch);
+    // a replay is answered as one first.
+    const [decided, checked] = await Promise.allSettled([
+      deps.chain.claimOf(claimId),
+      // The sender's line-commitment key, the one it pinned on chain (else refused, nothing stored).
+      deps.lineKeys.keyOf(caller, sub.lineKey).then((commitmentKey) =>
+        checkSubmission(claim, sub, deps.chain, {
+          self: deps.self,
+          sender: caller,
+          commitmentKey,
+          coverage: undefined,
+          history: [],
+        }),
+      ),
+    ]);
+    if (decided.status === 'rejected') throw decided.reason;
+    if (decided.value) throw new ClaimReplayedError(`claim ${claimId} was decided on chain before`);
+    if (checked.status === 'rejected') throw checked.reason;
+    return await adjudicateChecked(deps, caller, sub, submitted, claim, checked.value);
   } finally {
     flying.delete(claimId);
   }
@@ -109,45 +136,43 @@ async function adjudicateChecked(
   deps: IntakeDeps,
   caller: Address,
   sub: ReturnType<typeof parseClaimSubmission>,
-  submitted: Claim,
+  submitted: Validated<Claim>,
   claim: ClaimInput,
+  checked: CheckedSubmission,
 ): Promise<IntakeResult> {
   const claimId = sub.batch.claimId;
-  // The chain checks first (the signer is the provider, the batch leaf is this claim): nothing of
-  // the patient is read for a submission that is not what the provider anchored.
-  // The sender's line-commitment key, the one it pinned on chain (else refused, nothing stored).
-  const commitmentKey = await deps.lineKeys.keyOf(caller, sub.lineKey);
-  const checked = await checkSubmission(claim, sub, deps.chain, {
-    self: deps.self,
-    sender: caller,
-    commitmentKey,
-    coverage: undefined,
-    history: [],
-  });
   const patientId = deps.records.patientIdsForAddress(claim.patient)[0];
   if (!patientId)
     throw new ClaimSubmissionRefusedError(`the patient ${claim.patient} is not enrolled with this insurer`);
   const actor: Actor = { id: `member:${caller}`, role: 'billing', purpose: 'payment' };
 
-  const coverages = await patientRecords<Coverage>(deps.gate, actor, 'Coverage', claim.patient);
-  const ours = coverages
+  // The patient's Coverages and the claims held (Claims, ClaimResponses): read, and logged, at once.
+  const [coverages, heldClaims, heldResponses] = await patientRecords(deps.gate, actor, claim.patient, [
+    'Coverage',
+    'Claim',
+    'ClaimResponse',
+  ]);
+  const ours = (coverages as unknown as Coverage[])
     .map((c) => ({ c, f: coverageFacts(c) }))
     .filter(
       (x): x is { c: Coverage; f: CoverageFacts } => x.f?.payer.toLowerCase() === deps.self.toLowerCase(),
     );
   const chosen = ours.find((x) => x.f.status === 'active') ?? ours[0];
-  const history = await heldLines(deps.gate, actor, claim.patient);
+  const history = heldLines(heldClaims as unknown as Claim[], heldResponses as unknown as ClaimResponse[]);
   const decision = adjudicate(claim, { ...checked.context, coverage: chosen?.f, history }, deps.tables);
 
   const id = documentId(claimId);
   const created = new Date(deps.now?.() ?? Date.now()).toISOString();
-  const copy = insurerClaimCopy(submitted, {
-    claimId,
-    provider: claim.provider,
-    patientId,
-    patient: claim.patient,
-    ...(chosen?.c.id ? { coverageId: chosen.c.id } : {}),
-  });
+  const copy = revise(
+    submitted,
+    insurerClaimCopy(submitted, {
+      claimId,
+      provider: claim.provider,
+      patientId,
+      patient: claim.patient,
+      ...(chosen?.c.id ? { coverageId: chosen.c.id } : {}),
+    }),
+  );
   // The answer to the provider names its Claim and patient as it sent them; the insurer's own copy
   // of the response names the insurer's Claim copy and Patient.
   const answer: ClaimResponse = {
@@ -165,17 +190,18 @@ async function adjudicateChecked(
     identifier: withClaimId(undefined, claimId),
     extension: [disputeExtension(claimId, sub.batch.salt)],
   };
-  await deps.gate.update(actor, 'Claim', id, copy, 0);
-  await deps.gate.update(actor, 'ClaimResponse', id, ownResponse, 0);
-  await deps.gate.update(actor, 'ExplanationOfBenefit', id, eob, 0);
+  // One commit for the three (all or none), each logged; If-Match 0: nothing is stored twice.
+  await deps.gate.updateAll(actor, [
+    { type: 'Claim', id, body: copy, ifMatch: 0 },
+    { type: 'ClaimResponse', id, body: ownResponse, ifMatch: 0 },
+    { type: 'ExplanationOfBenefit', id, body: eob, ifMatch: 0 },
+  ]);
   await deps.recorder.record(checked.root, checked.leaf, checked.proof, chainDecision(decision));
   return { response: answer, decision };
 }
 
 /** The lines of the patient's other claims this insurer holds approved or pended (its history). */
-async function heldLines(gate: Gatekeeper, actor: Actor, patient: Address): Promise<PriorLine[]> {
-  const claims = await patientRecords<Claim>(gate, actor, 'Claim', patient);
-  const responses = await patientRecords<ClaimResponse>(gate, actor, 'ClaimResponse', patient);
+function heldLines(claims: readonly Claim[], responses: readonly ClaimResponse[]): PriorLine[] {
   const byId = new Map(responses.map((r) => [claimIdOf(r), r]));
   return claims.flatMap((c) => {
     const r = byId.get(claimIdOf(c));

@@ -75,22 +75,40 @@ export async function checkSubmission(
   };
   if (!verifyClaimProof(sub.batch.root, leaf, sub.batch.proof))
     throw new ClaimSubmissionRefusedError('the claim is not the leaf its proof proves in the batch root');
-  const batch = await chain.batchOf(sub.batch.root);
+  // Every chain read at once (one JSON-RPC batch where the client batches), judged in order below.
+  const settled = <T>(p: Promise<T>) =>
+    p.then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+  const reads = {
+    batch: settled(chain.batchOf(sub.batch.root)),
+    committed: settled(Promise.all(commitments.map((c) => chain.isCommitted(claim.provider, c)))),
+    held: settled(
+      Promise.all(commitments.map((c) => chain.heldByOtherPayer(claim.provider, c, inputs.self))),
+    ),
+    heads: settled(Promise.all(sub.evidence.map((e) => chain.anchoredHead(claim.provider, e.treeSize)))),
+  };
+  const value = async <T>(p: Promise<{ value: T } | { error: unknown }>): Promise<T> => {
+    const r = await p;
+    if ('error' in r) throw r.error;
+    return r.value;
+  };
+  const batch = await value(reads.batch);
   if (batch.claimCount === 0) throw new ClaimSubmissionRefusedError('the batch is not anchored on chain');
   if (!same(batch.provider, claim.provider) || !same(batch.payer, inputs.self))
     throw new ClaimSubmissionRefusedError('the batch on chain is another provider’s or to another payer');
-  const committed = await Promise.all(commitments.map((c) => chain.isCommitted(claim.provider, c)));
+  const committed = await value(reads.committed);
   if (committed.includes(false))
     throw new ClaimSubmissionRefusedError('a line of the claim is not committed on chain');
 
-  const held = await Promise.all(
-    commitments.map((c) => chain.heldByOtherPayer(claim.provider, c, inputs.self)),
-  );
+  const held = await value(reads.held);
   const crossPayerDuplicates = new Set(lines.filter((_, i) => held[i]).map((l) => l.sequence));
 
+  const heads = await value(reads.heads);
   const evidence = new Map<string, EncounterEvidence>();
-  for (const e of sub.evidence) {
-    const head = await chain.anchoredHead(claim.provider, e.treeSize);
+  for (const [i, e] of sub.evidence.entries()) {
+    const head = heads[i];
     evidence.set(e.encounterId, {
       encounterId: e.encounterId,
       exists: true,

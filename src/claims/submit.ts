@@ -26,7 +26,7 @@ import type { ClaimSubmission, WireLineKey } from '../federation/claimSubmission
 import type { MemberReply, MemberTarget } from '../federation/memberClient.js';
 import type { ResourceType } from '../fhir/resourceTypes.js';
 import { MAX_COUNT, parseSearch } from '../fhir/search.js';
-import { FHIR_ID } from '../fhir/validate.js';
+import { FHIR_ID, revise, type Validated } from '../fhir/validate.js';
 import type { TransparencyLog } from '../log/transparencyLog.js';
 import type { RecordService, StoredResource } from '../records/recordService.js';
 import type { ClaimBatcher } from './claimBatcher.js';
@@ -39,7 +39,7 @@ import {
 } from './claimDocuments.js';
 import { ClaimNotSubmittableError, ClaimReplayedError, InsurerUnavailableError } from './claimsError.js';
 import { coverageFacts } from './coverageFacts.js';
-import { parseClaim } from './fhirClaim.js';
+import { parseValidClaim } from './fhirClaim.js';
 import { claimLineCommitments } from './lineCommitment.js';
 import type { ClaimInput } from './model.js';
 import { providerEvidence } from './providerEvidence.js';
@@ -85,8 +85,8 @@ const inFlight = new WeakMap<SubmitDeps, Set<string>>();
 
 /** Submit the Claim in `body` (a Claim or a PAS Bundle) for `actor`; returns the stored ClaimResponse. */
 export async function submitClaim(deps: SubmitDeps, actor: Actor, body: unknown): Promise<StoredResource> {
-  const fhir = claimOfSubmitBody(body);
-  const claim = parseClaim(fhir);
+  // Validated once, here where it enters; the stored Claim is a `revise`d copy of this value.
+  const { claim, fhir } = parseValidClaim(claimOfSubmitBody(body));
   if (!same(claim.provider, deps.self))
     throw new ClaimNotSubmittableError(
       `Claim.provider is ${claim.provider}, not this member (${deps.self}): a provider submits only its own claims`,
@@ -174,7 +174,7 @@ async function refuseReplay(deps: SubmitDeps, actor: Actor, fhir: Claim, claim: 
 async function submitChecked(
   deps: SubmitDeps,
   actor: Actor,
-  fhir: Claim,
+  fhir: Validated<Claim>,
   claim: ClaimInput,
   patientId: string,
 ): Promise<StoredResource> {
@@ -185,11 +185,11 @@ async function submitChecked(
   const claimId = random32();
   const salt = random32();
   const { meta: _meta, ...rest } = fhir;
-  const toStore: Claim = {
+  const toStore = revise(fhir, {
     ...rest,
     identifier: withClaimId(fhir.identifier, claimId),
     patient: patientReference(patientId, claim.patient),
-  };
+  });
   await deps.gate.update(actor, 'Claim', claim.id, toStore);
 
   const encounterIds = [...new Set(claim.lines.flatMap((l) => l.encounters))];
@@ -198,10 +198,15 @@ async function submitChecked(
   // Not submitted after all (the batch failed, or the insurer refused it outright): the stored
   // Claim loses its claim id again, so it may be submitted again.
   const unmark = () =>
-    deps.gate.update(actor, 'Claim', claim.id, {
-      ...toStore,
-      identifier: (toStore.identifier ?? []).filter((i) => i.system !== CLAIM_ID_SYSTEM),
-    });
+    deps.gate.update(
+      actor,
+      'Claim',
+      claim.id,
+      revise(toStore, {
+        ...toStore,
+        identifier: (toStore.identifier ?? []).filter((i) => i.system !== CLAIM_ID_SYSTEM),
+      }),
+    );
   let batch: { root: Hex; proof: Hex[] };
   try {
     batch = await deps.batcher.submit(

@@ -5,7 +5,8 @@
  * ids, and the patient chain address must be an address. (References are checked against the
  * store by src/records/referenceCheck.ts, which needs the store.)
  */
-import { OperationOutcomeError, validateResource } from '@medplum/core';
+import { isDeepStrictEqual } from 'node:util';
+import { getDataType, OperationOutcomeError, validateResource } from '@medplum/core';
 import type { Patient, Resource } from '@medplum/fhirtypes';
 import { isAddress } from 'viem';
 import { badRequest, unprocessable } from '../errors.js';
@@ -22,15 +23,40 @@ import { definitionValueSets, type ValueSetIndex } from './valueSets.js';
 
 export const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
+declare const VALIDATED: unique symbol;
 /**
- * Check the shape of an untrusted JSON value and validate it; returns it typed. `terms` are the
- * value sets required bindings are checked against (the R4 definitions unless a test gives others).
+ * A resource this process validated (validatedResource, revise): frozen, and recognized by the
+ * record service, which stores it without validating it again. The brand is checked at run time
+ * too (`isValidated`), so a value merely cast to this type is validated as any other.
  */
-export function validateIncoming(
-  body: unknown,
-  expectedType?: ResourceType,
-  terms: ValueSetIndex = definitionValueSets(),
-): Resource & { resourceType: ResourceType } {
+export type Validated<T extends Resource = Resource> = T & {
+  readonly resourceType: ResourceType;
+  readonly [VALIDATED]: true;
+};
+
+/** The objects validatedResource or revise accepted (never a copy: spreading one makes a new object). */
+const validatedObjects = new WeakSet<object>();
+
+/** Whether `v` is a resource validatedResource or revise accepted in this process. */
+export const isValidated = (v: unknown): v is Validated =>
+  typeof v === 'object' && v !== null && validatedObjects.has(v);
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return v;
+  Object.freeze(v);
+  for (const x of Object.values(v as object)) deepFreeze(x);
+  return v;
+}
+
+/** Kept as validated: deeply frozen, so what the record service stores is what was checked. */
+function keep<T extends Resource>(r: T): Validated<T> {
+  deepFreeze(r);
+  validatedObjects.add(r);
+  return r as Validated<T>;
+}
+
+/** The body is a JSON object of a type stored here (and the one expected); returns that type. */
+function checkType(body: unknown, expectedType: ResourceType | undefined): ResourceType {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badRequest('the body must be a FHIR resource (a JSON object)');
   }
@@ -44,11 +70,19 @@ export function validateIncoming(
   if (expectedType && type !== expectedType) {
     throw badRequest(`resourceType "${type}" does not match the URL (${expectedType})`);
   }
+  return type;
+}
+
+function checkId(body: object): void {
   const id = (body as { id?: unknown }).id;
   if (id !== undefined && (typeof id !== 'string' || !FHIR_ID.test(id)))
     throw badRequest('id is not a valid FHIR id');
+}
+
+/** The R4 StructureDefinition check (@medplum/core): 422 with the validator's issues. */
+function checkStructure(body: Resource, type: string): void {
   try {
-    validateResource(body as Resource);
+    validateResource(body);
   } catch (err) {
     if (err instanceof OperationOutcomeError) {
       const issues = err.outcome.issue ?? [];
@@ -56,6 +90,10 @@ export function validateIncoming(
     }
     throw err;
   }
+}
+
+/** What the R4 validator leaves out: real dates, required bindings, medchain's Patient links. */
+function checkTerms(body: Resource, type: string, terms: ValueSetIndex): void {
   const badDates = impossibleDates(body, type);
   if (badDates.length > 0) {
     throw unprocessable(
@@ -68,7 +106,7 @@ export function validateIncoming(
       })),
     );
   }
-  const codes = requiredBindingIssues(body as Resource, terms);
+  const codes = requiredBindingIssues(body, terms);
   if (codes.length > 0) {
     const first = codes[0]?.details?.text ?? '';
     throw unprocessable(
@@ -77,7 +115,133 @@ export function validateIncoming(
     );
   }
   if (type === 'Patient') checkPatientLinks(body as Patient);
+}
+
+/**
+ * Check the shape of an untrusted JSON value and validate it; returns it typed. `terms` are the
+ * value sets required bindings are checked against (the R4 definitions unless a test gives others).
+ */
+export function validateIncoming(
+  body: unknown,
+  expectedType?: ResourceType,
+  terms: ValueSetIndex = definitionValueSets(),
+): Resource & { resourceType: ResourceType } {
+  if (isValidated(body)) return acceptValidated(body, expectedType);
+  const type = checkType(body, expectedType);
+  checkId(body as object);
+  checkStructure(body as Resource, type);
+  checkTerms(body as Resource, type, terms);
   return body as Resource & { resourceType: ResourceType };
+}
+
+/**
+ * A resource validated before (validatedResource, revise), as the record service takes it: only
+ * that it is of the expected type is checked (the cheap part); the rest held when it was validated
+ * and it has been frozen since.
+ */
+export function acceptValidated<T extends Resource>(
+  v: Validated<T>,
+  expectedType?: ResourceType,
+): Validated<T> {
+  checkType(v, expectedType);
+  return v;
+}
+
+/**
+ * `validateIncoming` with the caller's own rules in between: `afterStructure` runs on the
+ * structurally valid value before the terminology checks, so a caller's refusal (naming an
+ * element) comes before a code-binding one, as when it parsed the value first and the record
+ * service validated it when storing. The value is not kept as validated (see validatedResource).
+ */
+export function validateStaged<T extends Resource>(
+  body: unknown,
+  expectedType: ResourceType,
+  opts: { afterStructure?: (r: T) => void; terms?: ValueSetIndex } = {},
+): T {
+  if (isValidated(body)) {
+    const v = acceptValidated(body as Validated<T>, expectedType);
+    opts.afterStructure?.(v);
+    return v;
+  }
+  const type = checkType(body, expectedType);
+  checkStructure(body as Resource, type);
+  checkId(body as object);
+  opts.afterStructure?.(body as T);
+  checkTerms(body as Resource, type, opts.terms ?? definitionValueSets());
+  return body as T;
+}
+
+/**
+ * Validate an untrusted value once, where it enters (validateStaged), and keep it as validated:
+ * frozen, and stored by the record service without a second validation. Pass the returned value
+ * on; a copy (a spread) is a new object and would be validated again (or use `revise`).
+ */
+export function validatedResource<T extends Resource>(
+  body: unknown,
+  expectedType: ResourceType,
+  opts: { afterStructure?: (r: T) => void; terms?: ValueSetIndex } = {},
+): Validated<T> {
+  return keep(validateStaged(body, expectedType, opts));
+}
+
+/** Resource-level invariants that concern only `contained` and `text` (DomainResource dom-*). */
+const DOMAIN_INVARIANT = /^dom-\d+$/;
+
+/**
+ * `next`, a revision of the validated `base` built by this code (elements set, replaced or
+ * dropped), validated where it differs: the top-level elements that changed are validated as a
+ * partial resource (structure, cardinality, constraints, real dates, required bindings), the rest
+ * was validated in `base` and is taken as it is. A resource type with invariants across elements
+ * (other than DomainResource's, about `contained` and `text`), or a change to `contained`,
+ * `text` or the type, is validated whole. Either way nothing of `next` goes unchecked.
+ */
+export function revise<T extends Resource>(
+  base: Validated<T>,
+  next: T,
+  terms: ValueSetIndex = definitionValueSets(),
+): Validated<T> {
+  if (!isValidated(base)) throw new TypeError('revise: the base resource was not validated');
+  const type = base.resourceType;
+  const b = base as unknown as Record<string, unknown>;
+  const n = next as unknown as Record<string, unknown>;
+  const changed = [...new Set([...Object.keys(b), ...Object.keys(n)])].filter(
+    (k) => !isDeepStrictEqual(b[k], n[k]),
+  );
+  const schema = getDataType(type);
+  const whole =
+    changed.some((k) => k === 'resourceType' || k === 'contained' || k === 'text') ||
+    (schema.constraints ?? []).some((c) => c.severity === 'error' && !DOMAIN_INVARIANT.test(c.key));
+  if (whole) {
+    checkType(next, type);
+    checkId(next);
+    checkStructure(next, type);
+    checkTerms(next, type, terms);
+    return keep(next);
+  }
+  if (changed.length === 0) return keep(next);
+  checkId(next);
+  const partial = { resourceType: type } as Record<string, unknown>;
+  for (const k of changed) if (n[k] !== undefined) partial[k] = n[k];
+  // Constraints of a changed element may look at the contained resources (ref-1: `#id`).
+  if (n.contained !== undefined) partial.contained = n.contained;
+  // The partial lacks the unchanged required elements: only issues about what changed count.
+  const about = (issue: { expression?: string[] }) =>
+    (issue.expression ?? []).some(
+      (e) =>
+        changed.some(
+          (k) => e === `${type}.${k}` || e.startsWith(`${type}.${k}.`) || e.startsWith(`${type}.${k}[`),
+        ) || e === type,
+    );
+  try {
+    validateResource(partial as unknown as Resource);
+  } catch (err) {
+    if (!(err instanceof OperationOutcomeError)) throw err;
+    const issues = (err.outcome.issue ?? []).filter((i) => i.severity === 'error' && about(i));
+    if (issues.length > 0)
+      throw unprocessable(`${type} is not valid FHIR R4: ${issues.length} problem(s)`, issues);
+  }
+  checkTerms(partial as unknown as Resource, type, terms);
+  return keep(next);
 }
 
 const DATE_SHAPE = /^\d{4}-\d{2}(-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?)?$/;

@@ -25,7 +25,7 @@ import { BlockBoard } from '../chain/blockBoard.js';
 import { ruleSetId } from '../chain/claimBatch.js';
 import { withFinalClaimsFactsCached } from '../chain/claimsReadCache.js';
 import { chainClaims } from '../chain/claimsView.js';
-import { type ChainConnection, connectChain, walletFor } from '../chain/clients.js';
+import { type ChainConnection, connectChain, walletFor, withBatchedReads } from '../chain/clients.js';
 import type { ConsortiumView } from '../chain/consortium.js';
 import { ConsortiumCache } from '../chain/consortiumCache.js';
 import { consortiumContracts, type DrugLedgerContract, drugLedgerContract } from '../chain/contracts.js';
@@ -318,7 +318,8 @@ function claimsDeps(
   const address = manifest.contracts.Claims;
   if (!address) return {};
   // Submitted batches and anchored heads are final: read once, not again per claim of a batch.
-  const chain = withFinalClaimsFactsCached(chainClaims(conn, manifest));
+  // The reads of one claim's checks go together, as one JSON-RPC batch.
+  const chain = withFinalClaimsFactsCached(chainClaims(withBatchedReads(conn), manifest));
   const viewDeps = { gate: node.gate, chain, self: node.identity.address };
   const views = {
     claimQueue: (actor: Actor, state?: QueueState) => claimQueue(viewDeps, actor, state),
