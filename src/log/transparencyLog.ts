@@ -13,13 +13,20 @@
  *  - `commitWith`: entries written in the same transaction as other work, at once (tools, bulk).
  * The promise of `append` resolves only after the entry is committed; callers serve data after it.
  */
+
+import type Database from 'better-sqlite3';
 import type { Address } from 'viem';
 import { getAddress } from 'viem';
 import { UnavailableError } from '../errors.js';
 import type { Db } from '../store/database.js';
-import { encodeEntry, encodeEntryTransient, type LogEntry } from './entry.js';
+import { encodeEntryInto, type LogEntry } from './entry.js';
 import { type Hash, leafHash, type MerkleTree } from './merkle.js';
 import { TreeStore } from './treeStore.js';
+
+/** Columns of a log_entries row. */
+const COLUMNS = 7;
+/** Rows per multi-row INSERT, largest first (a batch of 45 is written as 32 + 8 + 5 x 1). */
+const INSERT_ROWS = [32, 8, 1] as const;
 
 export type LogInput = Omit<LogEntry, 'index' | 'time' | 'member'>;
 
@@ -59,7 +66,13 @@ export interface TransparencyLogOptions {
 export class TransparencyLog {
   private readonly tree: MerkleTree;
   private readonly treeStore: TreeStore;
-  private readonly insert;
+  /** Multi-row INSERTs by their number of rows. */
+  private readonly insertOf = new Map<number, Database.Statement>();
+  /** Parameters of the rows staged in the open transaction, COLUMNS per row. */
+  private readonly staged: unknown[] = [];
+  /** The buffer the staged entries' bytes are laid out in, and how much of it they use. */
+  private slab = Buffer.allocUnsafeSlow(64 * 1024);
+  private used = 0;
   private queue: Queued[] = [];
   private scheduled = false;
   readonly member: Address;
@@ -75,9 +88,6 @@ export class TransparencyLog {
     opts: TransparencyLogOptions = {},
   ) {
     this.member = getAddress(member);
-    this.insert = db.prepare(
-      'INSERT INTO log_entries (idx, entry, leaf_hash, patient, action, outcome, time_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
     this.treeStore = new TreeStore(db, opts.warn ?? ((m) => process.stderr.write(`${m}\n`)));
     const opened = this.treeStore.open();
     this.tree = opened.tree;
@@ -140,26 +150,81 @@ export class TransparencyLog {
   }
 
   /**
-   * Inside the open transaction: encode the entry at the end of the tree, insert it and grow the
-   * tree. Its bytes are transient (a buffer reused for the next entry): SQLite copies them, and
+   * Inside the open transaction: encode the entry at the end of the tree and grow the tree; its
+   * row waits in `staged` for `insertStaged`, which writes the rows of a whole batch with a few
+   * multi-row INSERTs. The bytes sit in this log's batch buffer until then (SQLite copies them);
    * only the leaf hash is kept.
    */
-  private insertNext(input: LogInput, time: number): LogRecord {
+  private stage(input: LogInput, time: number): LogRecord {
     const index = this.tree.size;
-    const entry: LogEntry = { ...input, index, time, member: this.member };
-    const bytes = encodeEntryTransient(entry);
+    // Field by field: an object spread here costs more than encoding the entry.
+    const entry: LogEntry = {
+      index,
+      time,
+      member: this.member,
+      actor: input.actor,
+      patient: input.patient,
+      action: input.action,
+      target: input.target,
+      purpose: input.purpose,
+      outcome: input.outcome,
+      reason: input.reason,
+      queryHash: input.queryHash,
+    };
+    const bytes = encodeEntryInto(entry, this.take);
     const h = leafHash(bytes);
-    this.insert.run(
+    this.staged.push(
       index,
       bytes,
       h,
       entry.patient?.toLowerCase() ?? null,
       entry.action,
       entry.outcome,
-      entry.time,
+      time,
     );
     this.tree.append(h);
     return { index, entry, leafHash: h };
+  }
+
+  /** Room for `size` bytes of the batch being staged (a view into the batch buffer). */
+  private readonly take = (size: number): Buffer => {
+    if (this.used + size > this.slab.length) {
+      // Views already given out keep the old buffer alive until their rows are inserted.
+      this.slab = Buffer.allocUnsafeSlow(Math.max(2 * this.slab.length, size));
+      this.used = 0;
+    }
+    const b = this.slab.subarray(this.used, this.used + size);
+    this.used += size;
+    return b;
+  };
+
+  /** Insert the staged rows (inside the open transaction), largest statements first. */
+  private insertStaged(): void {
+    const params = this.staged;
+    let at = 0;
+    for (let rows = (params.length - at) / COLUMNS; rows > 0; rows = (params.length - at) / COLUMNS) {
+      const n = INSERT_ROWS.find((k) => k <= rows) as number;
+      this.inserts(n).run(n === rows && at === 0 ? params : params.slice(at, at + n * COLUMNS));
+      at += n * COLUMNS;
+    }
+    this.clearStaged();
+  }
+
+  private clearStaged(): void {
+    this.staged.length = 0;
+    this.used = 0;
+  }
+
+  /** The INSERT of `n` rows, prepared once. */
+  private inserts(n: number): Database.Statement {
+    let s = this.insertOf.get(n);
+    if (!s) {
+      s = this.db.prepare(
+        `INSERT INTO log_entries (idx, entry, leaf_hash, patient, action, outcome, time_ms) VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      );
+      this.insertOf.set(n, s);
+    }
+    return s;
   }
 
   private flush(): void {
@@ -174,35 +239,34 @@ export class TransparencyLog {
       this.db.transaction(() => {
         for (const q of batch) {
           if (q.kind === 'entry') {
-            outcomes.push({ records: [this.insertNext(q.input, time)] });
+            outcomes.push({ records: [this.stage(q.input, time)] });
             continue;
           }
-          const before = this.tree.size;
           let workFailed = false;
+          let result: unknown;
           try {
-            // A savepoint: a conflict in this piece of work takes back only it.
-            const result = this.db.transaction(() => {
-              let r: unknown;
+            // A savepoint: a conflict in this piece of work takes back only it. Its entries are
+            // staged once it has succeeded, and written with the batch's.
+            result = this.db.transaction(() => {
               try {
-                r = q.work();
+                return q.work();
               } catch (err) {
                 workFailed = true;
                 throw err;
               }
-              const recs = q.inputs.map((input) => this.insertNext(input, time));
-              outcomes.push({ records: recs, result: r });
-              return r;
             })();
-            void result;
           } catch (err) {
-            if (this.tree.size > before) this.tree.truncate(before);
             if (!workFailed) throw err; // the store itself failed: the whole batch goes
             outcomes.push({ error: err });
+            continue;
           }
+          outcomes.push({ records: q.inputs.map((input) => this.stage(input, time)), result });
         }
+        this.insertStaged();
         this.treeStore.persist(this.tree, start);
       })();
     } catch (err) {
+      this.clearStaged();
       if (this.tree.size > start) this.tree.truncate(start);
       const e = err instanceof LogUnavailableError ? err : new LogUnavailableError(err);
       for (const q of batch) q.reject(e);
@@ -224,14 +288,19 @@ export class TransparencyLog {
   commitWith<T>(inputs: readonly LogInput[], work: () => T): { result: T; records: LogRecord[] } {
     const start = this.size;
     const time = this.now();
-    const records: LogRecord[] = inputs.map((input, i) => {
-      const entry: LogEntry = { ...input, index: start + i, time, member: this.member };
-      const bytes = encodeEntry(entry);
-      return { index: start + i, entry, leafHash: leafHash(bytes), bytes } as LogRecord & {
-        bytes: Uint8Array;
-      };
-    });
-    const insert = this.insert;
+    const undo = () => {
+      this.clearStaged();
+      if (this.tree.size > start) this.tree.truncate(start);
+    };
+    let records: LogRecord[];
+    try {
+      // Encoded (and checked) before the work runs. The tree grows inside the transaction, so the
+      // chunks these leaves complete are written with them; if the commit fails, it is cut back.
+      records = inputs.map((input) => this.stage(input, time));
+    } catch (err) {
+      undo();
+      throw err;
+    }
     let result: T;
     let workFailed = false;
     try {
@@ -243,34 +312,18 @@ export class TransparencyLog {
           workFailed = true;
           throw err;
         }
-        for (const rec of records as (LogRecord & { bytes: Uint8Array })[]) {
-          insert.run(
-            rec.index,
-            rec.bytes,
-            rec.leafHash,
-            rec.entry.patient?.toLowerCase() ?? null,
-            rec.entry.action,
-            rec.entry.outcome,
-            rec.entry.time,
-          );
-        }
-        // The tree grows inside the transaction, so the chunks these leaves complete are written
-        // with them; if the commit fails, the tree is cut back below.
-        for (const rec of records) this.tree.append(rec.leafHash);
+        this.insertStaged();
         this.treeStore.persist(this.tree, start);
         return r;
       })();
     } catch (err) {
-      if (this.tree.size > start) this.tree.truncate(start);
+      undo();
       if (workFailed) throw err;
       throw new LogUnavailableError(err);
     }
     this.stats.commits++;
     this.stats.entries += records.length;
-    return {
-      result,
-      records: records.map(({ index, entry, leafHash: h }) => ({ index, entry, leafHash: h })),
-    };
+    return { result, records };
   }
 
   /** Stored entry bytes for [start, end). */
