@@ -11,7 +11,15 @@
  *    like appends; each piece of work runs in a savepoint of the shared transaction, so one that
  *    fails (a version conflict) takes back only itself, and concurrent writes share one fsync.
  *  - `commitWith`: entries written in the same transaction as other work, at once (tools, bulk).
- * The promise of `append` resolves only after the entry is committed; callers serve data after it.
+ * The promise of `append` resolves only after the entry is durable; callers serve data after it.
+ *
+ * Durability without blocking: a group commit is committed with synchronous=NORMAL (in the WAL,
+ * safe from a crash of the process) and then made durable by an fdatasync of the WAL on the thread
+ * pool (src/store/walSync.ts), while the event loop goes on serving and queueing the next batch,
+ * which is committed meanwhile and synced next. Only then do its promises resolve, and only then
+ * does `size` (what heads are signed over, replicated and proved at) cover its entries. A failed
+ * sync leaves the log refusing every append until the node restarts: after a failed fdatasync the
+ * kernel may have dropped the pages, and a later sync that succeeds proves nothing about them.
  */
 
 import type Database from 'better-sqlite3';
@@ -19,6 +27,7 @@ import type { Address } from 'viem';
 import { getAddress } from 'viem';
 import { UnavailableError } from '../errors.js';
 import type { Db } from '../store/database.js';
+import { canSyncWal, syncWal } from '../store/walSync.js';
 import { encodeEntryInto, type LogEntry } from './entry.js';
 import { type Hash, leafHash, type MerkleTree } from './merkle.js';
 import { TreeStore } from './treeStore.js';
@@ -61,6 +70,8 @@ export class LogUnavailableError extends UnavailableError {
 export interface TransparencyLogOptions {
   /** Where to say that the persisted tree had to be rebuilt (default: stderr). */
   warn?: (message: string) => void;
+  /** How a group commit is made durable (default: src/store/walSync.ts; tests hold it back or fail it). */
+  syncWal?: (db: Db) => Promise<void>;
 }
 
 export class TransparencyLog {
@@ -75,6 +86,16 @@ export class TransparencyLog {
   private used = 0;
   private queue: Queued[] = [];
   private scheduled = false;
+  /** Settings of the group commit: synchronous=NORMAL for it and back, when the WAL is synced apart. */
+  private readonly syncApart: { normal: Database.Statement; restore: Database.Statement } | undefined;
+  /** Batches committed and waiting for the next sync of the WAL, and whether one is under way. */
+  private unsynced: ((failure?: LogUnavailableError) => void)[] = [];
+  private syncing = false;
+  /** Entries [0, durable) are durable: what `size` says. */
+  private durable = 0;
+  /** Why the log refuses appends (a failed sync), if it does. */
+  private broken: LogUnavailableError | undefined;
+  private readonly syncWal: (db: Db) => Promise<void>;
   readonly member: Address;
   /** Counters for tests and benchmarks: SQLite transactions committed, entries written. */
   readonly stats = { commits: 0, entries: 0 };
@@ -92,10 +113,20 @@ export class TransparencyLog {
     const opened = this.treeStore.open();
     this.tree = opened.tree;
     this.rebuilt = opened.rebuilt;
+    this.durable = this.tree.size;
+    this.syncWal = opts.syncWal ?? syncWal;
+    if (canSyncWal(db)) {
+      const mode = db.pragma('synchronous', { simple: true }) as number;
+      this.syncApart = {
+        normal: db.prepare('PRAGMA synchronous = NORMAL'),
+        restore: db.prepare(`PRAGMA synchronous = ${mode}`),
+      };
+    }
   }
 
+  /** Entries in the log that are durable (appends still waiting for their sync are not counted). */
   get size(): number {
-    return this.tree.size;
+    return this.durable;
   }
 
   root(size = this.size): Hash {
@@ -142,11 +173,21 @@ export class TransparencyLog {
   }
 
   private enqueue(q: Queued): void {
-    this.queue.push(q);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
+    if (this.broken) {
+      q.reject(this.broken);
+      return;
     }
+    this.queue.push(q);
+    // While a batch waits for its sync the next one gathers: it is committed when that sync is
+    // done, so a batch is as large as the sync is long (one commit per sync, as when the commit
+    // itself waited for the disk), and the event loop serves meanwhile.
+    if (!this.syncing) this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
   }
 
   /**
@@ -232,10 +273,15 @@ export class TransparencyLog {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
-    const start = this.size;
+    if (this.broken) {
+      for (const q of batch) q.reject(this.broken);
+      return;
+    }
+    const start = this.tree.size;
     const time = this.now();
     const outcomes: ({ records: LogRecord[]; result?: unknown } | { error: unknown })[] = [];
     try {
+      this.syncApart?.normal.run();
       this.db.transaction(() => {
         for (const q of batch) {
           if (q.kind === 'entry') {
@@ -271,22 +317,64 @@ export class TransparencyLog {
       const e = err instanceof LogUnavailableError ? err : new LogUnavailableError(err);
       for (const q of batch) q.reject(e);
       return;
+    } finally {
+      this.syncApart?.restore.run();
     }
     this.stats.commits++;
-    for (const [i, q] of batch.entries()) {
-      const o = outcomes[i] as (typeof outcomes)[number];
-      if ('error' in o) {
-        q.reject(o.error);
-        continue;
+    const end = this.tree.size;
+    const settle = (failure?: LogUnavailableError) => {
+      for (const [i, q] of batch.entries()) {
+        const o = outcomes[i] as (typeof outcomes)[number];
+        if (failure || 'error' in o) {
+          q.reject(failure ?? (o as { error: unknown }).error);
+          continue;
+        }
+        this.stats.entries += o.records.length;
+        if (q.kind === 'entry') q.resolve(o.records[0] as LogRecord);
+        else q.resolve({ result: o.result, records: o.records });
       }
-      this.stats.entries += o.records.length;
-      if (q.kind === 'entry') q.resolve(o.records[0] as LogRecord);
-      else q.resolve({ result: o.result, records: o.records });
-    }
+      if (!failure && end > this.durable) this.durable = end;
+    };
+    if (!this.syncApart) settle();
+    else this.afterSync(settle);
   }
 
+  /** Run `settle` once the WAL is synced after this point (one sync at a time, for every batch waiting). */
+  private afterSync(settle: (failure?: LogUnavailableError) => void): void {
+    this.unsynced.push(settle);
+    if (!this.syncing) this.sync();
+  }
+
+  /** Sync the WAL for every batch waiting, then for those committed meanwhile. */
+  private sync(): void {
+    this.syncing = true;
+    const waiting = this.unsynced;
+    this.unsynced = [];
+    this.syncWal(this.db).then(
+      () => {
+        this.syncing = false;
+        for (const s of waiting) s();
+        if (this.unsynced.length > 0) this.sync();
+        else if (this.queue.length > 0) this.schedule();
+      },
+      (err: unknown) => {
+        this.syncing = false;
+        this.broken = new LogUnavailableError(
+          new Error(`the store's WAL could not be synced (${(err as Error).message}); restart the node`, {
+            cause: err,
+          }),
+        );
+        for (const s of [...waiting, ...this.unsynced]) s(this.broken);
+        this.unsynced = [];
+        if (this.queue.length > 0) this.schedule(); // refused there
+      },
+    );
+  }
+
+  /** Write work and its entries in one synchronous, durable transaction (synchronous=FULL), now. */
   commitWith<T>(inputs: readonly LogInput[], work: () => T): { result: T; records: LogRecord[] } {
-    const start = this.size;
+    if (this.broken) throw this.broken;
+    const start = this.tree.size;
     const time = this.now();
     const undo = () => {
       this.clearStaged();
@@ -323,6 +411,8 @@ export class TransparencyLog {
     }
     this.stats.commits++;
     this.stats.entries += records.length;
+    // The commit synced the WAL: everything before it is durable too.
+    this.durable = this.tree.size;
     return { result, records };
   }
 
