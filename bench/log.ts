@@ -1,6 +1,7 @@
 /**
- * Transparency-log append throughput, durable (WAL, synchronous=FULL): group commit (concurrent
- * appends share one SQLite transaction) at 32 and at 256 appends in flight, against one
+ * Transparency-log append throughput, durable (WAL; group commits synced with fdatasync before
+ * they are acknowledged, src/store/walSync.ts; one transaction per entry with synchronous=FULL):
+ * group commit (concurrent appends share one SQLite transaction) at 32 and at 256 in flight, against one
  * transaction per entry, side by side in alternating rounds; the disk's fsync latency, which
  * bounds group commit at a given number in flight (each commit waits for one). Also inclusion
  * proofs on the log and on a tree of BENCH_PROOF_TREE (1,000,000) leaves: generated and verified
@@ -186,7 +187,7 @@ export async function main(): Promise<void> {
   writeFileSync(path.join(outDir, 'log.json'), `${JSON.stringify({ ...meta, results: r }, null, 2)}\n`);
   writeFileSync(
     path.join(outDir, 'log.md'),
-    `# Transparency log\n\n${meta.date}, ${meta.node}, ${ROUNDS} rounds x ${PER_ROUND} entries, all durable (WAL, synchronous=FULL); load average (1, 5, 15 min) at the start, after the appends and after the proofs: ${r.loadAverage.map((l) => l.join(' ')).join(' / ')}. Group commit can do at most (appends in flight) / (fsync + CPU per commit) appends a second.\n\n${table}\n`,
+    `# Transparency log\n\n${meta.date}, ${meta.node}, ${ROUNDS} rounds x ${PER_ROUND} entries, all durable (WAL; group commits fdatasync-ed before they are acknowledged, one transaction per entry synchronous=FULL); load average (1, 5, 15 min) at the start, after the appends and after the proofs: ${r.loadAverage.map((l) => l.join(' ')).join(' / ')}. Group commit can do at most (appends in flight) / (fsync + CPU per commit) appends a second.\n\n${table}\n`,
   );
   process.stdout.write(`${table}\n\nwrote bench/results/log.json and bench/results/log.md\n`);
 }

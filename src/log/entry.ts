@@ -204,19 +204,17 @@ export function encodeEntry(e: LogEntry): Uint8Array {
 }
 
 /**
- * The canonical bytes of an entry, in a buffer this module reuses: valid only until the next call.
- * For the log's own append, which hands the bytes to SQLite (which copies them) and to the leaf
- * hash, then drops them: no buffer of its own per entry.
+ * Check an entry and write its canonical bytes into the buffer `take(size)` gives (exactly `size`
+ * bytes): for the log's group commit, which lays a batch's entries out in one buffer of its own and
+ * hands them to SQLite together, instead of a buffer per entry.
  */
-export function encodeEntryTransient(e: LogEntry): Uint8Array {
+export function encodeEntryInto(e: LogEntry, take: (size: number) => Buffer): Uint8Array {
   checkEntry(e);
-  return writeEntry(e, true);
+  return writeEntry(e, take);
 }
 
-let scratch = Buffer.allocUnsafeSlow(1024);
-
-/** The bytes of an entry already checked (in the shared scratch buffer when `transient`). */
-function writeEntry(e: LogEntry, transient = false): Uint8Array {
+/** The bytes of an entry already checked, in a buffer of their own or the one `take` gives. */
+function writeEntry(e: LogEntry, take: (size: number) => Buffer = Buffer.allocUnsafeSlow): Uint8Array {
   const t = e.target;
   const size =
     1 +
@@ -232,10 +230,8 @@ function writeEntry(e: LogEntry, transient = false): Uint8Array {
     1 +
     strLen(e.reason) +
     (e.queryHash ? 33 : 1);
-  // Not from the shared pool: the bytes are kept (and hashed) on their own.
-  if (transient && scratch.length < size)
-    scratch = Buffer.allocUnsafeSlow(Math.max(size, 2 * scratch.length));
-  const w = new Writer(transient ? scratch.subarray(0, size) : Buffer.allocUnsafeSlow(size));
+  // By default not from the shared pool: the bytes are kept (and hashed) on their own.
+  const w = new Writer(take(size));
   w.u8(ENTRY_FORMAT_VERSION);
   w.u64(e.index);
   w.u64(e.time);

@@ -385,3 +385,76 @@ describe('the persisted tree', () => {
     d.close();
   });
 });
+
+/** Wait (up to 10 s, turning the event loop) until `cond` holds; `what` says what was awaited. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+describe('durability: group commits synced apart', () => {
+  test('an append resolves, and counts in size, only after the WAL sync that follows its commit; the next batch gathers meanwhile', async () => {
+    const { db } = freshDb();
+    const syncs: (() => void)[] = [];
+    const log = new TransparencyLog(db, MEMBER, Date.now, {
+      syncWal: () => new Promise<void>((resolve) => syncs.push(resolve)),
+    });
+    let settled = false;
+    const first = log.append(input(0)).then((r) => {
+      settled = true;
+      return r;
+    });
+    await until(() => syncs.length === 1, 'the first sync');
+    assert.equal(log.stats.commits, 1);
+    assert.deepEqual(
+      db.prepare('SELECT count(*) AS n FROM log_entries').get(),
+      { n: 1 },
+      'committed (a crash of the process keeps it)',
+    );
+    assert.equal(settled, false, 'not acknowledged before its sync');
+    assert.equal(log.size, 0, 'nor counted: no head is signed over it yet');
+    const later = [log.append(input(1)), log.append(input(2))];
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(log.stats.commits, 1, 'the next batch waits for the sync under way');
+    (syncs[0] as () => void)();
+    assert.equal((await first).index, 0);
+    assert.equal(log.size, 1);
+    await until(() => syncs.length === 2, 'the second sync');
+    assert.equal(log.stats.commits, 2, 'both appends that gathered in one commit');
+    assert.equal(log.size, 1);
+    (syncs[1] as () => void)();
+    assert.deepEqual(
+      (await Promise.all(later)).map((r) => r.index),
+      [1, 2],
+    );
+    assert.equal(log.size, 3);
+    assert.ok(verifyInclusion(log.leafHash(2), 2, 3, log.inclusionProof(2), log.root()));
+  });
+
+  test('a failed sync refuses its batch and every later append until the node restarts', async () => {
+    const { db } = freshDb();
+    const log = new TransparencyLog(db, MEMBER, Date.now, {
+      syncWal: () => Promise.reject(new Error('EIO: i/o error (simulated)')),
+    });
+    const failed = await log.append(input(0)).then(
+      () => assert.fail('acknowledged without a sync'),
+      (e: unknown) => e,
+    );
+    assert.ok(failed instanceof LogUnavailableError);
+    assert.match(String((failed.cause as Error).message), /EIO.*restart the node/);
+    await assert.rejects(log.append(input(1)), LogUnavailableError);
+    await assert.rejects(
+      log.commitQueued([input(2)], () => 1),
+      LogUnavailableError,
+    );
+    assert.throws(() => log.commitWith([input(3)], () => undefined), LogUnavailableError);
+    assert.equal(log.size, 0);
+    // Restarted: the entry whose sync failed is in the store (never acknowledged), and appends go on.
+    const reopened = new TransparencyLog(db, MEMBER);
+    assert.equal(reopened.size, 1);
+    assert.equal((await reopened.append(input(4))).index, 1);
+  });
+});

@@ -11,15 +11,31 @@
  *    like appends; each piece of work runs in a savepoint of the shared transaction, so one that
  *    fails (a version conflict) takes back only itself, and concurrent writes share one fsync.
  *  - `commitWith`: entries written in the same transaction as other work, at once (tools, bulk).
- * The promise of `append` resolves only after the entry is committed; callers serve data after it.
+ * The promise of `append` resolves only after the entry is durable; callers serve data after it.
+ *
+ * Durability without blocking: a group commit is committed with synchronous=NORMAL (in the WAL,
+ * safe from a crash of the process) and then made durable by an fdatasync of the WAL on the thread
+ * pool (src/store/walSync.ts), while the event loop goes on serving and queueing the next batch,
+ * which is committed meanwhile and synced next. Only then do its promises resolve, and only then
+ * does `size` (what heads are signed over, replicated and proved at) cover its entries. A failed
+ * sync leaves the log refusing every append until the node restarts: after a failed fdatasync the
+ * kernel may have dropped the pages, and a later sync that succeeds proves nothing about them.
  */
+
+import type Database from 'better-sqlite3';
 import type { Address } from 'viem';
 import { getAddress } from 'viem';
 import { UnavailableError } from '../errors.js';
 import type { Db } from '../store/database.js';
-import { encodeEntry, encodeEntryTransient, type LogEntry } from './entry.js';
+import { canSyncWal, syncWal } from '../store/walSync.js';
+import { encodeEntryInto, type LogEntry } from './entry.js';
 import { type Hash, leafHash, type MerkleTree } from './merkle.js';
 import { TreeStore } from './treeStore.js';
+
+/** Columns of a log_entries row. */
+const COLUMNS = 7;
+/** Rows per multi-row INSERT, largest first (a batch of 45 is written as 32 + 8 + 5 x 1). */
+const INSERT_ROWS = [32, 8, 1] as const;
 
 export type LogInput = Omit<LogEntry, 'index' | 'time' | 'member'>;
 
@@ -54,14 +70,32 @@ export class LogUnavailableError extends UnavailableError {
 export interface TransparencyLogOptions {
   /** Where to say that the persisted tree had to be rebuilt (default: stderr). */
   warn?: (message: string) => void;
+  /** How a group commit is made durable (default: src/store/walSync.ts; tests hold it back or fail it). */
+  syncWal?: (db: Db) => Promise<void>;
 }
 
 export class TransparencyLog {
   private readonly tree: MerkleTree;
   private readonly treeStore: TreeStore;
-  private readonly insert;
+  /** Multi-row INSERTs by their number of rows. */
+  private readonly insertOf = new Map<number, Database.Statement>();
+  /** Parameters of the rows staged in the open transaction, COLUMNS per row. */
+  private readonly staged: unknown[] = [];
+  /** The buffer the staged entries' bytes are laid out in, and how much of it they use. */
+  private slab = Buffer.allocUnsafeSlow(64 * 1024);
+  private used = 0;
   private queue: Queued[] = [];
   private scheduled = false;
+  /** Settings of the group commit: synchronous=NORMAL for it and back, when the WAL is synced apart. */
+  private readonly syncApart: { normal: Database.Statement; restore: Database.Statement } | undefined;
+  /** Batches committed and waiting for the next sync of the WAL, and whether one is under way. */
+  private unsynced: ((failure?: LogUnavailableError) => void)[] = [];
+  private syncing = false;
+  /** Entries [0, durable) are durable: what `size` says. */
+  private durable = 0;
+  /** Why the log refuses appends (a failed sync), if it does. */
+  private broken: LogUnavailableError | undefined;
+  private readonly syncWal: (db: Db) => Promise<void>;
   readonly member: Address;
   /** Counters for tests and benchmarks: SQLite transactions committed, entries written. */
   readonly stats = { commits: 0, entries: 0 };
@@ -75,17 +109,24 @@ export class TransparencyLog {
     opts: TransparencyLogOptions = {},
   ) {
     this.member = getAddress(member);
-    this.insert = db.prepare(
-      'INSERT INTO log_entries (idx, entry, leaf_hash, patient, action, outcome, time_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
     this.treeStore = new TreeStore(db, opts.warn ?? ((m) => process.stderr.write(`${m}\n`)));
     const opened = this.treeStore.open();
     this.tree = opened.tree;
     this.rebuilt = opened.rebuilt;
+    this.durable = this.tree.size;
+    this.syncWal = opts.syncWal ?? syncWal;
+    if (canSyncWal(db)) {
+      const mode = db.pragma('synchronous', { simple: true }) as number;
+      this.syncApart = {
+        normal: db.prepare('PRAGMA synchronous = NORMAL'),
+        restore: db.prepare(`PRAGMA synchronous = ${mode}`),
+      };
+    }
   }
 
+  /** Entries in the log that are durable (appends still waiting for their sync are not counted). */
   get size(): number {
-    return this.tree.size;
+    return this.durable;
   }
 
   root(size = this.size): Hash {
@@ -132,34 +173,99 @@ export class TransparencyLog {
   }
 
   private enqueue(q: Queued): void {
-    this.queue.push(q);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
+    if (this.broken) {
+      q.reject(this.broken);
+      return;
     }
+    this.queue.push(q);
+    // While a batch waits for its sync the next one gathers: it is committed when that sync is
+    // done, so a batch is as large as the sync is long (one commit per sync, as when the commit
+    // itself waited for the disk), and the event loop serves meanwhile.
+    if (!this.syncing) this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
   }
 
   /**
-   * Inside the open transaction: encode the entry at the end of the tree, insert it and grow the
-   * tree. Its bytes are transient (a buffer reused for the next entry): SQLite copies them, and
+   * Inside the open transaction: encode the entry at the end of the tree and grow the tree; its
+   * row waits in `staged` for `insertStaged`, which writes the rows of a whole batch with a few
+   * multi-row INSERTs. The bytes sit in this log's batch buffer until then (SQLite copies them);
    * only the leaf hash is kept.
    */
-  private insertNext(input: LogInput, time: number): LogRecord {
+  private stage(input: LogInput, time: number): LogRecord {
     const index = this.tree.size;
-    const entry: LogEntry = { ...input, index, time, member: this.member };
-    const bytes = encodeEntryTransient(entry);
+    // Field by field: an object spread here costs more than encoding the entry.
+    const entry: LogEntry = {
+      index,
+      time,
+      member: this.member,
+      actor: input.actor,
+      patient: input.patient,
+      action: input.action,
+      target: input.target,
+      purpose: input.purpose,
+      outcome: input.outcome,
+      reason: input.reason,
+      queryHash: input.queryHash,
+    };
+    const bytes = encodeEntryInto(entry, this.take);
     const h = leafHash(bytes);
-    this.insert.run(
+    this.staged.push(
       index,
       bytes,
       h,
       entry.patient?.toLowerCase() ?? null,
       entry.action,
       entry.outcome,
-      entry.time,
+      time,
     );
     this.tree.append(h);
     return { index, entry, leafHash: h };
+  }
+
+  /** Room for `size` bytes of the batch being staged (a view into the batch buffer). */
+  private readonly take = (size: number): Buffer => {
+    if (this.used + size > this.slab.length) {
+      // Views already given out keep the old buffer alive until their rows are inserted.
+      this.slab = Buffer.allocUnsafeSlow(Math.max(2 * this.slab.length, size));
+      this.used = 0;
+    }
+    const b = this.slab.subarray(this.used, this.used + size);
+    this.used += size;
+    return b;
+  };
+
+  /** Insert the staged rows (inside the open transaction), largest statements first. */
+  private insertStaged(): void {
+    const params = this.staged;
+    let at = 0;
+    for (let rows = (params.length - at) / COLUMNS; rows > 0; rows = (params.length - at) / COLUMNS) {
+      const n = INSERT_ROWS.find((k) => k <= rows) as number;
+      this.inserts(n).run(n === rows && at === 0 ? params : params.slice(at, at + n * COLUMNS));
+      at += n * COLUMNS;
+    }
+    this.clearStaged();
+  }
+
+  private clearStaged(): void {
+    this.staged.length = 0;
+    this.used = 0;
+  }
+
+  /** The INSERT of `n` rows, prepared once. */
+  private inserts(n: number): Database.Statement {
+    let s = this.insertOf.get(n);
+    if (!s) {
+      s = this.db.prepare(
+        `INSERT INTO log_entries (idx, entry, leaf_hash, patient, action, outcome, time_ms) VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      );
+      this.insertOf.set(n, s);
+    }
+    return s;
   }
 
   private flush(): void {
@@ -167,71 +273,122 @@ export class TransparencyLog {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
-    const start = this.size;
+    if (this.broken) {
+      for (const q of batch) q.reject(this.broken);
+      return;
+    }
+    const start = this.tree.size;
     const time = this.now();
     const outcomes: ({ records: LogRecord[]; result?: unknown } | { error: unknown })[] = [];
     try {
+      this.syncApart?.normal.run();
       this.db.transaction(() => {
         for (const q of batch) {
           if (q.kind === 'entry') {
-            outcomes.push({ records: [this.insertNext(q.input, time)] });
+            outcomes.push({ records: [this.stage(q.input, time)] });
             continue;
           }
-          const before = this.tree.size;
           let workFailed = false;
+          let result: unknown;
           try {
-            // A savepoint: a conflict in this piece of work takes back only it.
-            const result = this.db.transaction(() => {
-              let r: unknown;
+            // A savepoint: a conflict in this piece of work takes back only it. Its entries are
+            // staged once it has succeeded, and written with the batch's.
+            result = this.db.transaction(() => {
               try {
-                r = q.work();
+                return q.work();
               } catch (err) {
                 workFailed = true;
                 throw err;
               }
-              const recs = q.inputs.map((input) => this.insertNext(input, time));
-              outcomes.push({ records: recs, result: r });
-              return r;
             })();
-            void result;
           } catch (err) {
-            if (this.tree.size > before) this.tree.truncate(before);
             if (!workFailed) throw err; // the store itself failed: the whole batch goes
             outcomes.push({ error: err });
+            continue;
           }
+          outcomes.push({ records: q.inputs.map((input) => this.stage(input, time)), result });
         }
+        this.insertStaged();
         this.treeStore.persist(this.tree, start);
       })();
     } catch (err) {
+      this.clearStaged();
       if (this.tree.size > start) this.tree.truncate(start);
       const e = err instanceof LogUnavailableError ? err : new LogUnavailableError(err);
       for (const q of batch) q.reject(e);
       return;
+    } finally {
+      this.syncApart?.restore.run();
     }
     this.stats.commits++;
-    for (const [i, q] of batch.entries()) {
-      const o = outcomes[i] as (typeof outcomes)[number];
-      if ('error' in o) {
-        q.reject(o.error);
-        continue;
+    const end = this.tree.size;
+    const settle = (failure?: LogUnavailableError) => {
+      for (const [i, q] of batch.entries()) {
+        const o = outcomes[i] as (typeof outcomes)[number];
+        if (failure || 'error' in o) {
+          q.reject(failure ?? (o as { error: unknown }).error);
+          continue;
+        }
+        this.stats.entries += o.records.length;
+        if (q.kind === 'entry') q.resolve(o.records[0] as LogRecord);
+        else q.resolve({ result: o.result, records: o.records });
       }
-      this.stats.entries += o.records.length;
-      if (q.kind === 'entry') q.resolve(o.records[0] as LogRecord);
-      else q.resolve({ result: o.result, records: o.records });
-    }
+      if (!failure && end > this.durable) this.durable = end;
+    };
+    if (!this.syncApart) settle();
+    else this.afterSync(settle);
   }
 
+  /** Run `settle` once the WAL is synced after this point (one sync at a time, for every batch waiting). */
+  private afterSync(settle: (failure?: LogUnavailableError) => void): void {
+    this.unsynced.push(settle);
+    if (!this.syncing) this.sync();
+  }
+
+  /** Sync the WAL for every batch waiting, then for those committed meanwhile. */
+  private sync(): void {
+    this.syncing = true;
+    const waiting = this.unsynced;
+    this.unsynced = [];
+    this.syncWal(this.db).then(
+      () => {
+        this.syncing = false;
+        for (const s of waiting) s();
+        if (this.unsynced.length > 0) this.sync();
+        else if (this.queue.length > 0) this.schedule();
+      },
+      (err: unknown) => {
+        this.syncing = false;
+        this.broken = new LogUnavailableError(
+          new Error(`the store's WAL could not be synced (${(err as Error).message}); restart the node`, {
+            cause: err,
+          }),
+        );
+        for (const s of [...waiting, ...this.unsynced]) s(this.broken);
+        this.unsynced = [];
+        if (this.queue.length > 0) this.schedule(); // refused there
+      },
+    );
+  }
+
+  /** Write work and its entries in one synchronous, durable transaction (synchronous=FULL), now. */
   commitWith<T>(inputs: readonly LogInput[], work: () => T): { result: T; records: LogRecord[] } {
-    const start = this.size;
+    if (this.broken) throw this.broken;
+    const start = this.tree.size;
     const time = this.now();
-    const records: LogRecord[] = inputs.map((input, i) => {
-      const entry: LogEntry = { ...input, index: start + i, time, member: this.member };
-      const bytes = encodeEntry(entry);
-      return { index: start + i, entry, leafHash: leafHash(bytes), bytes } as LogRecord & {
-        bytes: Uint8Array;
-      };
-    });
-    const insert = this.insert;
+    const undo = () => {
+      this.clearStaged();
+      if (this.tree.size > start) this.tree.truncate(start);
+    };
+    let records: LogRecord[];
+    try {
+      // Encoded (and checked) before the work runs. The tree grows inside the transaction, so the
+      // chunks these leaves complete are written with them; if the commit fails, it is cut back.
+      records = inputs.map((input) => this.stage(input, time));
+    } catch (err) {
+      undo();
+      throw err;
+    }
     let result: T;
     let workFailed = false;
     try {
@@ -243,34 +400,20 @@ export class TransparencyLog {
           workFailed = true;
           throw err;
         }
-        for (const rec of records as (LogRecord & { bytes: Uint8Array })[]) {
-          insert.run(
-            rec.index,
-            rec.bytes,
-            rec.leafHash,
-            rec.entry.patient?.toLowerCase() ?? null,
-            rec.entry.action,
-            rec.entry.outcome,
-            rec.entry.time,
-          );
-        }
-        // The tree grows inside the transaction, so the chunks these leaves complete are written
-        // with them; if the commit fails, the tree is cut back below.
-        for (const rec of records) this.tree.append(rec.leafHash);
+        this.insertStaged();
         this.treeStore.persist(this.tree, start);
         return r;
       })();
     } catch (err) {
-      if (this.tree.size > start) this.tree.truncate(start);
+      undo();
       if (workFailed) throw err;
       throw new LogUnavailableError(err);
     }
     this.stats.commits++;
     this.stats.entries += records.length;
-    return {
-      result,
-      records: records.map(({ index, entry, leafHash: h }) => ({ index, entry, leafHash: h })),
-    };
+    // The commit synced the WAL: everything before it is durable too.
+    this.durable = this.tree.size;
+    return { result, records };
   }
 
   /** Stored entry bytes for [start, end). */

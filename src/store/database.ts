@@ -1,6 +1,8 @@
 /**
  * Opening a node's SQLite store (better-sqlite3): WAL journal, synchronous=FULL (a committed
- * transaction survives power loss), secure_delete, foreign keys on, and numbered schema migrations.
+ * transaction survives power loss; the log's group commits sync apart, off the event loop, before
+ * they are acknowledged: src/store/walSync.ts), secure_delete, foreign keys on, and numbered
+ * schema migrations.
  * The database file and its -wal/-shm sidecars are owner-only (0600).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
