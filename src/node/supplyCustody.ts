@@ -11,7 +11,7 @@ import { drugLedgerContract } from '../chain/contracts.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import type { Outbox } from '../chain/outbox.js';
 import { CustodyStore } from '../store/custodyStore.js';
-import { commissionLot, outboxKey, resumeCommissioning } from '../supply/commission.js';
+import { commissionLot, finishInterruptedRuns } from '../supply/commission.js';
 import { packPallet, unpackPallet } from '../supply/pallet.js';
 import { recalledLotsHeld } from '../supply/recalledLots.js';
 import { receiveShipment } from '../supply/receive.js';
@@ -60,10 +60,9 @@ export function supplyCustodyDeps(
 }
 
 /**
- * Finish commissioning runs a crash interrupted (src/supply/commission.ts): each run recorded with
- * its outbox entry is driven to a settled transaction, then stored (confirmed) or forgotten
- * (refused), so its units are known here without waiting for the next commissioning. A line on
- * stderr says what was done; nothing when there was nothing to do.
+ * Finish commissioning runs a crash interrupted (src/supply/commission.ts `finishInterruptedRuns`),
+ * so their units are known here without waiting for the next commissioning. A line on stderr says
+ * what was done; nothing when there was nothing to do.
  */
 export async function resumeSupplyRuns(
   node: MemberNode,
@@ -72,10 +71,8 @@ export async function resumeSupplyRuns(
   outbox: Outbox,
 ): Promise<void> {
   const ledger = drugLedgerContract(conn, manifest);
-  const pending = node.units.pendingRuns();
-  if (!ledger || pending.length === 0) return;
-  for (const p of pending) await outbox.flushUntilSettled(outboxKey(p.root));
-  const done = await resumeCommissioning({
+  if (!ledger) return;
+  const done = await finishInterruptedRuns({
     conn,
     ledger,
     outbox,
@@ -85,7 +82,8 @@ export async function resumeSupplyRuns(
     supplyKey: supplyKeyOf(bytes(node.identity.indexKey)),
     self: node.identity.address,
   });
-  process.stderr.write(
-    `medchain: commissioning runs interrupted before a restart: ${done.stored} stored, ${done.dropped} refused by the chain and forgotten, ${done.waiting} still waiting for the chain\n`,
-  );
+  if (done)
+    process.stderr.write(
+      `medchain: commissioning runs interrupted before a restart: ${done.stored} stored, ${done.dropped} refused by the chain and forgotten, ${done.waiting} still waiting for the chain\n`,
+    );
 }

@@ -22,7 +22,12 @@ import { CustodyStore } from '../store/custodyStore.js';
 import { type Db, openDatabase } from '../store/database.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 import { type PendingRun, type StoredUnit, UnitStore } from '../store/unitStore.js';
-import { type CommissionDeps, commissionLot, resumeCommissioning } from './commission.js';
+import {
+  type CommissionDeps,
+  commissionLot,
+  finishInterruptedRuns,
+  resumeCommissioning,
+} from './commission.js';
 import { withCheckDigit } from './gs1CheckDigit.js';
 
 const MANUFACTURER = 1 << 5;
@@ -166,5 +171,21 @@ describe('commissioning survives a crash', () => {
     assert.equal(units.length, 5);
     await onChain(units, before);
     await onChain(deps.units.unitsOfLot(GTIN, 'DUR-C'), next.batch);
+  });
+
+  test('at a node’s start, an interrupted run is sent and stored without another commissioning', async () => {
+    const before = await batchCount();
+    await assert.rejects(
+      commissionLot(depsOver(crashingOutbox(false)), admin, body('DUR-D', 4)),
+      /died here/,
+    );
+    // The restarted node's collaborators over the same store.
+    const deps = depsOver(outbox);
+    assert.equal(deps.units.unitsOfLot(GTIN, 'DUR-D').length, 0);
+    assert.deepEqual(await finishInterruptedRuns(deps), { stored: 1, dropped: 0, waiting: 0 });
+    const units = deps.units.unitsOfLot(GTIN, 'DUR-D');
+    assert.equal(units.length, 4);
+    await onChain(units, before);
+    assert.equal(await finishInterruptedRuns(deps), undefined, 'nothing left to finish');
   });
 });

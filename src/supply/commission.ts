@@ -138,7 +138,7 @@ interface RunRecord {
 }
 
 /** The outbox key of a commissioning run's transaction. */
-export const outboxKey = (root: string) => `commission:${root}`;
+const outboxKey = (root: string) => `commission:${root}`;
 
 /** The batch number DrugLedger gave a confirmed commission transaction. */
 async function confirmedBatch(conn: ChainConnection, txHash: Hex): Promise<number> {
@@ -217,6 +217,19 @@ export async function resumeCommissioning(
     } else out.waiting++;
   }
   return out;
+}
+
+/**
+ * At a node's start: drive each interrupted run's transaction to a settled state through the
+ * outbox, then store it (confirmed) or forget it (refused); undefined when there was none.
+ */
+export async function finishInterruptedRuns(
+  deps: CommissionDeps,
+): Promise<{ stored: number; dropped: number; waiting: number } | undefined> {
+  const pending = deps.units.pendingRuns();
+  if (pending.length === 0) return undefined;
+  for (const p of pending) await deps.outbox.flushUntilSettled(outboxKey(p.root));
+  return resumeCommissioning(deps);
 }
 
 /** Commission the lot named in `body` for `actor`; resolves once the batch is on chain and stored. */
