@@ -57,6 +57,7 @@ import {
 } from '../src/node/memberNode.js';
 import { openDatabase } from '../src/store/database.js';
 import { startTestChain } from '../test/support/testChain.js';
+import { processCpuMs } from './_processCpu.js';
 
 const LEVELS = (process.env.BENCH_CLAIMS_LEVELS ?? '1,16,64').split(',').map(Number);
 const PER_CLIENT = Number(process.env.BENCH_CLAIMS_PER_CLIENT ?? 10);
@@ -97,20 +98,6 @@ interface Server {
   stop(): Promise<void>;
 }
 
-/** CPU time (ms) of process `pid` so far, from /proc/<pid>/stat (all its threads): user, system. */
-function cpuMsOf(pid: number | undefined): { user: number; sys: number } {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start at state: utime is the 12th.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { user: (Number(f[11]) * 1000) / CLOCK_TICKS, sys: (Number(f[12]) * 1000) / CLOCK_TICKS };
-  } catch {
-    return { user: Number.NaN, sys: Number.NaN };
-  }
-}
-/** USER_HZ: the unit of /proc times (100 on Linux everywhere in practice). */
-const CLOCK_TICKS = 100;
-
 /** A node in its own process; with `profileDir`, run under --cpu-prof into it. */
 async function startServer(dir: string, manifestFile: string, rpcUrl: string, profileDir?: string) {
   const flags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
@@ -134,7 +121,7 @@ async function startServer(dir: string, manifestFile: string, rpcUrl: string, pr
   });
   const server: Server = {
     url,
-    cpuMs: () => cpuMsOf(child.pid),
+    cpuMs: () => processCpuMs(child.pid),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -34,7 +34,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -77,6 +77,7 @@ import { directUnitState, UnitStateCache } from '../src/supply/unitChainState.js
 import { lotCommitment, unitCommitment } from '../src/supply/unitCommitment.js';
 import { SUPPLY_VERIFY_PATH } from '../src/supply/verificationRequester.js';
 import { answerVerification, type ResponderDeps } from '../src/supply/verificationResponder.js';
+import { processCpuMs } from './_processCpu.js';
 
 const SIZES = (process.env.BENCH_SUPPLY_SIZES ?? '1000,10000').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_SUPPLY_ROUNDS ?? 3);
@@ -115,16 +116,10 @@ const r2 = (x: number) => Number(x.toFixed(2));
 const r0 = (x: number) => Math.round(x);
 const load = () => os.loadavg().map((x) => r2(x)) as [number, number, number];
 const bytes = (h: string) => new Uint8Array(Buffer.from(h.slice(2), 'hex'));
-/** CPU time (user + system, ms) a process has used so far, from /proc (Linux; NaN elsewhere). */
+/** CPU time (user + system, ms) a process has used so far (bench/_processCpu.ts). */
 function cpuMsOf(pid: number | undefined): number {
-  try {
-    // Fields after the parenthesized command name: utime and stime are the 12th and 13th.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return Number.NaN;
-  }
+  const t = processCpuMs(pid);
+  return t.user + t.sys;
 }
 
 interface Ctx {
