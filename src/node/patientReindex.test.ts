@@ -59,10 +59,10 @@ before(async () => {
   ).run(...NEW_PARAMS);
   // Undo migrations 8 (the queue), 9 (discovery tokens, rebuilt on open from the Patients), 10
   // (the supply chain's tables, empty here) 11 (cases and shipments, empty too), 12 (supply
-  // incidents and notices, empty), 13 (commissioning runs, empty) and 14 (pallets, empty).
+  // incidents and notices, empty), 13 (commissioning runs, empty), 14 (pallets, empty) and 15 (askers, empty).
   db.exec(
     'DROP TABLE reindex_queue; DROP TABLE discovery_tokens; DROP TABLE discovery_indexed; ' +
-      'DROP TABLE supply_units; DROP TABLE supply_events; DROP TABLE supply_scans; DROP TABLE supply_settings; ' +
+      'DROP TABLE supply_units; DROP TABLE supply_events; DROP TABLE supply_askers; DROP TABLE supply_settings; ' +
       'DROP TABLE supply_cases; DROP TABLE supply_case_units; DROP TABLE supply_shipments; ' +
       'DROP TABLE supply_incidents; DROP TABLE supply_notices; DROP TABLE supply_runs; DROP TABLE supply_pallet_cases',
   );
@@ -70,8 +70,8 @@ before(async () => {
   db.close();
   assert.equal(
     NODE_MIGRATIONS.length,
-    14,
-    'this test rolls a store back to just before migration 8 (undoing 8 to 14)',
+    15,
+    'this test rolls a store back to just before migration 8 (undoing 8 to 15)',
   );
 });
 after(() => {

@@ -341,4 +341,18 @@ export const NODE_MIGRATIONS: readonly string[] = [
      sscc   TEXT NOT NULL UNIQUE,
      PRIMARY KEY (pallet, sscc)
    ) WITHOUT ROWID;`,
+  // 15: the verification requests about a unit kept as who asked last when (src/store/unitStore.ts
+  // recordScan/recentScans), one row per unit and asker: the clone check needs only whether
+  // someone else asked within its window, and a row per request made each answer read every
+  // request ever made about its unit. Each request stays in the transparency log.
+  `CREATE TABLE supply_askers (
+     gtin      TEXT NOT NULL,
+     serial    TEXT NOT NULL,
+     requester TEXT NOT NULL,
+     last_ms   INTEGER NOT NULL,
+     PRIMARY KEY (gtin, serial, requester)
+   ) WITHOUT ROWID;
+   INSERT INTO supply_askers (gtin, serial, requester, last_ms)
+     SELECT gtin, serial, requester, max(at_ms) FROM supply_scans GROUP BY gtin, serial, requester;
+   DROP TABLE supply_scans;`,
 ];

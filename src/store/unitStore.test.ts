@@ -139,3 +139,107 @@ describe('migration 13', () => {
     }
   });
 });
+
+describe('who asked about a unit', () => {
+  const A = '0x00000000000000000000000000000000000000aa';
+  const B = '0x00000000000000000000000000000000000000bb';
+
+  test('each asker once, with their latest request, however often they asked', () => {
+    const units = store();
+    for (let t = 1; t <= 500; t++) units.recordScan(GTIN, 'S1', A, t);
+    units.recordScan(GTIN, 'S1', B, 250);
+    units.recordScan(GTIN, 'S1', A, 100); // late and older: the latest stays
+    units.recordScan(GTIN, 'S2', B, 900);
+    assert.deepEqual(units.recentScans(GTIN, 'S1', 0), [
+      { by: B, at: 250 },
+      { by: A, at: 500 },
+    ]);
+    assert.deepEqual(units.recentScans(GTIN, 'S1', 300), [{ by: A, at: 500 }]);
+    assert.deepEqual(units.recentScans(GTIN, 'S3', 0), []);
+  });
+
+  test('what memory holds follows the table: written through, and forgotten when a transaction fails', () => {
+    const db = openDatabase(':memory:', NODE_MIGRATIONS);
+    const units = new UnitStore(db);
+    assert.deepEqual(units.recentScans(GTIN, 'S1', 0), []); // now held in memory
+    units.recordScan(GTIN, 'S1', A, 10);
+    assert.deepEqual(units.recentScans(GTIN, 'S1', 0), [{ by: A, at: 10 }]);
+    assert.throws(
+      () =>
+        db.transaction(() => {
+          units.recordScan(GTIN, 'S1', B, 20);
+          throw new Error('the commit failed');
+        })(),
+      /the commit failed/,
+    );
+    assert.deepEqual(units.recentScans(GTIN, 'S1', 0), [
+      { by: A, at: 10 },
+      { by: B, at: 20 },
+    ]); // memory ahead of the table until told
+    units.forgetScans(GTIN, 'S1');
+    assert.deepEqual(units.recentScans(GTIN, 'S1', 0), [{ by: A, at: 10 }]);
+    assert.deepEqual(new UnitStore(db).recentScans(GTIN, 'S1', 0), [{ by: A, at: 10 }]);
+  });
+
+  test('migration 15 keeps each asker’s latest request of the ones stored before it', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'medchain-units-'));
+    try {
+      const file = path.join(dir, 'node.db');
+      openDatabase(file, NODE_MIGRATIONS.slice(0, 14)).close();
+      const old = new Database(file);
+      const put = old.prepare(
+        'INSERT INTO supply_scans (gtin, serial, requester, at_ms) VALUES (?, ?, ?, ?)',
+      );
+      for (const [by, at] of [
+        [A, 10],
+        [A, 30],
+        [B, 20],
+        [A, 5],
+      ] as const)
+        put.run(GTIN, 'S1', by, at);
+      old.close();
+      const db = openDatabase(file, NODE_MIGRATIONS);
+      assert.deepEqual(new UnitStore(db).recentScans(GTIN, 'S1', 0), [
+        { by: B, at: 20 },
+        { by: A, at: 30 },
+      ]);
+      assert.equal(
+        (
+          db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'supply_scans'").get() as {
+            n: number;
+          }
+        ).n,
+        0,
+      );
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('settings and units read again', () => {
+  test('a setting written through another store on the same connection is seen at once', () => {
+    const db = openDatabase(':memory:', NODE_MIGRATIONS);
+    const node = new UnitStore(db);
+    assert.equal(node.setting('gln'), undefined);
+    new UnitStore(db).setSetting('gln', '9521234000006');
+    assert.equal(node.setting('gln'), '9521234000006');
+    new UnitStore(db).setSetting('gln', '9521234000013');
+    assert.equal(node.setting('gln'), '9521234000013');
+  });
+
+  test('a unit read again is the same, and cannot be changed through what is returned', () => {
+    const units = store();
+    const r = run('L9', 5);
+    const one = r.units[2] as StoredUnit;
+    assert.equal(units.unit(GTIN, one.serial), undefined);
+    units.putCommissionedRun(commissionedRun(r, 3));
+    const first = units.unit(GTIN, one.serial);
+    assert.ok(first);
+    assert.throws(() => {
+      (first as { lot: string }).lot = 'X';
+    }, TypeError);
+    assert.deepEqual(units.unit(GTIN, one.serial), storedUnits(r, 3)[2]);
+  });
+});

@@ -63,10 +63,14 @@ const UNIT_COLUMNS = 'gtin, serial, lot, expiry, commitment, batch, proof, leaf'
 const INSERT_CHUNK = 256;
 /** Batch trees kept in memory (a 10,000-unit tree is 640 KB). */
 const CACHED_TREES = 16;
+/** Units kept in memory once read (about 1.5 KB each with a 14-step proof). */
+const CACHED_UNITS = 16_384;
 
 /** The supply chain tables of one member's store. */
 export class UnitStore {
   private readonly trees = new Map<number, Tree>();
+  private readonly recent = new Map<string, StoredUnit>();
+  private readonly askers = new Map<string, { by: string; at: number }[]>();
 
   constructor(private readonly db: Db) {}
 
@@ -222,13 +226,30 @@ export class UnitStore {
     this.remember(r.batch, { count: r.units.length, levels: r.levels });
   }
 
-  /** The unit with this GTIN and serial, if this member holds (or held) it. */
+  /**
+   * The unit with this GTIN and serial, if this member holds (or held) it. A unit's row never
+   * changes once stored (inserts keep what is there; nothing deletes), so the last ones asked
+   * about are answered from memory; a unit not held is asked of the table each time.
+   */
   unit(gtin: string, serial: string): StoredUnit | undefined {
+    const key = `${gtin}\u0000${serial}`;
+    const hit = this.recent.get(key);
+    if (hit) {
+      this.recent.delete(key);
+      this.recent.set(key, hit); // most recently used last
+      return hit;
+    }
     const r = statement(
       this.db,
       `SELECT ${UNIT_COLUMNS} FROM supply_units WHERE gtin = ? AND serial = ?`,
     ).get(gtin, serial) as UnitRow | undefined;
-    return r ? this.fromRow(r) : undefined;
+    if (!r) return undefined;
+    const u = this.fromRow(r);
+    Object.freeze(u.proof);
+    Object.freeze(u);
+    if (this.recent.size >= CACHED_UNITS) this.recent.delete(this.recent.keys().next().value as string);
+    this.recent.set(key, u);
+    return u;
   }
 
   /** Every unit of one GTIN and lot this member holds records of, in serial order. */
@@ -276,33 +297,67 @@ export class UnitStore {
     ).map((r) => ({ eventHash: r.event_hash, event: JSON.parse(r.document) }));
   }
 
-  /** Note a verification request about a unit (who asked, when). */
+  /**
+   * Note a verification request about a unit (who asked, when): kept as each asker's latest. In
+   * the caller's transaction; if that fails, the caller calls {@link forgetScans}.
+   */
   recordScan(gtin: string, serial: string, requester: string, atMs: number): void {
-    statement(this.db, 'INSERT INTO supply_scans (gtin, serial, requester, at_ms) VALUES (?, ?, ?, ?)').run(
-      gtin,
-      serial,
-      requester,
-      atMs,
-    );
+    statement(
+      this.db,
+      `INSERT INTO supply_askers (gtin, serial, requester, last_ms) VALUES (?, ?, ?, ?)
+       ON CONFLICT (gtin, serial, requester) DO UPDATE SET last_ms = max(last_ms, excluded.last_ms)`,
+    ).run(gtin, serial, requester, atMs);
+    const known = this.askers.get(`${gtin}\u0000${serial}`);
+    if (!known) return;
+    const a = known.find((x) => x.by === requester);
+    if (!a) known.push({ by: requester, at: atMs });
+    else if (atMs > a.at) a.at = atMs;
   }
 
-  /** The verification requests about a unit since `sinceMs`, oldest first. */
+  /** Drop what memory holds of who asked about a unit (a transaction that noted a request failed). */
+  forgetScans(gtin: string, serial: string): void {
+    this.askers.delete(`${gtin}\u0000${serial}`);
+  }
+
+  /**
+   * Who asked about a unit since `sinceMs`, each asker once with their latest request, oldest
+   * first (as many rows as askers, however often each asked). The askers of the units last asked
+   * about are kept in memory, written through by {@link recordScan}.
+   */
   recentScans(gtin: string, serial: string, sinceMs: number): { by: string; at: number }[] {
-    return (
-      statement(
-        this.db,
-        'SELECT requester, at_ms FROM supply_scans WHERE gtin = ? AND serial = ? AND at_ms >= ? ORDER BY at_ms',
-      ).all(gtin, serial, sinceMs) as { requester: string; at_ms: number }[]
-    ).map((r) => ({ by: r.requester, at: r.at_ms }));
+    const key = `${gtin}\u0000${serial}`;
+    let known = this.askers.get(key);
+    if (known) {
+      this.askers.delete(key);
+      this.askers.set(key, known); // most recently used last
+    } else {
+      known = (
+        statement(this.db, 'SELECT requester, last_ms FROM supply_askers WHERE gtin = ? AND serial = ?').all(
+          gtin,
+          serial,
+        ) as { requester: string; last_ms: number }[]
+      ).map((r) => ({ by: r.requester, at: r.last_ms }));
+      if (this.askers.size >= CACHED_UNITS) this.askers.delete(this.askers.keys().next().value as string);
+      this.askers.set(key, known);
+    }
+    return known
+      .filter((x) => x.at >= sinceMs)
+      .map((x) => ({ by: x.by, at: x.at }))
+      .sort((x, y) => x.at - y.at);
   }
 
   /** A setting of this member's supply chain role (e.g. `gln`). */
   setting(name: string): string | undefined {
-    return (
+    const known = settingsOf(this.db);
+    if (known.has(name)) return known.get(name);
+    const value = (
       statement(this.db, 'SELECT value FROM supply_settings WHERE name = ?').get(name) as
         | { value: string }
         | undefined
     )?.value;
+    // Only what is set is kept: a setting written later through this connection updates it.
+    if (value !== undefined) known.set(name, value);
+    return value;
   }
 
   /** Set a setting. */
@@ -311,5 +366,21 @@ export class UnitStore {
       this.db,
       'INSERT INTO supply_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
     ).run(name, value);
+    settingsOf(this.db).set(name, value);
   }
+}
+
+/**
+ * The settings read or written through each connection, shared by every UnitStore on it (the seed
+ * writes a node's GLN through a store of its own). Only this process writes a member's store.
+ */
+const settings = new WeakMap<Db, Map<string, string>>();
+
+function settingsOf(db: Db): Map<string, string> {
+  let m = settings.get(db);
+  if (!m) {
+    m = new Map();
+    settings.set(db, m);
+  }
+  return m;
 }

@@ -80,19 +80,25 @@ export async function answerVerification(
     responderGLN: deps.units.setting('gln') ?? '0000000000000',
     cloneWindowMs: CLONE_WINDOW_MS,
   });
-  await deps.log.commitQueued(
-    [
-      supplyEntry(
-        `member:${caller}`,
-        'supply-verify',
-        'permit',
-        verificationReason(answer),
-        verificationHash(q.gtin, q.serial),
-      ),
-    ],
-    () => {
-      if (unit) deps.units.recordScan(q.gtin, q.serial, caller, now.getTime());
-    },
-  );
+  try {
+    await deps.log.commitQueued(
+      [
+        supplyEntry(
+          `member:${caller}`,
+          'supply-verify',
+          'permit',
+          verificationReason(answer),
+          verificationHash(q.gtin, q.serial),
+        ),
+      ],
+      () => {
+        if (unit) deps.units.recordScan(q.gtin, q.serial, caller, now.getTime());
+      },
+    );
+  } catch (err) {
+    // The note went with the failed commit: memory must not keep it either.
+    deps.units.forgetScans(q.gtin, q.serial);
+    throw err;
+  }
   return answer;
 }
