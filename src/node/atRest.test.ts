@@ -4,6 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Observation, Patient } from '@medplum/fhirtypes';
+import Database from 'better-sqlite3';
 import { startTestNode, TEST_PASSPHRASE, type TestNode } from '../../test/support/testNode.js';
 import { CryptoError } from '../crypto/cryptoError.js';
 import { bindingBytes, openRecord } from '../crypto/envelope.js';
@@ -13,7 +14,7 @@ import { generateX25519 } from '../crypto/x25519.js';
 import { ConflictError } from '../errors.js';
 import { PATIENT_KEY_EXTENSION } from '../fhir/resourceTypes.js';
 import { patientKeyBinding } from '../records/recordService.js';
-import { openMemberNode } from './memberNode.js';
+import { dbFileOf, openMemberNode } from './memberNode.js';
 
 let t: TestNode;
 before(async () => {
@@ -108,15 +109,18 @@ describe('at rest', () => {
       enc: Buffer;
       wrapped: Buffer;
     };
-    // Copy A's ciphertext (and, in a second step, its key wrap too) into B's row.
-    t.node.db
+    // Copy A's ciphertext (and, in a second step, its key wrap too) into B's row, as someone with
+    // the store file would: through a connection of their own, not the node's.
+    const thief = new Database(dbFileOf(t.dir));
+    after(() => thief.close());
+    thief
       .prepare('UPDATE resource_versions SET nonce = ?, ciphertext = ? WHERE id = ?')
       .run(rowA.nonce, rowA.ciphertext, b.id);
     await assert.rejects(
       t.node.records.read('Patient', b.id),
       (e: CryptoError) => e.code === 'decrypt-failed',
     );
-    t.node.db
+    thief
       .prepare('UPDATE key_wraps SET enc = ?, wrapped = ? WHERE id = ?')
       .run(wrapA.enc, wrapA.wrapped, b.id);
     await assert.rejects(

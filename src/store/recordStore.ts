@@ -3,6 +3,7 @@
  * patient public keys. It only ever sees ciphertext, wrapped keys, HMAC tokens and date ranges;
  * encryption happens above it (src/node/recordService.ts).
  */
+import type Database from 'better-sqlite3';
 import type { Db } from './database.js';
 import { StoreError, statement, truncateWal } from './database.js';
 import {
@@ -189,6 +190,74 @@ function dateSql(op: string, loCol: string, hiCol: string): string {
   }
 }
 
+/** Current rows kept in memory (ciphertext, never plaintext; about 2 KB each). */
+const CACHED_HEADS = 4_096;
+
+/**
+ * The current rows last read through one connection, for {@link RecordStore.current}: a single
+ * record read is the hot path of the API, and its query (head, version, own wrap and patient
+ * address, the ciphertext on overflow pages) costs more than the rest of the store's part of a
+ * read. Kept exact: every write to those tables goes through RecordStore, which drops the rows it
+ * changes before it writes (so a rolled-back write leaves nothing stale); nothing is kept or
+ * answered while a transaction is open on the connection (it may see writes not yet committed);
+ * and a commit by any other connection to the file (another process, SQLite's `data_version`)
+ * empties it. Shared by every RecordStore on the connection.
+ */
+class HeadCache {
+  private readonly rows = new Map<string, { own: string | null; row: VersionRow }>();
+  private readonly dataVersion: Database.Statement;
+  private seen: unknown;
+
+  constructor(private readonly db: Db) {
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+  }
+
+  /**
+   * The row kept for `key` and `own`, and a mark to {@link put} a row read after this call with
+   * (undefined: nothing may be kept now). Empties itself first if another connection committed.
+   */
+  get(key: string, own: string | null): { row: VersionRow | undefined; mark: unknown } {
+    if (this.db.inTransaction) return { row: undefined, mark: undefined };
+    const v = this.dataVersion.get();
+    if (v !== this.seen) {
+      this.seen = v;
+      this.rows.clear();
+      return { row: undefined, mark: v };
+    }
+    const hit = this.rows.get(key);
+    if (!hit || hit.own !== own) return { row: undefined, mark: v };
+    this.rows.delete(key);
+    this.rows.set(key, hit); // most recently used last
+    return { row: hit.row, mark: v };
+  }
+
+  /** Keep `row`, read after the get that gave `mark`, unless something changed since. */
+  put(key: string, own: string | null, row: VersionRow, mark: unknown): void {
+    if (mark === undefined || mark !== this.seen || this.db.inTransaction) return;
+    if (this.rows.size >= CACHED_HEADS) this.rows.delete(this.rows.keys().next().value as string);
+    this.rows.set(key, { own, row });
+  }
+
+  drop(key: string): void {
+    this.rows.delete(key);
+  }
+
+  clear(): void {
+    this.rows.clear();
+  }
+}
+
+const headCaches = new WeakMap<Db, HeadCache>();
+
+function headCacheOf(db: Db): HeadCache {
+  let c = headCaches.get(db);
+  if (!c) {
+    c = new HeadCache(db);
+    headCaches.set(db, c);
+  }
+  return c;
+}
+
 export class RecordStore {
   constructor(private readonly db: Db) {}
 
@@ -221,6 +290,10 @@ export class RecordStore {
    * chain address, so that a read needs no second query for its key or its log entry.
    */
   current(type: string, id: string, own?: string): VersionRow | undefined {
+    const cache = headCacheOf(this.db);
+    const key = `${type}\u0000${id}`;
+    const { row: hit, mark } = cache.get(key, own ?? null);
+    if (hit) return hit;
     const r = statement(
       this.db,
       `SELECT v.*, ${OWN_WRAP_JOIN}
@@ -229,7 +302,10 @@ export class RecordStore {
        ${joinsOf('@own')}
         WHERE h.resource_type = @type AND h.id = @id`,
     ).get({ own: own ?? null, type, id }) as (RawVersion & JoinedColumns) | undefined;
-    return r && withJoined(r);
+    if (!r) return undefined;
+    const row = withJoined(r);
+    cache.put(key, own ?? null, row, mark);
+    return row;
   }
 
   version(type: string, id: string, version: number): VersionRow | undefined {
@@ -306,6 +382,12 @@ export class RecordStore {
       db,
       'UPDATE resource_versions SET nonce = NULL, ciphertext = NULL WHERE resource_type = ? AND id = ?',
     );
+    const cache = headCacheOf(db);
+    for (const p of versions) {
+      // A Patient's address is joined into every row of its records: any Patient write drops all.
+      if (p.row.resourceType === 'Patient' || p.patientAddress) cache.clear();
+      else cache.drop(`${p.row.resourceType}\u0000${p.row.id}`);
+    }
     db.transaction(() => {
       for (const p of versions) {
         const { row } = p;
@@ -437,6 +519,8 @@ export class RecordStore {
       this.db,
       'INSERT OR REPLACE INTO key_wraps (resource_type, id, version, recipient, kind, enc, wrapped) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
+    const cache = headCacheOf(this.db);
+    for (const i of items) cache.drop(`${i.resourceType}\u0000${i.id}`);
     this.db.transaction(() => {
       for (const i of items) {
         del.run(i.resourceType, i.id, i.version, i.from);
@@ -512,6 +596,8 @@ export class RecordStore {
       this.db,
       'UPDATE resource_heads SET category_mask = ? WHERE resource_type = ? AND id = ? AND version = ?',
     );
+    const cache = headCacheOf(this.db);
+    for (const r of rows) cache.drop(`${r.resourceType}\u0000${r.id}`);
     this.db.transaction(() => {
       for (const r of rows) {
         v.run(r.categories, r.resourceType, r.id, r.version);
