@@ -59,13 +59,9 @@ describe('current rows kept in memory', () => {
     assert.equal(await textOf(b.id as string), 'B');
     const other = new Database(dbFileOf(t.dir));
     try {
-      other
-        .prepare("UPDATE resource_versions SET deleted = 1 WHERE id = ?")
-        .run(b.id);
+      other.prepare('UPDATE resource_versions SET deleted = 1 WHERE id = ?').run(b.id);
       assert.throws(() => t.node.records.currentRow('Observation', b.id as string), { name: 'GoneError' });
-      other
-        .prepare("UPDATE resource_versions SET deleted = 0 WHERE id = ?")
-        .run(b.id);
+      other.prepare('UPDATE resource_versions SET deleted = 0 WHERE id = ?').run(b.id);
       // A's ciphertext moved into B's row: the binding refuses it, it is not served from memory.
       const rowA = other
         .prepare('SELECT nonce, ciphertext FROM resource_versions WHERE id = ?')
