@@ -40,7 +40,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { type Address, type Hex, verifyMessage } from 'viem';
+import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { Actor } from '../src/access/gatekeeper.js';
 import { memberAuthHeader, memberAuthMessage } from '../src/access/memberAuth.js';
@@ -55,6 +55,7 @@ import { Outbox } from '../src/chain/outbox.js';
 import { rolesToMask } from '../src/chain/scopes.js';
 import { writeAndWait } from '../src/chain/transact.js';
 import { pairwiseMacKey } from '../src/crypto/pairwiseKey.js';
+import { isMessageSignedBy } from '../src/crypto/signatureSigner.js';
 import { supplyVerifyRequestBody } from '../src/federation/wire.js';
 import { createIdentity } from '../src/node/memberIdentity.js';
 import { keyFileOf, type MemberNode, openMemberNode } from '../src/node/memberNode.js';
@@ -558,7 +559,7 @@ export async function main(): Promise<void> {
           x.body,
           Number(f[1]),
         );
-        if (!(await verifyMessage({ address: pId.address, message, signature: f[2] as Hex })))
+        if (!isMessageSignedBy(pId.address, message, f[2] as Hex))
           throw new Error('a signed request did not verify');
       }
       verifyMs = (performance.now() - v0) / 100;
@@ -762,7 +763,7 @@ function report(r: Result, loadStart: number[], loadEnd: number[]): string {
       return `| ${what} | ${row.concurrency} | ${x.requestsPerRound} | ${x.p50Ms} | ${x.p99Ms} | ${vs(x.perSec, TARGETS.verificationsPerSec)} | ${x.serverCpuMsPerRequest} | ${x.chainCpuMsPerRequest} |`;
     }),
     '',
-    `In process: every answer is logged durably before it is returned (group commit: better-sqlite3 commits synchronously, so each group's fsync holds the event loop) and the scan noted in the same commit; one durable commit on this disk took ${v.durableCommitMs.p50} ms at p50, ${v.durableCommitMs.p90} ms at p90 during the run. Cache over the warm rounds: ${v.cache.hits} hits, ${v.cache.misses} misses, ${v.cache.syncs} block-number calls. HTTP (the node as wired, with its caches): ${Object.values(v.http).reduce((a, x) => a + x.non2xx, 0)} non-2xx answers, ${Object.values(v.http).reduce((a, x) => a + x.errors, 0)} errors. Checking a request's credential, measured here alone: a secp256k1 signature ${v.verifyMsPerRequest} ms of CPU, a MAC ${v.macVerifyMsPerRequest} ms (with its pairwise key at hand, as the node keeps it). Making one at the pharmacy's node (not in the HTTP figures): a signature ${v.signMsPerRequest} ms, a MAC ${v.macMsPerRequest} ms. CPU per request is the process's user + system time over the round divided by the requests answered (the load generator runs in the benchmark's own process, not counted).`,
+    `In process: every answer is logged durably before it is returned (group commit: better-sqlite3 commits synchronously, so each group's fsync holds the event loop) and the scan noted in the same commit; one durable commit on this disk took ${v.durableCommitMs.p50} ms at p50, ${v.durableCommitMs.p90} ms at p90 during the run. Cache over the warm rounds: ${v.cache.hits} hits, ${v.cache.misses} misses, ${v.cache.syncs} block-number calls. HTTP (the node as wired, with its caches): ${Object.values(v.http).reduce((a, x) => a + x.non2xx, 0)} non-2xx answers, ${Object.values(v.http).reduce((a, x) => a + x.errors, 0)} errors. Checking a request's credential, measured here alone: a secp256k1 signature ${v.verifyMsPerRequest} ms of CPU (libsecp256k1, as the node checks it), a MAC ${v.macVerifyMsPerRequest} ms (with its pairwise key at hand, as the node keeps it). Making one at the pharmacy's node (not in the HTTP figures): a signature ${v.signMsPerRequest} ms, a MAC ${v.macMsPerRequest} ms. CPU per request is the process's user + system time over the round divided by the requests answered (the load generator runs in the benchmark's own process, not counted).`,
     '',
     '## Commissioning runs, end to end',
     '',

@@ -11,7 +11,8 @@
  * are stale (5 minutes), and accepts timestamps at most 5 minutes old and at most 30 seconds ahead
  * of its clock. Only the canonical signature encoding is accepted (65 bytes, v 27/28, low s).
  */
-import { type Address, getAddress, type LocalAccount, verifyMessage } from 'viem';
+import { type Address, getAddress, type LocalAccount } from 'viem';
+import { isMessageSignedBy } from '../crypto/signatureSigner.js';
 import { bodyHash, signedHeaderFields } from './_signedHeader.js';
 import type { ReplayGuard } from './replayGuard.js';
 
@@ -67,7 +68,7 @@ export async function verifyPatientAuth(
   if (!f || f.timestamp < now - PATIENT_AUTH_WINDOW_MS || f.timestamp > now + PATIENT_AUTH_FUTURE_MS)
     return undefined;
   const message = patientAuthMessage(member, f.address, method, target, body, f.timestamp);
-  const ok = await verifyMessage({ address: f.address, message, signature: f.signature }).catch(() => false);
+  const ok = isMessageSignedBy(f.address, message, f.signature);
   if (!ok || !guard.firstUse(message, f.timestamp + PATIENT_AUTH_WINDOW_MS)) return undefined;
   return f.address;
 }

@@ -10,12 +10,13 @@
  */
 import type { BundleEntry } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type Address, getAddress, isAddress, verifyMessage } from 'viem';
+import { type Address, getAddress, isAddress } from 'viem';
 import type { Gatekeeper } from '../access/gatekeeper.js';
 import type { LoginThrottle } from '../access/loginThrottle.js';
 import type { PatientSessionStore } from '../access/sessions.js';
 import type { UnauthenticatedCounter } from '../access/unauthenticatedCounter.js';
 import { isCanonicalSignature } from '../crypto/canonicalSignature.js';
+import { isMessageSignedBy } from '../crypto/signatureSigner.js';
 import { badRequest, forbidden, unauthorized } from '../errors.js';
 import { outcome } from '../fhir/outcomes.js';
 import { countSignInAttempt } from './authRoutes.js';
@@ -63,13 +64,7 @@ export function patientRoutes(
     // The same throttle as staff sign-in (per address and client, growing waits).
     const attempt = await countSignInAttempt(deps, `patient:${patient}`, request.ip, `patient:${patient}`);
     const live = deps.patientSessions.takeChallenge(member, patient, body.challenge);
-    const ok =
-      live &&
-      (await verifyMessage({
-        address: patient,
-        message: body.challenge,
-        signature: body.signature,
-      }).catch(() => false));
+    const ok = live && isMessageSignedBy(patient, body.challenge, body.signature);
     if (!ok) {
       await deps.gate.login(`patient:${patient}`, false, live ? 'bad-signature' : 'no-challenge');
       throw unauthorized(
