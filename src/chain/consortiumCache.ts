@@ -2,7 +2,7 @@
  * The consortium view from memory, kept current from Registry and Consent events, with the same
  * guarantee as reading the contracts: every answer is as of a block no older than the latest block
  * when the read began, so a consent revoked (or a member removed) in a mined block is seen by the
- * next read at once. The scheme of src/supply/unitChainState.ts:
+ * next read at once. The scheme of src/chain/eventFollower.ts, shared with src/supply/unitChainState.ts:
  *
  *   each read first learns the latest block number (one `eth_blockNumber`, shared by the reads
  *   that began before it was sent: those of one request begin in the same turn), applies the events of the blocks not yet seen (`eth_getLogs`
@@ -18,7 +18,7 @@
  * `activeMembers` and `latestHead` are read from the chain each time (they are not on the
  * per-answer path). A cached `MemberInfo` is shared between callers: do not mutate it.
  */
-import { type Address, decodeEventLog, type Hex } from 'viem';
+import { type Address, decodeEventLog } from 'viem';
 import type { BlockBoard } from './blockBoard.js';
 import type { ChainConnection } from './clients.js';
 import type { GrantTerms } from './consentModel.js';
@@ -30,6 +30,7 @@ import {
   readMember,
 } from './consortium.js';
 import { consortiumContracts } from './contracts.js';
+import { EventFollower, type FollowedLog } from './eventFollower.js';
 import { consentAbi } from './generated/index.js';
 import { type LatestBlock, latestBlockOf } from './latestBlock.js';
 import type { DeploymentManifest } from './manifest.js';
@@ -59,30 +60,44 @@ const pairKey = (patient: string, grantee: string) => `${patient.toLowerCase()}|
 
 /** Registry members and Consent grants in memory, as fresh as contract reads (see the module comment). */
 export class ConsortiumCache implements ConsortiumView {
-  private block: bigint | undefined;
   private readonly members = new Map<string, MemberInfo>();
   private readonly grants = new Map<string, { grant: GrantTerms | undefined }>();
-  private inflight: Promise<bigint> | undefined;
-  /** The next block-number call, not sent yet: reads beginning now join it. */
-  private next: Promise<bigint> | undefined;
   private readonly contracts: ReturnType<typeof consortiumContracts>;
   private readonly direct: ConsortiumView;
-  private readonly latestBlock: LatestBlock;
-  readonly stats: ConsortiumCacheStats = { hits: 0, misses: 0, syncs: 0, invalidations: 0 };
+  private readonly follower: EventFollower;
+  readonly stats: ConsortiumCacheStats;
 
   constructor(
-    private readonly conn: ChainConnection,
+    conn: ChainConnection,
     manifest: DeploymentManifest,
     private readonly opts: ConsortiumCacheOptions = {},
   ) {
     this.contracts = consortiumContracts(conn, manifest);
     this.direct = chainConsortium(conn, manifest);
-    this.latestBlock = opts.latestBlock ?? latestBlockOf(conn.rpcUrl);
+    const follower = new EventFollower(
+      conn,
+      [this.contracts.registry.address, this.contracts.consent.address],
+      { apply: (log) => this.apply(log), forget: () => this.forget() },
+      {
+        latestBlock: opts.latestBlock ?? latestBlockOf(conn.rpcUrl),
+        ...(opts.maxLogRange !== undefined ? { maxLogRange: opts.maxLogRange } : {}),
+        ...(opts.board ? { board: opts.board } : {}),
+      },
+    );
+    this.follower = follower;
+    this.stats = {
+      hits: 0,
+      misses: 0,
+      get syncs() {
+        return follower.syncs;
+      },
+      invalidations: 0,
+    };
   }
 
   // Arrow properties: callers pass `consortium.member` around detached, as with chainConsortium's view.
   readonly member = async (address: Address): Promise<MemberInfo> => {
-    const block = await this.current();
+    const block = await this.follower.current();
     const key = address.toLowerCase();
     const hit = this.members.get(key);
     if (hit) {
@@ -91,12 +106,12 @@ export class ConsortiumCache implements ConsortiumView {
     }
     this.stats.misses++;
     const m = await readMember(this.contracts, address, block);
-    if (this.block === block) this.keep(this.members, key, m);
+    if (this.follower.block === block) this.keep(this.members, key, m);
     return m;
   };
 
   readonly grantOf = async (patient: Address, grantee: Address): Promise<GrantTerms | undefined> => {
-    const block = await this.current();
+    const block = await this.follower.current();
     const key = pairKey(patient, grantee);
     const hit = this.grants.get(key);
     if (hit) {
@@ -105,7 +120,7 @@ export class ConsortiumCache implements ConsortiumView {
     }
     this.stats.misses++;
     const grant = await readGrant(this.contracts, patient, grantee, block);
-    if (this.block === block) this.keep(this.grants, key, { grant });
+    if (this.follower.block === block) this.keep(this.grants, key, { grant });
     return grant;
   };
 
@@ -122,57 +137,7 @@ export class ConsortiumCache implements ConsortiumView {
     map.set(key, value);
   }
 
-  /**
-   * The latest block, after applying its events, from a block-number call sent after this call
-   * began: reads that begin in the same turn (the decision's member and grant reads, the
-   * requester's key) join one call sent once they all have; a read that begins after a call was
-   * sent waits for the next one (joining it would miss a block mined since it was sent).
-   */
-  private current(): Promise<bigint> {
-    if (this.next) return this.next;
-    const previous = this.inflight ?? Promise.resolve(0n);
-    const next = previous
-      .catch(() => 0n)
-      .then(() => {
-        // From here on, a new read must wait for a call sent after it: this one is being sent now.
-        this.next = undefined;
-        const inflight = this.sync().finally(() => {
-          if (this.inflight === inflight) this.inflight = undefined;
-        });
-        this.inflight = inflight;
-        return inflight;
-      });
-    this.next = next;
-    return next;
-  }
-
-  private async sync(): Promise<bigint> {
-    this.stats.syncs++;
-    try {
-      const seq = this.opts.board?.stamp();
-      const latest = await this.latestBlock();
-      if (seq !== undefined) this.opts.board?.publish(seq, latest);
-      const from = this.block;
-      if (from === undefined || latest < from || latest - from > BigInt(this.opts.maxLogRange ?? 1_000))
-        this.clear(latest);
-      else if (latest > from) {
-        const logs = await this.conn.publicClient.getLogs({
-          address: [this.contracts.registry.address, this.contracts.consent.address],
-          fromBlock: from + 1n,
-          toBlock: latest,
-        });
-        for (const log of logs) this.apply(log);
-        this.block = latest;
-      }
-      return latest;
-    } catch (err) {
-      // A half-applied range must not be trusted: start again from nothing on the next read.
-      this.clear(undefined);
-      throw err;
-    }
-  }
-
-  private apply(log: { address: Address; data: Hex; topics: [] | [Hex, ...Hex[]] }): void {
+  private apply(log: FollowedLog): void {
     this.stats.invalidations++;
     if (log.address.toLowerCase() === this.contracts.registry.address.toLowerCase()) {
       this.members.clear();
@@ -191,9 +156,8 @@ export class ConsortiumCache implements ConsortiumView {
     this.grants.clear();
   }
 
-  private clear(block: bigint | undefined): void {
+  private forget(): void {
     this.members.clear();
     this.grants.clear();
-    this.block = block;
   }
 }

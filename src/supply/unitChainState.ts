@@ -10,7 +10,8 @@
  *  - `UnitStateCache`: answers from memory, kept current from DrugLedger's events. Each read first
  *    learns the latest block number (one `eth_blockNumber`, shared by every read that arrived
  *    before it was sent), applies the events of the blocks it has not seen (`eth_getLogs`), and
- *    only then answers; a unit not in memory is read at exactly that block. So it is exactly as
+ *    only then answers; a unit not in memory is read at exactly that block. The following is
+ *    src/chain/eventFollower.ts, shared with the consortium cache. So it is exactly as
  *    fresh as the direct reads, with one cheap call per group of concurrent reads instead of two
  *    contract calls each.
  *
@@ -32,6 +33,7 @@ import { decodeEventLog } from 'viem';
 import type { BlockBoard, BlockMark } from '../chain/blockBoard.js';
 import type { ChainConnection } from '../chain/clients.js';
 import type { DrugLedgerContract } from '../chain/contracts.js';
+import { EventFollower, type FollowedLog } from '../chain/eventFollower.js';
 import { drugLedgerAbi } from '../chain/generated/index.js';
 import type { LatestBlock } from '../chain/latestBlock.js';
 import type { Commitment } from './unitCommitment.js';
@@ -92,15 +94,13 @@ export interface UnitStateCacheStats {
 
 /** DrugLedger state in memory, kept current from its events (see the module comment). */
 export class UnitStateCache implements UnitChainState {
-  private block: bigint | undefined;
   private readonly units = new Map<string, CachedUnit>();
   private readonly lots = new Map<string, boolean>();
-  private inflight: Promise<bigint> | undefined;
-  private queued: Promise<bigint> | undefined;
-  readonly stats: UnitStateCacheStats = { hits: 0, misses: 0, syncs: 0, invalidations: 0 };
+  private readonly follower: EventFollower;
+  readonly stats: UnitStateCacheStats;
 
   constructor(
-    private readonly conn: ChainConnection,
+    conn: ChainConnection,
     private readonly ledger: DrugLedgerContract,
     private readonly opts: {
       /** Units held at most (the oldest goes first); default 100,000. */
@@ -115,13 +115,34 @@ export class UnitStateCache implements UnitChainState {
       /** Where the node's caches share the block numbers they learn (see the module comment). */
       board?: BlockBoard;
     } = {},
-  ) {}
+  ) {
+    const follower = new EventFollower(
+      conn,
+      ledger.address,
+      { apply: (log) => this.apply(log), forget: () => this.forget() },
+      {
+        latestBlock: opts.latestBlock ?? (() => conn.publicClient.getBlockNumber({ cacheTime: 0 })),
+        ...(opts.maxLogRange !== undefined ? { maxLogRange: opts.maxLogRange } : {}),
+        ...(opts.board ? { board: opts.board } : {}),
+      },
+    );
+    this.follower = follower;
+    this.stats = {
+      hits: 0,
+      misses: 0,
+      get syncs() {
+        return follower.syncs;
+      },
+      invalidations: 0,
+    };
+  }
 
   async read(unit: UnitRef, lot: Commitment, since?: BlockMark): Promise<UnitState> {
     const learned = since === undefined ? undefined : this.opts.board?.learnedSince(since);
     // Events applied here up to exactly a block learned since the request arrived: fresh enough,
     // no call. (A lower learned block than ours means the chain went back: the call finds out.)
-    const block = learned !== undefined && this.block === learned ? this.block : await this.current();
+    const block =
+      learned !== undefined && this.follower.block === learned ? learned : await this.follower.current();
     const key = unit.id.toLowerCase();
     const lotKey = lot.toLowerCase();
     const u = this.units.get(key);
@@ -129,7 +150,12 @@ export class UnitStateCache implements UnitChainState {
     if (u && u.batch === unit.batch && r !== undefined) {
       this.stats.hits++;
       // As of the cache's block: `block` or, if a later sync already ran, a newer one.
-      return { custodian: u.custodian, status: u.status, lotRecalled: r, block: this.block ?? block };
+      return {
+        custodian: u.custodian,
+        status: u.status,
+        lotRecalled: r,
+        block: this.follower.block ?? block,
+      };
     }
     this.stats.misses++;
     const at = { blockNumber: block };
@@ -138,7 +164,7 @@ export class UnitStateCache implements UnitChainState {
       this.ledger.read.isLotRecalled([lot], at),
     ]);
     // Keep it only if no later block was applied meanwhile: its events may have changed this unit.
-    if (this.block === block) {
+    if (this.follower.block === block) {
       if (this.units.size >= (this.opts.maxUnits ?? 100_000)) {
         const oldest = this.units.keys().next().value;
         if (oldest !== undefined) this.units.delete(oldest);
@@ -149,57 +175,7 @@ export class UnitStateCache implements UnitChainState {
     return { custodian, status, lotRecalled, block };
   }
 
-  /**
-   * The latest block, after applying its events: from a block-number call sent after this call
-   * began (joining one already in flight would miss a block mined since it was sent).
-   */
-  private current(): Promise<bigint> {
-    if (!this.inflight) {
-      this.inflight = this.sync().finally(() => {
-        this.inflight = undefined;
-      });
-      return this.inflight;
-    }
-    if (!this.queued) {
-      this.queued = this.inflight
-        .catch(() => undefined)
-        .then(() => {
-          this.queued = undefined;
-          return this.current();
-        });
-    }
-    return this.queued;
-  }
-
-  private async sync(): Promise<bigint> {
-    this.stats.syncs++;
-    try {
-      const seq = this.opts.board?.stamp();
-      const latest = await (this.opts.latestBlock
-        ? this.opts.latestBlock()
-        : this.conn.publicClient.getBlockNumber({ cacheTime: 0 }));
-      if (seq !== undefined) this.opts.board?.publish(seq, latest);
-      const from = this.block;
-      if (from === undefined || latest < from || latest - from > BigInt(this.opts.maxLogRange ?? 1_000))
-        this.clear(latest);
-      else if (latest > from) {
-        const logs = await this.conn.publicClient.getLogs({
-          address: this.ledger.address,
-          fromBlock: from + 1n,
-          toBlock: latest,
-        });
-        for (const log of logs) this.apply(log);
-        this.block = latest;
-      }
-      return latest;
-    } catch (err) {
-      // A half-applied range must not be trusted: start again from nothing on the next read.
-      this.clear(undefined);
-      throw err;
-    }
-  }
-
-  private apply(log: { data: Hex; topics: [] | [Hex, ...Hex[]] }): void {
+  private apply(log: FollowedLog): void {
     let name: string;
     let args: Record<string, unknown>;
     try {
@@ -222,9 +198,8 @@ export class UnitStateCache implements UnitChainState {
     this.lots.clear();
   }
 
-  private clear(block: bigint | undefined): void {
+  private forget(): void {
     this.units.clear();
     this.lots.clear();
-    this.block = block;
   }
 }
