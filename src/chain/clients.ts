@@ -14,7 +14,7 @@ import {
   type Transport,
   type WalletClient,
 } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
+import { memberAccount } from '../crypto/memberAccount.js';
 import { ChainError } from './chainError.js';
 
 export interface ChainConnection {
@@ -74,10 +74,10 @@ export function withBatchedReads(conn: ChainConnection): ChainConnection {
   };
 }
 
-/** A wallet client that signs locally with `privateKey` (the key never leaves this process). */
+/** A wallet client that signs locally with `privateKey` (the key never leaves this process; libsecp256k1, src/crypto/memberAccount.ts). */
 export function walletFor(conn: ChainConnection, privateKey: Hex): ChainWallet {
   return createWalletClient({
-    account: privateKeyToAccount(privateKey),
+    account: memberAccount(privateKey),
     chain: conn.chain,
     transport: http(conn.rpcUrl, { retryCount: 2, timeout: 30_000 }),
   });

@@ -1,45 +1,19 @@
 /**
  * Who made an Ethereum signature (an EIP-191 message, an EIP-712 typed-data hash, any 32-byte
- * digest), checked with libsecp256k1, the C library Bitcoin Core and Ethereum clients use, through
- * the `secp256k1` package's N-API binding. A node checks a secp256k1 signature on every
- * member-signed request, patient request and sign-in, and on tree heads; viem's own check
- * (@noble/curves, pure JavaScript) costs 1.5–3 ms of CPU on this machine, libsecp256k1 about
- * 0.07 ms (bench/results: the signed rows of supply.md).
+ * digest), checked with libsecp256k1 (src/crypto/libsecp256k1.ts). A node checks a secp256k1 signature on every
+ * member-signed request, patient request and sign-in, and on tree heads: a member message
+ * checked this way cost 0.13 ms of CPU (hashing included) against 2.6 ms with viem's
+ * `verifyMessage` (@noble/curves, pure JavaScript), side by side on the 2-core machine at load 7.
  *
- * The binding is loaded directly (`secp256k1/bindings`), never through the package's entry point:
- * that one falls back silently to the pure-JavaScript `elliptic` when the native build is missing.
- * A node without it does not start; it says why. Only the canonical encoding is accepted
+ * Only the canonical encoding is accepted
  * (src/crypto/canonicalSignature.ts: 65 bytes, v 27 or 28, low s); the signer's address is the
  * last 20 bytes of the Keccak-256 of the recovered public key, as Ethereum defines it. Checked
  * against viem's signing and recovery in signatureSigner.test.ts.
  */
-import { createRequire } from 'node:module';
 import { type Address, bytesToHex, type Hex, hashMessage, hexToBytes } from 'viem';
 import { isCanonicalSignature } from './canonicalSignature.js';
-import { CryptoError } from './cryptoError.js';
 import { keccak256Into } from './keccak256.js';
-
-interface Secp256k1Binding {
-  ecdsaRecover(
-    signature: Uint8Array,
-    recoveryId: number,
-    digest: Uint8Array,
-    compressed: boolean,
-  ): Uint8Array;
-}
-
-function loadBinding(): Secp256k1Binding {
-  try {
-    return createRequire(import.meta.url)('secp256k1/bindings') as Secp256k1Binding;
-  } catch (err) {
-    throw new CryptoError(
-      'secp256k1-missing',
-      `libsecp256k1 (the secp256k1 package's native binding) could not be loaded: ${(err as Error).message}; run npm ci on a supported platform (linux-x64 glibc or musl, darwin-arm64, win32-x64)`,
-    );
-  }
-}
-
-const native = loadBinding();
+import { libsecp256k1 } from './libsecp256k1.js';
 
 /** The address (lowercase) that signed the 32-byte `digest` with canonical `signature`, or undefined. */
 export function signerOfDigest(digest: Uint8Array, signature: string): Address | undefined {
@@ -47,7 +21,7 @@ export function signerOfDigest(digest: Uint8Array, signature: string): Address |
   const sig = hexToBytes(signature);
   let publicKey: Uint8Array;
   try {
-    publicKey = native.ecdsaRecover(sig.subarray(0, 64), (sig[64] as number) - 27, digest, false);
+    publicKey = libsecp256k1.ecdsaRecover(sig.subarray(0, 64), (sig[64] as number) - 27, digest, false);
   } catch {
     return undefined; // no point recovers from it
   }

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { SearchRequest } from '@medplum/core';
 import type { MedicationRequest } from '@medplum/fhirtypes';
 import type { FastifyInstance } from 'fastify';
-import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
+import type { PrivateKeyAccount } from 'viem/accounts';
 import type { Actor, ReleaseRequest } from '../access/gatekeeper.js';
 import { Gatekeeper } from '../access/gatekeeper.js';
 import { MemberMacKeys } from '../access/memberMacKeys.js';
@@ -51,6 +51,7 @@ import { paymentRuns, runPayment } from '../claims/paymentRun.js';
 import { submitClaim } from '../claims/submit.js';
 import { loadEditTables } from '../claims/tableFiles.js';
 import { syntheticPayee, syntheticPayer } from '../claims/x12/remittanceParties.js';
+import { memberAccount } from '../crypto/memberAccount.js';
 import { badRequest, PortInUseError } from '../errors.js';
 import { relayConsent } from '../federation/consentRelay.js';
 import { answerMember } from '../federation/custodian.js';
@@ -130,7 +131,7 @@ export function openMemberNode(
   const publisher = new LogPublisher(
     log,
     db,
-    privateKeyToAccount(identity.chainKey),
+    memberAccount(identity.chainKey),
     opts.manifest
       ? { chainId: opts.manifest.chainId, verifyingContract: opts.manifest.contracts.AuditAnchor }
       : {},
@@ -210,7 +211,7 @@ function supplyDeps(
 ) {
   const ledger = drugLedgerContract(conn, manifest);
   if (!ledger) return {};
-  const signer = privateKeyToAccount(node.identity.chainKey);
+  const signer = memberAccount(node.identity.chainKey);
   const wiring: SupplyWiring = { conn, manifest, ledger, signer, consortium, outbox, now };
   const supplyKey = supplyKeyOf(bytes(node.identity.indexKey));
   // The responder's view of DrugLedger, kept current from its events (src/supply/unitChainState.ts).
@@ -338,7 +339,7 @@ function claimsDeps(
   );
   const batcher = new ClaimBatcher(outbox, address, { beforeBatch: () => registrar.ensure() });
   const recorder = new DecisionRecorder(outbox, address, ruleSetId([tables.ptp, tables.mue]));
-  const signer = privateKeyToAccount(node.identity.chainKey);
+  const signer = memberAccount(node.identity.chainKey);
   const submitDeps = {
     gate: node.gate,
     records: node.records,
@@ -416,7 +417,7 @@ function memberMacKeys(node: MemberNode, manifest: DeploymentManifest, consortiu
 
 /** The chain-backed parts of the API: member checks, cross-member reads, replicas. */
 function federationDeps(node: MemberNode, consortium: ConsortiumView, macs: MemberMacKeys) {
-  const signer = privateKeyToAccount(node.identity.chainKey);
+  const signer = memberAccount(node.identity.chainKey);
   const self = node.identity.address;
   return {
     memberStatus: async (a: `0x${string}`) => {
@@ -455,7 +456,7 @@ function eligibilityDeps(node: MemberNode, consortium: ConsortiumView, macs: Mem
         {
           gate: node.gate,
           self,
-          signer: privateKeyToAccount(node.identity.chainKey),
+          signer: memberAccount(node.identity.chainKey),
           member: consortium.member,
           // An eligibility question is a lookup: a MAC (the target is a MemberInfo, with its key).
           post: (signer, target, p, payload, timeoutMs) =>
@@ -562,7 +563,7 @@ export async function serveMemberNode(node: MemberNode, opts: ServeOptions = {})
       records: node.records,
       log: node.log,
       consortium,
-      signer: privateKeyToAccount(node.identity.chainKey),
+      signer: memberAccount(node.identity.chainKey),
       conn,
       manifest: node.manifest,
     });

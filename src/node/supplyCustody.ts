@@ -2,7 +2,7 @@
  * The custody parts of a member node's API (commission, pallets, ship, receive, shipment notices), wired
  * from the node's stores, keys, chain connection and outbox, when the deployment has a DrugLedger.
  */
-import { privateKeyToAccount } from 'viem/accounts';
+
 import type { Actor } from '../access/gatekeeper.js';
 import type { SupplyCustodyDeps } from '../api/supplyCustodyRoutes.js';
 import type { ChainConnection } from '../chain/clients.js';
@@ -10,6 +10,7 @@ import type { ConsortiumView } from '../chain/consortium.js';
 import { drugLedgerContract } from '../chain/contracts.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import type { Outbox } from '../chain/outbox.js';
+import { memberAccount } from '../crypto/memberAccount.js';
 import { CustodyStore } from '../store/custodyStore.js';
 import { commissionLot, finishInterruptedRuns } from '../supply/commission.js';
 import { packPallet, unpackPallet } from '../supply/pallet.js';
@@ -34,7 +35,7 @@ export function supplyCustodyDeps(
 ): SupplyCustodyDeps {
   const ledger = drugLedgerContract(conn, manifest);
   if (!ledger) return {};
-  const signer = privateKeyToAccount(node.identity.chainKey);
+  const signer = memberAccount(node.identity.chainKey);
   const self = node.identity.address;
   const custody = new CustodyStore(node.db);
   const base = { ledger, log: node.log, units: node.units, custody, self };
