@@ -52,6 +52,12 @@ export interface LogRecord {
 type Queued =
   | { kind: 'entry'; input: LogInput; resolve: (r: LogRecord) => void; reject: (e: unknown) => void }
   | {
+      kind: 'entries';
+      inputs: readonly LogInput[];
+      resolve: (r: LogRecord[]) => void;
+      reject: (e: unknown) => void;
+    }
+  | {
       kind: 'work';
       inputs: readonly LogInput[];
       work: () => unknown;
@@ -153,9 +159,10 @@ export class TransparencyLog {
     return new Promise((resolve, reject) => this.enqueue({ kind: 'entry', input, resolve, reject }));
   }
 
-  /** Append several entries in one commit. */
+  /** Append several entries in one commit (queued as one: one promise, not one per entry). */
   appendAll(inputs: readonly LogInput[]): Promise<LogRecord[]> {
-    return Promise.all(inputs.map((i) => this.append(i)));
+    if (inputs.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'entries', inputs, resolve, reject }));
   }
 
   /**
@@ -291,6 +298,10 @@ export class TransparencyLog {
             outcomes.push({ records: [this.stage(q.input, time)] });
             continue;
           }
+          if (q.kind === 'entries') {
+            outcomes.push({ records: q.inputs.map((input) => this.stage(input, time)) });
+            continue;
+          }
           let workFailed = false;
           let result: unknown;
           try {
@@ -334,6 +345,7 @@ export class TransparencyLog {
         }
         this.stats.entries += o.records.length;
         if (q.kind === 'entry') q.resolve(o.records[0] as LogRecord);
+        else if (q.kind === 'entries') q.resolve(o.records);
         else q.resolve({ result: o.result, records: o.records });
       }
       if (!failure && end > this.durable) this.durable = end;
