@@ -12,7 +12,7 @@ import type { MemberInfo } from '../chain/consortium.js';
 import { maskToCategories } from '../chain/scopes.js';
 import { bindingBytes } from '../crypto/envelope.js';
 import { newResponseKey } from '../crypto/responseKey.js';
-import { wrapSymmetric } from '../crypto/symmetricWrap.js';
+import { wrapSymmetricAll } from '../crypto/symmetricWrap.js';
 import { bindingOf, type RecordService } from '../records/recordService.js';
 import { ALL_CATEGORY_BITS, type VersionRow } from '../store/recordStore.js';
 import {
@@ -108,15 +108,12 @@ export async function answerMember(
           dataKeys[i] ??= await ctx.records.dataKeyOf(r, aads[i]);
         }),
       );
-    for (const [i, row] of rows.entries()) {
-      const dataKey = dataKeys[i] as Uint8Array;
-      answer.records.push(
-        wireRecord(row, {
-          kind: 'response',
-          wrapped: b64(wrapSymmetric(key, dataKey, aads[i] as Uint8Array)),
-        }),
-      );
-    }
+    const wraps = wrapSymmetricAll(
+      key,
+      rows.map((_, i) => ({ dataKey: dataKeys[i] as Uint8Array, aad: aads[i] as Uint8Array })),
+    );
+    for (const [i, row] of rows.entries())
+      answer.records.push(wireRecord(row, { kind: 'response', wrapped: b64(wraps[i] as Uint8Array) }));
   } finally {
     key.fill(0);
     for (const k of dataKeys) k?.fill(0);
