@@ -10,15 +10,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Observation } from '@medplum/fhirtypes';
+import Database from 'better-sqlite3';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import type { Gatekeeper } from '../access/gatekeeper.js';
+import { type Gatekeeper, patientQuery } from '../access/gatekeeper.js';
 import type { MemberInfo } from '../chain/consortium.js';
 import { bindingBytes } from '../crypto/envelope.js';
 import { wrapKey } from '../crypto/keyWrap.js';
 import { openResponseKey } from '../crypto/responseKey.js';
 import { unwrapSymmetric } from '../crypto/symmetricWrap.js';
 import { createIdentity } from '../node/memberIdentity.js';
-import { keyFileOf, type MemberNode, openMemberNode } from '../node/memberNode.js';
+import { dbFileOf, keyFileOf, type MemberNode, openMemberNode } from '../node/memberNode.js';
 import { bindingOf } from '../records/recordService.js';
 import { answerMember } from './custodian.js';
 import { unb64 } from './wire.js';
@@ -31,7 +32,7 @@ after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function node(): { node: MemberNode; address: `0x${string}`; publicKey: Uint8Array } {
+function node(): { node: MemberNode; dir: string; address: `0x${string}`; publicKey: Uint8Array } {
   const dir = mkdtempSync(path.join(tmpdir(), 'medchain-custodian-'));
   dirs.push(dir);
   const id = createIdentity(keyFileOf(dir), PASS);
@@ -39,6 +40,7 @@ function node(): { node: MemberNode; address: `0x${string}`; publicKey: Uint8Arr
   nodes.push(n);
   return {
     node: n,
+    dir,
     address: id.address,
     publicKey: new Uint8Array(Buffer.from(id.encryptionPublicKey.slice(2), 'hex')),
   };
@@ -48,7 +50,11 @@ describe('answerMember seals what was released', () => {
   test('own copies under the KEK and from before KEKs (HPKE) alike: the requester opens every record', async () => {
     const lab = node();
     const clinic = node();
-    const p = await lab.node.records.create({ resourceType: 'Patient', name: [{ family: 'Seal' }] });
+    const patient = privateKeyToAccount(generatePrivateKey()).address;
+    const p = await lab.node.records.create({
+      resourceType: 'Patient',
+      identifier: [{ system: 'urn:medchain:patient', value: patient }],
+    });
     const ids: string[] = [];
     for (const text of ['potassium', 'sodium', 'chloride', 'calcium'])
       ids.push(
@@ -61,27 +67,33 @@ describe('answerMember seals what was released', () => {
           })
         ).id,
       );
-    // Two of them as a store from before KEKs left them: this member's copy sealed to its own key.
-    for (const id of [ids[1], ids[3]] as string[]) {
-      const row = lab.node.records.currentRow('Observation', id);
-      const dataKey = await lab.node.records.dataKeyOf(row);
-      const legacy = await wrapKey(lab.publicKey, dataKey, bindingBytes(bindingOf(row)));
-      lab.node.db
-        .prepare(
-          "UPDATE key_wraps SET recipient = ?, kind = 'hpke', enc = ?, wrapped = ? WHERE id = ? AND kind = 'kek'",
-        )
-        .run(Buffer.from(lab.publicKey).toString('hex'), legacy.enc, legacy.wrapped, id);
+    // Two of them as a store from before KEKs left them (written by another program, so through
+    // a connection of its own): this member's copy sealed to its own key with HPKE.
+    const legacyIds = [ids[1], ids[3]] as string[];
+    const older = new Database(dbFileOf(lab.dir));
+    try {
+      for (const id of legacyIds) {
+        const row = lab.node.records.currentRow('Observation', id);
+        const dataKey = await lab.node.records.dataKeyOf(row);
+        const legacy = await wrapKey(lab.publicKey, dataKey, bindingBytes(bindingOf(row)));
+        older
+          .prepare(
+            "UPDATE key_wraps SET recipient = ?, kind = 'hpke', enc = ?, wrapped = ? WHERE id = ? AND kind = 'kek'",
+          )
+          .run(Buffer.from(lab.publicKey).toString('hex'), legacy.enc, legacy.wrapped, id);
+      }
+    } finally {
+      older.close();
     }
-    const rows = ids.map((id) => lab.node.records.currentRow('Observation', id));
+    // The rows as the gatekeeper finds them: one search page, with the current-KEK copy where there is one.
+    const rows = lab.node.records.searchStored(patientQuery('Observation', patient)).rows;
     assert.deepEqual(
-      rows.map((r) => r.ownWrap?.kind ?? null),
-      ['kek', null, 'kek', null],
-      'the current-KEK copy comes with the row only where there is one',
+      rows.map((r) => [r.id, r.ownWrap?.kind ?? null]).sort(),
+      ids.map((id) => [id, legacyIds.includes(id) ? null : 'kek']).sort(),
     );
     const released = { decision: {}, rows, refusals: [], truncated: false };
     const gate = { releaseToMember: async () => released } as unknown as Gatekeeper;
     const member = async () => ({ encryptionKey: clinic.publicKey }) as MemberInfo;
-    const patient = privateKeyToAccount(generatePrivateKey()).address;
     const answer = await answerMember(
       { gate, records: lab.node.records, member, self: lab.address },
       clinic.address,
@@ -100,7 +112,7 @@ describe('answerMember seals what was released', () => {
       lab.address,
       clinic.address,
     );
-    const texts: (string | undefined)[] = [];
+    const texts: string[] = [];
     for (const rec of answer.records) {
       assert.equal(rec.key.kind, 'response');
       const binding = {
@@ -117,9 +129,12 @@ describe('answerMember seals what was released', () => {
         ciphertextHash: rec.ciphertextHash,
         key: { dataKey },
       })) as Observation;
-      texts.push(opened.code?.text);
+      texts.push(`${rec.id}:${opened.code?.text}`);
     }
-    assert.deepEqual(texts, ['potassium', 'sodium', 'chloride', 'calcium']);
+    assert.deepEqual(
+      texts.sort(),
+      ['potassium', 'sodium', 'chloride', 'calcium'].map((text, i) => `${ids[i]}:${text}`).sort(),
+    );
     // A wrap moved to another record does not open: each is bound to its own record.
     const [first, second] = answer.records;
     assert.throws(() =>
