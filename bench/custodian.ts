@@ -25,7 +25,7 @@ import { categoriesToMask, purposesToMask, rolesToMask } from '../src/chain/scop
 import { writeAndWait } from '../src/chain/transact.js';
 import { bindingBytes } from '../src/crypto/envelope.js';
 import { newResponseKey } from '../src/crypto/responseKey.js';
-import { wrapSymmetric } from '../src/crypto/symmetricWrap.js';
+import { wrapSymmetricAll } from '../src/crypto/symmetricWrap.js';
 import { answerMember, wireCiphertext } from '../src/federation/custodian.js';
 import { createIdentity } from '../src/node/memberIdentity.js';
 import { keyFileOf, openMemberNode } from '../src/node/memberNode.js';
@@ -184,10 +184,12 @@ export async function main(): Promise<void> {
         ),
         rewrap20Ms: await cpuOf(async () => {
           const key = new Uint8Array(32);
+          const items = [];
           for (const r of rows) {
-            const k = await node.records.dataKeyOf(r);
-            wrapSymmetric(key, k, bindingBytes(bindingOf(r)));
+            const aad = bindingBytes(bindingOf(r));
+            items.push({ dataKey: await node.records.dataKeyOf(r, aad), aad });
           }
+          wrapSymmetricAll(key, items);
         }),
         wire20Ms: await cpuOf(async () => rows.map((r) => wireCiphertext(r, r.categories ?? 0))),
       };

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { CryptoError } from './cryptoError.js';
 import { unwrapperFor } from './keyWrap.js';
 import { newResponseKey, openResponseKey } from './responseKey.js';
-import { SYMMETRIC_WRAP_BYTES, unwrapSymmetric, wrapSymmetric } from './symmetricWrap.js';
+import { SYMMETRIC_WRAP_BYTES, unwrapSymmetric, wrapSymmetric, wrapSymmetricAll } from './symmetricWrap.js';
 import { generateX25519 } from './x25519.js';
 
 const bytes = (n: number) => new Uint8Array(randomBytes(n));
@@ -26,6 +26,25 @@ describe('symmetric key wrap (AES-256-GCM)', () => {
         },
       ),
     );
+  });
+  test('wrapSymmetricAll: each key under its own binding and its own random nonce, the same format', () => {
+    const kek = bytes(32);
+    const items = Array.from({ length: 20 }, (_, i) => ({
+      dataKey: bytes(32),
+      aad: new TextEncoder().encode(`Observation/${i}/_history/1`),
+    }));
+    const wraps = wrapSymmetricAll(kek, items);
+    assert.equal(wraps.length, 20);
+    for (const [i, w] of wraps.entries()) {
+      assert.equal(w.length, SYMMETRIC_WRAP_BYTES);
+      assert.deepEqual(unwrapSymmetric(kek, w, items[i]?.aad as Uint8Array), items[i]?.dataKey);
+      const other = items[(i + 1) % 20]?.aad as Uint8Array;
+      assert.throws(() => unwrapSymmetric(kek, w, other), CryptoError, 'bound to its own record');
+    }
+    const nonces = new Set(wraps.map((w) => Buffer.from(w.subarray(0, 12)).toString('hex')));
+    assert.equal(nonces.size, 20, 'no nonce repeats');
+    assert.deepEqual(wrapSymmetricAll(kek, []), []);
+    assert.throws(() => wrapSymmetricAll(kek, [{ dataKey: bytes(31), aad: bytes(1) }]), CryptoError);
   });
   test('corrupt it and it must fail: every byte flipped, another binding, another key, short input', () => {
     const kek = bytes(32);

@@ -15,11 +15,35 @@ export const SYMMETRIC_WRAP_BYTES = NONCE + KEY + TAG;
 /** Seal `dataKey` under `kek`, bound to `aad`. */
 export function wrapSymmetric(kek: Uint8Array, dataKey: Uint8Array, aad: Uint8Array): Uint8Array {
   assertBytes(kek, KEY, 'key-encryption key');
+  return sealWith(kek, randomBytes(NONCE), dataKey, aad);
+}
+
+/**
+ * `wrapSymmetric` for each of `items` under one `kek`, their random nonces drawn in one call (a
+ * call of randomBytes costs ~5 us whatever its size: a third of a wrap). The same bytes format.
+ */
+export function wrapSymmetricAll(
+  kek: Uint8Array,
+  items: readonly { dataKey: Uint8Array; aad: Uint8Array }[],
+): Uint8Array[] {
+  assertBytes(kek, KEY, 'key-encryption key');
+  const nonces = randomBytes(NONCE * items.length);
+  return items.map((it, i) => sealWith(kek, nonces.subarray(i * NONCE, (i + 1) * NONCE), it.dataKey, it.aad));
+}
+
+/** nonce || AES-256-GCM(kek, nonce, dataKey, aad) || tag, written into one array. */
+function sealWith(kek: Uint8Array, nonce: Uint8Array, dataKey: Uint8Array, aad: Uint8Array): Uint8Array {
   assertBytes(dataKey, KEY, 'data key');
-  const nonce = randomBytes(NONCE);
   const c = createCipheriv('aes-256-gcm', kek, nonce, { authTagLength: TAG });
   c.setAAD(aad);
-  return new Uint8Array(Buffer.concat([nonce, c.update(dataKey), c.final(), c.getAuthTag()]));
+  const out = new Uint8Array(SYMMETRIC_WRAP_BYTES);
+  out.set(nonce, 0);
+  const body = c.update(dataKey);
+  // GCM is a stream mode: update gives every byte and final none (checked, not assumed).
+  if (body.length !== KEY || c.final().length !== 0) throw new Error('internal: AES-GCM held bytes back');
+  out.set(body, NONCE);
+  out.set(c.getAuthTag(), NONCE + KEY);
+  return out;
 }
 
 /** Open a wrap made by `wrapSymmetric`; CryptoError('unwrap-failed') for a wrong key, binding or altered bytes. */

@@ -12,16 +12,33 @@ import type { MemberInfo } from '../chain/consortium.js';
 import { maskToCategories } from '../chain/scopes.js';
 import { bindingBytes } from '../crypto/envelope.js';
 import { newResponseKey } from '../crypto/responseKey.js';
-import { wrapSymmetric } from '../crypto/symmetricWrap.js';
+import { wrapSymmetricAll } from '../crypto/symmetricWrap.js';
 import { bindingOf, type RecordService } from '../records/recordService.js';
 import { ALL_CATEGORY_BITS, type VersionRow } from '../store/recordStore.js';
 import {
   b64,
   parseReleaseRequest,
   type RecordsAnswer,
+  type SentRecord,
   type WireCiphertext,
+  type WireKey,
   type WireRefusal,
 } from './wire.js';
+
+/** A released record as it travels: its ciphertext fields and its key (built field by field, no spread). */
+function wireRecord(row: VersionRow, key: WireKey): SentRecord {
+  return {
+    resourceType: row.resourceType,
+    id: row.id,
+    version: row.version,
+    patientRef: row.patientRef,
+    categories: row.categories ?? ALL_CATEGORY_BITS,
+    nonce: b64(row.nonce as Uint8Array),
+    ciphertext: b64(row.ciphertext as Uint8Array),
+    ciphertextHash: row.ciphertextHash,
+    key,
+  };
+}
 
 /** The ciphertext fields of a stored version, as they travel. */
 export function wireCiphertext(row: VersionRow, categories: number): WireCiphertext {
@@ -73,21 +90,33 @@ export async function answerMember(
   };
   if (rows.length === 0) return answer;
   const { key, sealed } = await newResponseKey(requester.encryptionKey, ctx.self, caller);
+  const dataKeys: (Uint8Array | undefined)[] = [];
   try {
     answer.responseKey = { enc: b64(sealed.enc), wrapped: b64(sealed.wrapped) };
-    // Each record's binding is made once: it authenticates both the unwrap and the new wrap.
+    // Each record's binding is made once: it authenticates both the unwrap and the new wrap. Own
+    // copies under a KEK unwrap at once; HPKE copies (older stores) together, on WebCrypto's pool.
     const aads = rows.map((r) => bindingBytes(bindingOf(r)));
-    const dataKeys = await Promise.all(rows.map((r, i) => ctx.records.dataKeyOf(r, aads[i])));
-    for (const [i, row] of rows.entries()) {
-      const dataKey = dataKeys[i] as Uint8Array;
-      answer.records.push({
-        ...wireCiphertext(row, row.categories ?? ALL_CATEGORY_BITS),
-        key: { kind: 'response', wrapped: b64(wrapSymmetric(key, dataKey, aads[i] as Uint8Array)) },
-      });
-      dataKey.fill(0);
+    let waiting = false;
+    for (const [i, r] of rows.entries()) {
+      const k = ctx.records.dataKeyUnderKek(r, aads[i] as Uint8Array);
+      dataKeys.push(k);
+      if (!k) waiting = true;
     }
+    if (waiting)
+      await Promise.all(
+        rows.map(async (r, i) => {
+          dataKeys[i] ??= await ctx.records.dataKeyOf(r, aads[i]);
+        }),
+      );
+    const wraps = wrapSymmetricAll(
+      key,
+      rows.map((_, i) => ({ dataKey: dataKeys[i] as Uint8Array, aad: aads[i] as Uint8Array })),
+    );
+    for (const [i, row] of rows.entries())
+      answer.records.push(wireRecord(row, { kind: 'response', wrapped: b64(wraps[i] as Uint8Array) }));
   } finally {
     key.fill(0);
+    for (const k of dataKeys) k?.fill(0);
   }
   return answer;
 }

@@ -8,7 +8,7 @@ import { openDatabase } from '../store/database.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 import { decodeEntry, encodeEntry } from './entry.js';
 import { leafHash, MerkleTree, verifyConsistency, verifyInclusion } from './merkle.js';
-import { type LogInput, LogUnavailableError, TransparencyLog } from './transparencyLog.js';
+import { type LogInput, type LogRecord, LogUnavailableError, TransparencyLog } from './transparencyLog.js';
 import { CHUNK_NODES, TreeStore } from './treeStore.js';
 
 const MEMBER = '0x4D1Ad100619f59d961c0CFD53D3cAcF34B1892cD';
@@ -51,6 +51,39 @@ describe('transparency log', () => {
     const stored = log.entries(5, 6)[0];
     assert.equal(decodeEntry(stored?.leaf as Uint8Array).actor, 'user-5');
     assert.deepEqual(leafHash(stored?.leaf as Uint8Array), log.leafHash(5));
+  });
+
+  test('appendAll: its entries are queued as one, in order, with single appends in the same commit; an invalid one fails them all', async () => {
+    const { db } = freshDb();
+    const log = new TransparencyLog(db, MEMBER);
+    const sizes = [21, 1, 5, 16, 3];
+    const [a, single, b, c, d] = await Promise.all([
+      log.appendAll(Array.from({ length: 21 }, (_, i) => input(i))),
+      log.append(input(21)),
+      log.appendAll(Array.from({ length: 5 }, (_, i) => input(22 + i))),
+      log.appendAll(Array.from({ length: 16 }, (_, i) => input(27 + i))),
+      log.appendAll(Array.from({ length: 3 }, (_, i) => input(43 + i))),
+    ]);
+    assert.equal(log.stats.commits, 1);
+    assert.deepEqual(
+      [a, [single], b, c, d].map((rs) => rs?.length),
+      sizes,
+    );
+    const all = [...(a ?? []), single as LogRecord, ...(b ?? []), ...(c ?? []), ...(d ?? [])];
+    assert.deepEqual(
+      all.map((r) => r.index),
+      Array.from({ length: 46 }, (_, i) => i),
+    );
+    // Every row written (16/4/2/1-row INSERTs included), each with its own bytes.
+    for (const [i, stored] of log.entries(0, 46).entries()) {
+      assert.equal(decodeEntry(stored.leaf).actor, `user-${i}`);
+      assert.deepEqual(leafHash(stored.leaf), log.leafHash(i));
+    }
+    assert.deepEqual(await log.appendAll([]), []);
+    const bad = { ...input(99), actor: 'not a token!' };
+    await assert.rejects(log.appendAll([input(46), bad]), LogUnavailableError);
+    assert.equal(log.size, 46, 'nothing of the failed batch is kept');
+    assert.equal((await log.append(input(46))).index, 46);
   });
 
   test('every entry of a group commit is stored as its own canonical bytes (no bytes shared between entries)', async () => {

@@ -494,6 +494,17 @@ export class RecordService {
   }
 
   /**
+   * The data key of a stored version when this member's own copy is under a KEK (a symmetric
+   * unwrap, no waiting); undefined when only an HPKE copy (a store from before KEKs) or none is at
+   * hand: then `dataKeyOf`. The caller zeroes it after use.
+   */
+  dataKeyUnderKek(row: VersionRow, aad: Uint8Array): Uint8Array | undefined {
+    const wrap = row.deleted ? undefined : row.ownWrap;
+    if (wrap?.kind !== 'kek') return undefined;
+    return unwrapSymmetric(this.kek(wrap.recipient.slice(4)), wrap.wrapped, aad);
+  }
+
+  /**
    * The data key of a stored version, unwrapped with this custodian's key, for re-wrapping to a
    * reader the gatekeeper released it to. The caller zeroes it after use.
    */
