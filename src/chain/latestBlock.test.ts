@@ -3,7 +3,6 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, describe, test } from 'node:test';
 import { latestBlockOf } from './latestBlock.js';
-import { readResponse } from './rpcResponse.js';
 
 const isUnavailable = (e: Error & { code?: string }) => {
   assert.equal(e.code, 'chain-unavailable');
@@ -139,20 +138,21 @@ describe('latestBlockOf', () => {
   });
 
   test('a connection that fails during an answer, an error answer, a wrong id, garbage: typed failures', async () => {
+    // A failed connection is tried once more (eth_blockNumber has no effect), so each of the first
+    // two calls meets two failures.
     const s = await rawServer((req, n, socket) => {
       const id = idOf(req);
-      if (n === 1)
-        socket.destroy(); // first call on a fresh connection: no retry
-      else if (n === 2)
+      if (n <= 2) socket.destroy();
+      else if (n <= 4)
         // Half an answer, then the server gives up on the connection.
         socket.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{"jso', () => socket.destroy());
-      else if (n === 3) {
+      else if (n === 5) {
         const body = '{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"boom"}}';
         socket.write(`HTTP/1.1 500 Internal\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
-      } else if (n === 4) {
+      } else if (n === 6) {
         const body = json(id + 1, '0x1');
         socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
-      } else if (n === 5) socket.write('SMTP ready\r\n\r\n');
+      } else if (n === 7) socket.write('SMTP ready\r\n\r\n');
       else {
         const body = json(id, '0x9');
         socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
@@ -181,44 +181,12 @@ describe('latestBlockOf', () => {
     await assert.rejects(
       latestBlockOf(s.url, { timeoutMs: 100 })(),
       (e: Error & { code?: string; cause?: Error }) => {
-        assert.match(String(e.cause?.message), /no answer in 100 ms/);
+        assert.match(String(e.cause?.message), /timeout/i);
         return isUnavailable(e);
       },
     );
     assert.ok(Date.now() - t0 >= 90);
     await assert.rejects(latestBlockOf('http://127.0.0.1:1/')(), isUnavailable);
     await assert.rejects(latestBlockOf('ws://127.0.0.1:1/')(), isUnavailable);
-  });
-});
-
-describe('readResponse', () => {
-  const b = (s: string) => Buffer.from(s, 'latin1');
-
-  test('incomplete until the whole body is there; interim responses skipped', () => {
-    const full = 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
-    for (let i = 0; i < full.length; i++) assert.equal(readResponse(b(full.slice(0, i)), false), undefined);
-    assert.deepEqual(readResponse(b(full), false), { status: 200, body: 'ok', close: false });
-    assert.deepEqual(readResponse(b('HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n'), false), {
-      status: 200,
-      body: '',
-      close: true,
-    });
-  });
-
-  test('refuses what it does not read', () => {
-    for (const bad of [
-      'HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 1\r\n\r\nx',
-      'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n',
-      'HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxy',
-      'HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n',
-      `HTTP/1.1 200 OK\r\nContent-Length: ${64 * 1024 + 1}\r\n\r\n`,
-      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
-      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n',
-      'HTTP/1.1 101 Switching Protocols\r\n\r\n',
-      'HTTP/2 200\r\n\r\n',
-      'HTTP/1.1 200 OK\r\nno colon\r\n\r\n',
-      `HTTP/1.1 200 OK\r\nX: ${'a'.repeat(17 * 1024)}`,
-    ])
-      assert.throws(() => readResponse(b(bad), false), /HTTP:/, bad.slice(0, 60));
   });
 });
