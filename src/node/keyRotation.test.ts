@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Observation, Patient } from '@medplum/fhirtypes';
+import Database from 'better-sqlite3';
 import { runCliCaptured } from '../../test/support/testNetwork.js';
 import { startTestNode, TEST_PASSPHRASE, type TestNode } from '../../test/support/testNode.js';
 import { bindingBytes } from '../crypto/envelope.js';
@@ -17,7 +18,7 @@ import { generateX25519 } from '../crypto/x25519.js';
 import { PATIENT_KEY_EXTENSION } from '../fhir/resourceTypes.js';
 import { bindingOf, patientKeyBinding } from '../records/recordService.js';
 import { loadIdentity } from './memberIdentity.js';
-import { keyFileOf, openMemberNode } from './memberNode.js';
+import { dbFileOf, keyFileOf, openMemberNode } from './memberNode.js';
 
 let t: TestNode;
 const patientKeys = generateX25519();
@@ -72,11 +73,20 @@ describe('key-encryption keys', () => {
       dataKey,
       aad,
     );
-    t.node.db
+    // Written as a store from before KEKs holds it: through a connection of its own (what the node
+    // reads through its own is kept in memory, src/store/recordStore.ts HeadCache).
+    const older = new Database(dbFileOf(t.dir));
+    older
       .prepare(
         "UPDATE key_wraps SET recipient = ?, kind = 'hpke', enc = ?, wrapped = ? WHERE id = ? AND kind = 'kek'",
       )
       .run(t.node.identity.encryptionPublicKey.slice(2), legacy.enc, legacy.wrapped, obsId);
+    older.close();
+    assert.equal(
+      t.node.records.currentRow('Observation', obsId).ownWrap,
+      undefined,
+      'no copy under the KEK now',
+    );
     assert.equal(((await t.node.records.read('Observation', obsId)) as Observation).code?.text, 'potassium');
     assert.equal(await t.node.records.rewrapToCurrentKek(), 1);
     assert.ok(
