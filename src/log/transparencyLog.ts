@@ -352,6 +352,9 @@ export class TransparencyLog {
     };
     if (!this.syncApart) settle();
     else this.afterSync(settle);
+    // The subtrees this batch completed are hashed now, while the disk syncs it (the commit did
+    // not need them unless it wrote a chunk of them); otherwise the first root or proof would.
+    this.tree.hashPending();
   }
 
   /** Run `settle` once the WAL is synced after this point (one sync at a time, for every batch waiting). */
