@@ -210,6 +210,39 @@ describe('transparency log', () => {
     assert.deepEqual(reopened.root(), log.root());
   });
 
+  test('break-glass entries are found by their own index, also in a store migrated from before it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tlog-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'node.db');
+    // A store of schema 15 (an index of every entry's action) with entries, then migrated.
+    const old = openDatabase(file, NODE_MIGRATIONS.slice(0, 15));
+    const glass = (i: number): LogInput => ({ ...input(i), action: 'break-glass', purpose: 'emergency' });
+    const before = new TransparencyLog(old, MEMBER);
+    await Promise.all([0, 1, 2, 3].map((i) => before.append(i === 1 ? glass(i) : input(i))));
+    old.close();
+    const db = openDatabase(file, NODE_MIGRATIONS);
+    const indexes = db.prepare(
+      `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'log_entries'`,
+    );
+    assert.deepEqual((indexes.all() as { name: string }[]).map((r) => r.name).sort(), [
+      'log_entries_break_glass',
+      'log_entries_patient',
+    ]);
+    const log = new TransparencyLog(db, MEMBER);
+    await Promise.all([4, 5, 6, 7].map((i) => log.append(i % 2 === 0 ? glass(i) : input(i))));
+    const idx = (xs: { index: number }[]) => xs.map((x) => x.index);
+    assert.deepEqual(idx(log.entriesWithAction('break-glass', 10)), [6, 4, 1], 'newest first');
+    assert.deepEqual(idx(log.entriesWithAction('break-glass', 2)), [6, 4]);
+    assert.deepEqual(idx(log.entriesWithAction('read', 3)), [7, 5, 3]);
+    assert.equal(decodeEntry(log.entriesWithAction('break-glass', 1)[0]?.leaf as Uint8Array).index, 6);
+    const plan = db
+      .prepare(
+        `EXPLAIN QUERY PLAN SELECT idx, entry FROM log_entries WHERE action = 'break-glass' ORDER BY idx DESC LIMIT 5`,
+      )
+      .all() as { detail: string }[];
+    assert.match(plan.map((p) => p.detail).join('; '), /USING INDEX log_entries_break_glass/);
+  });
+
   test('a failed commit leaves neither leaves nor persisted chunks behind', async () => {
     const { file, db } = freshDb();
     const log = new TransparencyLog(db, MEMBER);

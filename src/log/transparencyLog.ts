@@ -26,9 +26,9 @@ import type Database from 'better-sqlite3';
 import type { Address } from 'viem';
 import { getAddress } from 'viem';
 import { UnavailableError } from '../errors.js';
-import type { Db } from '../store/database.js';
+import { type Db, statement } from '../store/database.js';
 import { canSyncWal, syncWal } from '../store/walSync.js';
-import { encodeEntryInto, type LogEntry } from './entry.js';
+import { encodeEntryInto, type LogAction, type LogEntry } from './entry.js';
 import { type Hash, leafHash, type MerkleTree } from './merkle.js';
 import { TreeStore } from './treeStore.js';
 
@@ -455,13 +455,22 @@ export class TransparencyLog {
     ).map((r) => ({ index: r.idx, leaf: new Uint8Array(r.entry) }));
   }
 
-  /** The newest `limit` entries of one action (e.g. break-glass, for the admin alert feed), newest first. */
-  entriesWithAction(action: string, limit: number): { index: number; leaf: Uint8Array }[] {
-    return (
-      this.db
-        .prepare('SELECT idx, entry FROM log_entries WHERE action = ? ORDER BY idx DESC LIMIT ?')
-        .all(action, limit) as { idx: number; entry: Buffer }[]
-    ).map((r) => ({ index: r.idx, leaf: new Uint8Array(r.entry) }));
+  /**
+   * The newest `limit` entries of one action, newest first. Break-glass entries (the admin alert
+   * feed) are read by their own index (migration 16); any other action by walking the log back from
+   * its end, which is quick for a frequent action and reads the whole log for one that is not.
+   */
+  entriesWithAction(action: LogAction, limit: number): { index: number; leaf: Uint8Array }[] {
+    // The literal matches the partial index's WHERE when the statement is prepared, whatever is bound.
+    const sql =
+      action === 'break-glass'
+        ? `SELECT idx, entry FROM log_entries WHERE action = 'break-glass' ORDER BY idx DESC LIMIT ?`
+        : 'SELECT idx, entry FROM log_entries WHERE action = ? ORDER BY idx DESC LIMIT ?';
+    const args = action === 'break-glass' ? [limit] : [action, limit];
+    return (statement(this.db, sql).all(...args) as { idx: number; entry: Buffer }[]).map((r) => ({
+      index: r.idx,
+      leaf: new Uint8Array(r.entry),
+    }));
   }
 
   /** Number of entries per action and outcome (e.g. break-glass use). */
