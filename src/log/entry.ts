@@ -91,8 +91,19 @@ function bad(msg: string): never {
   throw new InvalidInputError(`log entry: ${msg}`);
 }
 
+/** Whether `h` is 0x and 64 lowercase hex digits (/^0x[0-9a-f]{64}$/, a loop: checked on every append). */
+function isHashHex(h: string): boolean {
+  if (h.length !== 66 || h.charCodeAt(0) !== 48 || h.charCodeAt(1) !== 120) return false;
+  for (let i = 2; i < 66; i++) {
+    const c = h.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
 function checkHash(h: Hex | null, what: string): void {
-  if (h !== null && !/^0x[0-9a-f]{64}$/.test(h)) bad(`${what} must be 32 bytes of lowercase hex`);
+  if (h !== null && (typeof h !== 'string' || !isHashHex(h)))
+    bad(`${what} must be 32 bytes of lowercase hex`);
 }
 
 /** Check every field; throws InvalidInputError naming the first bad one. */
