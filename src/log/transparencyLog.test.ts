@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
+import { getAddress } from 'viem';
 import { openDatabase } from '../store/database.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 import { decodeEntry, encodeEntry } from './entry.js';
@@ -226,7 +227,7 @@ describe('transparency log', () => {
     );
     assert.deepEqual((indexes.all() as { name: string }[]).map((r) => r.name).sort(), [
       'log_entries_break_glass',
-      'log_entries_patient',
+      'log_entries_by_patient',
     ]);
     const log = new TransparencyLog(db, MEMBER);
     await Promise.all([4, 5, 6, 7].map((i) => log.append(i % 2 === 0 ? glass(i) : input(i))));
@@ -241,6 +242,34 @@ describe('transparency log', () => {
       )
       .all() as { detail: string }[];
     assert.match(plan.map((p) => p.detail).join('; '), /USING INDEX log_entries_break_glass/);
+  });
+
+  test("a patient's entries are found by the index of address prefixes, and only theirs", async () => {
+    const { db } = freshDb();
+    const log = new TransparencyLog(db, MEMBER);
+    // Two patients whose addresses share the 8 hex digits the index keeps, and one who does not.
+    const a = '0xAbCd1234000000000000000000000000000000A1';
+    const b = '0xABcd1234000000000000000000000000000000b2';
+    const c = '0x1111111100000000000000000000000000000003';
+    const of = (i: number, patient: string | null): LogInput => ({ ...input(i), patient: patient as never });
+    await Promise.all(
+      [a, b, null, c, a, b, a].map((p, i) =>
+        log.append(of(i, p === null ? null : (getAddress(p) as string))),
+      ),
+    );
+    const idx = (xs: { index: number }[]) => xs.map((x) => x.index);
+    assert.deepEqual(idx(log.entriesForPatient(getAddress(a))), [0, 4, 6]);
+    assert.deepEqual(idx(log.entriesForPatient(getAddress(b))), [1, 5]);
+    assert.deepEqual(idx(log.entriesForPatient(getAddress(c))), [3]);
+    assert.deepEqual(idx(log.entriesForPatient(getAddress(a), 5)), [0, 4], 'below the size asked');
+    assert.equal(decodeEntry(log.entriesForPatient(getAddress(b))[1]?.leaf as Uint8Array).index, 5);
+    const plan = db
+      .prepare(
+        'EXPLAIN QUERY PLAN SELECT idx, entry FROM log_entries WHERE substr(patient, 3, 8) = substr(@patient, 3, 8) AND patient = @patient AND idx < @size ORDER BY idx',
+      )
+      .all({ patient: a.toLowerCase(), size: 7 }) as { detail: string }[];
+    assert.match(plan.map((p) => p.detail).join('; '), /USING INDEX log_entries_by_patient/);
+    assert.doesNotMatch(plan.map((p) => p.detail).join('; '), /TEMP B-TREE/);
   });
 
   test('a failed commit leaves neither leaves nor persisted chunks behind', async () => {

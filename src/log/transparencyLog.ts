@@ -454,10 +454,12 @@ export class TransparencyLog {
 
   /** Entries naming `patient` with index < `size`, oldest first. */
   entriesForPatient(patient: Address, size = this.size): { index: number; leaf: Uint8Array }[] {
+    // By the index of address prefixes (migration 16), then the whole address.
     return (
-      this.db
-        .prepare('SELECT idx, entry FROM log_entries WHERE patient = ? AND idx < ? ORDER BY idx')
-        .all(patient.toLowerCase(), size) as { idx: number; entry: Buffer }[]
+      statement(
+        this.db,
+        'SELECT idx, entry FROM log_entries WHERE substr(patient, 3, 8) = substr(@patient, 3, 8) AND patient = @patient AND idx < @size ORDER BY idx',
+      ).all({ patient: patient.toLowerCase(), size }) as { idx: number; entry: Buffer }[]
     ).map((r) => ({ index: r.idx, leaf: new Uint8Array(r.entry) }));
   }
 
