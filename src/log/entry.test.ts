@@ -103,6 +103,35 @@ describe('log entry encoding', () => {
     assert.throws(() => encodeEntry({ ...sample, patient: 'Jane' as never }), /patient must be an address/);
   });
 
+  test('hashes must be 0x and 64 lowercase hex digits', () => {
+    const good = `0x${'0123456789abcdef'.repeat(4)}`;
+    assert.doesNotThrow(() => encodeEntry({ ...sample, queryHash: good as never }));
+    for (const bad of [
+      good.toUpperCase(),
+      `0x${'AB'.repeat(32)}`,
+      `0x${'ab'.repeat(31)}`,
+      `0x${'ab'.repeat(33)}`,
+      `0x${'ab'.repeat(31)}ag`,
+      `0x${'ab'.repeat(31)}a/`,
+      `0x${'ab'.repeat(31)}a:`,
+      `0x${'ab'.repeat(31)}a\``,
+      `ab${'ab'.repeat(32)}`,
+      `0X${'ab'.repeat(32)}`,
+      '',
+    ]) {
+      assert.throws(
+        () => encodeEntry({ ...sample, queryHash: bad as never }),
+        /queryHash must be 32 bytes/,
+        bad,
+      );
+      assert.throws(
+        () => encodeEntry({ ...sample, target: { ...sample.target, ciphertextHash: bad } as never }),
+        /target.ciphertextHash must be 32 bytes/,
+        bad,
+      );
+    }
+  });
+
   test('known answer: the bytes of the sample entry (docs/log-format.md) do not change', () => {
     assert.equal(
       Buffer.from(encodeEntry(sample)).toString('hex'),

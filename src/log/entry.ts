@@ -91,8 +91,19 @@ function bad(msg: string): never {
   throw new InvalidInputError(`log entry: ${msg}`);
 }
 
+/** Whether `h` is 0x and 64 lowercase hex digits (/^0x[0-9a-f]{64}$/, a loop: checked on every append). */
+function isHashHex(h: string): boolean {
+  if (h.length !== 66 || h.charCodeAt(0) !== 48 || h.charCodeAt(1) !== 120) return false;
+  for (let i = 2; i < 66; i++) {
+    const c = h.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
 function checkHash(h: Hex | null, what: string): void {
-  if (h !== null && !/^0x[0-9a-f]{64}$/.test(h)) bad(`${what} must be 32 bytes of lowercase hex`);
+  if (h !== null && (typeof h !== 'string' || !isHashHex(h)))
+    bad(`${what} must be 32 bytes of lowercase hex`);
 }
 
 /** Check every field; throws InvalidInputError naming the first bad one. */
@@ -124,6 +135,13 @@ export function checkEntry(e: LogEntry): void {
 /** Bytes of a `str` field (1-byte length + ASCII). */
 const strLen = (s: string) => 1 + s.length;
 
+/** The value of each hex digit by its character code (both cases; -1 for any other character). */
+const HEX_DIGIT = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX_DIGIT[i.toString(16).charCodeAt(0)] = i;
+  HEX_DIGIT[i.toString(16).toUpperCase().charCodeAt(0)] = i;
+}
+
 class Writer {
   private at = 0;
   constructor(private readonly b: Buffer) {}
@@ -140,12 +158,21 @@ class Writer {
     this.b.writeUInt32BE(n % 0x1_0000_0000, this.at + 4);
     this.at += 8;
   }
+  // Fields are checked (checkEntry) before they are written, so hex is hex and strings are ASCII;
+  // written byte by byte here, which for fields this short costs less than a call into Buffer.write.
   hex(h: string) {
-    this.at += this.b.write(h.slice(2), this.at, 'hex');
+    const b = this.b;
+    let at = this.at;
+    for (let i = 2; i < h.length; i += 2)
+      b[at++] = ((HEX_DIGIT[h.charCodeAt(i)] as number) << 4) | (HEX_DIGIT[h.charCodeAt(i + 1)] as number);
+    this.at = at;
   }
   str(s: string) {
     this.u8(s.length);
-    this.at += this.b.write(s, this.at, 'ascii');
+    const b = this.b;
+    const at = this.at;
+    for (let i = 0; i < s.length; i++) b[at + i] = s.charCodeAt(i);
+    this.at = at + s.length;
   }
   optHex(h: string | null) {
     this.u8(h ? 1 : 0);

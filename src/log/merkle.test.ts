@@ -323,6 +323,48 @@ describe('the flat tree: restore from persisted nodes, truncate', () => {
     );
   });
 
+  test('interior nodes hashed on read: any mix of appends, reads and truncates gives the tree of the leaves left', () => {
+    // Truncates land both below and above the last read (the leaves whose parents are hashed).
+    const step = fc.oneof(
+      fc.record({ op: fc.constant('append' as const), n: fc.integer({ min: 1, max: 40 }) }),
+      fc.record({ op: fc.constant('read' as const), n: fc.constant(0) }),
+      fc.record({ op: fc.constant('truncate' as const), n: fc.nat() }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 25 }), (steps) => {
+        const t = new MerkleTree();
+        let leaves: Hash[] = [];
+        let next = 0;
+        for (const s of steps) {
+          if (s.op === 'append')
+            for (let i = 0; i < s.n; i++) {
+              const l = leafHash(Uint8Array.of(next >> 8, next & 255));
+              next++;
+              leaves.push(l);
+              t.append(l);
+            }
+          else if (s.op === 'read') t.hashPending();
+          else {
+            const cut = s.n % (leaves.length + 1);
+            t.truncate(cut);
+            leaves = leaves.slice(0, cut);
+          }
+        }
+        const fresh = new MerkleTree();
+        for (const l of leaves) fresh.append(l);
+        assert.equal(t.size, leaves.length);
+        assert.equal(hex(t.root()), hex(fresh.root()));
+        assert.equal(t.height, fresh.height);
+        for (let j = 0; j < fresh.height; j++)
+          assert.equal(
+            hex(t.levelBytes(j, 0, t.levelSize(j))),
+            hex(fresh.levelBytes(j, 0, fresh.levelSize(j))),
+          );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   test('bad arguments are refused', () => {
     const t = bigTree(10);
     assert.throws(() => t.truncate(11), RangeError);

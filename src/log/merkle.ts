@@ -107,12 +107,17 @@ const isPowerOfTwo = (n: number) => n > 0 && 2 ** Math.round(Math.log2(n)) === n
 /**
  * An append-only tree over leaf hashes. Level j holds the hash of every complete subtree of 2^j
  * leaves, node i covering leaves [i * 2^j, (i + 1) * 2^j), so any subtree hash costs O(log n).
+ * `append` stores the leaf only; the interior nodes it completes are hashed when something first
+ * reads the tree (or on `hashPending`), so a caller can append a batch, commit it, and hash while
+ * it waits for the disk.
  */
 export class MerkleTree {
   /** levels[j]: nodes of level j, 32 bytes each, in a buffer with room to grow. */
   private levels: Uint8Array[] = [];
-  /** counts[j]: how many nodes level j holds (floor(size / 2^j)). */
+  /** counts[j]: how many nodes level j holds (floor(hashed / 2^j) above level 0). */
   private counts: number[] = [];
+  /** Leaves whose interior nodes are all hashed: the levels above 0 are those of a tree this size. */
+  private hashed = 0;
 
   get size(): number {
     return this.counts[0] ?? 0;
@@ -120,11 +125,13 @@ export class MerkleTree {
 
   /** Number of complete subtrees of 2^level leaves (the nodes of that level). */
   levelSize(level: number): number {
+    if (level > 0) this.hashPending();
     return this.counts[level] ?? 0;
   }
 
   /** Levels that hold at least one node. */
   get height(): number {
+    this.hashPending();
     let h = 0;
     while ((this.counts[h] ?? 0) > 0) h++;
     return h;
@@ -155,31 +162,40 @@ export class MerkleTree {
     return (this.levels[level] as Uint8Array).subarray(at, at + HASH_BYTES);
   }
 
-  /** Append a leaf hash; returns its index. */
+  /** Append a leaf hash; returns its index. The subtrees it completes are hashed on the next read. */
   append(leaf: Hash): number {
     if (leaf.length !== HASH_BYTES) throw new RangeError('a leaf hash is 32 bytes');
     const index = this.size;
     this.reserve(0, index).set(leaf, index * HASH_BYTES);
     this.counts[0] = index + 1;
-    let j = 0;
-    let i = index;
-    // Complete every subtree this leaf finishes.
-    while (i % 2 === 1) {
-      const parent = (i - 1) / 2;
-      const out = this.reserve(j + 1, parent);
-      nodeHashInto(this.node(j, i - 1), this.node(j, i), out, parent * HASH_BYTES);
-      j++;
-      i = parent;
-      this.counts[j] = parent + 1;
-    }
     return index;
+  }
+
+  /** Hash every interior node the leaves appended since the last read complete (reads do it anyway). */
+  hashPending(): void {
+    const size = this.size;
+    if (this.hashed === size) return;
+    for (let j = 1; Math.floor(size / 2 ** j) > 0; j++) {
+      const n = Math.floor(size / 2 ** j);
+      const have = this.counts[j] ?? 0;
+      if (have >= n) continue;
+      const buf = this.reserve(j, n - 1);
+      for (let i = have; i < n; i++)
+        nodeHashInto(this.node(j - 1, 2 * i), this.node(j - 1, 2 * i + 1), buf, i * HASH_BYTES);
+      this.counts[j] = n;
+    }
+    this.hashed = size;
   }
 
   /** Forget every leaf from `size` on (undoes appends whose commit failed). */
   truncate(size: number): void {
     if (!Number.isSafeInteger(size) || size < 0 || size > this.size)
       throw new RangeError(`cannot truncate a tree of ${this.size} to ${size}`);
-    for (let j = 0; j < this.counts.length; j++) this.counts[j] = Math.floor(size / 2 ** j);
+    // Levels above 0 may not be hashed up to the old size yet: never claim nodes not computed.
+    for (let j = 0; j < this.counts.length; j++)
+      this.counts[j] = Math.min(this.counts[j] ?? 0, Math.floor(size / 2 ** j));
+    this.counts[0] = size;
+    this.hashed = Math.min(this.hashed, size);
     this.partial.clear();
   }
 
@@ -221,6 +237,7 @@ export class MerkleTree {
       end > this.size
     )
       throw new RangeError(`bad subtree [${start}, ${end}) of ${this.size}`);
+    this.hashPending();
     return this.hashOf(start, end).slice();
   }
 
@@ -241,6 +258,7 @@ export class MerkleTree {
       index >= size
     )
       throw new RangeError(`no leaf ${index} in a tree of ${size}`);
+    this.hashPending();
     return inclusionPath(index, size, this.hashOf).map((h) => h.slice());
   }
 
@@ -255,6 +273,7 @@ export class MerkleTree {
     ) {
       throw new RangeError(`no consistency proof from ${first} to ${second} (log has ${this.size})`);
     }
+    this.hashPending();
     return consistencyPath(first, second, this.hashOf).map((h) => h.slice());
   }
 
@@ -280,6 +299,7 @@ export class MerkleTree {
       for (let i = have; i < n; i++)
         nodeHashInto(t.node(j - 1, 2 * i), t.node(j - 1, 2 * i + 1), buf, i * HASH_BYTES);
     }
+    t.hashed = size;
     return t;
   }
 }

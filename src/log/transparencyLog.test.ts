@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
+import { getAddress } from 'viem';
 import { openDatabase } from '../store/database.js';
 import { NODE_MIGRATIONS } from '../store/nodeSchema.js';
 import { decodeEntry, encodeEntry } from './entry.js';
@@ -208,6 +209,67 @@ describe('transparency log', () => {
     );
     const reopened = new TransparencyLog(db, MEMBER);
     assert.deepEqual(reopened.root(), log.root());
+  });
+
+  test('break-glass entries are found by their own index, also in a store migrated from before it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tlog-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'node.db');
+    // A store of schema 15 (an index of every entry's action) with entries, then migrated.
+    const old = openDatabase(file, NODE_MIGRATIONS.slice(0, 15));
+    const glass = (i: number): LogInput => ({ ...input(i), action: 'break-glass', purpose: 'emergency' });
+    const before = new TransparencyLog(old, MEMBER);
+    await Promise.all([0, 1, 2, 3].map((i) => before.append(i === 1 ? glass(i) : input(i))));
+    old.close();
+    const db = openDatabase(file, NODE_MIGRATIONS);
+    const indexes = db.prepare(
+      `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'log_entries'`,
+    );
+    assert.deepEqual((indexes.all() as { name: string }[]).map((r) => r.name).sort(), [
+      'log_entries_break_glass',
+      'log_entries_by_patient',
+    ]);
+    const log = new TransparencyLog(db, MEMBER);
+    await Promise.all([4, 5, 6, 7].map((i) => log.append(i % 2 === 0 ? glass(i) : input(i))));
+    const idx = (xs: { index: number }[]) => xs.map((x) => x.index);
+    assert.deepEqual(idx(log.entriesWithAction('break-glass', 10)), [6, 4, 1], 'newest first');
+    assert.deepEqual(idx(log.entriesWithAction('break-glass', 2)), [6, 4]);
+    assert.deepEqual(idx(log.entriesWithAction('read', 3)), [7, 5, 3]);
+    assert.equal(decodeEntry(log.entriesWithAction('break-glass', 1)[0]?.leaf as Uint8Array).index, 6);
+    const plan = db
+      .prepare(
+        `EXPLAIN QUERY PLAN SELECT idx, entry FROM log_entries WHERE action = 'break-glass' ORDER BY idx DESC LIMIT 5`,
+      )
+      .all() as { detail: string }[];
+    assert.match(plan.map((p) => p.detail).join('; '), /USING INDEX log_entries_break_glass/);
+  });
+
+  test("a patient's entries are found by the index of address prefixes, and only theirs", async () => {
+    const { db } = freshDb();
+    const log = new TransparencyLog(db, MEMBER);
+    // Two patients whose addresses share the 8 hex digits the index keeps, and one who does not.
+    const a = '0xAbCd1234000000000000000000000000000000A1';
+    const b = '0xABcd1234000000000000000000000000000000b2';
+    const c = '0x1111111100000000000000000000000000000003';
+    const of = (i: number, patient: string | null): LogInput => ({ ...input(i), patient: patient as never });
+    await Promise.all(
+      [a, b, null, c, a, b, a].map((p, i) =>
+        log.append(of(i, p === null ? null : (getAddress(p) as string))),
+      ),
+    );
+    const idx = (xs: { index: number }[]) => xs.map((x) => x.index);
+    assert.deepEqual(idx(log.entriesForPatient(getAddress(a))), [0, 4, 6]);
+    assert.deepEqual(idx(log.entriesForPatient(getAddress(b))), [1, 5]);
+    assert.deepEqual(idx(log.entriesForPatient(getAddress(c))), [3]);
+    assert.deepEqual(idx(log.entriesForPatient(getAddress(a), 5)), [0, 4], 'below the size asked');
+    assert.equal(decodeEntry(log.entriesForPatient(getAddress(b))[1]?.leaf as Uint8Array).index, 5);
+    const plan = db
+      .prepare(
+        'EXPLAIN QUERY PLAN SELECT idx, entry FROM log_entries WHERE substr(patient, 3, 8) = substr(@patient, 3, 8) AND patient = @patient AND idx < @size ORDER BY idx',
+      )
+      .all({ patient: a.toLowerCase(), size: 7 }) as { detail: string }[];
+    assert.match(plan.map((p) => p.detail).join('; '), /USING INDEX log_entries_by_patient/);
+    assert.doesNotMatch(plan.map((p) => p.detail).join('; '), /TEMP B-TREE/);
   });
 
   test('a failed commit leaves neither leaves nor persisted chunks behind', async () => {

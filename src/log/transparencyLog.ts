@@ -26,9 +26,9 @@ import type Database from 'better-sqlite3';
 import type { Address } from 'viem';
 import { getAddress } from 'viem';
 import { UnavailableError } from '../errors.js';
-import type { Db } from '../store/database.js';
+import { type Db, statement } from '../store/database.js';
 import { canSyncWal, syncWal } from '../store/walSync.js';
-import { encodeEntryInto, type LogEntry } from './entry.js';
+import { encodeEntryInto, type LogAction, type LogEntry } from './entry.js';
 import { type Hash, leafHash, type MerkleTree } from './merkle.js';
 import { TreeStore } from './treeStore.js';
 
@@ -105,6 +105,11 @@ export class TransparencyLog {
   /** Why the log refuses appends (a failed sync), if it does. */
   private broken: LogUnavailableError | undefined;
   private readonly syncWal: (db: Db) => Promise<void>;
+  /**
+   * Run a function in a transaction, or in a savepoint when one is open: made once (better-sqlite3
+   * builds four wrapper functions for every db.transaction, which each group commit paid).
+   */
+  private readonly atomically: (fn: () => unknown) => unknown;
   readonly member: Address;
   /** Counters for tests and benchmarks: SQLite transactions committed, entries written. */
   readonly stats = { commits: 0, entries: 0 };
@@ -124,6 +129,7 @@ export class TransparencyLog {
     this.rebuilt = opened.rebuilt;
     this.durable = this.tree.size;
     this.syncWal = opts.syncWal ?? syncWal;
+    this.atomically = db.transaction((fn: () => unknown) => fn());
     if (canSyncWal(db)) {
       const mode = db.pragma('synchronous', { simple: true }) as number;
       this.syncApart = {
@@ -292,7 +298,7 @@ export class TransparencyLog {
     const outcomes: ({ records: LogRecord[]; result?: unknown } | { error: unknown })[] = [];
     try {
       this.syncApart?.normal.run();
-      this.db.transaction(() => {
+      this.atomically(() => {
         for (const q of batch) {
           if (q.kind === 'entry') {
             outcomes.push({ records: [this.stage(q.input, time)] });
@@ -307,14 +313,14 @@ export class TransparencyLog {
           try {
             // A savepoint: a conflict in this piece of work takes back only it. Its entries are
             // staged once it has succeeded, and written with the batch's.
-            result = this.db.transaction(() => {
+            result = this.atomically(() => {
               try {
                 return q.work();
               } catch (err) {
                 workFailed = true;
                 throw err;
               }
-            })();
+            });
           } catch (err) {
             if (!workFailed) throw err; // the store itself failed: the whole batch goes
             outcomes.push({ error: err });
@@ -324,7 +330,7 @@ export class TransparencyLog {
         }
         this.insertStaged();
         this.treeStore.persist(this.tree, start);
-      })();
+      });
     } catch (err) {
       this.clearStaged();
       if (this.tree.size > start) this.tree.truncate(start);
@@ -352,6 +358,9 @@ export class TransparencyLog {
     };
     if (!this.syncApart) settle();
     else this.afterSync(settle);
+    // The subtrees this batch completed are hashed now, while the disk syncs it (the commit did
+    // not need them unless it wrote a chunk of them); otherwise the first root or proof would.
+    this.tree.hashPending();
   }
 
   /** Run `settle` once the WAL is synced after this point (one sync at a time, for every batch waiting). */
@@ -407,7 +416,7 @@ export class TransparencyLog {
     let result: T;
     let workFailed = false;
     try {
-      result = this.db.transaction(() => {
+      result = this.atomically(() => {
         let r: T;
         try {
           r = work();
@@ -418,7 +427,7 @@ export class TransparencyLog {
         this.insertStaged();
         this.treeStore.persist(this.tree, start);
         return r;
-      })();
+      }) as T;
     } catch (err) {
       undo();
       if (workFailed) throw err;
@@ -445,20 +454,31 @@ export class TransparencyLog {
 
   /** Entries naming `patient` with index < `size`, oldest first. */
   entriesForPatient(patient: Address, size = this.size): { index: number; leaf: Uint8Array }[] {
+    // By the index of address prefixes (migration 16), then the whole address.
     return (
-      this.db
-        .prepare('SELECT idx, entry FROM log_entries WHERE patient = ? AND idx < ? ORDER BY idx')
-        .all(patient.toLowerCase(), size) as { idx: number; entry: Buffer }[]
+      statement(
+        this.db,
+        'SELECT idx, entry FROM log_entries WHERE substr(patient, 3, 8) = substr(@patient, 3, 8) AND patient = @patient AND idx < @size ORDER BY idx',
+      ).all({ patient: patient.toLowerCase(), size }) as { idx: number; entry: Buffer }[]
     ).map((r) => ({ index: r.idx, leaf: new Uint8Array(r.entry) }));
   }
 
-  /** The newest `limit` entries of one action (e.g. break-glass, for the admin alert feed), newest first. */
-  entriesWithAction(action: string, limit: number): { index: number; leaf: Uint8Array }[] {
-    return (
-      this.db
-        .prepare('SELECT idx, entry FROM log_entries WHERE action = ? ORDER BY idx DESC LIMIT ?')
-        .all(action, limit) as { idx: number; entry: Buffer }[]
-    ).map((r) => ({ index: r.idx, leaf: new Uint8Array(r.entry) }));
+  /**
+   * The newest `limit` entries of one action, newest first. Break-glass entries (the admin alert
+   * feed) are read by their own index (migration 16); any other action by walking the log back from
+   * its end, which is quick for a frequent action and reads the whole log for one that is not.
+   */
+  entriesWithAction(action: LogAction, limit: number): { index: number; leaf: Uint8Array }[] {
+    // The literal matches the partial index's WHERE when the statement is prepared, whatever is bound.
+    const sql =
+      action === 'break-glass'
+        ? `SELECT idx, entry FROM log_entries WHERE action = 'break-glass' ORDER BY idx DESC LIMIT ?`
+        : 'SELECT idx, entry FROM log_entries WHERE action = ? ORDER BY idx DESC LIMIT ?';
+    const args = action === 'break-glass' ? [limit] : [action, limit];
+    return (statement(this.db, sql).all(...args) as { idx: number; entry: Buffer }[]).map((r) => ({
+      index: r.idx,
+      leaf: new Uint8Array(r.entry),
+    }));
   }
 
   /** Number of entries per action and outcome (e.g. break-glass use). */

@@ -81,12 +81,14 @@ export class TreeStore {
    * `firstChunk(level)` overrides where each level's new chunks start.
    */
   persist(tree: MerkleTree, firstChunk: number | ((level: number) => number)): void {
-    for (let level = 0; tree.levelSize(level) >= CHUNK_NODES; level++) {
+    // Sizes from the leaf count, not the tree's levels: reading a level above the leaves hashes the
+    // nodes appended since the last read, which a commit that completes no chunk does not need.
+    for (let level = 0; nodesAt(tree.size, level) >= CHUNK_NODES; level++) {
       const from =
         typeof firstChunk === 'number'
           ? Math.floor(nodesAt(firstChunk, level) / CHUNK_NODES)
           : firstChunk(level);
-      const to = Math.floor(tree.levelSize(level) / CHUNK_NODES);
+      const to = Math.floor(nodesAt(tree.size, level) / CHUNK_NODES);
       for (let c = from; c < to; c++)
         this.insertChunk.run(
           level,
