@@ -59,19 +59,22 @@ before(async () => {
   ).run(...NEW_PARAMS);
   // Undo migrations 8 (the queue), 9 (discovery tokens, rebuilt on open from the Patients), 10
   // (the supply chain's tables, empty here) 11 (cases and shipments, empty too), 12 (supply
-  // incidents and notices, empty), 13 (commissioning runs, empty), 14 (pallets, empty) and 15 (askers, empty).
+  // incidents and notices, empty), 13 (commissioning runs, empty), 14 (pallets, empty), 15 (askers, empty) and 16 (the log's
+  // indexes, put back as they were).
   db.exec(
     'DROP TABLE reindex_queue; DROP TABLE discovery_tokens; DROP TABLE discovery_indexed; ' +
       'DROP TABLE supply_units; DROP TABLE supply_events; DROP TABLE supply_askers; DROP TABLE supply_settings; ' +
       'DROP TABLE supply_cases; DROP TABLE supply_case_units; DROP TABLE supply_shipments; ' +
-      'DROP TABLE supply_incidents; DROP TABLE supply_notices; DROP TABLE supply_runs; DROP TABLE supply_pallet_cases',
+      'DROP TABLE supply_incidents; DROP TABLE supply_notices; DROP TABLE supply_runs; DROP TABLE supply_pallet_cases; ' +
+      'DROP INDEX log_entries_break_glass; DROP INDEX log_entries_by_patient; ' +
+      'CREATE INDEX log_entries_patient ON log_entries (patient, idx); CREATE INDEX log_entries_action ON log_entries (action, idx)',
   );
   db.pragma('user_version = 7');
   db.close();
   assert.equal(
     NODE_MIGRATIONS.length,
-    15,
-    'this test rolls a store back to just before migration 8 (undoing 8 to 15)',
+    16,
+    'this test rolls a store back to just before migration 8 (undoing 8 to 16)',
   );
 });
 after(() => {
