@@ -41,7 +41,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import type { Address, Hex } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
+
 import type { Actor } from '../src/access/gatekeeper.js';
 import { memberAuthHeader, memberAuthMessage } from '../src/access/memberAuth.js';
 import { memberMacHeader, verifyMemberMac } from '../src/access/memberMac.js';
@@ -54,6 +54,7 @@ import { drugLedgerAbi } from '../src/chain/generated/index.js';
 import { Outbox } from '../src/chain/outbox.js';
 import { rolesToMask } from '../src/chain/scopes.js';
 import { writeAndWait } from '../src/chain/transact.js';
+import { memberAccount } from '../src/crypto/memberAccount.js';
 import { pairwiseMacKey } from '../src/crypto/pairwiseKey.js';
 import { isMessageSignedBy } from '../src/crypto/signatureSigner.js';
 import { supplyVerifyRequestBody } from '../src/federation/wire.js';
@@ -462,7 +463,7 @@ export async function main(): Promise<void> {
     manufacturer = undefined;
 
     // Over HTTP: the node in its own process; every request's credential made beforehand.
-    const signer = privateKeyToAccount(pId.chainKey);
+    const signer = memberAccount(pId.chainKey); // as the pharmacy's node signs (libsecp256k1)
     const macKey = pairwiseMacKey(
       { address: pId.address, privateKey: bytes(pId.encryptionPrivateKey) },
       { address: mId.address, publicKey: bytes(mId.encryptionPublicKey) },
