@@ -137,6 +137,20 @@ describe('latestBlockOf', () => {
     assert.equal(await latest(), 1n);
   });
 
+  test('a kept-alive connection the server reset while idle is replaced without failing the call', async () => {
+    let sockets: net.Socket[] = [];
+    const s = await rawServer((req, _n, socket) => {
+      const body = json(idOf(req), '0x2');
+      socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+      sockets = [socket];
+    });
+    closers.push(s.close);
+    const latest = latestBlockOf(s.url);
+    assert.equal(await latest(), 2n);
+    for (const c of sockets) c.resetAndDestroy(); // a TCP reset, not a clean close
+    assert.equal(await latest(), 2n);
+  });
+
   test('a connection that fails during an answer, an error answer, a wrong id, garbage: typed failures', async () => {
     // A failed connection is tried once more (eth_blockNumber has no effect), so each of the first
     // two calls meets two failures.

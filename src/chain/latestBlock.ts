@@ -62,8 +62,9 @@ export function latestBlockOf(rpcUrl: string, opts: { timeoutMs?: number } = {})
       try {
         return await once();
       } catch (err) {
-        // A connection the server closed while idle: once more, on a new one.
-        if (!(err instanceof errors.SocketError)) throw err;
+        // A connection the server closed (or reset) while idle: once more, on a new one.
+        const code = (err as { code?: unknown }).code;
+        if (!(err instanceof errors.SocketError) && code !== 'ECONNRESET' && code !== 'EPIPE') throw err;
         return await once();
       }
     } catch (err) {

@@ -102,12 +102,17 @@ export async function answerMember(
       dataKeys.push(k);
       if (!k) waiting = true;
     }
-    if (waiting)
-      await Promise.all(
+    if (waiting) {
+      // Settled, not all: a failed unwrap must not leave others finishing after the finally below
+      // has zeroed what was there, with keys nobody zeroes.
+      const settled = await Promise.allSettled(
         rows.map(async (r, i) => {
           dataKeys[i] ??= await ctx.records.dataKeyOf(r, aads[i]);
         }),
       );
+      const failed = settled.find((x) => x.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    }
     const wraps = wrapSymmetricAll(
       key,
       rows.map((_, i) => ({ dataKey: dataKeys[i] as Uint8Array, aad: aads[i] as Uint8Array })),

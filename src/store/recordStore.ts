@@ -234,6 +234,7 @@ class HeadCache {
   /** Keep `row`, read after the get that gave `mark`, unless something changed since. */
   put(key: string, own: string | null, row: VersionRow, mark: unknown): void {
     if (mark === undefined || mark !== this.seen || this.db.inTransaction) return;
+    this.rows.delete(key); // most recently used last, and no eviction for a key already held
     if (this.rows.size >= CACHED_HEADS) this.rows.delete(this.rows.keys().next().value as string);
     this.rows.set(key, { own, row });
   }

@@ -229,6 +229,22 @@ describe('settings and units read again', () => {
     assert.equal(node.setting('gln'), '9521234000013');
   });
 
+  test('a setting written in a transaction that rolls back is not kept in memory either', () => {
+    const db = openDatabase(':memory:', NODE_MIGRATIONS);
+    const units = new UnitStore(db);
+    units.setSetting('sscc-next:1', '5');
+    assert.throws(() =>
+      db.transaction(() => {
+        units.setSetting('sscc-next:1', '9');
+        assert.equal(units.setting('sscc-next:1'), '9'); // seen inside, not kept
+        throw new Error('rolled back');
+      })(),
+    );
+    assert.equal(units.setting('sscc-next:1'), '5');
+    db.transaction(() => units.setSetting('sscc-next:1', '7'))();
+    assert.equal(units.setting('sscc-next:1'), '7');
+  });
+
   test('a unit read again is the same, and cannot be changed through what is returned', () => {
     const units = store();
     const r = run('L9', 5);

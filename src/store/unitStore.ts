@@ -349,14 +349,16 @@ export class UnitStore {
   /** A setting of this member's supply chain role (e.g. `gln`). */
   setting(name: string): string | undefined {
     const known = settingsOf(this.db);
-    if (known.has(name)) return known.get(name);
+    const inTransaction = this.db.inTransaction;
+    if (!inTransaction && known.has(name)) return known.get(name);
     const value = (
       statement(this.db, 'SELECT value FROM supply_settings WHERE name = ?').get(name) as
         | { value: string }
         | undefined
     )?.value;
-    // Only what is set is kept: a setting written later through this connection updates it.
-    if (value !== undefined) known.set(name, value);
+    // Only what is set and committed is kept (a transaction may see a write it then rolls back);
+    // a setting written later through this connection updates it.
+    if (value !== undefined && !inTransaction) known.set(name, value);
     return value;
   }
 
@@ -366,7 +368,9 @@ export class UnitStore {
       this.db,
       'INSERT INTO supply_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
     ).run(name, value);
-    settingsOf(this.db).set(name, value);
+    // Inside a transaction the write may yet roll back: forgotten, read again once committed.
+    if (this.db.inTransaction) settingsOf(this.db).delete(name);
+    else settingsOf(this.db).set(name, value);
   }
 }
 
