@@ -30,20 +30,13 @@ import {
   readMember,
 } from './consortium.js';
 import { consortiumContracts } from './contracts.js';
-import { EventFollower, type FollowedLog } from './eventFollower.js';
+import { EventFollower, type FollowedCacheStats, type FollowedLog } from './eventFollower.js';
 import { consentAbi } from './generated/index.js';
-import { type LatestBlock, latestBlockOf } from './latestBlock.js';
+import type { LatestBlock } from './latestBlock.js';
 import type { DeploymentManifest } from './manifest.js';
 
 /** Counters of a cache, for tests and the benchmark. */
-export interface ConsortiumCacheStats {
-  hits: number;
-  misses: number;
-  /** Block-number calls made (each shared by the reads waiting on it). */
-  syncs: number;
-  /** Times cached entries were dropped because of an event. */
-  invalidations: number;
-}
+export type ConsortiumCacheStats = FollowedCacheStats;
 
 export interface ConsortiumCacheOptions {
   /** How the latest block number is learned (default: eth_blockNumber over a kept-alive connection). */
@@ -74,25 +67,13 @@ export class ConsortiumCache implements ConsortiumView {
   ) {
     this.contracts = consortiumContracts(conn, manifest);
     this.direct = chainConsortium(conn, manifest);
-    const follower = new EventFollower(
+    this.follower = new EventFollower(
       conn,
       [this.contracts.registry.address, this.contracts.consent.address],
       { apply: (log) => this.apply(log), forget: () => this.forget() },
-      {
-        latestBlock: opts.latestBlock ?? latestBlockOf(conn.rpcUrl),
-        ...(opts.maxLogRange !== undefined ? { maxLogRange: opts.maxLogRange } : {}),
-        ...(opts.board ? { board: opts.board } : {}),
-      },
+      opts,
     );
-    this.follower = follower;
-    this.stats = {
-      hits: 0,
-      misses: 0,
-      get syncs() {
-        return follower.syncs;
-      },
-      invalidations: 0,
-    };
+    this.stats = this.follower.newStats();
   }
 
   // Arrow properties: callers pass `consortium.member` around detached, as with chainConsortium's view.

@@ -15,7 +15,7 @@
 import type { Address, Hex } from 'viem';
 import type { BlockBoard } from './blockBoard.js';
 import type { ChainConnection } from './clients.js';
-import type { LatestBlock } from './latestBlock.js';
+import { type LatestBlock, latestBlockOf } from './latestBlock.js';
 
 /** A log as the caches read it. */
 export interface FollowedLog {
@@ -33,12 +33,22 @@ export interface FollowingCache {
 }
 
 export interface EventFollowerOptions {
-  /** How the latest block number is learned. */
-  latestBlock: LatestBlock;
+  /** How the latest block number is learned (default: eth_blockNumber on a kept-alive connection). */
+  latestBlock?: LatestBlock | undefined;
   /** Blocks of events fetched in one sync at most (Besu's --rpc-max-logs-range); default 1,000. */
-  maxLogRange?: number;
+  maxLogRange?: number | undefined;
   /** Where the node's caches share the block numbers they learn (src/chain/blockBoard.ts). */
-  board?: BlockBoard;
+  board?: BlockBoard | undefined;
+}
+
+/** Counters of a followed cache, for tests and the benchmarks. */
+export interface FollowedCacheStats {
+  hits: number;
+  misses: number;
+  /** Block-number calls made (each shared by the reads waiting on it). */
+  readonly syncs: number;
+  /** Times cached entries were dropped because of an event. */
+  invalidations: number;
 }
 
 /** The events of `addresses`, applied to `cache` up to the latest block (see the module comment). */
@@ -47,6 +57,7 @@ export class EventFollower {
   private inflight: Promise<bigint> | undefined;
   /** The next block-number call, not sent yet: reads beginning now join it. */
   private next: Promise<bigint> | undefined;
+  private readonly latestBlock: LatestBlock;
   /** Block-number calls made (each shared by the reads waiting on it). */
   syncs = 0;
 
@@ -54,8 +65,23 @@ export class EventFollower {
     private readonly conn: ChainConnection,
     private readonly addresses: Address | readonly Address[],
     private readonly cache: FollowingCache,
-    private readonly opts: EventFollowerOptions,
-  ) {}
+    private readonly opts: EventFollowerOptions = {},
+  ) {
+    this.latestBlock = opts.latestBlock ?? latestBlockOf(conn.rpcUrl);
+  }
+
+  /** Counters for the cache this follower keeps: `syncs` read from the follower. */
+  newStats(): FollowedCacheStats {
+    const follower = this;
+    return {
+      hits: 0,
+      misses: 0,
+      get syncs() {
+        return follower.syncs;
+      },
+      invalidations: 0,
+    };
+  }
 
   /**
    * The block whose events are applied (undefined: none yet, or forgotten). A value read from
@@ -89,7 +115,7 @@ export class EventFollower {
     this.syncs++;
     try {
       const seq = this.opts.board?.stamp();
-      const latest = await this.opts.latestBlock();
+      const latest = await this.latestBlock();
       if (seq !== undefined) this.opts.board?.publish(seq, latest);
       const from = this.applied;
       if (from === undefined || latest < from || latest - from > BigInt(this.opts.maxLogRange ?? 1_000))

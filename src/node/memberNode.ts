@@ -30,7 +30,6 @@ import type { ConsortiumView } from '../chain/consortium.js';
 import { ConsortiumCache } from '../chain/consortiumCache.js';
 import { consortiumContracts, type DrugLedgerContract, drugLedgerContract } from '../chain/contracts.js';
 import { auditAnchorAbi } from '../chain/generated/index.js';
-import { latestBlockOf } from '../chain/latestBlock.js';
 import type { DeploymentManifest } from '../chain/manifest.js';
 import { Outbox } from '../chain/outbox.js';
 import { ClaimBatcher } from '../claims/claimBatcher.js';
@@ -217,7 +216,7 @@ function supplyDeps(
   // The responder's view of DrugLedger, kept current from its events (src/supply/unitChainState.ts).
   // It shares block numbers with the consortium view: a request's member check and its unit's
   // chain state need one block-number call between them, not two.
-  const chainState = new UnitStateCache(conn, ledger, { latestBlock: latestBlockOf(conn.rpcUrl), board });
+  const chainState = new UnitStateCache(conn, ledger, { board });
   return {
     verifyUnit: (actor: Actor, id: { gtin: string; serial: string; lot?: string; expiry?: string }) =>
       verifyAtResponder({ log: node.log, ledger, consortium, signer, macs }, actor, id),

@@ -33,7 +33,7 @@ import { decodeEventLog } from 'viem';
 import type { BlockBoard, BlockMark } from '../chain/blockBoard.js';
 import type { ChainConnection } from '../chain/clients.js';
 import type { DrugLedgerContract } from '../chain/contracts.js';
-import { EventFollower, type FollowedLog } from '../chain/eventFollower.js';
+import { EventFollower, type FollowedCacheStats, type FollowedLog } from '../chain/eventFollower.js';
 import { drugLedgerAbi } from '../chain/generated/index.js';
 import type { LatestBlock } from '../chain/latestBlock.js';
 import type { Commitment } from './unitCommitment.js';
@@ -83,14 +83,7 @@ interface CachedUnit {
 }
 
 /** Counters of a cache, for tests and the benchmark. */
-export interface UnitStateCacheStats {
-  hits: number;
-  misses: number;
-  /** Block-number calls made (each shared by the reads waiting on it). */
-  syncs: number;
-  /** Times cached entries were dropped because of an event. */
-  invalidations: number;
-}
+export type UnitStateCacheStats = FollowedCacheStats;
 
 /** DrugLedger state in memory, kept current from its events (see the module comment). */
 export class UnitStateCache implements UnitChainState {
@@ -110,31 +103,19 @@ export class UnitStateCache implements UnitChainState {
        * empty instead (Besu refuses eth_getLogs over more blocks than its --rpc-max-logs-range). Default 1,000.
        */
       maxLogRange?: number;
-      /** How the latest block number is learned (default: the connection's eth_blockNumber). */
+      /** How the latest block number is learned (default: eth_blockNumber over a kept-alive connection). */
       latestBlock?: LatestBlock;
       /** Where the node's caches share the block numbers they learn (see the module comment). */
       board?: BlockBoard;
     } = {},
   ) {
-    const follower = new EventFollower(
+    this.follower = new EventFollower(
       conn,
       ledger.address,
       { apply: (log) => this.apply(log), forget: () => this.forget() },
-      {
-        latestBlock: opts.latestBlock ?? (() => conn.publicClient.getBlockNumber({ cacheTime: 0 })),
-        ...(opts.maxLogRange !== undefined ? { maxLogRange: opts.maxLogRange } : {}),
-        ...(opts.board ? { board: opts.board } : {}),
-      },
+      opts,
     );
-    this.follower = follower;
-    this.stats = {
-      hits: 0,
-      misses: 0,
-      get syncs() {
-        return follower.syncs;
-      },
-      invalidations: 0,
-    };
+    this.stats = this.follower.newStats();
   }
 
   async read(unit: UnitRef, lot: Commitment, since?: BlockMark): Promise<UnitState> {
