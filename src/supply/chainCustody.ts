@@ -71,3 +71,22 @@ export async function chainStates(
   }
   return out;
 }
+
+/**
+ * The units of `units` that `self` does not hold as stock on chain now (custodian, and status
+ * active or recalled), each described for a refusal: `gtin/serial (why)`.
+ */
+export async function notHeldAsStock(
+  ledger: DrugLedgerContract,
+  self: Address,
+  units: readonly (UnitRef & { gtin: string; serial: string })[],
+): Promise<string[]> {
+  const states = await chainStates(ledger, units);
+  return units.flatMap((u, i) => {
+    const s = states[i];
+    if (!s || 'notInBatch' in s) return [`${u.gtin}/${u.serial} (not in its batch on chain)`];
+    if (s.custodian !== self) return [`${u.gtin}/${u.serial} (custodian ${s.custodian})`];
+    if (s.status !== 'active' && s.status !== 'recalled') return [`${u.gtin}/${u.serial} (${s.status})`];
+    return [];
+  });
+}

@@ -19,7 +19,7 @@ import type { TransparencyLog } from '../log/transparencyLog.js';
 import type { CustodyStore } from '../store/custodyStore.js';
 import type { UnitStore } from '../store/unitStore.js';
 import { requestBody } from './_requestBody.js';
-import { chainStates } from './chainCustody.js';
+import { notHeldAsStock } from './chainCustody.js';
 import { allocateSsccs, CUSTODY_ADMINS } from './commission.js';
 import { claimedPrefixes } from './companyPrefix.js';
 import { custodyHash, loggedCustody } from './custodyLog.js';
@@ -74,14 +74,7 @@ async function inCustody(deps: PalletDeps, cases: readonly string[]): Promise<nu
     if (!u) throw notFound(`this member has no record of unit ${k.gtin}/${k.serial}`);
     return u;
   });
-  const states = await chainStates(deps.ledger, units);
-  const away = units.flatMap((u, i) => {
-    const s = states[i];
-    if (!s || 'notInBatch' in s) return [`${u.gtin}/${u.serial} (not in its batch on chain)`];
-    if (s.custodian !== deps.self) return [`${u.gtin}/${u.serial} (custodian ${s.custodian})`];
-    if (s.status !== 'active' && s.status !== 'recalled') return [`${u.gtin}/${u.serial} (${s.status})`];
-    return [];
-  });
+  const away = await notHeldAsStock(deps.ledger, deps.self, units);
   if (away.length > 0)
     throw new ConflictError(
       `${away.length} unit(s) of these cases are not in this member’s custody as stock on DrugLedger: ${away.slice(0, 5).join(', ')}${away.length > 5 ? ', …' : ''}`,

@@ -32,7 +32,7 @@ import type { TransparencyLog } from '../log/transparencyLog.js';
 import type { CustodyStore } from '../store/custodyStore.js';
 import type { StoredUnit, UnitStore } from '../store/unitStore.js';
 import { requestBody } from './_requestBody.js';
-import { chainStates } from './chainCustody.js';
+import { chainStates, notHeldAsStock } from './chainCustody.js';
 import { CUSTODY_ADMINS } from './commission.js';
 import { custodyHash, loggedCustody } from './custodyLog.js';
 import { shippingEvent, ssccEpc, unitEpc } from './epcisEvents.js';
@@ -195,14 +195,7 @@ export function shipUnits(deps: ShipDeps, actor: Actor, body: unknown): Promise<
       return u;
     });
     // Custody now, on chain: nothing is sent for units this member does not hold.
-    const states = await chainStates(deps.ledger, units);
-    const refused = units.flatMap((u, i) => {
-      const s = states[i];
-      if (!s || 'notInBatch' in s) return [`${u.gtin}/${u.serial} (not in its batch on chain)`];
-      if (s.custodian !== deps.self) return [`${u.gtin}/${u.serial} (custodian ${s.custodian})`];
-      if (s.status !== 'active' && s.status !== 'recalled') return [`${u.gtin}/${u.serial} (${s.status})`];
-      return [];
-    });
+    const refused = await notHeldAsStock(deps.ledger, deps.self, units);
     if (refused.length > 0)
       throw new ConflictError(
         `not shipped: ${refused.length} unit(s) are not in this member’s custody as saleable or returnable stock on DrugLedger: ${refused.slice(0, 5).join(', ')}${refused.length > 5 ? ', …' : ''}`,
