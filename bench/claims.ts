@@ -239,8 +239,18 @@ interface LevelRun {
   cpuPerClaimMs: {
     lab: number;
     insurer: number;
-    split: Record<'lab' | 'insurer', { user: number; sys: number }>;
+    /** anvil, the embedded chain */
+    chain: number;
+    /** this process: the billing clients, the load generator */
+    client: number;
+    split: Record<'lab' | 'insurer' | 'chain' | 'client', { user: number; sys: number }>;
   };
+}
+
+/** User and system CPU time (ms) of this process so far. */
+function clientCpuMs(): { user: number; sys: number } {
+  const u = process.cpuUsage();
+  return { user: u.user / 1000, sys: u.system / 1000 };
 }
 
 /** `clients` billing clients each submit `slots.length / clients` claims in turn. */
@@ -503,7 +513,12 @@ export async function main(): Promise<void> {
       for (const clients of order) {
         const c = await created();
         const fromBlock = (await blockNow()) + 1;
-        const cpu0 = { lab: labServer.cpuMs(), insurer: insServer.cpuMs() };
+        const cpu0 = {
+          lab: labServer.cpuMs(),
+          insurer: insServer.cpuMs(),
+          chain: processCpuMs(t.chain.pid),
+          client: clientCpuMs(),
+        };
         const r = await runLevel(labServer.url, token, take(clients * PER_CLIENT), clients, (s, i) =>
           claimOf(s, labId.address, insId.address, c, i),
         );
@@ -514,15 +529,19 @@ export async function main(): Promise<void> {
         const split = {
           lab: perClaim(labServer.cpuMs(), cpu0.lab),
           insurer: perClaim(insServer.cpuMs(), cpu0.insurer),
+          chain: perClaim(processCpuMs(t.chain.pid), cpu0.chain),
+          client: perClaim(clientCpuMs(), cpu0.client),
         };
         const cpuPerClaimMs = {
           lab: r2(split.lab.user + split.lab.sys),
           insurer: r2(split.insurer.user + split.insurer.sys),
+          chain: r2(split.chain.user + split.chain.sys),
+          client: r2(split.client.user + split.client.sys),
           split,
         };
         runs.push({ ...r, fromBlock, toBlock: await blockNow(), cpuPerClaimMs });
         process.stderr.write(
-          `round ${round + 1}, ${clients} clients: ${r.claimsPerSec} claims/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.errors} errors, CPU per claim lab ${cpuPerClaimMs.lab} ms (user ${split.lab.user}, sys ${split.lab.sys}), insurer ${cpuPerClaimMs.insurer} ms (user ${split.insurer.user}, sys ${split.insurer.sys})\n`,
+          `round ${round + 1}, ${clients} clients: ${r.claimsPerSec} claims/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.errors} errors, CPU per claim lab ${cpuPerClaimMs.lab} ms (user ${split.lab.user}, sys ${split.lab.sys}), insurer ${cpuPerClaimMs.insurer} ms (user ${split.insurer.user}, sys ${split.insurer.sys}), anvil ${cpuPerClaimMs.chain} ms, this client ${cpuPerClaimMs.client} ms\n`,
         );
       }
     }
@@ -600,6 +619,8 @@ export async function main(): Promise<void> {
         cpuPerClaimMs: {
           lab: r2(median(mine.map((r) => r.cpuPerClaimMs.lab))),
           insurer: r2(median(mine.map((r) => r.cpuPerClaimMs.insurer))),
+          chain: r2(median(mine.map((r) => r.cpuPerClaimMs.chain))),
+          client: r2(median(mine.map((r) => r.cpuPerClaimMs.client))),
         },
       };
     });
@@ -656,7 +677,7 @@ type Result = {
     p99Ms: number;
     errors: number;
     outcomes: Record<string, number>;
-    cpuPerClaimMs: { lab: number; insurer: number };
+    cpuPerClaimMs: { lab: number; insurer: number; chain: number; client: number };
   }[];
   gas: {
     clients: number;
@@ -698,15 +719,15 @@ function report(r: Result, loadStart: number[], loadEnd: number[]): string {
     '',
     '## Claims adjudicated end to end (billing client -> lab `Claim/$submit` -> insurer -> ClaimResponse)',
     '',
-    '| billing clients at once | claims per round | claims/s | p50 ms | p99 ms | refused | outcomes | CPU ms per claim, lab | CPU ms per claim, insurer |',
-    '|---:|---:|---:|---:|---:|---:|---|---:|---:|',
+    '| billing clients at once | claims per round | claims/s | p50 ms | p99 ms | refused | outcomes | CPU ms per claim, lab | CPU ms per claim, insurer | CPU ms per claim, anvil | CPU ms per claim, billing clients |',
+    '|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|',
     ...r.levels.map(
       (x) =>
         `| ${x.clients} | ${x.claimsPerRound} | ${x.claimsPerSec} (${r2(x.claimsPerSec / TARGET.claimsPerSec)}x the ${TARGET.claimsPerSec}/s target) | ${x.p50Ms} | ${x.p99Ms} | ${x.errors} | ${Object.entries(
           x.outcomes,
         )
           .map(([k, v]) => `${k} ${v}`)
-          .join(', ')} | ${x.cpuPerClaimMs.lab} | ${x.cpuPerClaimMs.insurer} |`,
+          .join(', ')} | ${x.cpuPerClaimMs.lab} | ${x.cpuPerClaimMs.insurer} | ${x.cpuPerClaimMs.chain} | ${x.cpuPerClaimMs.client} |`,
     ),
     '',
     'CPU per claim: user + system time of each node process (/proc/<pid>/stat, all its threads: GC, libuv, SQLite included) during the level, divided by the claims answered (median over rounds).',
