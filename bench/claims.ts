@@ -727,7 +727,9 @@ function report(r: Result, loadStart: number[], loadEnd: number[]): string {
           x.outcomes,
         )
           .map(([k, v]) => `${k} ${v}`)
-          .join(', ')} | ${x.cpuPerClaimMs.lab} | ${x.cpuPerClaimMs.insurer} | ${x.cpuPerClaimMs.chain} | ${x.cpuPerClaimMs.client} |`,
+          .join(
+            ', ',
+          )} | ${x.cpuPerClaimMs.lab} | ${x.cpuPerClaimMs.insurer} | ${x.cpuPerClaimMs.chain} | ${x.cpuPerClaimMs.client} |`,
     ),
     '',
     'CPU per claim: user + system time of each node process (/proc/<pid>/stat, all its threads: GC, libuv, SQLite included) during the level, divided by the claims answered (median over rounds).',
