@@ -29,21 +29,13 @@ import { revise, type Validated } from '../fhir/validate.js';
 import type { RecordService } from '../records/recordService.js';
 import { adjudicate } from './adjudicate.js';
 import { chainDecision } from './chainDecision.js';
-import {
-  claimIdOf,
-  disputeExtension,
-  documentId,
-  insurerClaimCopy,
-  patientReference,
-  priorLinesOf,
-  withClaimId,
-} from './claimDocuments.js';
-import { buildClaimResponse, buildExplanationOfBenefit } from './claimResponse.js';
+import { claimIdOf, documentId, insurerClaimCopy, priorLinesOf } from './claimDocuments.js';
 import { ClaimReplayedError, ClaimSubmissionRefusedError } from './claimsError.js';
 import { coverageFacts } from './coverageFacts.js';
 import type { DecisionRecorder } from './decisionRecorder.js';
 import type { EditTables } from './editTables.js';
 import { parseValidClaim } from './fhirClaim.js';
+import { insurerAnswer } from './insurerAnswer.js';
 import type { ProviderLineKeys } from './lineKey.js';
 import type { ClaimInput, CoverageFacts, Decision, PriorLine } from './model.js';
 import { type CheckedSubmission, checkSubmission, type SubmissionChain } from './submissionContext.js';
@@ -173,23 +165,14 @@ async function adjudicateChecked(
       ...(chosen?.c.id ? { coverageId: chosen.c.id } : {}),
     }),
   );
-  // The answer to the provider names its Claim and patient as it sent them; the insurer's own copy
-  // of the response names the insurer's Claim copy and Patient.
-  const answer: ClaimResponse = {
-    ...buildClaimResponse(submitted, decision, { id, created }),
-    identifier: withClaimId(undefined, claimId),
-    patient: { identifier: { system: 'urn:medchain:patient', value: claim.patient } },
-  };
-  const ownResponse: ClaimResponse = {
-    ...answer,
-    patient: patientReference(patientId, claim.patient),
-    request: { reference: `Claim/${id}` },
-  };
-  const eob = {
-    ...buildExplanationOfBenefit(copy, decision, { id, created, claimResponseId: id }),
-    identifier: withClaimId(undefined, claimId),
-    extension: [disputeExtension(claimId, sub.batch.salt)],
-  };
+  const { answer, ownResponse, eob } = insurerAnswer(submitted, copy, decision, {
+    id,
+    created,
+    claimId,
+    patient: claim.patient,
+    patientId,
+    salt: sub.batch.salt,
+  });
   // One commit for the three (all or none), each logged; If-Match 0: nothing is stored twice.
   await deps.gate.updateAll(actor, [
     { type: 'Claim', id, body: copy, ifMatch: 0 },

@@ -184,6 +184,27 @@ export function validatedResource<T extends Resource>(
   return keep(validateStaged(body, expectedType, opts));
 }
 
+/**
+ * Whether `built` validates in full all the same: under the test runner (node --test sets
+ * NODE_TEST_CONTEXT in every test process and what it spawns) and with MEDCHAIN_CHECK_BUILT=1, so
+ * every test that makes a node build a resource checks the builder's output.
+ */
+const CHECK_BUILT = process.env.MEDCHAIN_CHECK_BUILT === '1' || process.env.NODE_TEST_CONTEXT !== undefined;
+
+/**
+ * A resource this node built itself, only from values it validated (a validated resource's
+ * elements, its own ids, codes and amounts), by a builder whose outputs are property-tested
+ * against the R4 validator: kept as validated without validating it again. Never for anything
+ * that came from outside the node as it came (that is `validatedResource`). Under the test
+ * runner or MEDCHAIN_CHECK_BUILT=1 it is validated in full (see CHECK_BUILT), so a builder that
+ * ever makes an invalid resource fails the tests that use it.
+ */
+export function built<T extends Resource>(resource: T, type: ResourceType): Validated<T> {
+  if (CHECK_BUILT) return validatedResource(resource, type);
+  checkType(resource, type);
+  return keep(resource);
+}
+
 /** Resource-level invariants that concern only `contained` and `text` (DomainResource dom-*). */
 const DOMAIN_INVARIANT = /^dom-\d+$/;
 
