@@ -9,6 +9,7 @@
  *   postLookup  a `MedchainMemberMac` (src/access/memberMac.ts) when this member has its MAC keys
  *               and can make one the target accepts, else the signature: for lookups and reads
  */
+import { Agent, request } from 'undici';
 import type { Address, LocalAccount } from 'viem';
 import { memberAuthHeader } from '../access/memberAuth.js';
 import type { MemberMacKeys } from '../access/memberMacKeys.js';
@@ -70,6 +71,17 @@ export async function postLookup(
   return post(target, path, payload, authorization, timeoutMs);
 }
 
+/** An answer larger than this is not a member's answer (a cross-member search of the most records is far less). */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Kept-alive connections to the other members, through undici's request API rather than fetch:
+ * fetch's WHATWG Request, Response and streams cost about four times the CPU per call (measured
+ * side by side, a 3 KB POST to a local server, both ends: 444 µs against 109 µs), on every
+ * cross-member read and claim.
+ */
+const members = new Agent({ maxResponseSize: MAX_ANSWER_BYTES });
+
 async function post(
   target: MemberTarget,
   path: string,
@@ -77,20 +89,23 @@ async function post(
   authorization: string,
   timeoutMs: number,
 ): Promise<MemberReply> {
-  let r: Response;
+  let status: number;
   let body: unknown;
   try {
-    r = await fetch(`${target.endpoint.replace(/\/$/, '')}${path}`, {
+    const r = await request(`${target.endpoint.replace(/\/$/, '')}${path}`, {
+      dispatcher: members,
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization },
       body: payload,
+      // The whole exchange, the answer's body included, within timeoutMs.
       signal: AbortSignal.timeout(timeoutMs),
     });
-    body = await r.json();
+    status = r.statusCode;
+    body = await r.body.json();
   } catch {
     return { kind: 'unreachable', message: `${target.name || target.address} did not answer` };
   }
-  if (r.ok) return { kind: 'ok', status: r.status, body };
+  if (status >= 200 && status < 300) return { kind: 'ok', status, body };
   const text = (body as { issue?: { details?: { text?: string } }[] })?.issue?.[0]?.details?.text;
-  return { kind: 'refused', status: r.status, message: text ?? `status ${r.status}`, body };
+  return { kind: 'refused', status, message: text ?? `status ${status}`, body };
 }
