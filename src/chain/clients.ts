@@ -16,6 +16,7 @@ import {
 } from 'viem';
 import { memberAccount } from '../crypto/memberAccount.js';
 import { ChainError } from './chainError.js';
+import { viemFetch } from './rpcFetch.js';
 
 export interface ChainConnection {
   readonly rpcUrl: string;
@@ -51,7 +52,7 @@ export async function connectChain(
   });
   const publicClient = createPublicClient({
     chain,
-    transport: http(rpcUrl, { retryCount: 2, timeout: 30_000 }),
+    transport: http(rpcUrl, { retryCount: 2, timeout: 30_000, fetchFn: viemFetch }),
     pollingInterval: 100,
   });
   return { rpcUrl, chain, publicClient };
@@ -68,7 +69,12 @@ export function withBatchedReads(conn: ChainConnection): ChainConnection {
     ...conn,
     publicClient: createPublicClient({
       chain: conn.chain,
-      transport: http(conn.rpcUrl, { retryCount: 2, timeout: 30_000, batch: { wait: 0 } }),
+      transport: http(conn.rpcUrl, {
+        retryCount: 2,
+        timeout: 30_000,
+        batch: { wait: 0 },
+        fetchFn: viemFetch,
+      }),
       pollingInterval: 100,
     }),
   };
@@ -79,6 +85,6 @@ export function walletFor(conn: ChainConnection, privateKey: Hex): ChainWallet {
   return createWalletClient({
     account: memberAccount(privateKey),
     chain: conn.chain,
-    transport: http(conn.rpcUrl, { retryCount: 2, timeout: 30_000 }),
+    transport: http(conn.rpcUrl, { retryCount: 2, timeout: 30_000, fetchFn: viemFetch }),
   });
 }
