@@ -116,6 +116,57 @@ const EDITS: [string, Edit][] = [
     }),
   ],
   [
+    'an item reference pointed at a contained resource that is not there (ref-1)',
+    (c) => ({
+      ...c,
+      item: (c.item ?? []).map((i, n) =>
+        n === 0 ? { ...i, encounter: (i.encounter ?? []).map(() => ({ reference: '#nowhere' })) } : i,
+      ),
+    }),
+  ],
+  [
+    'an item reference emptied',
+    (c) => ({
+      ...c,
+      item: (c.item ?? []).map((i) => ({
+        ...i,
+        encounter: (i.encounter ?? []).map(() => ({ reference: '' })),
+      })),
+    }),
+  ],
+  [
+    'an item reference made a number',
+    (c) =>
+      ({
+        ...c,
+        item: (c.item ?? []).map((i) => ({
+          ...i,
+          encounter: (i.encounter ?? []).map(() => ({ reference: 7 })),
+        })),
+      }) as unknown as Claim,
+  ],
+  [
+    'references pointed elsewhere, and a date of service broken in the same item',
+    (c) => ({
+      ...c,
+      item: (c.item ?? []).map((i, n) => ({
+        ...i,
+        ...(n === 0 ? { servicedDate: '2026-02-30' } : {}),
+        encounter: (i.encounter ?? []).map((e) => ({
+          reference: `urn:medchain:member:0xabc/${e.reference}`,
+        })),
+      })),
+    }),
+  ],
+  [
+    'a reference pointed elsewhere where the element is not a Reference',
+    (c) =>
+      ({
+        ...c,
+        item: (c.item ?? []).map((i) => ({ ...i, quantity: { ...i.quantity, reference: 'Encounter/x' } })),
+      }) as unknown as Claim,
+  ],
+  [
     'an item without its required sequence',
     (c) => ({ ...c, item: [{ ...c.item?.[0], sequence: undefined }] }) as unknown as Claim,
   ],

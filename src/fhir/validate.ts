@@ -209,10 +209,48 @@ export function built<T extends Resource>(resource: T, type: ResourceType): Vali
 const DOMAIN_INVARIANT = /^dom-\d+$/;
 
 /**
+ * A literal reference to another resource, not to a contained one: `Type/id` (optionally with its
+ * version) or an absolute URI with no whitespace and no fragment.
+ */
+const RESOURCE_REFERENCE =
+  /^(?:[A-Z][A-Za-z]{1,63}\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[A-Za-z0-9\-.]{1,64})?|[A-Za-z][A-Za-z0-9+.-]*:[^\s#]{1,2048})$/;
+
+/**
+ * Whether `b` is `a` with only literal references pointed elsewhere: the same structure and
+ * values except `reference` strings, each a reference to a resource (RESOURCE_REFERENCE) in both.
+ * The R4 rules on Reference.reference (a string; ref-1, which is about `#` references to
+ * contained resources) hold of any such string, and no other element of `a` changed, so what was
+ * valid in `a` is valid in `b` (as when a copy of a Claim points its references back at the
+ * provider's records).
+ */
+function retargetedOnly(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!retargetedOnly(a[i], b[i])) return false;
+    return true;
+  }
+  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null || Array.isArray(b))
+    return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.hasOwn(b, k)) return false;
+    const x = (a as Record<string, unknown>)[k];
+    const y = (b as Record<string, unknown>)[k];
+    if (k === 'reference' && typeof x === 'string' && typeof y === 'string') {
+      if (x !== y && !(RESOURCE_REFERENCE.test(x) && RESOURCE_REFERENCE.test(y))) return false;
+    } else if (!retargetedOnly(x, y)) return false;
+  }
+  return true;
+}
+
+/**
  * `next`, a revision of the validated `base` built by this code (elements set, replaced or
  * dropped), validated where it differs: the top-level elements that changed are validated as a
  * partial resource (structure, cardinality, constraints, real dates, required bindings), the rest
- * was validated in `base` and is taken as it is. A resource type with invariants across elements
+ * was validated in `base` and is taken as it is (so is an element whose only change is literal
+ * references pointed elsewhere: see retargetedOnly). A resource type with invariants across elements
  * (other than DomainResource's, about `contained` and `text`), or a change to `contained`,
  * `text` or the type, is validated whole. Either way nothing of `next` goes unchecked.
  */
@@ -225,8 +263,9 @@ export function revise<T extends Resource>(
   const type = base.resourceType;
   const b = base as unknown as Record<string, unknown>;
   const n = next as unknown as Record<string, unknown>;
+  // An element whose only change is references pointed elsewhere stays valid (retargetedOnly).
   const changed = [...new Set([...Object.keys(b), ...Object.keys(n)])].filter(
-    (k) => !isDeepStrictEqual(b[k], n[k]),
+    (k) => !isDeepStrictEqual(b[k], n[k]) && !retargetedOnly(b[k], n[k]),
   );
   const schema = getDataType(type);
   const whole =
