@@ -102,10 +102,17 @@ export interface OutboxOptions {
   now?: () => number;
 }
 
+/**
+ * Receipt polls back off from FIRST_POLL_MS to SETTLE_POLL_MS: anvil's automine mines a
+ * transaction a moment after it is sent, a Besu QBFT network in its next block (a second or two).
+ */
+const FIRST_POLL_MS = 2;
 const SETTLE_POLL_MS = 50;
 
 export class Outbox {
   private flushing: Promise<OutboxEntry[]> | undefined;
+  /** The settle step running now, which callers waiting for receipts share. */
+  private settlingNow: Promise<unknown> | undefined;
   private readonly now: () => number;
   /** One chain step at a time (sign, broadcast, settle): the tail of the queue of steps. */
   private tail: Promise<unknown> = Promise.resolve();
@@ -178,16 +185,47 @@ export class Outbox {
   }
 
   /**
-   * Flush until entry `key` is confirmed or failed, at most `rounds` flushes (each waits up to
-   * `receiptTimeoutMs`); returns the entry as it then stands (still open if the chain is slow).
+   * Until entry `key` is confirmed or failed: sign and send what is queued (at once, even while
+   * another flush waits for its receipts, so an entry never waits on transactions it has nothing
+   * to do with), then wait for its receipt (up to `receiptTimeoutMs`, polls shared with the other
+   * waiters); at most `rounds` times. Returns the entry as it then stands (still open if the
+   * chain is slow).
    */
   async flushUntilSettled(key: string, rounds = 5): Promise<OutboxEntry | undefined> {
     let e = this.get(key);
     for (let i = 0; i < rounds && (e?.status === 'queued' || e?.status === 'signed'); i++) {
-      await this.flush();
-      e = this.get(key);
+      await this.submit();
+      e = await this.receiptOf(key);
     }
     return e;
+  }
+
+  /** Settle until entry `key` is no longer signed, or `receiptTimeoutMs` has passed. */
+  private async receiptOf(key: string): Promise<OutboxEntry | undefined> {
+    // Real time, not the injectable clock: this is a wait for the chain.
+    const deadline = Date.now() + (this.opts.receiptTimeoutMs ?? 30_000);
+    let wait = FIRST_POLL_MS;
+    for (;;) {
+      const e = this.get(key);
+      if (e?.status !== 'signed') return e;
+      await this.settleShared();
+      const after = this.get(key);
+      if (after?.status !== 'signed') return after;
+      if (Date.now() >= deadline) {
+        this.update(after.id, { error: 'no receipt yet; will retry' });
+        return this.get(key);
+      }
+      await sleep(wait);
+      wait = Math.min(2 * wait, SETTLE_POLL_MS);
+    }
+  }
+
+  /** One settle step for every caller waiting now (joining the one running, if any). */
+  private settleShared(): Promise<unknown> {
+    this.settlingNow ??= this.settle().finally(() => {
+      this.settlingNow = undefined;
+    });
+    return this.settlingNow;
   }
 
   /**
@@ -221,9 +259,12 @@ export class Outbox {
     // Real time, not the injectable clock: this is a wait for the chain.
     const deadline = Date.now() + (this.opts.receiptTimeoutMs ?? 30_000);
     const open = () => watched.filter((id) => this.row(id).status === 'signed');
+    let wait = FIRST_POLL_MS;
     while (open().length > 0 && Date.now() < deadline) {
-      await this.settle();
-      if (open().length > 0) await sleep(SETTLE_POLL_MS);
+      await this.settleShared();
+      if (open().length === 0) break;
+      await sleep(wait);
+      wait = Math.min(2 * wait, SETTLE_POLL_MS);
     }
     for (const id of open()) this.update(id, { error: 'no receipt yet; will retry' });
     return [...failed, ...watched.map((id) => toEntry(this.row(id)))];
