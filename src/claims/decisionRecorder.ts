@@ -30,18 +30,33 @@ export class DecisionRecorder {
     private readonly claims: Address,
     /** The rule set (claimBatch.ts ruleSetId of the edit tables) every decision names. */
     private readonly ruleSet: Hex,
-    /** The longest a first decision waits for others of its batch while none is being mined. */
-    windowMs = 10,
+    /** The longest the decisions on a batch wait for the next one while the batch is incomplete. */
+    windowMs = 30,
     /** Decisions per transaction at most (a batch holds at most ClaimBatcher's maxClaims). */
     maxItems = 100,
+    /** The longest the first decision on a batch waits for the others. */
+    maxWaitMs = 300,
   ) {
-    this.groups = new GroupCommit((root, items) => this.send(root as Hex, items), { windowMs, maxItems });
+    this.groups = new GroupCommit((root, items) => this.send(root as Hex, items), {
+      windowMs,
+      maxItems,
+      maxWaitMs,
+    });
   }
 
-  /** Record the first decision on the claim `leaf` of batch `root`. */
-  record(root: Hex, leaf: ClaimLeaf, proof: readonly Hex[], decision: ChainDecision): Promise<void> {
+  /**
+   * Record the first decision on the claim `leaf` of batch `root`, which anchors `batchClaims`
+   * claims (its record on chain; 0 when unknown: the decisions then go as decisions arrive).
+   */
+  record(
+    root: Hex,
+    leaf: ClaimLeaf,
+    proof: readonly Hex[],
+    decision: ChainDecision,
+    batchClaims = 0,
+  ): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.groups.add(root, { leaf, proof, decision, resolve, reject });
+      this.groups.add(root, { leaf, proof, decision, resolve, reject }, batchClaims);
     });
   }
 

@@ -179,7 +179,13 @@ async function adjudicateChecked(
     { type: 'ClaimResponse', id, body: ownResponse, ifMatch: 0 },
     { type: 'ExplanationOfBenefit', id, body: eob, ifMatch: 0 },
   ]);
-  await deps.recorder.record(checked.root, checked.leaf, checked.proof, chainDecision(decision));
+  await deps.recorder.record(
+    checked.root,
+    checked.leaf,
+    checked.proof,
+    chainDecision(decision),
+    checked.batchClaims,
+  );
   return { response: answer, decision };
 }
 

@@ -42,6 +42,8 @@ export interface CheckedSubmission {
   leaf: ClaimLeaf;
   root: Hex;
   proof: readonly Hex[];
+  /** How many claims the batch `root` anchors (its record on chain). */
+  batchClaims: number;
   /** The keyed commitment of each line, in sequence order. */
   commitments: readonly Hex[];
   context: AdjudicationContext;
@@ -130,6 +132,7 @@ export async function checkSubmission(
     leaf,
     root: sub.batch.root,
     proof: sub.batch.proof,
+    batchClaims: batch.claimCount,
     commitments,
     context: { coverage: inputs.coverage, history: inputs.history, evidence, crossPayerDuplicates },
   };
