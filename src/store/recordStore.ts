@@ -159,9 +159,13 @@ function replaceIndex(
   id: string,
   tokens: readonly { param: string; token: string }[],
   dates: readonly { param: string; lo: number; hi: number }[],
+  /** The resource has no head yet (its first version, in this transaction): nothing to delete. */
+  fresh = false,
 ): void {
-  statement(db, 'DELETE FROM search_tokens WHERE resource_type = ? AND id = ?').run(type, id);
-  statement(db, 'DELETE FROM search_dates WHERE resource_type = ? AND id = ?').run(type, id);
+  if (!fresh) {
+    statement(db, 'DELETE FROM search_tokens WHERE resource_type = ? AND id = ?').run(type, id);
+    statement(db, 'DELETE FROM search_dates WHERE resource_type = ? AND id = ?').run(type, id);
+  }
   const token = statement(
     db,
     'INSERT OR IGNORE INTO search_tokens (resource_type, id, param, token) VALUES (?, ?, ?, ?)',
@@ -451,7 +455,14 @@ export class RecordStore {
         }
         insertVersion.run({ ...row, deleted: row.deleted ? 1 : 0 });
         upsertHead.run({ ...row, deleted: row.deleted ? 1 : 0 });
-        replaceIndex(db, row.resourceType, row.id, row.deleted ? [] : p.tokens, row.deleted ? [] : p.dates);
+        replaceIndex(
+          db,
+          row.resourceType,
+          row.id,
+          row.deleted ? [] : p.tokens,
+          row.deleted ? [] : p.dates,
+          current === 0,
+        );
         if (row.resourceType === 'Patient')
           replaceDiscoveryTokens(
             db,
