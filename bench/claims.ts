@@ -23,7 +23,9 @@
  * Writes bench/results/claims.json and claims.md with the load average at the start and the end
  * and a measured durable commit (fsync) time.
  *
- *   BENCH_CLAIMS_LEVELS       concurrent billing clients, default 1,16,64
+ *   BENCH_CLAIMS_LEVELS       concurrent billing clients, default 1,16,64,256 (a closed loop of C
+ *                             clients runs at C / latency: 256 in flight, as a clearinghouse sends a
+ *                             day's claims, shows what the nodes and the chain sustain)
  *   BENCH_CLAIMS_PER_CLIENT   claims each client submits per level and round, default 10
  *   BENCH_CLAIMS_ROUNDS       rounds, default 2
  *   BENCH_CLAIMS_PROFILE      1: --cpu-prof both node processes (slower; the figures say so), the
@@ -60,7 +62,7 @@ import { openDatabase } from '../src/store/database.js';
 import { startTestChain } from '../test/support/testChain.js';
 import { processCpuMs } from './_processCpu.js';
 
-const LEVELS = (process.env.BENCH_CLAIMS_LEVELS ?? '1,16,64').split(',').map(Number);
+const LEVELS = (process.env.BENCH_CLAIMS_LEVELS ?? '1,16,64,256').split(',').map(Number);
 const PER_CLIENT = Number(process.env.BENCH_CLAIMS_PER_CLIENT ?? 10);
 const ROUNDS = Number(process.env.BENCH_CLAIMS_ROUNDS ?? 2);
 const PROFILE = process.env.BENCH_CLAIMS_PROFILE === '1';
