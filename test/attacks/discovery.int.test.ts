@@ -8,6 +8,7 @@
  * a store; every request is logged at each member before it is answered; discovery is throttled.
  */
 import assert from 'node:assert/strict';
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -279,19 +280,24 @@ describe('attack: patient discovery', { timeout: 600_000 }, () => {
   test('15d. no name or birth date on the wire or in any member’s store', async () => {
     const leaks: string[] = [];
     const sent: string[] = [];
-    const realFetch = globalThis.fetch;
-    // The member nodes run in this process: every request one sends another goes through fetch.
-    globalThis.fetch = (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
-      if (String(input).endsWith('/federation/discover') && typeof init?.body === 'string')
-        sent.push(init.body);
-      return realFetch(input, init);
-    }) as typeof fetch;
+    // The member nodes run in this process, and every request one sends another goes through
+    // undici (src/federation/memberClient.ts), which publishes each body it sends on this channel.
+    const bodies = new Map<object, Buffer[]>();
+    const onChunk = (m: unknown) => {
+      const { request, chunk } = m as { request: { path: string }; chunk: Buffer | string };
+      if (!request.path.endsWith('/federation/discover')) return;
+      const parts = bodies.get(request) ?? [];
+      parts.push(Buffer.from(chunk));
+      bodies.set(request, parts);
+    };
+    diagnosticsChannel.subscribe('undici:request:bodyChunkSent', onChunk);
     try {
       const r = await match('clinic', 'clinician', { ...DEMOGRAPHICS.B, gender: 'male' });
       assert.deepEqual(addressesOf(r.body), [net.patientB.address.toLowerCase()]);
     } finally {
-      globalThis.fetch = realFetch;
+      diagnosticsChannel.unsubscribe('undici:request:bodyChunkSent', onChunk);
     }
+    for (const parts of bodies.values()) sent.push(Buffer.concat(parts).toString('utf8'));
     assert.equal(sent.length, 3, 'the clinic asked the three other members');
     const plaintext = ['okonkwo', 'Okonkwo', 'chidi', 'Chidi', '1979-11-02', '19791102', '1979', 'male'];
     for (const b of sent) {
