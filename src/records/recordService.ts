@@ -404,7 +404,8 @@ export class RecordService {
     if (row.deleted || !row.ciphertext || !row.nonce) throw gone(`${label} was deleted`);
     const binding = bindingOf(row);
     const aad = bindingBytes(binding);
-    const dataKey = await this.dataKeyOf(row, aad);
+    // Under a KEK (the usual case) the key is unwrapped at once, without a turn through a promise.
+    const dataKey = this.dataKeyUnderKek(row, aad) ?? (await this.dataKeyOf(row, aad));
     try {
       return openRecordBound(dataKey, row.nonce, row.ciphertext, binding, aad);
     } finally {
