@@ -295,14 +295,21 @@ export class Gatekeeper {
     return { row, json: await this.records.openJson(row) };
   }
 
-  /** Decide and log a read of the current version; resolves with its row once the entry is durable. */
-  private async readLogged(actor: Actor, type: ResourceType, id: string): Promise<VersionRow> {
+  /**
+   * Decide and log a read of the current version; resolves with its row once the entry is durable.
+   * A row kept in memory is confirmed against the store file after its entry is durable, by one
+   * check for every read of the log batch; if another connection changed the file meanwhile, the
+   * read is made again from the store (and logged again): nothing unconfirmed is served.
+   */
+  private async readLogged(actor: Actor, type: ResourceType, id: string, kept = true): Promise<VersionRow> {
     this.authorize(actor, 'read', type);
     const d = await this.decideLocal(actor);
-    const row = this.check(d, this.records.currentRow(type, id));
+    const k = kept ? this.records.keptRow(type, id) : undefined;
+    const row = this.check(d, k ? k.row : this.records.currentRow(type, id));
     await this.log.append(
       entry(actor.id, 'read', targetOf(row), this.patientOf(row), actor.purpose, 'permit', 'ok'),
     );
+    if (k && !this.records.confirmKept(k.ticket)) return this.readLogged(actor, type, id, false);
     return row;
   }
 

@@ -426,6 +426,22 @@ export class RecordService {
     return row;
   }
 
+  /**
+   * The current row of a live record as kept in memory, without asking the store file whether
+   * another connection changed it (a query per read, where one per log batch will do): the caller
+   * must have `confirmKept(ticket)` say true before it serves anything from it. Undefined when
+   * nothing is kept (or the record is deleted): then `currentRow`.
+   */
+  keptRow(type: ResourceType, id: string): { row: VersionRow; ticket: number } | undefined {
+    const kept = this.store.currentKept(type, id, this.ownRecipients[0]);
+    return kept && !kept.row.deleted ? kept : undefined;
+  }
+
+  /** Whether a row from `keptRow` was current when it was taken; false: read it again with `currentRow`. */
+  confirmKept(ticket: number): boolean {
+    return this.store.confirmKept(ticket);
+  }
+
   /** The stored row of one version (not decrypted); NotFound when there is none. */
   versionRow(type: ResourceType, id: string, version: number): VersionRow {
     const row = this.store.version(type, id, version);
