@@ -201,7 +201,8 @@ const CACHED_HEADS = 4_096;
  * changes before it writes (so a rolled-back write leaves nothing stale); nothing is kept or
  * answered while a transaction is open on the connection (it may see writes not yet committed);
  * and a commit by any other connection to the file (another process, SQLite's `data_version`)
- * empties it. Shared by every RecordStore on the connection.
+ * empties it: checked on every `get`; a `peek` is checked later, by `confirm`, one check for every
+ * peek before it. Shared by every RecordStore on the connection.
  */
 class HeadCache {
   private readonly rows = new Map<string, { own: string | null; row: VersionRow }>();
