@@ -232,6 +232,17 @@ export class Gatekeeper {
 
   /** The decision for this member's own user (the custodian's rule), thrown as AccessDenied when it denies. */
   private async decideLocal(actor: Actor, breakGlass = false): Promise<Decision> {
+    // The operator's decision needs no chain state either, glass or not.
+    if (!breakGlass || actor.role === 'operator') return this.decideOwn(actor);
+    return this.decideOwn(actor, await this.selfRequester());
+  }
+
+  /**
+   * `decideLocal`, given this member's Registry standing when the user breaks the glass (`self`);
+   * without it, at once: no chain state is needed then (the single read asks it on every request).
+   */
+  private decideOwn(actor: Actor, self?: Requester): Decision {
+    const breakGlass = self !== undefined;
     if (actor.role === 'operator') {
       return {
         permit: true,
@@ -244,9 +255,14 @@ export class Gatekeeper {
     }
     const d = decide(
       {
-        requester: breakGlass
-          ? await this.selfRequester()
-          : { kind: 'member', address: this.log.member, roles: 0, active: true, admission: 0, self: true },
+        requester: self ?? {
+          kind: 'member',
+          address: this.log.member,
+          roles: 0,
+          active: true,
+          admission: 0,
+          self: true,
+        },
         userRole: actor.role,
         purpose: (breakGlass ? 'emergency' : actor.purpose) as AccessPurpose,
         breakGlass,
@@ -295,14 +311,21 @@ export class Gatekeeper {
     return { row, json: await this.records.openJson(row) };
   }
 
-  /** Decide and log a read of the current version; resolves with its row once the entry is durable. */
-  private async readLogged(actor: Actor, type: ResourceType, id: string): Promise<VersionRow> {
+  /**
+   * Decide and log a read of the current version; resolves with its row once the entry is durable.
+   * A row kept in memory is confirmed against the store file after its entry is durable, by one
+   * check for every read of the log batch; if another connection changed the file meanwhile, the
+   * read is made again from the store (and logged again): nothing unconfirmed is served.
+   */
+  private async readLogged(actor: Actor, type: ResourceType, id: string, kept = true): Promise<VersionRow> {
     this.authorize(actor, 'read', type);
-    const d = await this.decideLocal(actor);
-    const row = this.check(d, this.records.currentRow(type, id));
+    const d = this.decideOwn(actor);
+    const k = kept ? this.records.keptRow(type, id) : undefined;
+    const row = this.check(d, k ? k.row : this.records.currentRow(type, id));
     await this.log.append(
       entry(actor.id, 'read', targetOf(row), this.patientOf(row), actor.purpose, 'permit', 'ok'),
     );
+    if (k && !this.records.confirmKept(k.ticket)) return this.readLogged(actor, type, id, false);
     return row;
   }
 

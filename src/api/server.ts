@@ -9,7 +9,7 @@
  */
 import cors from '@fastify/cors';
 import type { SearchRequest } from '@medplum/core';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { type Actor, defaultPurpose, type Gatekeeper, type ReleaseRequest } from '../access/gatekeeper.js';
 import { verifyMemberAuth } from '../access/memberAuth.js';
 import { type CallerMacKey, MEMBER_MAC_SCHEME, verifyMemberMac } from '../access/memberMac.js';
@@ -61,7 +61,12 @@ declare module 'fastify' {
     session: Session | null;
     /** Set when the request carries a patient's token or a valid patient signature. */
     patientAddress: `0x${string}` | null;
-    audit: AuditContext | null;
+    /**
+     * What a refused or failed attempt is logged as: null for nothing (outside the API, or a route
+     * that logs for itself); undefined in the API until a route sets it (derived from the method
+     * and path when a failure needs it: src/api/auditContext.ts).
+     */
+    audit: AuditContext | null | undefined;
     /** Set when the request carries a valid signature or MAC of an active member. */
     memberCaller: `0x${string}` | null;
     /** A member signature or MAC to check once the body is read. */
@@ -142,6 +147,12 @@ export interface ApiDeps
   relayLimit?: RateLimiter;
 }
 
+/** What a failed request is logged as: set by its route, or else derived from its method and path. */
+function auditOf(request: FastifyRequest): AuditContext | null {
+  if (request.audit === undefined) request.audit = auditContext(request.method, request.url) ?? null;
+  return request.audit;
+}
+
 /** Report our own faults on stderr without internals (the message may hold stored content). */
 function reportInternal(err: Error & { code?: string }): void {
   process.stderr.write(`medchain api: internal error ${err.name}${err.code ? ` ${err.code}` : ''}\n`);
@@ -196,7 +207,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (request.authRequired && !request.session && !request.patientAddress && !request.memberCaller) {
       if (f.status === 429) unauthenticated.refused(request.ip);
       else unauthenticated.fail(request.ip);
-    } else if (request.audit && !(err instanceof LogUnavailableError)) {
+    } else if (!(err instanceof LogUnavailableError) && auditOf(request)) {
       // Log the refused or failed attempt before answering (not when the log itself is the failure).
       const s = request.session;
       const actor: Actor = s
@@ -210,14 +221,15 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
             role: 'operator',
             purpose: 'none',
           };
+      const audit = auditOf(request) as AuditContext;
       try {
         await deps.gate.denied(
           actor,
-          request.audit.action,
-          request.audit.target,
+          audit.action,
+          audit.target,
           f.reason,
           // A patient's refused attempt goes to their own list, never to the one named in the path.
-          s ? request.audit.patient : (request.patientAddress ?? undefined),
+          s ? audit.patient : (request.patientAddress ?? undefined),
         );
       } catch (logErr) {
         const unavailable = httpFailure(
@@ -264,11 +276,12 @@ function apiRoutes(
 ): void {
   const relayLimit = deps.relayLimit ?? new RateLimiter(30, 60_000);
   const disputeLimit = deps.disputeLimit ?? new RateLimiter(30, 60_000);
-  // Authentication on every route except sign-in and the capability statement.
-  app.addHook('onRequest', async (request) => {
+  // Authentication on every route except sign-in and the capability statement: synchronous (a
+  // promise per request for a check that never waits cost more than the check).
+  const authenticate = (request: FastifyRequest): void => {
     request.arrival = deps.blockMark?.() ?? null;
+    request.audit = undefined; // an API request: logged if it fails (auditOf)
     const path = request.url.split('?')[0] ?? '';
-    request.audit = auditContext(request.method, request.url) ?? null;
     if (request.method === 'OPTIONS') return;
     if (path === '/consent/relay') {
       // Open (the patient's signature is the authority), so throttled per client; bad bodies count too.
@@ -329,13 +342,17 @@ function apiRoutes(
     }
     if (bearer === undefined) throw unauthorized();
     throw unauthorized('the access token is unknown or expired; sign in again at POST /auth/login');
+  };
+  app.addHook('onRequest', (request, _reply, done) => {
+    authenticate(request); // a throw goes to the error handler, as a rejection would
+    done();
   });
 
   // Signed and MAC'd requests: each covers method, path and query, body hash and time; single use
   // (one guard for both member schemes: a request is used once whichever carried it).
   const memberReplays = new ReplayGuard();
   const patientReplays = new ReplayGuard();
-  app.addHook('preHandler', async (request) => {
+  const checkSigned = async (request: FastifyRequest): Promise<void> => {
     if (request.patientPending) {
       const address = await verifyPatientAuth(
         request.headers.authorization,
@@ -391,6 +408,11 @@ function apiRoutes(
     request.memberCaller = caller;
     if (status === 'former')
       throw forbidden(`${caller} is no longer an active member of the consortium`, 'not-a-member');
+  };
+  // Most requests carry a bearer token and have nothing to check here: no promise for them.
+  app.addHook('preHandler', (request, _reply, done) => {
+    if (!request.patientPending && !request.memberPending) done();
+    else checkSigned(request).then(() => done(), done);
   });
 
   authRoutes(app, deps);

@@ -88,12 +88,14 @@ export function openRecordBound(
   const decipher = createDecipheriv('aes-256-gcm', dataKey, nonce, { authTagLength: TAG_BYTES });
   decipher.setAAD(aad);
   decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES));
+  // GCM gives every byte from update and none from final: the plaintext is update's buffer, not
+  // a concatenated copy; zeroed if the tag does not verify (it is not authentic then).
+  const plain = decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_BYTES));
   try {
-    return Buffer.concat([
-      decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_BYTES)),
-      decipher.final(),
-    ]);
+    const rest = decipher.final();
+    return rest.length === 0 ? plain : Buffer.concat([plain, rest]);
   } catch (cause) {
+    plain.fill(0);
     throw new CryptoError(
       'decrypt-failed',
       `record ${binding.resourceType}/${binding.id}/_history/${binding.version} does not decrypt: wrong key, or the ciphertext was altered or moved`,

@@ -53,13 +53,19 @@ export function unwrapSymmetric(kek: Uint8Array, wrapped: Uint8Array, aad: Uint8
   const d = createDecipheriv('aes-256-gcm', kek, wrapped.subarray(0, NONCE), { authTagLength: TAG });
   d.setAAD(aad);
   d.setAuthTag(wrapped.subarray(NONCE + KEY));
+  // The key as update gives it (GCM holds no bytes back for final): no concatenation, and no copy
+  // of it left behind for the caller's zeroing to miss; zeroed here if the tag does not verify.
+  const key = d.update(wrapped.subarray(NONCE, NONCE + KEY));
   try {
-    return new Uint8Array(Buffer.concat([d.update(wrapped.subarray(NONCE, NONCE + KEY)), d.final()]));
+    d.final();
   } catch (cause) {
+    key.fill(0);
     throw new CryptoError(
       'unwrap-failed',
       'the data key does not unwrap with this key (wrong key, or the wrap was altered or moved)',
       { cause },
     );
   }
+  if (key.length !== KEY) throw new Error('internal: AES-GCM held bytes back');
+  return new Uint8Array(key.buffer, key.byteOffset, KEY);
 }

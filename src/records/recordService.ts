@@ -404,7 +404,8 @@ export class RecordService {
     if (row.deleted || !row.ciphertext || !row.nonce) throw gone(`${label} was deleted`);
     const binding = bindingOf(row);
     const aad = bindingBytes(binding);
-    const dataKey = await this.dataKeyOf(row, aad);
+    // Under a KEK (the usual case) the key is unwrapped at once, without a turn through a promise.
+    const dataKey = this.dataKeyUnderKek(row, aad) ?? (await this.dataKeyOf(row, aad));
     try {
       return openRecordBound(dataKey, row.nonce, row.ciphertext, binding, aad);
     } finally {
@@ -423,6 +424,22 @@ export class RecordService {
     if (!row) throw notFound(`${type}/${id} does not exist`);
     if (row.deleted) throw gone(`${type}/${id} was deleted`);
     return row;
+  }
+
+  /**
+   * The current row of a live record as kept in memory, without asking the store file whether
+   * another connection changed it (a query per read, where one per log batch will do): the caller
+   * must have `confirmKept(ticket)` say true before it serves anything from it. Undefined when
+   * nothing is kept (or the record is deleted): then `currentRow`.
+   */
+  keptRow(type: ResourceType, id: string): { row: VersionRow; ticket: number } | undefined {
+    const kept = this.store.currentKept(type, id, this.ownRecipients[0]);
+    return kept && !kept.row.deleted ? kept : undefined;
+  }
+
+  /** Whether a row from `keptRow` was current when it was taken; false: read it again with `currentRow`. */
+  confirmKept(ticket: number): boolean {
+    return this.store.confirmKept(ticket);
   }
 
   /** The stored row of one version (not decrypted); NotFound when there is none. */

@@ -205,15 +205,31 @@ const CACHED_HEADS = 4_096;
  * changes before it writes (so a rolled-back write leaves nothing stale); nothing is kept or
  * answered while a transaction is open on the connection (it may see writes not yet committed);
  * and a commit by any other connection to the file (another process, SQLite's `data_version`)
- * empties it. Shared by every RecordStore on the connection.
+ * empties it: checked on every `get`; a `peek` is checked later, by `confirm`, one check for every
+ * peek before it. Shared by every RecordStore on the connection.
  */
 class HeadCache {
   private readonly rows = new Map<string, { own: string | null; row: VersionRow }>();
   private readonly dataVersion: Database.Statement;
   private seen: unknown;
+  /** Checks of `data_version` made so far, and the number of the last one that found a change. */
+  private checks = 0;
+  private changedAt = 0;
 
   constructor(private readonly db: Db) {
     this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+  }
+
+  /** Ask the file whether another connection committed since the last check; if so, empty. */
+  private check(): unknown {
+    const v = this.dataVersion.get();
+    this.checks++;
+    if (v !== this.seen) {
+      this.seen = v;
+      this.rows.clear();
+      this.changedAt = this.checks;
+    }
+    return v;
   }
 
   /**
@@ -222,17 +238,38 @@ class HeadCache {
    */
   get(key: string, own: string | null): { row: VersionRow | undefined; mark: unknown } {
     if (this.db.inTransaction) return { row: undefined, mark: undefined };
-    const v = this.dataVersion.get();
-    if (v !== this.seen) {
-      this.seen = v;
-      this.rows.clear();
-      return { row: undefined, mark: v };
-    }
+    const changes = this.changedAt;
+    const v = this.check();
+    if (this.changedAt !== changes) return { row: undefined, mark: v };
+    return { row: this.take(key, own), mark: v };
+  }
+
+  /**
+   * The row kept for `key` and `own` WITHOUT asking the file now, with a ticket: the row is exact
+   * only once {@link confirm} of the ticket says so (undefined: nothing kept, or a transaction is open).
+   */
+  peek(key: string, own: string | null): { row: VersionRow; ticket: number } | undefined {
+    if (this.db.inTransaction) return undefined;
+    const row = this.take(key, own);
+    return row && { row, ticket: this.checks };
+  }
+
+  /**
+   * Whether no other connection committed between the peek that gave `ticket` and now (then the
+   * row peeked at was current at that peek). One check of the file answers for every peek made
+   * before it: the reads of one log batch confirm with one query, not one each.
+   */
+  confirm(ticket: number): boolean {
+    if (this.checks === ticket) this.check();
+    return this.changedAt <= ticket;
+  }
+
+  private take(key: string, own: string | null): VersionRow | undefined {
     const hit = this.rows.get(key);
-    if (!hit || hit.own !== own) return { row: undefined, mark: v };
+    if (!hit || hit.own !== own) return undefined;
     this.rows.delete(key);
     this.rows.set(key, hit); // most recently used last
-    return { row: hit.row, mark: v };
+    return hit.row;
   }
 
   /** Keep `row`, read after the get that gave `mark`, unless something changed since. */
@@ -364,6 +401,19 @@ export class RecordStore {
     const row = withJoined(r);
     cache.put(key, own ?? null, row, mark);
     return row;
+  }
+
+  /**
+   * `current` as kept in memory, without asking the file whether another connection changed it:
+   * exact only once {@link confirmKept} of its ticket says so (undefined: nothing kept).
+   */
+  currentKept(type: string, id: string, own?: string): { row: VersionRow; ticket: number } | undefined {
+    return headCacheOf(this.db).peek(`${type}\u0000${id}`, own ?? null);
+  }
+
+  /** Whether a row from {@link currentKept} was current when it was taken (no other connection had committed). */
+  confirmKept(ticket: number): boolean {
+    return headCacheOf(this.db).confirm(ticket);
   }
 
   version(type: string, id: string, version: number): VersionRow | undefined {
