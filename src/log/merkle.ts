@@ -19,12 +19,25 @@ export const EMPTY_ROOT: Hash = new Uint8Array(createHash('sha256').digest());
 // one call (a streaming hash object costs more than the hashing itself at this size).
 const leafScratch = new Uint8Array(1024);
 
+/** A digest as a plain Uint8Array over its own 32 bytes (node:crypto gives each digest its own buffer: no copy). */
+const asHash = (d: Buffer): Hash => new Uint8Array(d.buffer, d.byteOffset, HASH_BYTES);
+
 export function leafHash(entry: Uint8Array): Hash {
   if (entry.length >= leafScratch.length)
-    return new Uint8Array(createHash('sha256').update(LEAF).update(entry).digest());
+    return asHash(createHash('sha256').update(LEAF).update(entry).digest());
   leafScratch[0] = 0;
   leafScratch.set(entry, 1);
-  return new Uint8Array(oneShotHash('sha256', leafScratch.subarray(0, entry.length + 1), 'buffer'));
+  return asHash(oneShotHash('sha256', leafScratch.subarray(0, entry.length + 1), 'buffer'));
+}
+
+/**
+ * The leaf hash of the entry that `prefixed` holds after its first byte, which must be 0x00: for a
+ * caller that lays the entry out behind a zero byte itself (the log's group commit), so that the
+ * bytes are hashed where they lie instead of copied behind one. Equals leafHash(prefixed.subarray(1)).
+ */
+export function leafHashPrefixed(prefixed: Uint8Array): Hash {
+  if (prefixed[0] !== 0) throw new RangeError('a leaf is hashed as 0x00 || entry');
+  return asHash(oneShotHash('sha256', prefixed, 'buffer'));
 }
 
 // One scratch buffer for interior nodes: 0x01 || left || right, hashed in one call (about twice as
