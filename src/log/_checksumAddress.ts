@@ -30,8 +30,20 @@ export function checksumAddress(address: string): Address {
   return out as Address;
 }
 
+/**
+ * Addresses that passed isChecksummedAddress: a log names the same member on every entry and the
+ * same patients again and again, and one Set lookup costs less than the regular expression and
+ * the two lowercasings of the check (which is a pure function of the string). Starts over past
+ * CACHE_LIMIT, like `cache`.
+ */
+const passed = new Set<string>();
+
 /** viem's isAddress (strict): 0x and 40 hex digits, all lowercase or correctly checksummed. */
 export function isChecksummedAddress(address: string): boolean {
+  if (passed.has(address)) return true;
   if (!ADDRESS.test(address)) return false;
-  return address.toLowerCase() === address || checksumAddress(address) === address;
+  if (address.toLowerCase() !== address && checksumAddress(address) !== address) return false;
+  if (passed.size >= CACHE_LIMIT) passed.clear();
+  passed.add(address);
+  return true;
 }

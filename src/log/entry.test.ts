@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { getAddress, type Hex } from 'viem';
-import { decodeEntry, encodeEntry, LOG_ACTIONS, LOG_PURPOSES, type LogEntry } from './entry.js';
+import {
+  decodeEntry,
+  encodeEntry,
+  LOG_ACTIONS,
+  LOG_PURPOSES,
+  type LogEntry,
+  type LogTarget,
+} from './entry.js';
 
 const addr = fc
   .uint8Array({ minLength: 20, maxLength: 20 })
@@ -101,6 +108,63 @@ describe('log entry encoding', () => {
       /target.id/,
     );
     assert.throws(() => encodeEntry({ ...sample, patient: 'Jane' as never }), /patient must be an address/);
+  });
+
+  test('free-form fields are checked exactly as their regular expressions say', () => {
+    // Strings near and across each class: letters, digits, the punctuation allowed somewhere,
+    // characters allowed nowhere (space, newline, non-ASCII, a code point past 127 whose low bits
+    // are an allowed one), empty and up to 70 characters long.
+    const chars = fc.constantFrom(
+      ...'aZz09:._@-/ \n\u00e9\u00c1\u0141\u3042\u{1F600}'.split(''),
+      'A',
+      'q',
+      '5',
+      '\u00ad',
+    );
+    const str = fc.array(chars, { maxLength: 70 }).map((cs) => cs.join(''));
+    const fields: [string, RegExp, (v: string) => LogEntry][] = [
+      ['actor', /^[A-Za-z0-9:._@-]{1,64}$/, (v) => ({ ...sample, actor: v })],
+      ['reason', /^[a-z0-9-]{1,64}$/, (v) => ({ ...sample, reason: v })],
+      [
+        'target.id',
+        /^[A-Za-z0-9\-.]{0,64}$/,
+        (v) => ({ ...sample, target: { ...(sample.target as LogTarget), id: v } }),
+      ],
+      [
+        'target.resourceType',
+        /^[A-Za-z]{0,64}$/,
+        (v) => ({ ...sample, target: { ...(sample.target as LogTarget), resourceType: v } }),
+      ],
+    ];
+    for (const [name, re, put] of fields) {
+      // At the length limit and past it, and empty.
+      for (const v of ['a'.repeat(64), 'a'.repeat(65), ''])
+        assert.equal(
+          (() => {
+            try {
+              encodeEntry(put(v));
+              return true;
+            } catch {
+              return false;
+            }
+          })(),
+          re.test(v),
+          `${name} of ${v.length}`,
+        );
+      fc.assert(
+        fc.property(str, (v) => {
+          let accepted = true;
+          try {
+            encodeEntry(put(v));
+          } catch {
+            accepted = false;
+          }
+          assert.equal(accepted, re.test(v), `${name} ${JSON.stringify(v)}`);
+        }),
+        { numRuns: 2000 },
+      );
+    }
+    assert.throws(() => encodeEntry({ ...sample, actor: 7 as never }), /actor must be a pseudonymous id/);
   });
 
   test('hashes must be 0x and 64 lowercase hex digits', () => {

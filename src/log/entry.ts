@@ -82,10 +82,32 @@ export interface LogEntry {
   queryHash: Hex | null;
 }
 
-const TOKEN = /^[A-Za-z0-9:._@-]{0,64}$/;
-const REASON = /^[a-z0-9-]{1,64}$/;
-const ID = /^[A-Za-z0-9\-.]{0,64}$/;
-const TYPE = /^[A-Za-z]{0,64}$/;
+/** Flags of the ASCII characters in `chars`, by character code. */
+function charSet(chars: string): Uint8Array {
+  const t = new Uint8Array(128);
+  for (let i = 0; i < chars.length; i++) t[chars.charCodeAt(i)] = 1;
+  return t;
+}
+const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+const LOWER = 'abcdefghijklmnopqrstuvwxyz';
+const DIGITS = '0123456789';
+// The character classes of the free-form fields, checked on every append by a loop over a table
+// (a regular expression test cost more): /^[A-Za-z0-9:._@-]{0,64}$/, /^[a-z0-9-]{1,64}$/,
+// /^[A-Za-z0-9\-.]{0,64}$/ and /^[A-Za-z]{0,64}$/.
+const TOKEN = charSet(`${UPPER}${LOWER}${DIGITS}:._@-`);
+const REASON = charSet(`${LOWER}${DIGITS}-`);
+const ID = charSet(`${UPPER}${LOWER}${DIGITS}-.`);
+const TYPE = charSet(`${UPPER}${LOWER}`);
+
+/** Whether `s` is a string of `min` to 64 characters, each in `chars`. */
+function madeOf(s: unknown, chars: Uint8Array, min: number): boolean {
+  if (typeof s !== 'string' || s.length < min || s.length > 64) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || chars[c] === 0) return false;
+  }
+  return true;
+}
 
 function bad(msg: string): never {
   throw new InvalidInputError(`log entry: ${msg}`);
@@ -111,20 +133,19 @@ export function checkEntry(e: LogEntry): void {
   if (!Number.isSafeInteger(e.index) || e.index < 0) bad('index must be a non-negative integer');
   if (!Number.isSafeInteger(e.time) || e.time < 0) bad('time must be milliseconds since the epoch');
   if (!isChecksummedAddress(e.member)) bad('member must be an address');
-  if (!TOKEN.test(e.actor) || e.actor.length === 0)
-    bad('actor must be a pseudonymous id (1-64 of A-Za-z0-9:._@-)');
+  if (!madeOf(e.actor, TOKEN, 1)) bad('actor must be a pseudonymous id (1-64 of A-Za-z0-9:._@-)');
   if (e.patient !== null && !isChecksummedAddress(e.patient)) bad('patient must be an address or null');
   if (!LOG_ACTIONS.includes(e.action)) bad(`unknown action ${String(e.action)}`);
   if (e.target) {
-    if (!TYPE.test(e.target.resourceType)) bad('target.resourceType must be letters');
-    if (!ID.test(e.target.id)) bad('target.id must be a FHIR id');
+    if (!madeOf(e.target.resourceType, TYPE, 0)) bad('target.resourceType must be letters');
+    if (!madeOf(e.target.id, ID, 0)) bad('target.id must be a FHIR id');
     if (!Number.isInteger(e.target.version) || e.target.version < 0 || e.target.version > 0xffffffff)
       bad('target.version out of range');
     checkHash(e.target.ciphertextHash, 'target.ciphertextHash');
   }
   if (!LOG_PURPOSES.includes(e.purpose)) bad(`unknown purpose ${String(e.purpose)}`);
   if (e.outcome !== 'permit' && e.outcome !== 'deny') bad('outcome must be permit or deny');
-  if (!REASON.test(e.reason)) bad('reason must be a code (a-z, 0-9, -)');
+  if (!madeOf(e.reason, REASON, 1)) bad('reason must be a code (a-z, 0-9, -)');
   checkHash(e.queryHash, 'queryHash');
 }
 
@@ -135,11 +156,18 @@ export function checkEntry(e: LogEntry): void {
 /** Bytes of a `str` field (1-byte length + ASCII). */
 const strLen = (s: string) => 1 + s.length;
 
-/** The value of each hex digit by its character code (both cases; -1 for any other character). */
-const HEX_DIGIT = new Int8Array(128).fill(-1);
-for (let i = 0; i < 16; i++) {
-  HEX_DIGIT[i.toString(16).charCodeAt(0)] = i;
-  HEX_DIGIT[i.toString(16).toUpperCase().charCodeAt(0)] = i;
+/**
+ * The byte two hex digits make, by (first character code << 7 | second character code), either
+ * case; -1 for any other pair: one lookup a byte.
+ */
+const HEX_PAIR = new Int16Array(1 << 14).fill(-1);
+{
+  const digits: [number, number][] = [];
+  for (let i = 0; i < 16; i++) {
+    digits.push([i.toString(16).charCodeAt(0), i]);
+    if (i >= 10) digits.push([i.toString(16).toUpperCase().charCodeAt(0), i]);
+  }
+  for (const [a, hi] of digits) for (const [b, lo] of digits) HEX_PAIR[(a << 7) | b] = (hi << 4) | lo;
 }
 
 class Writer {
@@ -164,7 +192,7 @@ class Writer {
     const b = this.b;
     let at = this.at;
     for (let i = 2; i < h.length; i += 2)
-      b[at++] = ((HEX_DIGIT[h.charCodeAt(i)] as number) << 4) | (HEX_DIGIT[h.charCodeAt(i + 1)] as number);
+      b[at++] = HEX_PAIR[(h.charCodeAt(i) << 7) | h.charCodeAt(i + 1)] as number;
     this.at = at;
   }
   str(s: string) {

@@ -6,6 +6,7 @@ import {
   EMPTY_ROOT,
   type Hash,
   leafHash,
+  leafHashPrefixed,
   MerkleTree,
   nodeHash,
   verifyConsistency,
@@ -46,6 +47,24 @@ describe('RFC 6962/9162 known-answer vectors (test/vectors/rfc6962-merkle.json)'
       assert.equal(hex(t.root(n)), V.roots[n], `size ${n}`);
       assert.equal(hex(tree(n).root()), V.roots[n], `fresh tree of ${n}`);
     }
+  });
+
+  test('a leaf hashed where it lies behind its 0x00 byte (leafHashPrefixed) is leafHash of the entry', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 1500 }), fc.nat(8), (entry, before) => {
+        // Laid out inside a larger buffer, as the log lays a batch's entries out in one.
+        const buf = new Uint8Array(before + 1 + entry.length + 3).fill(0xee);
+        buf[before] = 0;
+        buf.set(entry, before + 1);
+        const h = leafHashPrefixed(buf.subarray(before, before + 1 + entry.length));
+        assert.deepStrictEqual(h, leafHash(entry));
+        // A plain Uint8Array of 32 bytes, as before (not a Buffer, not a view into a shared one).
+        assert.equal(Object.getPrototypeOf(h), Uint8Array.prototype);
+        assert.equal(h.buffer.byteLength, 32);
+      }),
+    );
+    assert.throws(() => leafHashPrefixed(Uint8Array.of(1, 2, 3)), /0x00 \|\| entry/);
+    assert.throws(() => leafHashPrefixed(new Uint8Array(0)), /0x00 \|\| entry/);
   });
 
   test('inclusion proofs match and verify', () => {

@@ -15,6 +15,24 @@ export const HASH_BYTES = 32;
 const LEAF = Uint8Array.of(0);
 
 export const EMPTY_ROOT: Hash = new Uint8Array(createHash('sha256').digest());
+
+/**
+ * SHA-256 of `data` written into `out` at `offset`. node:crypto is asked for the digest as a latin1
+ * string (one character a byte, a small string on the heap): making a Buffer for it costs more than
+ * hashing inputs this short, and a latin1 digest takes about half the time of a Buffer one (0.4 vs
+ * 0.9-1.1 us for 65 or 159 bytes), which is what every leaf, interior node and proof step pays.
+ */
+function sha256Into(data: Uint8Array, out: Uint8Array, offset: number): void {
+  const d = oneShotHash('sha256', data, 'binary'); // 'binary' is node's name for latin1
+  for (let i = 0; i < HASH_BYTES; i++) out[offset + i] = d.charCodeAt(i);
+}
+
+const sha256 = (data: Uint8Array): Hash => {
+  const out = new Uint8Array(HASH_BYTES);
+  sha256Into(data, out, 0);
+  return out;
+};
+
 // Entries are a few hundred bytes: 0x00 || entry is assembled in one reused buffer and hashed in
 // one call (a streaming hash object costs more than the hashing itself at this size).
 const leafScratch = new Uint8Array(1024);
@@ -24,7 +42,17 @@ export function leafHash(entry: Uint8Array): Hash {
     return new Uint8Array(createHash('sha256').update(LEAF).update(entry).digest());
   leafScratch[0] = 0;
   leafScratch.set(entry, 1);
-  return new Uint8Array(oneShotHash('sha256', leafScratch.subarray(0, entry.length + 1), 'buffer'));
+  return sha256(leafScratch.subarray(0, entry.length + 1));
+}
+
+/**
+ * The leaf hash of the entry that `prefixed` holds after its first byte, which must be 0x00: for a
+ * caller that lays the entry out behind a zero byte itself (the log's group commit), so that the
+ * bytes are hashed where they lie instead of copied behind one. Equals leafHash(prefixed.subarray(1)).
+ */
+export function leafHashPrefixed(prefixed: Uint8Array): Hash {
+  if (prefixed[0] !== 0) throw new RangeError('a leaf is hashed as 0x00 || entry');
+  return sha256(prefixed);
 }
 
 // One scratch buffer for interior nodes: 0x01 || left || right, hashed in one call (about twice as
@@ -36,7 +64,7 @@ scratch[0] = 1;
 export function nodeHashInto(left: Hash, right: Hash, out: Uint8Array, offset: number): void {
   scratch.set(left, 1);
   scratch.set(right, 1 + HASH_BYTES);
-  out.set(oneShotHash('sha256', scratch, 'buffer'), offset);
+  sha256Into(scratch, out, offset);
 }
 
 export const nodeHash = (left: Hash, right: Hash): Hash => {

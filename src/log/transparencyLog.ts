@@ -29,7 +29,7 @@ import { UnavailableError } from '../errors.js';
 import { type Db, statement } from '../store/database.js';
 import { canSyncWal, syncWal } from '../store/walSync.js';
 import { encodeEntryInto, type LogAction, type LogEntry } from './entry.js';
-import { type Hash, leafHash, type MerkleTree } from './merkle.js';
+import { type Hash, leafHashPrefixed, type MerkleTree } from './merkle.js';
 import { TreeStore } from './treeStore.js';
 
 /** Columns of a log_entries row. */
@@ -229,7 +229,8 @@ export class TransparencyLog {
       queryHash: input.queryHash,
     };
     const bytes = encodeEntryInto(entry, this.take);
-    const h = leafHash(bytes);
+    // `take` left a zero byte before the entry: 0x00 || entry is hashed where it lies.
+    const h = leafHashPrefixed(new Uint8Array(bytes.buffer, bytes.byteOffset - 1, bytes.byteLength + 1));
     this.staged.push(
       index,
       bytes,
@@ -243,15 +244,19 @@ export class TransparencyLog {
     return { index, entry, leafHash: h };
   }
 
-  /** Room for `size` bytes of the batch being staged (a view into the batch buffer). */
+  /**
+   * Room for `size` bytes of the batch being staged (a view into the batch buffer), behind a zero
+   * byte of its own: the leaf hash's prefix.
+   */
   private readonly take = (size: number): Buffer => {
-    if (this.used + size > this.slab.length) {
+    if (this.used + 1 + size > this.slab.length) {
       // Views already given out keep the old buffer alive until their rows are inserted.
-      this.slab = Buffer.allocUnsafeSlow(Math.max(2 * this.slab.length, size));
+      this.slab = Buffer.allocUnsafeSlow(Math.max(2 * this.slab.length, 1 + size));
       this.used = 0;
     }
-    const b = this.slab.subarray(this.used, this.used + size);
-    this.used += size;
+    this.slab[this.used] = 0;
+    const b = this.slab.subarray(this.used + 1, this.used + 1 + size);
+    this.used += 1 + size;
     return b;
   };
 
@@ -295,13 +300,14 @@ export class TransparencyLog {
     }
     const start = this.tree.size;
     const time = this.now();
-    const outcomes: ({ records: LogRecord[]; result?: unknown } | { error: unknown })[] = [];
+    // What each queued item gets, by its position in the batch: an entry its record, the others theirs.
+    const outcomes: (LogRecord | { records: LogRecord[]; result?: unknown } | { error: unknown })[] = [];
     try {
       this.syncApart?.normal.run();
       this.atomically(() => {
         for (const q of batch) {
           if (q.kind === 'entry') {
-            outcomes.push({ records: [this.stage(q.input, time)] });
+            outcomes.push(this.stage(q.input, time));
             continue;
           }
           if (q.kind === 'entries') {
@@ -343,18 +349,24 @@ export class TransparencyLog {
     this.stats.commits++;
     const end = this.tree.size;
     const settle = (failure?: LogUnavailableError) => {
-      for (const [i, q] of batch.entries()) {
-        const o = outcomes[i] as (typeof outcomes)[number];
-        if (failure || 'error' in o) {
-          q.reject(failure ?? (o as { error: unknown }).error);
-          continue;
-        }
-        this.stats.entries += o.records.length;
-        if (q.kind === 'entry') q.resolve(o.records[0] as LogRecord);
-        else if (q.kind === 'entries') q.resolve(o.records);
-        else q.resolve({ result: o.result, records: o.records });
+      if (!failure) {
+        // Before any promise resolves: what runs on its resolution may read `size`.
+        if (end > this.durable) this.durable = end;
+        this.stats.entries += end - start;
       }
-      if (!failure && end > this.durable) this.durable = end;
+      for (let i = 0; i < batch.length; i++) {
+        const q = batch[i] as Queued;
+        const o = outcomes[i] as (typeof outcomes)[number];
+        if (failure) q.reject(failure);
+        else if (q.kind === 'entry') q.resolve(o as LogRecord);
+        else if ('error' in o) q.reject(o.error);
+        else if (q.kind === 'entries') q.resolve((o as { records: LogRecord[] }).records);
+        else
+          q.resolve({
+            result: (o as { result?: unknown }).result,
+            records: (o as { records: LogRecord[] }).records,
+          });
+      }
     };
     if (!this.syncApart) settle();
     else this.afterSync(settle);
