@@ -80,7 +80,12 @@ const repoRoot = path.resolve(here, '..');
 
 const quantile = (xs: readonly number[], q: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))] as number;
-const median = (xs: readonly number[]) => quantile(xs, 0.5);
+/** The middle value, or the mean of the two middle values of an even count (2 rounds: their mean, not the larger). */
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return (s.length % 2 === 1 ? s[m] : ((s[m - 1] as number) + (s[m] as number)) / 2) as number;
+};
 const r2 = (x: number) => Number(x.toFixed(2));
 const r0 = (x: number) => Math.round(x);
 const load = () => os.loadavg().map((x) => r2(x)) as [number, number, number];
