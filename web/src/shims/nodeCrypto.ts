@@ -20,9 +20,23 @@ export function createHash(algorithm: string) {
   return api;
 }
 
-/** Node's one-shot `hash(algorithm, data, 'buffer')` (Node 20.12+), for SHA-256 only. */
-export function hash(algorithm: string, data: Uint8Array, outputEncoding?: 'buffer'): Uint8Array {
-  if (algorithm !== 'sha256' || (outputEncoding !== undefined && outputEncoding !== 'buffer'))
+/**
+ * Node's one-shot `hash(algorithm, data, outputEncoding)` (Node 20.12+), for SHA-256 only: bytes
+ * for 'buffer' (the default), one character a byte for 'binary'/'latin1' (src/log/merkle.ts asks
+ * for that: cheaper than a Buffer in Node).
+ */
+export function hash(algorithm: string, data: Uint8Array, outputEncoding?: 'buffer'): Uint8Array;
+export function hash(algorithm: string, data: Uint8Array, outputEncoding: 'binary' | 'latin1'): string;
+export function hash(
+  algorithm: string,
+  data: Uint8Array,
+  outputEncoding?: 'buffer' | 'binary' | 'latin1',
+): Uint8Array | string {
+  if (
+    algorithm !== 'sha256' ||
+    (outputEncoding !== undefined && !['buffer', 'binary', 'latin1'].includes(outputEncoding))
+  )
     throw new Error(`hash(${algorithm}, ${outputEncoding}) is not available in the browser`);
-  return sha256(data);
+  const out = sha256(data);
+  return outputEncoding === 'binary' || outputEncoding === 'latin1' ? String.fromCharCode(...out) : out;
 }
