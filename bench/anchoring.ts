@@ -19,11 +19,12 @@ import { fileURLToPath } from 'node:url';
 import { connectChain, walletFor } from '../src/chain/clients.js';
 import { deployContracts } from '../src/chain/deploy.js';
 import { auditAnchorAbi } from '../src/chain/generated/index.js';
-import type { LogInput } from '../src/log/transparencyLog.js';
 import { DEFAULT_ANCHOR_INTERVAL_MS } from '../src/node/anchorer.js';
 import { createIdentity } from '../src/node/memberIdentity.js';
 import { keyFileOf, openMemberNode, serveMemberNode } from '../src/node/memberNode.js';
 import { startTestChain } from '../test/support/testChain.js';
+import { benchLogInput } from './_logInput.js';
+import { quantile } from './_stats.js';
 
 const SECONDS = Number(process.env.BENCH_ANCHOR_SECONDS ?? 45);
 const RATE = Number(process.env.BENCH_ANCHOR_RATE ?? 20);
@@ -34,20 +35,7 @@ const WATCH_POLL_MS = 25;
 const PASS = 'bench passphrase';
 const outDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 
-const quantile = (xs: number[], q: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))] as number;
 const ms = (x: number) => Math.round(x);
-
-const entry = (i: number): LogInput => ({
-  actor: '3f1c2e9a-0d55-4a8e-9d4e-0c2b7e0a9b11',
-  patient: '0x4D1Ad100619f59d961c0CFD53D3cAcF34B1892cD',
-  action: 'read',
-  target: { resourceType: 'Observation', id: `obs-${i}`, version: 1, ciphertextHash: `0x${'ab'.repeat(32)}` },
-  purpose: 'treatment',
-  outcome: 'permit',
-  reason: 'ok',
-  queryHash: null,
-});
 
 function latencyStats(commitAt: number[], anchoredAt: number[], from: number, to: number) {
   const lat: number[] = [];
@@ -123,7 +111,7 @@ export async function runAnchoringBench() {
       }
     })();
     const append = (i: number) =>
-      node.log.append(entry(i)).then((r) => {
+      node.log.append(benchLogInput(i)).then((r) => {
         commitAt[r.index] = performance.now();
       });
     const waitCovered = async (size: number) => {

@@ -61,6 +61,7 @@ import {
 import { openDatabase } from '../src/store/database.js';
 import { startTestChain } from '../test/support/testChain.js';
 import { processCpuMs } from './_processCpu.js';
+import { median, quantile } from './_stats.js';
 
 const LEVELS = (process.env.BENCH_CLAIMS_LEVELS ?? '1,16,64,256').split(',').map(Number);
 const PER_CLIENT = Number(process.env.BENCH_CLAIMS_PER_CLIENT ?? 10);
@@ -78,14 +79,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.join(here, 'results');
 const repoRoot = path.resolve(here, '..');
 
-const quantile = (xs: readonly number[], q: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))] as number;
-/** The middle value, or the mean of the two middle values of an even count (2 rounds: their mean, not the larger). */
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return (s.length % 2 === 1 ? s[m] : ((s[m - 1] as number) + (s[m] as number)) / 2) as number;
-};
 const r2 = (x: number) => Number(x.toFixed(2));
 const r0 = (x: number) => Math.round(x);
 const load = () => os.loadavg().map((x) => r2(x)) as [number, number, number];

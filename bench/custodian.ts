@@ -31,14 +31,13 @@ import { createIdentity } from '../src/node/memberIdentity.js';
 import { keyFileOf, openMemberNode } from '../src/node/memberNode.js';
 import { bindingOf } from '../src/records/recordService.js';
 import { startTestChain } from '../test/support/testChain.js';
+import { quantile } from './_stats.js';
 
 const ANSWERS = Number(process.env.BENCH_ANSWERS ?? 200);
 const RECORDS = 20;
 const PASS = 'bench passphrase';
 const OPERATOR = { id: 'operator:bench', role: 'operator', purpose: 'operations' } as const;
 
-const quantile = (xs: number[], q: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))] as number;
 const ms = (x: number) => Number(x.toFixed(3));
 
 export async function main(): Promise<void> {

@@ -28,6 +28,7 @@ import { answerMember } from '../src/federation/custodian.js';
 import { createIdentity } from '../src/node/memberIdentity.js';
 import { keyFileOf, openMemberNode, serveMemberNode } from '../src/node/memberNode.js';
 import { startTestChain } from '../test/support/testChain.js';
+import { median, quantile } from './_stats.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 40);
@@ -36,9 +37,6 @@ const PASS = 'bench passphrase';
 const outDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 const OPERATOR = { id: 'operator:bench', role: 'operator', purpose: 'operations' } as const;
 
-const quantile = (xs: number[], q: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))] as number;
-const median = (xs: number[]) => quantile(xs, 0.5);
 const ms = (x: number) => Number(x.toFixed(2));
 
 export async function main(): Promise<void> {

@@ -34,6 +34,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { median } from './_stats.js';
 
 const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 10);
@@ -350,7 +351,6 @@ function statusCounts(r: autocannon.Result): Record<string, number> {
   return Object.fromEntries(Object.entries(stats).map(([code, v]) => [code, v.count]));
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const round1 = (x: number) => Number(x.toFixed(1));
 
 interface ServerSummary {

@@ -12,29 +12,17 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { leafHash, MerkleTree, verifyInclusion, verifyInclusions } from '../src/log/merkle.js';
-import { type LogInput, TransparencyLog } from '../src/log/transparencyLog.js';
+import { TransparencyLog } from '../src/log/transparencyLog.js';
 import { openDatabase } from '../src/store/database.js';
 import { NODE_MIGRATIONS } from '../src/store/nodeSchema.js';
+import { BENCH_MEMBER, benchLogInput } from './_logInput.js';
+import { median } from './_stats.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 2000);
 const IN_FLIGHT = [32, 256] as const;
 const PROOF_TREE = Number(process.env.BENCH_PROOF_TREE ?? 1_000_000);
 const outDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
-const MEMBER = '0x4D1Ad100619f59d961c0CFD53D3cAcF34B1892cD';
-
-const input = (i: number): LogInput => ({
-  actor: '3f1c2e9a-0d55-4a8e-9d4e-0c2b7e0a9b11',
-  patient: MEMBER,
-  action: 'read',
-  target: { resourceType: 'Observation', id: `obs-${i}`, version: 1, ciphertextHash: `0x${'ab'.repeat(32)}` },
-  purpose: 'treatment',
-  outcome: 'permit',
-  reason: 'ok',
-  queryHash: null,
-});
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 /** Milliseconds for a 4 KB write + fdatasync in `dir`, median of 200. */
 function fsyncMs(dir: string): number {
@@ -110,9 +98,13 @@ export async function runLogBench() {
     const load = [loadavg()];
     const fsync = fsyncMs(dir);
     const grouped = IN_FLIGHT.map(
-      (k) => new TransparencyLog(openDatabase(path.join(dir, `group-${k}.db`), NODE_MIGRATIONS), MEMBER),
+      (k) =>
+        new TransparencyLog(openDatabase(path.join(dir, `group-${k}.db`), NODE_MIGRATIONS), BENCH_MEMBER),
     );
-    const single = new TransparencyLog(openDatabase(path.join(dir, 'single.db'), NODE_MIGRATIONS), MEMBER);
+    const single = new TransparencyLog(
+      openDatabase(path.join(dir, 'single.db'), NODE_MIGRATIONS),
+      BENCH_MEMBER,
+    );
     const g: number[][] = IN_FLIGHT.map(() => []);
     const s: number[] = [];
     let n = 0;
@@ -123,14 +115,16 @@ export async function runLogBench() {
         const t0 = performance.now();
         for (let i = 0; i < PER_ROUND; i += k) {
           await Promise.all(
-            Array.from({ length: Math.min(k, PER_ROUND - i) }, (_, m) => log.append(input(n + i + m))),
+            Array.from({ length: Math.min(k, PER_ROUND - i) }, (_, m) =>
+              log.append(benchLogInput(n + i + m)),
+            ),
           );
         }
         (g[j] as number[]).push(PER_ROUND / ((performance.now() - t0) / 1000));
       }
       // Baseline: one durable transaction per entry.
       const t0 = performance.now();
-      for (let i = 0; i < PER_ROUND; i++) single.commitWith([input(n + i)], () => undefined);
+      for (let i = 0; i < PER_ROUND; i++) single.commitWith([benchLogInput(n + i)], () => undefined);
       s.push(PER_ROUND / ((performance.now() - t0) / 1000));
       n += PER_ROUND;
     }

@@ -15,24 +15,14 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LogInput } from '../src/log/transparencyLog.js';
+import { BENCH_MEMBER, benchLogInput } from './_logInput.js';
+import { median } from './_stats.js';
 
 const BASE = process.env.BENCH_BASE;
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 4000);
-const MEMBER = '0x4D1Ad100619f59d961c0CFD53D3cAcF34B1892cD';
 const here = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-const input = (i: number): LogInput => ({
-  actor: '3f1c2e9a-0d55-4a8e-9d4e-0c2b7e0a9b11',
-  patient: MEMBER,
-  action: 'read',
-  target: { resourceType: 'Observation', id: `obs-${i}`, version: 1, ciphertextHash: `0x${'ab'.repeat(32)}` },
-  purpose: 'treatment',
-  outcome: 'permit',
-  reason: 'ok',
-  queryHash: null,
-});
 
 /** Nanoseconds the main thread has been on a CPU (NaN where /proc has no schedstat). */
 function mainThreadNs(): number {
@@ -52,10 +42,8 @@ async function openLog(root: string, dir: string, name: string): Promise<Appende
   const { TransparencyLog } = await import(path.join(root, 'src/log/transparencyLog.ts'));
   const { openDatabase } = await import(path.join(root, 'src/store/database.ts'));
   const { NODE_MIGRATIONS } = await import(path.join(root, 'src/store/nodeSchema.ts'));
-  return new TransparencyLog(openDatabase(path.join(dir, `${name}.db`), NODE_MIGRATIONS), MEMBER);
+  return new TransparencyLog(openDatabase(path.join(dir, `${name}.db`), NODE_MIGRATIONS), BENCH_MEMBER);
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 export async function main(): Promise<void> {
   if (!BASE) throw new Error('set BENCH_BASE to a checkout of the code to compare with');
@@ -77,7 +65,7 @@ export async function main(): Promise<void> {
         for (let i = 0; i < PER_ROUND; i += IN_FLIGHT)
           await Promise.all(
             Array.from({ length: Math.min(IN_FLIGHT, PER_ROUND - i) }, (_, m) =>
-              log.append(input(n + i + m)),
+              log.append(benchLogInput(n + i + m)),
             ),
           );
         if (round < 0) continue; // warm-up

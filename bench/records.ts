@@ -14,6 +14,7 @@ import { generateX25519 } from '../src/crypto/x25519.js';
 import { createIdentity } from '../src/node/memberIdentity.js';
 import { keyFileOf, openMemberNode } from '../src/node/memberNode.js';
 import { openDatabase } from '../src/store/database.js';
+import { median } from './_stats.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 200);
@@ -32,8 +33,6 @@ const observation = (patientId: string, i: number) => ({
   effectiveDateTime: new Date(Date.UTC(2024, 0, 1) + i * 3_600_000).toISOString(),
   valueQuantity: { value: 10 + (i % 7), unit: 'g/dL', system: 'http://unitsofmeasure.org', code: 'g/dL' },
 });
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 export async function runRecordBench() {
   const dir = mkdtempSync(path.join(tmpdir(), 'medchain-bench-'));

@@ -39,6 +39,7 @@ import { createIdentity } from '../src/node/memberIdentity.js';
 import { dbFileOf, keyFileOf, type MemberNode, openMemberNode } from '../src/node/memberNode.js';
 import { openDatabase } from '../src/store/database.js';
 import { NODE_MIGRATIONS } from '../src/store/nodeSchema.js';
+import { median } from './_stats.js';
 
 const RECORDS = Number(process.env.SCALE_RECORDS ?? 1_000_000);
 const REAL_RECORDS = Math.min(RECORDS, Number(process.env.SCALE_REAL_RECORDS ?? 10_000));
@@ -54,7 +55,6 @@ const ACTOR: Actor = { id: '3f1c2e9a-0d55-4a8e-9d4e-0c2b7e0a9b11', role: 'clinic
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.join(here, 'results');
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const hex = (b: Uint8Array): Hex => `0x${Buffer.from(b).toString('hex')}`;
 const load = () => loadavg().map((x) => Number(x.toFixed(2)));
 const say = (m: string) => process.stderr.write(`bench:scale: ${m}\n`);

@@ -80,6 +80,7 @@ import { lotCommitment, unitCommitment } from '../src/supply/unitCommitment.js';
 import { SUPPLY_VERIFY_PATH } from '../src/supply/verificationRequester.js';
 import { answerVerification, type ResponderDeps } from '../src/supply/verificationResponder.js';
 import { processCpuMs } from './_processCpu.js';
+import { median, quantile } from './_stats.js';
 
 const SIZES = (process.env.BENCH_SUPPLY_SIZES ?? '1000,10000').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_SUPPLY_ROUNDS ?? 3);
@@ -111,9 +112,6 @@ const repoRoot = path.resolve(here, '..');
 
 const STATUS = { dispensed: 2, recalled: 3 } as const;
 
-const quantile = (xs: readonly number[], q: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))] as number;
-const median = (xs: readonly number[]) => quantile(xs, 0.5);
 const r2 = (x: number) => Number(x.toFixed(2));
 const r0 = (x: number) => Math.round(x);
 const load = () => os.loadavg().map((x) => r2(x)) as [number, number, number];
