@@ -13,7 +13,7 @@ import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Claim, ClaimItem } from '@medplum/fhirtypes';
 import fc from 'fast-check';
-import { PATIENT, PAYER, PROVIDER, providerLog } from '../../test/support/claims.js';
+import { fhirClaim, PATIENT, PAYER, PROVIDER, providerLog } from '../../test/support/claims.js';
 import { loadFhirDefinitions } from '../fhir/definitions.js';
 import { built, revise, validateIncoming } from '../fhir/validate.js';
 import { adjudicate } from './adjudicate.js';
@@ -62,10 +62,10 @@ const fhirClaims = fc
         : {}),
     }));
     const total = items.reduce((n, it) => n + it.cents * it.quantity, 0);
+    // The shared fixture's Claim (patient, provider, insurer, dates), its lines and the rest drawn.
+    const { diagnosis: _d, item: _i, total: _t, ...base } = fhirClaim();
     return {
-      resourceType: 'Claim',
-      id: 'claim-1',
-      status: 'active',
+      ...base,
       type: {
         coding: [
           {
@@ -73,14 +73,6 @@ const fhirClaims = fc
             code: institutional ? 'institutional' : 'professional',
           },
         ],
-      },
-      use: 'claim',
-      patient: { identifier: { system: 'urn:medchain:patient', value: PATIENT } },
-      created: '2026-03-10T12:00:00Z',
-      provider: { identifier: { system: 'urn:medchain:member', value: PROVIDER } },
-      insurer: { identifier: { system: 'urn:medchain:member', value: PAYER } },
-      priority: {
-        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/processpriority', code: 'normal' }],
       },
       insurance: [
         { sequence: 1, focal: true, coverage: { reference: 'Coverage/cov-1' } },
