@@ -27,7 +27,8 @@ export async function main(): Promise<void> {
       let bytes = 0;
       for (let waited = 0; waited < IDLE_MS; waited += 250) {
         await new Promise((r) => setTimeout(r, 250));
-        bytes = Math.max(bytes, statSync(t.chain.stateFile).size);
+        // Absent for a moment while anvil replaces it (and before its first dump).
+        bytes = Math.max(bytes, statSync(t.chain.stateFile, { throwIfNoEntry: false })?.size ?? 0);
       }
       const c1 = processCpuMs(t.chain.pid);
       const cpu = (c1.user + c1.sys - c0.user - c0.sys) / (IDLE_MS / 1000);
